@@ -1,0 +1,40 @@
+import { ingestFiles, type FileIngestSummary } from '../../ingest/files.js';
+import { quarantinedTotal } from '../../ingest/batch.js';
+import { Store } from '../../store/store.js';
+import { resolveConfig, type CommonFlags } from '../config.js';
+
+export async function ingestCommand(inputs: string[], flags: CommonFlags & { json?: boolean }): Promise<number> {
+  const config = resolveConfig(flags, process.env);
+  const store = await Store.open({ path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit });
+  try {
+    const started = performance.now();
+    const summary = await ingestFiles(store, inputs);
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(flags.json ? `${JSON.stringify({ ...summary, seconds }, null, 2)}\n` : formatIngestSummary(summary, seconds, config.dbPath));
+    return summary.failed.length > 0 ? 1 : 0;
+  } finally {
+    await store.close();
+  }
+}
+
+const n = (value: number): string => value.toLocaleString('en-US');
+
+export function formatIngestSummary(summary: FileIngestSummary, seconds: number, dbPath: string): string {
+  const rate = seconds > 0 ? Math.round(summary.lines / seconds) : 0;
+  const rows: Array<[string, number]> = [
+    ['new executions', summary.inserted],
+    ['updated (superseded)', summary.updated],
+    ['duplicates ignored', summary.duplicates],
+    ['quarantined', quarantinedTotal(summary)],
+  ];
+  const out = [
+    `Ingested ${n(summary.files)} file(s), ${n(summary.lines)} lines in ${seconds.toFixed(2)} s (${n(rate)} lines/s) into ${dbPath}`,
+    ...rows.map(([label, value]) => `  ${label.padEnd(24)}${n(value).padStart(12)}`),
+    ...Object.entries(summary.quarantined)
+      .sort((a, b) => b[1] - a[1])
+      .map(([reason, count]) => `    ${reason.padEnd(38)}${n(count).padStart(8)}`),
+  ];
+  if (quarantinedTotal(summary) > 0) out.push('  (see them with: mcp-blackbox quarantine)');
+  for (const failure of summary.failed) out.push(`  FAILED ${failure.path}: ${failure.error}`);
+  return `${out.join('\n')}\n`;
+}

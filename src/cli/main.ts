@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { isExpected } from '../errors.js';
+import { ENV } from './config.js';
+import { ingestCommand } from './commands/ingest.js';
+import { registerServeCommands } from './commands/serve.js';
+import { summaryCommand } from './commands/summary.js';
+import { quarantineCommand } from './commands/quarantine.js';
+
+/** Exit codes: 0 ran (bad lines are data, not a failure), 1 partly failed, 2 could not run. */
+export const EXIT_PARTIAL = 1;
+export const EXIT_CANNOT_RUN = 2;
+
+const dbOption = () => new Option('--db <path>', `DuckDB file (env ${ENV.db}; default ./blackbox.duckdb)`);
+const nowOption = () =>
+  new Option('--now <time>', `pin "now" to an RFC 3339 time, for demos and tests (env ${ENV.now})`);
+
+const program = new Command()
+  .name('mcp-blackbox')
+  .description('Flight recorder for an MCP tool fleet: ingest execution logs into DuckDB, answer questions as MCP tools.')
+  .showHelpAfterError()
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_CANNOT_RUN));
+
+program
+  .command('ingest')
+  .description('Ingest NDJSON execution logs (*.jsonl, *.ndjson, .gz) from files, directories or globs')
+  .argument('<inputs...>', 'files, directories (searched recursively) or quoted globs')
+  .addOption(dbOption())
+  .addOption(nowOption())
+  .option('--json', 'print the summary as JSON')
+  .action(run(ingestCommand));
+
+program
+  .command('summary')
+  .description('Print a one-screen fleet summary')
+  .addOption(dbOption())
+  .addOption(nowOption())
+  .option('--window <window>', 'how far back, like 24h, 7d, 30d', '7d')
+  .action(run(summaryCommand));
+
+program
+  .command('quarantine')
+  .description('List quarantined lines with their reasons')
+  .addOption(dbOption())
+  .option('--limit <n>', 'rows to show', '20')
+  .option('--reason <prefix>', 'only reasons starting with this, like missing_field')
+  .action(run(quarantineCommand));
+
+registerServeCommands(program, { dbOption, nowOption, run });
+
+/** Wraps a command so an expected error prints its message (no stack) and exits 2. */
+function run<A extends unknown[]>(command: (...args: A) => Promise<number | void>) {
+  return async (...args: A) => {
+    try {
+      const code = await command(...args);
+      process.exitCode = code ?? 0;
+    } catch (error) {
+      if (isExpected(error)) {
+        process.stderr.write(`mcp-blackbox: ${error.message}\n`);
+      } else {
+        process.stderr.write(`mcp-blackbox: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      }
+      process.exitCode = EXIT_CANNOT_RUN;
+    }
+  };
+}
+
+export type RunWrapper = typeof run;
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,148 @@
+import type { Readable } from 'node:stream';
+import { MAX_LINE_BYTES, QUARANTINE_RAW_CAP } from './format.js';
+
+/**
+ * A run of consecutive input lines, handed to DuckDB as one string: DuckDB splits and numbers
+ * them itself, which is several times cheaper than one appender call per line.
+ */
+export interface LineBlock {
+  /** Number of the first line of `text` (1-based within its source). */
+  firstLineNo: number;
+  /** The lines, joined by '\n', blank lines included so numbering holds. */
+  text: string;
+  /** Lines the reader already rejected (too long to hold); they stand as empty lines in `text`. */
+  rejects: Array<{ lineNo: number; head: string; reason: string }>;
+}
+
+export interface LineBatch extends LineBlock {
+  /** Absolute byte offset just past the last complete line of this batch. */
+  endOffset: number;
+  /** Number of the last line consumed. */
+  endLineNo: number;
+}
+
+export interface SplitOptions {
+  /** Number of the line before the first one read (0 at the start of a file). */
+  startLineNo?: number;
+  /** Absolute offset of the first byte read, so that `endOffset` is absolute too. */
+  startOffset?: number;
+  /** Roughly how many bytes of lines make one batch (one transaction). */
+  batchBytes?: number;
+  /**
+   * Text after the last newline at end of input: a file read whole treats it as a line; a tailed
+   * file holds it back, because its writer may not have finished it yet.
+   */
+  trailingPartialLine: 'emit' | 'hold';
+}
+
+const NEWLINE = 0x0a;
+
+/** Builds a block from lines already in memory (an HTTP body, a test). */
+export function blockFromText(text: string, firstLineNo = 1): LineBlock {
+  return { firstLineNo, text, rejects: [] };
+}
+
+/**
+ * Splits a byte stream into batches of whole lines. It works on bytes, so offsets are exact for
+ * checkpoints, and a line over MAX_LINE_BYTES is never held whole in memory: it becomes a reject
+ * (`line_too_long`) carrying its first bytes.
+ */
+export async function* splitLines(input: Readable, options: SplitOptions): AsyncGenerator<LineBatch> {
+  const batchBytes = options.batchBytes ?? 64 * 1024 * 1024;
+  let lineNo = options.startLineNo ?? 0; // last line finished
+  let consumed = options.startOffset ?? 0; // just past the last newline seen
+  let parts: Buffer[] = []; // complete lines of the current batch, newlines included
+  let partsBytes = 0;
+  let rejects: LineBatch['rejects'] = [];
+  let firstLineNo = lineNo + 1;
+  let unfinished: Buffer[] = []; // the current line, or only its head once it is oversized
+  let unfinishedBytes = 0; // true length of the current line so far
+
+  const take = (): LineBatch => {
+    let text = Buffer.concat(parts, partsBytes).toString('utf8');
+    if (text.endsWith('\n')) text = text.slice(0, -1);
+    const batch = { firstLineNo, text, rejects, endOffset: consumed, endLineNo: lineNo };
+    parts = [];
+    partsBytes = 0;
+    rejects = [];
+    firstLineNo = lineNo + 1;
+    return batch;
+  };
+
+  const finishLine = (tail: Buffer, newline: boolean): void => {
+    lineNo++;
+    const length = unfinishedBytes + tail.length;
+    if (length > MAX_LINE_BYTES) {
+      const head = Buffer.concat([...unfinished, tail.subarray(0, QUARANTINE_RAW_CAP)]).subarray(0, QUARANTINE_RAW_CAP);
+      rejects.push({ lineNo, head: head.toString('utf8'), reason: 'line_too_long' });
+      parts.push(Buffer.from('\n'));
+      partsBytes += 1;
+    } else {
+      const line = Buffer.concat([...unfinished, tail, newline ? Buffer.from('\n') : Buffer.alloc(0)]);
+      parts.push(line);
+      partsBytes += line.length;
+    }
+    consumed += length + (newline ? 1 : 0);
+    unfinished = [];
+    unfinishedBytes = 0;
+  };
+
+  const hold = (bytes: Buffer): void => {
+    if (unfinishedBytes + bytes.length <= MAX_LINE_BYTES) {
+      unfinished.push(Buffer.from(bytes)); // copy: the stream may reuse its chunk
+    } else if (unfinishedBytes <= MAX_LINE_BYTES) {
+      // The line just became oversized: keep only enough of it to show in quarantine.
+      unfinished = [Buffer.concat([...unfinished, bytes]).subarray(0, QUARANTINE_RAW_CAP)];
+    }
+    unfinishedBytes += bytes.length;
+  };
+
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    let start = 0;
+    if (unfinishedBytes > 0) {
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl === -1) {
+        hold(chunk);
+        continue;
+      }
+      finishLine(chunk.subarray(0, nl), true);
+      start = nl + 1;
+    }
+    const lastNl = chunk.lastIndexOf(NEWLINE);
+    if (lastNl >= start && !hasLongLine(chunk, start, lastNl)) {
+      // Fast path: all the whole lines of this chunk in one copy.
+      const whole = Buffer.from(chunk.subarray(start, lastNl + 1));
+      parts.push(whole);
+      partsBytes += whole.length;
+      lineNo += countNewlines(whole);
+      consumed += whole.length;
+      start = lastNl + 1;
+    }
+    for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
+      finishLine(chunk.subarray(start, nl), true);
+      start = nl + 1;
+    }
+    if (start < chunk.length) hold(chunk.subarray(start));
+    if (partsBytes >= batchBytes) yield take();
+  }
+  if (unfinishedBytes > 0 && options.trailingPartialLine === 'emit') finishLine(Buffer.alloc(0), false);
+  // Also when only blank lines remain: the checkpoint must still move past them.
+  if (partsBytes > 0 || rejects.length > 0) yield take();
+}
+
+function countNewlines(buffer: Buffer): number {
+  let n = 0;
+  for (let i = buffer.indexOf(NEWLINE); i !== -1; i = buffer.indexOf(NEWLINE, i + 1)) n++;
+  return n;
+}
+
+/** True when some line in chunk[start..end] is longer than MAX_LINE_BYTES (only then the slow path). */
+function hasLongLine(chunk: Buffer, start: number, end: number): boolean {
+  if (end - start < MAX_LINE_BYTES) return false;
+  let previous = start - 1;
+  for (let i = chunk.indexOf(NEWLINE, start); i !== -1 && i <= end; i = chunk.indexOf(NEWLINE, i + 1)) {
+    if (i - previous - 1 > MAX_LINE_BYTES) return true;
+    previous = i;
+  }
+  return false;
+}

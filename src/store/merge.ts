@@ -1,0 +1,113 @@
+import type { Db } from './store.js';
+
+/**
+ * The idempotent merge of one ingest batch. Input: a temp table `batch_records` with one row per
+ * input line (the canonical record, see ingest/validate-sql.ts): `reason` NULL for a valid record,
+ * otherwise the quarantine reason and the raw line.
+ *
+ * Supersede rule (shared/log-format.md): a record replaces the stored one only if it ranks
+ * strictly higher on (terminal status, ended_at). So a byte-identical repeat changes nothing, a
+ * final record replaces `running`, the later-ending terminal record wins, and a `running` record
+ * that arrives after the final one is ignored. Within a batch the same rank decides, and the
+ * earlier line wins a tie, exactly as if the lines had come one by one.
+ */
+
+export interface MergeCounts {
+  /** Executions stored for the first time. */
+  inserted: number;
+  /** Stored executions replaced by a record that ranks higher. */
+  updated: number;
+  /** Valid lines that changed nothing: repeats, or records outranked by another one. */
+  duplicates: number;
+  /** Quarantined lines by reason. */
+  quarantined: Record<string, number>;
+}
+
+const EXECUTION_COLUMNS = [
+  'execution_id', 'started_at', 'ended_at', 'duration_ms', 'status', 'tool_name', 'tool_kind',
+  'tool_server', 'user_id', 'user_email', 'user_name', 'user_team', 'agent_client',
+  'agent_session_id', 'agent_workflow_run_id', 'environment', 'via_mcp', 'tasks', 'cost_usd',
+  'input', 'output', 'error_type', 'error_message', 'error_layer', 'attributes', 'step_count',
+] as const;
+
+const STEP_EXTRACT = `
+  SELECT w.execution_id,
+         CAST(json_extract_string(s.step, '$.index') AS DOUBLE)::INTEGER AS step_index,
+         json_extract_string(s.step, '$.name') AS name,
+         json_extract_string(s.step, '$.connector') AS connector,
+         json_extract_string(s.step, '$.operation') AS operation,
+         json_extract_string(s.step, '$.status') AS status,
+         timezone('UTC', try_cast(json_extract_string(s.step, '$.started_at') AS TIMESTAMPTZ)) AS started_at,
+         timezone('UTC', try_cast(json_extract_string(s.step, '$.ended_at') AS TIMESTAMPTZ)) AS ended_at,
+         try_cast(json_extract_string(s.step, '$.tasks') AS DOUBLE) AS tasks,
+         json_extract_string(s.step, '$.auth.mode') AS auth_mode,
+         json_extract_string(s.step, '$.auth.identity') AS auth_identity,
+         json_extract(s.step, '$.input') AS input,
+         json_extract(s.step, '$.output') AS output,
+         json_extract_string(s.step, '$.error.type') AS error_type,
+         json_extract_string(s.step, '$.error.message') AS error_message,
+         json_extract_string(s.step, '$.error.layer') AS error_layer,
+         NULL::JSON AS attributes
+  FROM batch_winners w, unnest(w.step_list) AS s(step)
+  WHERE w.outcome IN ('insert', 'update') AND w.step_count > 0`;
+
+const BEST_SQL = `
+  INSERT INTO batch_winners
+  SELECT b.* EXCLUDE (rank),
+    CASE
+      WHEN e.execution_id IS NULL THEN 'insert'
+      WHEN b.is_terminal AND e.status = 'running' THEN 'update'
+      WHEN b.is_terminal AND b.ended_at > coalesce(e.ended_at, TIMESTAMP '-infinity') THEN 'update'
+      ELSE 'keep'
+    END AS outcome
+  FROM (
+    SELECT *, row_number() OVER (
+      PARTITION BY execution_id ORDER BY is_terminal DESC, ended_at DESC NULLS LAST, line_no) AS rank
+    FROM batch_records WHERE reason IS NULL
+  ) b
+  LEFT JOIN executions e USING (execution_id)
+  WHERE b.rank = 1`;
+
+const MERGE_SQL = [
+  `DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
+  `DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
+  `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, source, ingested_at)
+   SELECT ${EXECUTION_COLUMNS.join(', ')}, $source, now()::TIMESTAMP
+   FROM batch_winners WHERE outcome IN ('insert', 'update') ORDER BY started_at`,
+  `INSERT INTO steps ${STEP_EXTRACT}`,
+  // The catalog: every tool ever seen, with the span of its use.
+  `INSERT INTO tools (name, server, kind, first_seen, last_seen)
+   SELECT tool_name, coalesce(tool_server, ''), arg_max(tool_kind, started_at), min(started_at), max(started_at)
+   FROM batch_winners WHERE outcome IN ('insert', 'update')
+   GROUP BY tool_name, coalesce(tool_server, '')
+   ON CONFLICT (name, server) DO UPDATE SET
+     kind = excluded.kind,
+     first_seen = least(coalesce(tools.first_seen, excluded.first_seen), excluded.first_seen),
+     last_seen = greatest(coalesce(tools.last_seen, excluded.last_seen), excluded.last_seen)`,
+  `INSERT INTO quarantine
+   SELECT $source, line_no, reason, raw, md5(raw), now()::TIMESTAMP
+   FROM batch_records WHERE reason IS NOT NULL
+   ON CONFLICT DO NOTHING`,
+];
+
+export async function mergeBatch(db: Db, source: string): Promise<MergeCounts> {
+  await db.run(`CREATE TEMP TABLE IF NOT EXISTS batch_winners AS ${BEST_SQL.replace('INSERT INTO batch_winners', '')} LIMIT 0`);
+  await db.runPrepared('DELETE FROM batch_winners');
+  await db.runPrepared(BEST_SQL);
+  for (const sql of MERGE_SQL) await db.runPrepared(sql, sql.includes('$source') ? { source } : undefined);
+
+  const outcome = await db.one<{ inserted: number; updated: number; valid: number }>(`
+    SELECT (SELECT count(*) FILTER (outcome = 'insert') FROM batch_winners)::INTEGER AS inserted,
+           (SELECT count(*) FILTER (outcome = 'update') FROM batch_winners)::INTEGER AS updated,
+           (SELECT count(*) FILTER (reason IS NULL) FROM batch_records)::INTEGER AS valid`);
+  const reasons = await db.all<{ reason: string; n: number }>(`
+    SELECT reason, count(*)::INTEGER AS n FROM batch_records WHERE reason IS NOT NULL GROUP BY reason`);
+  const inserted = outcome?.inserted ?? 0;
+  const updated = outcome?.updated ?? 0;
+  return {
+    inserted,
+    updated,
+    duplicates: (outcome?.valid ?? 0) - inserted - updated,
+    quarantined: Object.fromEntries(reasons.map((r) => [r.reason, r.n])),
+  };
+}

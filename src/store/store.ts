@@ -1,0 +1,184 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
+import type { Clock } from '../clock.js';
+import { DatabaseLockedError, SchemaTooNewError } from '../errors.js';
+import { MIGRATIONS } from './migrations.js';
+
+export type Params = Record<string, DuckDBValue>;
+export type Row = Record<string, unknown>;
+
+/** A connection handed to one read or write task; it is never shared between concurrent tasks. */
+export interface Db {
+  all<T = Row>(sql: string, params?: Params): Promise<T[]>;
+  one<T = Row>(sql: string, params?: Params): Promise<T | undefined>;
+  run(sql: string, params?: Params): Promise<void>;
+  /**
+   * Like `run`, but prepares `sql` once per connection and reuses it: for the big ingest
+   * statements, binding and planning cost more than executing a small batch.
+   */
+  runPrepared(sql: string, params?: Params): Promise<void>;
+  /** The raw client, for the appender (bulk staging). */
+  readonly connection: DuckDBConnection;
+}
+
+export interface StoreOptions {
+  /** Path of the DuckDB file, or ':memory:'. */
+  path: string;
+  clock: Clock;
+  /** DuckDB memory_limit, e.g. '512MB'. Ingest of a large file streams within it. */
+  memoryLimit?: string;
+  /** Concurrent read connections (each serves one task at a time). */
+  readers?: number;
+}
+
+function wrap(connection: DuckDBConnection): Db {
+  const prepared = new Map<string, DuckDBPreparedStatement>();
+  return {
+    connection,
+    async all<T>(sql: string, params?: Params) {
+      const reader = await connection.runAndReadAll(sql, params);
+      // JSON form: BIGINT becomes a string, so counts are cast to DOUBLE/INTEGER in SQL.
+      return reader.getRowObjectsJson() as T[];
+    },
+    async one<T>(sql: string, params?: Params) {
+      const reader = await connection.runAndReadAll(sql, params);
+      return reader.getRowObjectsJson()[0] as T | undefined;
+    },
+    async run(sql: string, params?: Params) {
+      await connection.run(sql, params);
+    },
+    async runPrepared(sql: string, params?: Params) {
+      let statement = prepared.get(sql);
+      if (!statement) {
+        statement = await connection.prepare(sql);
+        prepared.set(sql, statement);
+      }
+      if (params) statement.bind(params);
+      await statement.run();
+    },
+  };
+}
+
+const LOCK_PATTERN = /Could not set lock on file "([^"]+)": Conflicting lock is held in (.+?) \(PID (\d+)\)/;
+
+/**
+ * The DuckDB database: the only module that knows the file, its lock and its migrations.
+ * One process owns the file. Inside it, every write goes through one queue (`write`), so a
+ * batch's rows, its quarantine entries and its checkpoint commit together or not at all; reads
+ * use a small pool of their own connections so that a slow query never blocks ingest.
+ */
+export class Store {
+  private writeTail: Promise<unknown> = Promise.resolve();
+  private readonly idleReaders: Db[] = [];
+  private readonly waitingReaders: Array<(db: Db) => void> = [];
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: Db,
+    readers: Db[],
+    readonly path: string,
+    readonly clock: Clock,
+  ) {
+    this.idleReaders.push(...readers);
+  }
+
+  static async open(options: StoreOptions): Promise<Store> {
+    const path = options.path === ':memory:' ? ':memory:' : resolve(options.path);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const config: Record<string, string> = {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'true',
+    };
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, config);
+    } catch (error) {
+      throw translateOpenError(error, path);
+    }
+    const writer = wrap(await instance.connect());
+    const readers: Db[] = [];
+    for (let i = 0; i < (options.readers ?? 2); i++) readers.push(wrap(await instance.connect()));
+    for (const db of [writer, ...readers]) await db.run("SET TimeZone = 'UTC'");
+    const store = new Store(instance, writer, readers, path, options.clock);
+    await store.migrate();
+    return store;
+  }
+
+  /** Runs `task` alone on the write connection inside one transaction. */
+  write<T>(task: (db: Db) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    const result = this.writeTail.then(async () => {
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        const value = await task(this.writer);
+        await this.writer.run('COMMIT');
+        return value;
+      } catch (error) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+    this.writeTail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Runs `task` on a read connection of its own. */
+  async read<T>(task: (db: Db) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('store is closed');
+    const db = this.idleReaders.pop() ?? (await new Promise<Db>((r) => this.waitingReaders.push(r)));
+    try {
+      return await task(db);
+    } finally {
+      const next = this.waitingReaders.shift();
+      if (next) next(db);
+      else this.idleReaders.push(db);
+    }
+  }
+
+  /** Waits for queued writes, then releases the file lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writeTail;
+    if (this.path !== ':memory:') await this.writer.run('CHECKPOINT').catch(() => undefined);
+    this.writer.connection.closeSync();
+    for (const r of this.idleReaders) r.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  private async migrate(): Promise<void> {
+    await this.writer.run(
+      'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)',
+    );
+    const row = await this.writer.one<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
+    const current = row?.v ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new SchemaTooNewError(
+        `${this.path} has schema version ${current}, but this mcp-blackbox knows versions up to ${MIGRATIONS.length}: ` +
+          'it was written by a newer release. Upgrade mcp-blackbox, or point --db at another file.',
+      );
+    }
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      await this.write(async (db) => {
+        await db.run(MIGRATIONS[version - 1]!);
+        await db.run('INSERT INTO schema_version VALUES ($version, now()::TIMESTAMP)', { version });
+      });
+    }
+  }
+}
+
+function translateOpenError(error: unknown, path: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const lock = LOCK_PATTERN.exec(message);
+  if (lock) {
+    return new DatabaseLockedError(
+      `The database ${path} is in use by another process (${lock[2]}, PID ${lock[3]}). ` +
+        'DuckDB allows one writing process per file: stop that process (for example a running ' +
+        '`mcp-blackbox serve`), or use another file with --db.',
+    );
+  }
+  return error instanceof Error ? error : new Error(message);
+}

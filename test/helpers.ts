@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { fixedClock } from '../src/clock.js';
+import { Store } from '../src/store/store.js';
+
+/** "Now" in tests: the fixtures are laid out relative to it. */
+export const TEST_NOW = '2026-11-01T00:00:00Z';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'blackbox-test-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A real DuckDB file in a fresh temp dir, closed after the test. */
+export async function openTestStore(now = TEST_NOW, path?: string): Promise<Store> {
+  const store = await Store.open({ path: path ?? join(tempDir(), 'test.duckdb'), clock: fixedClock(new Date(now)) });
+  cleanups.push(() => store.close());
+  return store;
+}
+
+type Json = Record<string, unknown>;
+
+/** A valid execution record; `overrides` replace top-level fields (undefined removes one). */
+export function record(id: string, overrides: Json = {}): Json {
+  const base: Json = {
+    execution_id: id,
+    started_at: '2026-10-30T10:00:00Z',
+    ended_at: '2026-10-30T10:00:02Z',
+    status: 'succeeded',
+    tool: { name: 'jira_create_issue', kind: 'connector', server: 'eng-gateway' },
+    user: { id: 'u_ana', email: 'ana@example.com', team: 'revops' },
+    agent: { client: 'claude-desktop', session_id: 's_1' },
+    environment: 'prod',
+  };
+  const merged: Json = { ...base, ...overrides };
+  for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
+  return merged;
+}
+
+export const line = (value: unknown): string => JSON.stringify(value);
+export const lines = (...values: unknown[]): string => `${values.map((v) => (typeof v === 'string' ? v : line(v))).join('\n')}\n`;
+
+export async function count(store: Store, sql: string, params?: Record<string, string | number>): Promise<number> {
+  const row = await store.read((db) => db.one<{ n: number }>(`SELECT (${sql})::DOUBLE AS n`, params));
+  return row?.n ?? NaN;
+}

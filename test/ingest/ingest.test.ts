@@ -1,0 +1,169 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ingestFiles } from '../../src/ingest/files.js';
+import { count, lines, openTestStore, record, tempDir } from '../helpers.js';
+import type { Store } from '../../src/store/store.js';
+
+async function ingestText(store: Store, text: string, name = 'a.jsonl') {
+  const dir = tempDir();
+  const path = join(dir, name);
+  writeFileSync(path, name.endsWith('.gz') ? gzipSync(text) : text);
+  return ingestFiles(store, [path]);
+}
+
+async function stored(store: Store, id: string) {
+  return store.read((db) =>
+    db.one<Record<string, unknown>>(
+      `SELECT status, strftime(started_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS started_at, strftime(ended_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS ended_at,
+              duration_ms, tasks, via_mcp, tool_kind, attributes, input, output, step_count
+       FROM executions WHERE execution_id = $id`,
+      { id },
+    ),
+  );
+}
+
+describe('file ingest: idempotency', () => {
+  it('a repeated file and repeated lines never double count', async () => {
+    const store = await openTestStore();
+    const text = lines(record('e1'), record('e2'), record('e1'));
+    const first = await ingestText(store, text);
+    expect(first).toMatchObject({ lines: 3, inserted: 2, updated: 0, duplicates: 1 });
+    const second = await ingestText(store, text);
+    expect(second).toMatchObject({ lines: 3, inserted: 0, updated: 0, duplicates: 3 });
+    expect(await count(store, 'SELECT count(*) FROM executions')).toBe(2);
+  });
+
+  it('a final record supersedes running, across batches and in either order', async () => {
+    const store = await openTestStore();
+    const running = record('e1', { status: 'running', ended_at: undefined });
+    const final = record('e1', { status: 'failed', ended_at: '2026-10-30T10:00:05Z', error: { type: 'timeout', layer: 'platform' } });
+    expect(await ingestText(store, lines(running))).toMatchObject({ inserted: 1 });
+    expect(await ingestText(store, lines(final))).toMatchObject({ inserted: 0, updated: 1 });
+    expect(await stored(store, 'e1')).toMatchObject({ status: 'failed', duration_ms: 5000 });
+    // A late `running` delivery must not resurrect the execution.
+    expect(await ingestText(store, lines(running))).toMatchObject({ updated: 0, duplicates: 1 });
+    expect((await stored(store, 'e1'))?.status).toBe('failed');
+
+    // Out of order within one batch: final first, then running.
+    expect(await ingestText(store, lines(record('e2', { status: 'succeeded' }), record('e2', { status: 'running', ended_at: undefined })))).toMatchObject({ inserted: 1, duplicates: 1 });
+    expect((await stored(store, 'e2'))?.status).toBe('succeeded');
+    expect(await count(store, 'SELECT count(*) FROM executions')).toBe(2);
+  });
+
+  it('among terminal records the later ended_at wins, and steps follow the winner', async () => {
+    const store = await openTestStore();
+    const step = (status: string) => ({ index: 0, name: 'Call', status, tasks: 2 });
+    const early = record('e1', { status: 'failed', ended_at: '2026-10-30T10:00:03Z', tool: { name: 'wf', kind: 'workflow' }, steps: [step('failed')] });
+    const late = record('e1', { status: 'succeeded', ended_at: '2026-10-30T10:00:09Z', tool: { name: 'wf', kind: 'workflow' }, steps: [step('succeeded'), { index: 1, name: 'Notify', status: 'succeeded' }] });
+    await ingestText(store, lines(late));
+    expect(await ingestText(store, lines(early))).toMatchObject({ updated: 0, duplicates: 1 });
+    expect(await stored(store, 'e1')).toMatchObject({ status: 'succeeded', step_count: 2, tasks: 3 });
+    expect(await count(store, "SELECT count(*) FROM steps WHERE execution_id = 'e1'")).toBe(2);
+
+    const later = { ...late, ended_at: '2026-10-30T10:00:20Z', status: 'stopped', steps: [step('stopped')] };
+    expect(await ingestText(store, lines(later))).toMatchObject({ updated: 1 });
+    expect(await stored(store, 'e1')).toMatchObject({ status: 'stopped', step_count: 1 });
+    expect(await count(store, "SELECT count(*) FROM steps WHERE execution_id = 'e1'")).toBe(1);
+  });
+});
+
+describe('file ingest: normalisation', () => {
+  it('stores UTC, derives duration and tasks, applies defaults and keeps unknown fields', async () => {
+    const store = await openTestStore();
+    await ingestText(
+      store,
+      lines(
+        record('e1', { started_at: '2026-10-30T11:00:00+01:00', ended_at: '2026-10-30T10:00:01.500Z', tool: { name: 't', version: '2.1' }, region: 'eu', input: { q: 'x' }, output: 'plain text' }),
+        record('wf1', { tool: { name: 'wf', kind: 'workflow' }, steps: [{ index: 0, name: 'a', status: 'succeeded', tasks: 2 }, { index: 1, name: 'b', status: 'succeeded' }], via_mcp: false }),
+        record('wf2', { tool: { name: 'wf', kind: 'workflow' }, tasks: 7, steps: [{ index: 0, name: 'a', status: 'succeeded', tasks: 2 }] }),
+      ),
+    );
+    const e1 = await stored(store, 'e1');
+    expect(e1).toMatchObject({ started_at: '2026-10-30T10:00:00.000Z', duration_ms: 1500, tasks: 1, via_mcp: true, tool_kind: 'connector' });
+    expect(JSON.parse(e1!.attributes as string)).toEqual({ region: 'eu', 'tool.version': '2.1' });
+    expect(JSON.parse(e1!.input as string)).toEqual({ q: 'x' });
+    expect(JSON.parse(e1!.output as string)).toBe('plain text');
+    expect(await stored(store, 'wf1')).toMatchObject({ tasks: 3, via_mcp: false, step_count: 2 });
+    expect(await stored(store, 'wf2')).toMatchObject({ tasks: 7 });
+  });
+
+  it('records every tool in the catalog with the span of its use', async () => {
+    const store = await openTestStore();
+    await ingestText(store, lines(record('e1', { started_at: '2026-10-01T00:00:00Z' }), record('e2', { started_at: '2026-10-20T00:00:00Z' })));
+    const tools = await store.read((db) => db.all(`SELECT name, server, kind, strftime(first_seen, '%Y-%m-%d') AS first, strftime(last_seen, '%Y-%m-%d') AS last FROM tools`));
+    expect(tools).toEqual([{ name: 'jira_create_issue', server: 'eng-gateway', kind: 'connector', first: '2026-10-01', last: '2026-10-20' }]);
+  });
+
+  it('reads gzip files', async () => {
+    const store = await openTestStore();
+    const summary = await ingestText(store, lines(record('g1'), record('g2'), '{oops'), 'old.jsonl.gz');
+    expect(summary).toMatchObject({ files: 1, lines: 3, inserted: 2, quarantined: { invalid_json: 1 } });
+  });
+});
+
+describe('file ingest: quarantine', () => {
+  const cases: Array<[string, string]> = [
+    ['invalid_json', '{"execution_id": "q1", '],
+    ['invalid_value:record', '[1, 2, 3]'],
+    ['missing_field:execution_id', JSON.stringify(record('x', { execution_id: undefined }))],
+    ['invalid_value:execution_id', JSON.stringify(record('x'.repeat(129)))],
+    ['missing_field:started_at', JSON.stringify(record('q', { started_at: undefined }))],
+    ['invalid_value:started_at', JSON.stringify(record('q', { started_at: '2026-10-30 10:00:00' }))],
+    ['missing_field:status', JSON.stringify(record('q', { status: null }))],
+    ['invalid_value:status', JSON.stringify(record('q', { status: 'done' }))],
+    ['missing_field:tool.name', JSON.stringify(record('q', { tool: { kind: 'connector' } }))],
+    ['missing_field:user.id', JSON.stringify(record('q', { user: { email: 'a@b.c' } }))],
+    ['invalid_value:user.id', JSON.stringify(record('q', { user: { id: 42 } }))],
+    ['invalid_value:duration_ms', JSON.stringify(record('q', { duration_ms: -1 }))],
+    ['invalid_value:tool.kind', JSON.stringify(record('q', { tool: { name: 't', kind: 'script' } }))],
+    ['invalid_value:via_mcp', JSON.stringify(record('q', { via_mcp: 'yes' }))],
+    ['invalid_value:tasks', JSON.stringify(record('q', { tasks: '3' }))],
+    ['invalid_value:error.layer', JSON.stringify(record('q', { error: { type: 'x', layer: 'network' } }))],
+    ['invalid_value:steps', JSON.stringify(record('q', { steps: { index: 0 } }))],
+    ['missing_field:steps[1].name', JSON.stringify(record('q', { steps: [{ index: 0, name: 'a', status: 'succeeded' }, { index: 1, status: 'failed' }] }))],
+    ['invalid_value:steps[0].index', JSON.stringify(record('q', { steps: [{ index: 0.5, name: 'a', status: 'succeeded' }] }))],
+    ['invalid_value:steps[0].auth.mode', JSON.stringify(record('q', { steps: [{ index: 0, name: 'a', status: 'succeeded', auth: { mode: 'root' } }] }))],
+    ['too_far_in_future', JSON.stringify(record('q', { started_at: '2026-11-02T00:00:01Z' }))],
+  ];
+
+  it.each(cases)('quarantines %s with its line number, and ingests the rest of the file', async (reason, bad) => {
+    const store = await openTestStore();
+    const summary = await ingestText(store, lines(record('ok1'), bad, record('ok2')));
+    expect(summary.quarantined).toEqual({ [reason]: 1 });
+    expect(summary.inserted).toBe(2);
+    const rows = await store.read((db) => db.all<{ line_no: number; reason: string; raw: string }>('SELECT line_no::INTEGER AS line_no, reason, raw FROM quarantine'));
+    expect(rows).toEqual([{ line_no: 2, reason, raw: bad }]);
+  });
+
+  it('accepts a record just under 24 hours ahead, and quarantines a line over 1 MiB', async () => {
+    const store = await openTestStore();
+    const huge = JSON.stringify(record('big', { input: { blob: 'x'.repeat(1024 * 1024) } }));
+    const summary = await ingestText(store, lines(record('soon', { started_at: '2026-11-01T23:59:00Z' }), huge));
+    expect(summary).toMatchObject({ inserted: 1, quarantined: { line_too_long: 1 } });
+  });
+
+  it('does not quarantine the same bad line twice when a file is ingested again', async () => {
+    const store = await openTestStore();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.jsonl'), lines(record('ok'), '{bad'));
+    await ingestFiles(store, [dir]);
+    await ingestFiles(store, [dir]);
+    expect(await count(store, 'SELECT count(*) FROM quarantine')).toBe(1);
+  });
+});
+
+describe('file inputs', () => {
+  it('expands directories and globs, and refuses a path that names nothing', async () => {
+    const store = await openTestStore();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.jsonl'), lines(record('a')));
+    writeFileSync(join(dir, 'b.ndjson'), lines(record('b')));
+    writeFileSync(join(dir, 'notes.txt'), 'not a log');
+    expect(await ingestFiles(store, [dir])).toMatchObject({ files: 2, inserted: 2 });
+    expect(await ingestFiles(store, [join(dir, '*.ndjson')])).toMatchObject({ files: 1 });
+    await expect(ingestFiles(store, [join(dir, 'missing.jsonl')])).rejects.toThrow(/No such file or directory/);
+    await expect(ingestFiles(store, [join(dir, '*.json')])).rejects.toThrow(/No log files/);
+  });
+});
