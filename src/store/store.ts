@@ -32,21 +32,35 @@ export interface StoreOptions {
   readers?: number;
 }
 
+/**
+ * DuckDB refuses parameters a statement does not use; queries built from shared parts (a WHERE
+ * clause used by several statements) pass one params object, so keep only what `sql` names.
+ */
+function paramsFor(sql: string, params?: Params): Params | undefined {
+  if (!params) return undefined;
+  const used: Params = {};
+  for (const match of sql.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)) {
+    const name = match[1]!;
+    if (name in params) used[name] = params[name]!;
+  }
+  return used;
+}
+
 function wrap(connection: DuckDBConnection): Db {
   const prepared = new Map<string, DuckDBPreparedStatement>();
   return {
     connection,
     async all<T>(sql: string, params?: Params) {
-      const reader = await connection.runAndReadAll(sql, params);
+      const reader = await connection.runAndReadAll(sql, paramsFor(sql, params));
       // JSON form: BIGINT becomes a string, so counts are cast to DOUBLE/INTEGER in SQL.
       return reader.getRowObjectsJson() as T[];
     },
     async one<T>(sql: string, params?: Params) {
-      const reader = await connection.runAndReadAll(sql, params);
+      const reader = await connection.runAndReadAll(sql, paramsFor(sql, params));
       return reader.getRowObjectsJson()[0] as T | undefined;
     },
     async run(sql: string, params?: Params) {
-      await connection.run(sql, params);
+      await connection.run(sql, paramsFor(sql, params));
     },
     async runPrepared(sql: string, params?: Params) {
       let statement = prepared.get(sql);
@@ -54,7 +68,7 @@ function wrap(connection: DuckDBConnection): Db {
         statement = await connection.prepare(sql);
         prepared.set(sql, statement);
       }
-      if (params) statement.bind(params);
+      if (params) statement.bind(paramsFor(sql, params)!);
       await statement.run();
     },
   };
@@ -101,7 +115,11 @@ export class Store {
     const writer = wrap(await instance.connect());
     const readers: Db[] = [];
     for (let i = 0; i < (options.readers ?? 2); i++) readers.push(wrap(await instance.connect()));
-    for (const db of [writer, ...readers]) await db.run("SET TimeZone = 'UTC'");
+    for (const db of [writer, ...readers]) {
+      await db.run("SET TimeZone = 'UTC'");
+      // Every time leaves the database as RFC 3339 UTC text.
+      await db.run("CREATE OR REPLACE TEMP MACRO iso(t) AS strftime(t, '%Y-%m-%dT%H:%M:%S.%gZ')");
+    }
     const store = new Store(instance, writer, readers, path, options.clock);
     await store.migrate();
     return store;

@@ -1,1 +1,52 @@
-export async function summaryCommand(): Promise<void> {}
+import { resolveRange } from '../../analytics/time-range.js';
+import { usageSummary } from '../../analytics/usage.js';
+import { toolUsage } from '../../analytics/tool-usage.js';
+import { whoDroveSpike } from '../../analytics/spike.js';
+import { failureReport } from '../../analytics/failures.js';
+import { unusedTools } from '../../analytics/unused.js';
+import type { Clock } from '../../clock.js';
+import { Store } from '../../store/store.js';
+import { resolveConfig, type CommonFlags } from '../config.js';
+
+const n = (v: number) => v.toLocaleString('en-US');
+const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+
+/** A one-screen fleet summary: the same analytics the MCP tools use. */
+export async function fleetSummaryText(store: Store, clock: Clock, window: string): Promise<string> {
+  const range = resolveRange({ window }, clock);
+  return store.read(async (db) => {
+    const usage = await usageSummary(db, { range, filters: {} });
+    const tools = await toolUsage(db, { range, filters: {}, by: 'tool', limit: 5 });
+    const spike = await whoDroveSpike(db, { range, filters: {}, limit: 1 });
+    const failures = await failureReport(db, { range, filters: {}, limit: 3 });
+    const unused = await unusedTools(db, { range: resolveRange({ window: '30d' }, clock), limit: 5 });
+    const out: string[] = [];
+    out.push(`Fleet summary, ${usage.window.from} to ${usage.window.to}`);
+    out.push(`  executions   ${n(usage.total_executions)} (${usage.change.percent === null ? 'no previous window' : `${usage.change.percent > 0 ? '+' : ''}${usage.change.percent}% vs previous ${window}`})`);
+    out.push(`  success      ${pct(usage.success_rate)}  (failed ${n(usage.by_status.failed)}, terminated ${n(usage.by_status.terminated)}, stopped ${n(usage.by_status.stopped)})`);
+    out.push(`  users        ${n(usage.active_users.total)} active (${usage.active_users.workflow_tool_users} workflow, ${usage.active_users.connector_tool_users} connector)`);
+    out.push(`  tasks        ${n(usage.tasks)}`);
+    if (usage.top_tool_driver && usage.top_tool_driver.delta !== 0) {
+      out.push(`  driver       ${usage.top_tool_driver.name} ${usage.top_tool_driver.delta > 0 ? '+' : ''}${n(usage.top_tool_driver.delta)} (${pct(usage.top_tool_driver.share_of_change)} of the change)`);
+    }
+    out.push('  top tools');
+    for (const r of tools.rows) out.push(`    ${(r.key ?? '(none)').padEnd(28)} ${n(r.runs).padStart(7)} runs  ${pct(r.success_rate).padStart(6)} ok  p95 ${r.p95_duration_ms ?? '-'} ms`);
+    if (spike.spike) {
+      const who = spike.contributors.users[0];
+      out.push(`  spike        ${spike.spike.start} .. ${spike.spike.end}: ${n(spike.spike.executions)} vs baseline ${spike.spike.baseline}${who ? `; driven by ${who.key} (${pct(who.share_of_excess)} of the excess)` : ''}`);
+    }
+    out.push(`  failures     ${n(failures.total_failures)}${failures.groups.map((g) => `\n    ${g.count}x ${g.error_type} (${g.error_layer}) in ${g.tool}`).join('')}`);
+    out.push(`  unused (30d) ${unused.unused_count} of ${unused.catalog_size} tools${unused.tools.length ? ': ' + unused.tools.map((t) => t.name).join(', ') : ''}`);
+    return `${out.join('\n')}\n`;
+  });
+}
+
+export async function summaryCommand(flags: CommonFlags & { window: string }): Promise<void> {
+  const config = resolveConfig(flags, process.env);
+  const store = await Store.open({ path: config.dbPath, clock: config.clock });
+  try {
+    process.stdout.write(await fleetSummaryText(store, config.clock, flags.window));
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { UserInputError } from '../errors.js';
+import type { Caller, Role } from './caller.js';
+
+const accessFileSchema = z.object({
+  users: z.array(
+    z.object({
+      id: z.string().min(1),
+      role: z.enum(['admin', 'member', 'ingest']),
+      /** SHA-256 of the user's bearer token, hex. Tokens themselves are never stored. */
+      token_sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters (SHA-256)').optional(),
+    }),
+  ),
+});
+
+export type AccessFile = z.infer<typeof accessFileSchema>;
+
+/** The users and roles of a deployment (`--access PATH`). */
+export class AccessList {
+  private constructor(private readonly file: AccessFile) {}
+
+  static load(path: string): AccessList {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (error) {
+      throw new UserInputError(`Cannot read the access file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const parsed = accessFileSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new UserInputError(`The access file ${path} is invalid at ${issue.path.join('.') || '(root)'}: ${issue.message}. Expected {"users": [{"id": "u_root", "role": "admin", "token_sha256": "<hex>"}]}.`);
+    }
+    return new AccessList(parsed.data);
+  }
+
+  static fromUsers(users: AccessFile['users']): AccessList {
+    return new AccessList({ users });
+  }
+
+  /** The caller for a stdio session: the named user with the role the file gives it. */
+  callerFor(userId: string | undefined): Caller {
+    if (!userId) {
+      throw new UserInputError('An access file is in use, so the server must know who is calling: pass --as USER (or set MCP_BLACKBOX_USER).');
+    }
+    const user = this.file.users.find((u) => u.id === userId);
+    if (!user) {
+      throw new UserInputError(`User ${JSON.stringify(userId)} is not in the access file; known users: ${this.file.users.map((u) => u.id).join(', ')}.`);
+    }
+    return { id: user.id, role: user.role as Role };
+  }
+
+  /** The caller whose token hashes to `sha256Hex`, if any. */
+  callerByTokenHash(sha256Hex: string): Caller | undefined {
+    const user = this.file.users.find((u) => u.token_sha256?.toLowerCase() === sha256Hex.toLowerCase());
+    return user ? { id: user.id, role: user.role as Role } : undefined;
+  }
+}

@@ -1,0 +1,79 @@
+import type { Db, Params } from '../store/store.js';
+import { whereClause, type Filters } from './filters.js';
+import { describeRange, type TimeRange } from './time-range.js';
+
+export interface FailureGroup {
+  error_type: string | null;
+  error_layer: string | null;
+  tool: string;
+  /** The connector of the step that failed (workflows), or null for a connector tool's own failure. */
+  connector: string | null;
+  count: number;
+  terminated: number;
+  affected_users: number;
+  first_seen: string;
+  last_seen: string;
+  sample_execution_id: string;
+}
+
+export interface FailureReport {
+  window: { from: string; to: string };
+  filters: Filters;
+  total_failures: number;
+  /** Of all finished executions in the window, the share that failed or were terminated. */
+  failure_rate: number | null;
+  by_layer: Array<{ layer: string | null; count: number }>;
+  groups: FailureGroup[];
+  has_more: boolean;
+}
+
+/** Failed and terminated executions grouped by error type, layer, tool and failing connector. */
+export async function failureReport(
+  db: Db,
+  args: { range: TimeRange; filters: Filters; limit: number },
+): Promise<FailureReport> {
+  const params: Params = { limit: args.limit + 1 };
+  const { status: _ignored, ...filters } = args.filters;
+  const where = whereClause(args.range, filters, params);
+  const failed = `${where} AND status IN ('failed', 'terminated')`;
+  const totals = await db.one<{ failures: number; finished: number }>(
+    `SELECT count(*) FILTER (status IN ('failed', 'terminated'))::INTEGER AS failures,
+            count(*) FILTER (status <> 'running')::INTEGER AS finished
+     FROM executions WHERE ${where}`,
+    params,
+  );
+  const byLayer = await db.all<{ layer: string | null; count: number }>(
+    `SELECT error_layer AS layer, count(*)::INTEGER AS count FROM executions WHERE ${failed}
+     GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST`,
+    params,
+  );
+  const groups = await db.all<FailureGroup>(
+    `WITH failed AS (SELECT * FROM executions WHERE ${failed}),
+     failing_step AS (
+       SELECT s.execution_id, arg_min(s.connector, s.step_index) AS connector
+       FROM steps s SEMI JOIN failed f ON f.execution_id = s.execution_id
+       WHERE s.status IN ('failed', 'terminated')
+       GROUP BY 1
+     )
+     SELECT f.error_type, f.error_layer, f.tool_name AS tool, fs.connector,
+            count(*)::INTEGER AS count,
+            count(*) FILTER (f.status = 'terminated')::INTEGER AS terminated,
+            count(DISTINCT f.user_id)::INTEGER AS affected_users,
+            iso(min(f.started_at)) AS first_seen, iso(max(f.started_at)) AS last_seen,
+            arg_max(f.execution_id, f.started_at) AS sample_execution_id
+     FROM failed f LEFT JOIN failing_step fs USING (execution_id)
+     GROUP BY 1, 2, 3, 4
+     ORDER BY count DESC, last_seen DESC
+     LIMIT $limit`,
+    params,
+  );
+  return {
+    window: describeRange(args.range),
+    filters,
+    total_failures: totals?.failures ?? 0,
+    failure_rate: totals?.finished ? Math.round((totals.failures / totals.finished) * 1000) / 1000 : null,
+    by_layer: byLayer,
+    groups: groups.slice(0, args.limit),
+    has_more: groups.length > args.limit,
+  };
+}

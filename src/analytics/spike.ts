@@ -1,0 +1,229 @@
+import { UserInputError } from '../errors.js';
+import type { Db, Params } from '../store/store.js';
+import { whereClause, type Filters } from './filters.js';
+import { describeRange, lengthMs, sqlTime, type TimeRange } from './time-range.js';
+import { round } from './usage.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export type BaselineMethod = 'same_hours_previous_days' | 'same_weekday_previous_weeks' | 'median_bucket';
+
+export interface Contributor {
+  key: string | null;
+  executions: number;
+  baseline: number;
+  excess: number;
+  share_of_excess: number | null;
+  success_rate: number | null;
+  sample_execution_ids: string[];
+}
+
+export interface SpikeReport {
+  window: { from: string; to: string };
+  filters: Filters;
+  bucket: 'hour' | 'day';
+  baseline_method: BaselineMethod;
+  baseline_explained: string;
+  spike: {
+    start: string;
+    end: string;
+    executions: number;
+    baseline: number;
+    excess: number;
+    chosen_by: 'largest_excess' | 'at';
+  } | null;
+  contributors: {
+    users: Contributor[];
+    tools: Contributor[];
+    user_tool_pairs: Contributor[];
+    teams: Contributor[];
+    clients: Contributor[];
+  };
+  note?: string;
+}
+
+interface BucketRow {
+  start: string;
+  n: number;
+  baseline: number;
+}
+
+/**
+ * Finds the spike in a window (or takes the bucket holding `at`) and ranks who drove it by excess
+ * executions over their own baseline. Baseline: the same hours on the previous 7 days (hour
+ * buckets) or the same weekday on the previous 4 weeks (day buckets), when that history exists;
+ * otherwise the window's median bucket.
+ */
+export async function whoDroveSpike(
+  db: Db,
+  args: { range: TimeRange; filters: Filters; at?: Date; limit: number },
+): Promise<SpikeReport> {
+  const { range, filters } = args;
+  if (args.at && (args.at < range.from || args.at >= range.to)) {
+    throw new UserInputError(`at (${args.at.toISOString()}) must fall inside the window ${range.from.toISOString()} .. ${range.to.toISOString()}; widen the window or move at.`);
+  }
+  const bucket = lengthMs(range) <= 31 * DAY ? 'hour' : 'day';
+  const cycleMs = bucket === 'hour' ? DAY : 7 * DAY;
+  const lookback = bucket === 'hour' ? 7 : 4;
+  const lookbackFrom = new Date(range.from.getTime() - lookback * cycleMs);
+
+  const params: Params = {};
+  const where = whereClause({ from: lookbackFrom, to: range.to }, filters, params);
+  params.window_from = sqlTime(range.from);
+  const history = await db.one<{ n: number }>(
+    `SELECT count(*)::INTEGER AS n FROM executions WHERE ${where} AND started_at < CAST($window_from AS TIMESTAMP)`,
+    params,
+  );
+  const method: BaselineMethod = (history?.n ?? 0) > 0
+    ? bucket === 'hour' ? 'same_hours_previous_days' : 'same_weekday_previous_weeks'
+    : 'median_bucket';
+
+  const cycleKey = bucket === 'hour' ? 'hour(start)' : 'dayofweek(start)';
+  const buckets = await db.all<BucketRow>(
+    `WITH grid AS (
+       SELECT unnest(generate_series(date_trunc('${bucket}', CAST($from AS TIMESTAMP)),
+                                     CAST($to AS TIMESTAMP) - INTERVAL 1 MICROSECOND, INTERVAL 1 ${bucket})) AS start
+     ),
+     counts AS (
+       SELECT date_trunc('${bucket}', started_at) AS start, count(*)::INTEGER AS n
+       FROM executions WHERE ${where} GROUP BY 1
+     ),
+     filled AS (
+       SELECT g.start, coalesce(c.n, 0) AS n FROM grid g LEFT JOIN counts c USING (start)
+     ),
+     scored AS (
+       SELECT start, n,
+              quantile_cont(n, 0.5) OVER (PARTITION BY ${cycleKey} ORDER BY start
+                                          ROWS BETWEEN ${lookback} PRECEDING AND 1 PRECEDING) AS history_median
+       FROM filled
+     )
+     SELECT iso(start) AS start, n,
+            ${method === 'median_bucket'
+              ? 'median(n) FILTER (start >= CAST($window_from AS TIMESTAMP)) OVER ()'
+              : 'coalesce(history_median, 0)'}::DOUBLE AS baseline
+     FROM scored WHERE start >= date_trunc('${bucket}', CAST($window_from AS TIMESTAMP))
+     ORDER BY start`,
+    params,
+  );
+
+  const period = args.at ? bucketHolding(buckets, args.at) : largestExcessRun(buckets);
+  const explained =
+    method === 'median_bucket'
+      ? `Baseline is the median ${bucket} of the window (there is no history before it to compare the same hours with).`
+      : bucket === 'hour'
+        ? 'Baseline is the median of the same hour on the previous 7 days; contributors are compared with their average over those same hours.'
+        : 'Baseline is the median of the same weekday on the previous 4 weeks; contributors are compared with their average over those days.';
+  const empty = { users: [], tools: [], user_tool_pairs: [], teams: [], clients: [] };
+  const base = { window: describeRange(range), filters, bucket, baseline_method: method, baseline_explained: explained } as const;
+  if (!period) {
+    return { ...base, spike: null, contributors: empty, note: 'No bucket in the window rose above its baseline: there is no spike to explain.' };
+  }
+
+  const bucketMs = bucket === 'hour' ? HOUR : DAY;
+  const periodStart = new Date(period.first.start);
+  const periodEnd = new Date(Date.parse(period.last.start) + bucketMs);
+  const contributorParams: Params = { ...params };
+  const contributorsOf = async (keyExpr: string): Promise<Contributor[]> => {
+    return rankContributors(db, {
+      keyExpr, where, params: contributorParams, periodStart, periodEnd, method, cycleMs, lookback,
+      windowBuckets: buckets.length, periodBuckets: period.rows.length, limit: args.limit, totalExcess: period.excess,
+    });
+  };
+  return {
+    ...base,
+    spike: {
+      start: periodStart.toISOString(),
+      end: periodEnd.toISOString(),
+      executions: period.executions,
+      baseline: round(period.baseline, 1),
+      excess: round(period.excess, 1),
+      chosen_by: args.at ? 'at' : 'largest_excess',
+    },
+    contributors: {
+      users: await contributorsOf('user_id'),
+      tools: await contributorsOf('tool_name'),
+      user_tool_pairs: await contributorsOf(`user_id || ' × ' || tool_name`),
+      teams: await contributorsOf('user_team'),
+      clients: await contributorsOf('agent_client'),
+    },
+  };
+}
+
+interface Period {
+  first: BucketRow;
+  last: BucketRow;
+  rows: BucketRow[];
+  executions: number;
+  baseline: number;
+  excess: number;
+}
+
+function toPeriod(rows: BucketRow[]): Period {
+  const executions = rows.reduce((s, r) => s + r.n, 0);
+  const baseline = rows.reduce((s, r) => s + r.baseline, 0);
+  return { first: rows[0]!, last: rows[rows.length - 1]!, rows, executions, baseline, excess: executions - baseline };
+}
+
+/** The bucket with the largest excess, widened over neighbours that carry at least half as much. */
+function largestExcessRun(rows: BucketRow[]): Period | undefined {
+  let peak = -1;
+  rows.forEach((r, i) => {
+    if (r.n - r.baseline > 0 && (peak === -1 || r.n - r.baseline > rows[peak]!.n - rows[peak]!.baseline)) peak = i;
+  });
+  if (peak === -1) return undefined;
+  const half = (rows[peak]!.n - rows[peak]!.baseline) / 2;
+  let lo = peak;
+  let hi = peak;
+  while (lo > 0 && rows[lo - 1]!.n - rows[lo - 1]!.baseline >= half) lo--;
+  while (hi < rows.length - 1 && rows[hi + 1]!.n - rows[hi + 1]!.baseline >= half) hi++;
+  return toPeriod(rows.slice(lo, hi + 1));
+}
+
+function bucketHolding(rows: BucketRow[], at: Date): Period | undefined {
+  const index = rows.findLastIndex((r) => Date.parse(r.start) <= at.getTime());
+  return index === -1 ? undefined : toPeriod([rows[index]!]);
+}
+
+async function rankContributors(
+  db: Db,
+  a: {
+    keyExpr: string; where: string; params: Params; periodStart: Date; periodEnd: Date; method: BaselineMethod;
+    cycleMs: number; lookback: number; windowBuckets: number; periodBuckets: number; limit: number; totalExcess: number;
+  },
+): Promise<Contributor[]> {
+  const params: Params = {
+    ...a.params,
+    p_start: sqlTime(a.periodStart),
+    p_end: sqlTime(a.periodEnd),
+    limit: a.limit,
+  };
+  const periodUs = (a.periodEnd.getTime() - a.periodStart.getTime()) * 1000;
+  const cycleUs = a.cycleMs * 1000;
+  const inPeriod = 'started_at >= CAST($p_start AS TIMESTAMP) AND started_at < CAST($p_end AS TIMESTAMP)';
+  // Same hours (or weekday) as the period on the previous cycles; or, for median_bucket, the whole window.
+  const inBaseline =
+    a.method === 'median_bucket'
+      ? `started_at >= CAST($window_from AS TIMESTAMP)`
+      : `started_at < CAST($p_start AS TIMESTAMP)
+         AND started_at >= CAST($p_start AS TIMESTAMP) - INTERVAL ${a.lookback * (a.cycleMs / 1000)} SECOND
+         AND ((epoch_us(started_at) - epoch_us(CAST($p_start AS TIMESTAMP))) % ${cycleUs} + ${cycleUs}) % ${cycleUs} < ${periodUs}`;
+  const baselineScale = a.method === 'median_bucket' ? a.periodBuckets / a.windowBuckets : 1 / a.lookback;
+  const rows = await db.all<Contributor>(
+    `SELECT key, executions, baseline, excess, success_rate, sample_execution_ids FROM (
+       SELECT ${a.keyExpr} AS key,
+              count(*) FILTER (${inPeriod})::INTEGER AS executions,
+              round(count(*) FILTER (${inBaseline}) * ${baselineScale}, 1)::DOUBLE AS baseline,
+              round(count(*) FILTER (${inPeriod}) - count(*) FILTER (${inBaseline}) * ${baselineScale}, 1)::DOUBLE AS excess,
+              round(count(*) FILTER (${inPeriod} AND status = 'succeeded')
+                    / nullif(count(*) FILTER (${inPeriod} AND status <> 'running'), 0), 3)::DOUBLE AS success_rate,
+              list(execution_id ORDER BY started_at) FILTER (${inPeriod})[1:3] AS sample_execution_ids
+       FROM executions WHERE ${a.where}
+       GROUP BY 1)
+     WHERE executions > 0
+     ORDER BY excess DESC, executions DESC, key NULLS LAST
+     LIMIT $limit`,
+    params,
+  );
+  return rows.map((r) => ({ ...r, share_of_excess: a.totalExcess > 0 ? round(r.excess / a.totalExcess) : null }));
+}

@@ -1,0 +1,143 @@
+import { STATUSES } from '../ingest/format.js';
+import type { Db, Params } from '../store/store.js';
+import { whereClause, type Filters } from './filters.js';
+import { describeRange, lengthMs, previousRange, sqlTime, type TimeRange } from './time-range.js';
+
+export type Bucket = 'hour' | 'day';
+
+export interface StatusCounts {
+  succeeded: number;
+  failed: number;
+  stopped: number;
+  terminated: number;
+  running: number;
+}
+
+export interface ChangeDriver {
+  name: string;
+  current: number;
+  previous: number;
+  delta: number;
+  /** delta as a share of the whole window's change (can exceed 1 when others moved the other way). */
+  share_of_change: number | null;
+}
+
+export interface UsageSummary {
+  window: { from: string; to: string };
+  filters: Filters;
+  total_executions: number;
+  by_status: StatusCounts;
+  /** succeeded / finished (running excluded); null when nothing finished. */
+  success_rate: number | null;
+  active_users: { total: number; workflow_tool_users: number; connector_tool_users: number };
+  tasks: number;
+  bucket: Bucket;
+  series: Array<{ start: string } & StatusCounts & { total: number }>;
+  previous_window: { from: string; to: string; total_executions: number };
+  change: { delta: number; percent: number | null };
+  top_tool_driver: ChangeDriver | null;
+  top_user_driver: ChangeDriver | null;
+  sample_execution_ids: string[];
+}
+
+const STATUS_SUMS = STATUSES.map((s) => `count(*) FILTER (status = '${s}')::INTEGER AS ${s}`).join(', ');
+
+/** hour buckets up to 48 h, day buckets beyond, unless asked. */
+export function defaultBucket(range: TimeRange): Bucket {
+  return lengthMs(range) <= 48 * 3_600_000 ? 'hour' : 'day';
+}
+
+export async function usageSummary(
+  db: Db,
+  args: { range: TimeRange; filters: Filters; bucket?: Bucket },
+): Promise<UsageSummary> {
+  const { range, filters } = args;
+  const bucket = args.bucket ?? defaultBucket(range);
+  const params: Params = {};
+  const where = whereClause(range, filters, params);
+  const previous = previousRange(range);
+  const prevWhere = whereClause(previous, filters, params, 'p_');
+
+  const totals = await db.one<Record<string, number>>(
+    `SELECT count(*)::INTEGER AS total, ${STATUS_SUMS},
+            count(DISTINCT user_id)::INTEGER AS users,
+            count(DISTINCT user_id) FILTER (tool_kind = 'workflow')::INTEGER AS workflow_users,
+            count(DISTINCT user_id) FILTER (tool_kind = 'connector')::INTEGER AS connector_users,
+            coalesce(sum(tasks), 0)::DOUBLE AS tasks
+     FROM executions WHERE ${where}`,
+    params,
+  );
+  const prevTotal = await db.one<{ total: number }>(
+    `SELECT count(*)::INTEGER AS total FROM executions WHERE ${prevWhere}`,
+    params,
+  );
+
+  params.bucket_from = sqlTime(range.from);
+  const series = await db.all<{ start: string; total: number } & StatusCounts>(
+    `WITH buckets AS (
+       SELECT unnest(generate_series(date_trunc('${bucket}', CAST($bucket_from AS TIMESTAMP)), CAST($to AS TIMESTAMP) - INTERVAL 1 MICROSECOND, INTERVAL 1 ${bucket})) AS start
+     ),
+     counts AS (
+       SELECT date_trunc('${bucket}', started_at) AS start, count(*)::INTEGER AS total, ${STATUS_SUMS}
+       FROM executions WHERE ${where} GROUP BY 1
+     )
+     SELECT iso(b.start) AS start, coalesce(c.total, 0) AS total,
+            ${STATUSES.map((s) => `coalesce(c.${s}, 0) AS ${s}`).join(', ')}
+     FROM buckets b LEFT JOIN counts c USING (start) ORDER BY b.start`,
+    params,
+  );
+
+  const drivers = async (column: string): Promise<ChangeDriver | null> => {
+    const rows = await db.all<{ name: string; current: number; previous: number }>(
+      `SELECT ${column} AS name,
+              count(*) FILTER (${where})::INTEGER AS current,
+              count(*) FILTER (${prevWhere})::INTEGER AS previous
+       FROM executions
+       WHERE started_at >= CAST($p_from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)
+       GROUP BY 1
+       ORDER BY abs(count(*) FILTER (${where}) - count(*) FILTER (${prevWhere})) DESC, 1
+       LIMIT 1`,
+      params,
+    );
+    const top = rows[0];
+    if (!top) return null;
+    const delta = top.current - top.previous;
+    const windowDelta = (totals?.total ?? 0) - (prevTotal?.total ?? 0);
+    return { ...top, delta, share_of_change: windowDelta === 0 ? null : round(delta / windowDelta) };
+  };
+
+  const samples = await db.all<{ id: string }>(
+    `SELECT execution_id AS id FROM executions WHERE ${where} ORDER BY started_at DESC LIMIT 3`,
+    params,
+  );
+
+  const total = totals?.total ?? 0;
+  const byStatus = Object.fromEntries(STATUSES.map((s) => [s, totals?.[s] ?? 0])) as unknown as StatusCounts;
+  const finished = total - byStatus.running;
+  const delta = total - (prevTotal?.total ?? 0);
+  return {
+    window: describeRange(range),
+    filters,
+    total_executions: total,
+    by_status: byStatus,
+    success_rate: finished > 0 ? round(byStatus.succeeded / finished) : null,
+    active_users: {
+      total: totals?.users ?? 0,
+      workflow_tool_users: totals?.workflow_users ?? 0,
+      connector_tool_users: totals?.connector_users ?? 0,
+    },
+    tasks: totals?.tasks ?? 0,
+    bucket,
+    series,
+    previous_window: { ...describeRange(previous), total_executions: prevTotal?.total ?? 0 },
+    change: { delta, percent: prevTotal?.total ? round((delta / prevTotal.total) * 100, 1) : null },
+    top_tool_driver: await drivers('tool_name'),
+    top_user_driver: await drivers('user_id'),
+    sample_execution_ids: samples.map((s) => s.id),
+  };
+}
+
+export function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { unknownFilterValues } from '../analytics/catalog.js';
+import { activeFilters, type Filters } from '../analytics/filters.js';
+import { resolveRange, type TimeRange } from '../analytics/time-range.js';
+import { NotFoundError } from '../errors.js';
+import { STATUSES } from '../ingest/format.js';
+import type { ToolContext } from './tool.js';
+
+/** Time arguments every windowed tool takes. */
+export const timeArgs = (defaultWindow: string) => ({
+  window: z
+    .string()
+    .optional()
+    .describe(`How far back from now: a whole number and m, h, d or w ("24h", "7d", "30d"). Default ${defaultWindow}. Do not combine with from/to.`),
+  from: z.string().optional().describe('Start of the range, RFC 3339 with zone (2026-10-27T00:00:00Z), inclusive.'),
+  to: z.string().optional().describe('End of the range, RFC 3339 with zone, exclusive. Default: now.'),
+});
+
+export const filterArgs = {
+  tool: z.string().optional().describe('Only this tool name (exact; see fleet_catalog for names).'),
+  user: z.string().optional().describe('Only executions on behalf of this user id (exact, like u_ana).'),
+  team: z.string().optional().describe("Only this user team (exact)."),
+  server: z.string().optional().describe('Only tools exposed by this MCP server or gateway (exact).'),
+  client: z.string().optional().describe('Only calls from this MCP client (claude-desktop, cursor, ...).'),
+  environment: z.string().optional().describe('Only this environment (prod, staging, ...).'),
+  via_mcp: z.boolean().optional().describe('true: only calls made through MCP; false: only calls from schedules or UIs.'),
+  status: z.enum(STATUSES).optional().describe('Only executions with this status.'),
+};
+
+export const limitArg = (defaultLimit: number, max: number, what: string) =>
+  z.number().int().min(1).max(max).default(defaultLimit).describe(`How many ${what} to return (default ${defaultLimit}, at most ${max}).`);
+
+export const windowShape = z.object({ from: z.string(), to: z.string() });
+export const filtersShape = z.object({
+  tool: z.string().optional(),
+  user: z.string().optional(),
+  team: z.string().optional(),
+  server: z.string().optional(),
+  client: z.string().optional(),
+  environment: z.string().optional(),
+  via_mcp: z.boolean().optional(),
+  status: z.string().optional(),
+});
+
+export function rangeOf(args: { window?: string; from?: string; to?: string }, ctx: ToolContext, defaultWindow: string): TimeRange {
+  return resolveRange(args, ctx.clock, defaultWindow);
+}
+
+export function filtersOf(args: Filters): Filters {
+  return activeFilters({
+    tool: args.tool,
+    user: args.user,
+    team: args.team,
+    server: args.server,
+    client: args.client,
+    environment: args.environment,
+    via_mcp: args.via_mcp,
+    status: args.status,
+  });
+}
+
+/**
+ * An empty answer is ambiguous: nothing happened, or a filter names something that does not
+ * exist. In the second case say so, with the closest real names.
+ */
+export async function explainEmpty(ctx: ToolContext, filters: Filters): Promise<void> {
+  const problems = await ctx.store.read((db) => unknownFilterValues(db, filters));
+  if (problems.length === 0) return;
+  throw new NotFoundError(
+    problems
+      .map((p) => `No ${p.filter} is named ${JSON.stringify(p.value)}${p.closest.length ? `; closest: ${p.closest.join(', ')}` : ''}.`)
+      .join(' ') + ' Call fleet_catalog to list the names that exist.',
+  );
+}
+
+export const pct = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
+export const n = (value: number): string => value.toLocaleString('en-US');
+export const span = (w: { from: string; to: string }): string => `${w.from} to ${w.to}`;

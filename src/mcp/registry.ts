@@ -1,0 +1,24 @@
+import type { ToolDefinition } from './tool.js';
+import { cost_by_tool, cost_by_user } from './tools/cost.js';
+import { failure_report } from './tools/failure-report.js';
+import { fleet_catalog } from './tools/fleet-catalog.js';
+import { list_executions } from './tools/list-executions.js';
+import { tool_usage } from './tools/tool-usage.js';
+import { trace_execution } from './tools/trace-execution.js';
+import { unused_tools } from './tools/unused-tools.js';
+import { usage_summary } from './tools/usage-summary.js';
+import { who_drove_spike } from './tools/who-drove-spike.js';
+
+/** Every tool the server exposes, in the order a client lists them: overview first, detail last. */
+export const TOOLS: ReadonlyArray<ToolDefinition<any, any>> = [
+  usage_summary,
+  tool_usage,
+  unused_tools,
+  who_drove_spike,
+  cost_by_user,
+  cost_by_tool,
+  failure_report,
+  list_executions,
+  trace_execution,
+  fleet_catalog,
+];

@@ -1,0 +1,64 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { AccessView, type AccessOptions } from '../access/access.js';
+import type { Caller } from '../access/caller.js';
+import type { Clock } from '../clock.js';
+import type { Store } from '../store/store.js';
+import { errorResult } from './errors.js';
+import { registerPrompts } from './prompts.js';
+import { TOOLS } from './registry.js';
+import type { AuditRecorder, ToolContext } from './tool.js';
+
+export interface ServerOptions {
+  store: Store;
+  clock: Clock;
+  caller: Caller;
+  access?: AccessOptions;
+  audit?: AuditRecorder;
+  /** Where internal errors go; stderr by default (stdout belongs to the stdio transport). */
+  log?: (line: string) => void;
+}
+
+export const SERVER_INFO = { name: 'mcp-blackbox', version: '0.1.0' };
+
+/**
+ * Builds the MCP server for one caller. No side effects beyond the returned object: the entry
+ * point picks the transport. The SDK is touched here and in prompts.ts only.
+ */
+export function createServer(options: ServerOptions): McpServer {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const access = new AccessView(options.caller, options.access);
+  const ctx: ToolContext = { store: options.store, clock: options.clock, access, audit: options.audit?.as(options.caller) };
+  const server = new McpServer(SERVER_INFO, {
+    instructions:
+      'mcp-blackbox answers questions about an MCP tool fleet from its execution logs. Start broad with usage_summary, ' +
+      'rank with tool_usage, explain peaks with who_drove_spike, failures with failure_report, spend with cost_by_user / ' +
+      'cost_by_tool, retire candidates with unused_tools; then list_executions and trace_execution for one execution. ' +
+      'Use fleet_catalog for exact names. Payloads of other users are masked.',
+  });
+  for (const tool of TOOLS) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        outputSchema: tool.outputSchema,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      async (args: Record<string, unknown>) => {
+        try {
+          const { structured, summary } = await tool.handler(args, ctx);
+          const safe = tool.rawOutput ? { structured, summary } : access.protect({ structured, summary });
+          return {
+            structuredContent: safe.structured as Record<string, unknown>,
+            content: [{ type: 'text' as const, text: safe.summary }],
+          };
+        } catch (error) {
+          return errorResult(tool.name, error, log);
+        }
+      },
+    );
+  }
+  registerPrompts(server);
+  return server;
+}

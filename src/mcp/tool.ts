@@ -1,0 +1,57 @@
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { z, ZodRawShape } from 'zod';
+import type { AccessView } from '../access/access.js';
+import type { Caller } from '../access/caller.js';
+import type { Clock } from '../clock.js';
+import type { Store } from '../store/store.js';
+
+/** Records what a caller did (the audit log); bound to one caller. */
+export interface CallerAudit {
+  record(event: { action: string; target?: string; reason?: string; details?: Record<string, unknown> }): Promise<void>;
+}
+
+export interface AuditRecorder {
+  as(caller: Caller): CallerAudit;
+}
+
+/** What a tool handler may use: the store, the clock, the caller's view of the data, the audit log. */
+export interface ToolContext {
+  store: Store;
+  clock: Clock;
+  access: AccessView;
+  audit?: CallerAudit;
+}
+
+/** A tool's answer: the structured object (matching its outputSchema) and a short human summary of it. */
+export interface ToolResult<O> {
+  structured: O;
+  summary: string;
+}
+
+/**
+ * One MCP tool, as plain data: the registry hands these to the SDK in one loop (server.ts), so a
+ * tool file never touches the SDK and a move to another SDK version touches one file.
+ */
+export interface ToolDefinition<I extends ZodRawShape = ZodRawShape, O extends ZodRawShape = ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: I;
+  outputSchema: O;
+  annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
+  /** Results skip the secret redactor (only the audited unmask). */
+  rawOutput?: boolean;
+  handler: (args: z.objectOutputType<I, z.ZodTypeAny>, ctx: ToolContext) => Promise<ToolResult<z.objectOutputType<O, z.ZodTypeAny>>>;
+}
+
+export function defineTool<I extends ZodRawShape, O extends ZodRawShape>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return tool;
+}
+
+/** Every read-only fleet question shares these hints. */
+export const READ_ONLY = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+} as const;

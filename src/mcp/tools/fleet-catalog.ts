@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { DISCOVERABLE, fleetCatalog } from '../../analytics/catalog.js';
+import { limitArg, n, rangeOf, timeArgs, windowShape } from '../common.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+
+const valuesShape = z.object({
+  distinct: z.number(),
+  values: z.array(z.object({ value: z.string(), executions: z.number(), last_seen: z.string() })),
+  has_more: z.boolean(),
+});
+
+export const fleet_catalog = defineTool({
+  name: 'fleet_catalog',
+  title: 'Names in the fleet',
+  description: `Lists the names that exist in the logs, so filters use real values instead of guesses: tools, users, teams, servers, clients and environments, each with execution counts and last seen, most active first.
+
+Call it before filtering another tool by a name you are not sure of (is it "jira_create_issue" or "jira.create_issue"? "u_ana" or "ana@example.com"?). Other tools also answer an unknown name with the closest real ones.
+
+Defaults: window 30d, limit 25 values per dimension (max 200); dimension narrows to one list.
+Example: "Which MCP clients and servers do we have?"`,
+  inputSchema: {
+    ...timeArgs('30d'),
+    dimension: z.enum(DISCOVERABLE).optional().describe('Only this list: tool, user, team, server, client or environment.'),
+    limit: limitArg(25, 200, 'values per dimension'),
+  },
+  outputSchema: {
+    window: windowShape,
+    dimensions: z.object(Object.fromEntries(DISCOVERABLE.map((d) => [d, valuesShape.optional()])) as Record<(typeof DISCOVERABLE)[number], z.ZodOptional<typeof valuesShape>>),
+  },
+  annotations: READ_ONLY,
+  async handler(args, ctx) {
+    const range = rangeOf(args, ctx, '30d');
+    const result = await ctx.store.read((db) => fleetCatalog(db, { range, limit: args.limit, only: args.dimension }));
+    const summary = Object.entries(result.dimensions)
+      .map(([d, v]) => `${d}s (${n(v.distinct)}): ${v.values.slice(0, 8).map((x) => x.value).join(', ')}${v.distinct > 8 ? ', ...' : ''}`)
+      .join('\n');
+    return { structured: result, summary };
+  },
+});

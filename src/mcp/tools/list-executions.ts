@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { listExecutions } from '../../analytics/executions.js';
+import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+
+export const executionSummaryShape = z.object({
+  execution_id: z.string(),
+  started_at: z.string(),
+  ended_at: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+  status: z.string(),
+  tool: z.string(),
+  tool_kind: z.string(),
+  server: z.string().nullable(),
+  user_id: z.string(),
+  team: z.string().nullable(),
+  client: z.string().nullable(),
+  session_id: z.string().nullable(),
+  workflow_run_id: z.string().nullable(),
+  environment: z.string().nullable(),
+  via_mcp: z.boolean(),
+  tasks: z.number(),
+  cost_usd: z.number().nullable(),
+  error_type: z.string().nullable(),
+  error_layer: z.string().nullable(),
+  step_count: z.number(),
+});
+
+export const list_executions = defineTool({
+  name: 'list_executions',
+  title: 'List executions',
+  description: `Lists individual executions, newest first, with their metadata only (no inputs, outputs or error messages): id, times, duration, status, tool, user, team, client, session, agent run, tasks, cost, error type and layer.
+
+Use it to find the execution ids behind a question ("my failed runs last night", "everything agent run r_42 did"), then call trace_execution on one. Filters: all the usual ones plus workflow_run_id and session_id.
+
+Defaults: window 7d, limit 20 (max 100). Pages with a cursor: pass next_cursor back unchanged to get the next page; null means the end.
+Example: "Show my failed executions since midnight."`,
+  inputSchema: {
+    ...timeArgs('7d'),
+    ...filterArgs,
+    workflow_run_id: z.string().optional().describe('Only executions of this agent run (agent.workflow_run_id).'),
+    session_id: z.string().optional().describe('Only executions of this MCP session.'),
+    limit: limitArg(20, 100, 'executions'),
+    cursor: z.string().optional().describe('next_cursor from the previous page.'),
+  },
+  outputSchema: {
+    window: windowShape,
+    filters: filtersShape,
+    total_matching: z.number(),
+    executions: z.array(executionSummaryShape),
+    next_cursor: z.string().nullable(),
+  },
+  annotations: READ_ONLY,
+  async handler(args, ctx) {
+    const range = rangeOf(args, ctx, '7d');
+    const filters = filtersOf(args);
+    const result = await ctx.store.read((db) =>
+      listExecutions(db, { range, filters, limit: args.limit, cursor: args.cursor, workflowRunId: args.workflow_run_id, sessionId: args.session_id }),
+    );
+    if (result.total_matching === 0) await explainEmpty(ctx, filters);
+    const lines = result.executions
+      .slice(0, 10)
+      .map((e) => `${e.execution_id} ${e.started_at} ${e.tool} ${e.status}${e.error_type ? ` (${e.error_type}/${e.error_layer})` : ''} by ${e.user_id}`);
+    const summary = `${n(result.total_matching)} executions match ${span(result.window)}; showing ${result.executions.length}${result.next_cursor ? ' (more: pass next_cursor)' : ''}.\n${lines.join('\n')}`;
+    return { structured: result, summary };
+  },
+});

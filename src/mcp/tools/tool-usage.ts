@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { BREAKDOWN_DIMENSIONS, toolUsage } from '../../analytics/tool-usage.js';
+import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, pct, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+
+const DIMENSIONS = Object.keys(BREAKDOWN_DIMENSIONS) as [keyof typeof BREAKDOWN_DIMENSIONS, ...Array<keyof typeof BREAKDOWN_DIMENSIONS>];
+
+export const tool_usage = defineTool({
+  name: 'tool_usage',
+  title: 'Usage ranked by tool, user, team, server or client',
+  description: `Ranks the fleet's activity by one dimension (by: tool, user, team, server or client), most runs first.
+
+Use it to answer "which tools are used most", "who uses X", "which client drives the load", or to compare teams. Each row has runs, succeeded, failures (failed + terminated), success rate (running excluded), tasks, distinct users, p50/p95 duration in ms, last used, and one sample execution id. No payloads.
+
+Defaults: by tool, window 7d, limit 20 (max 100); has_more says when rows were cut. All filters apply, so "by: user, tool: jira_create_issue" lists who uses that tool.
+Next: trace_execution on a sample id, cost_by_tool for spend, unused_tools for what nobody uses.
+Example: "Which MCP tools did the revops team use most this month?"`,
+  inputSchema: {
+    by: z.enum(DIMENSIONS).default('tool').describe('What to rank: tool, user, team, server or client.'),
+    ...timeArgs('7d'),
+    ...filterArgs,
+    limit: limitArg(20, 100, 'rows'),
+  },
+  outputSchema: {
+    window: windowShape,
+    filters: filtersShape,
+    by: z.enum(DIMENSIONS),
+    total_runs: z.number(),
+    total_groups: z.number(),
+    rows: z.array(
+      z.object({
+        key: z.string().nullable(),
+        runs: z.number(),
+        succeeded: z.number(),
+        failures: z.number(),
+        success_rate: z.number().nullable(),
+        tasks: z.number(),
+        distinct_users: z.number(),
+        p50_duration_ms: z.number().nullable(),
+        p95_duration_ms: z.number().nullable(),
+        last_used: z.string(),
+        sample_execution_id: z.string(),
+      }),
+    ),
+    has_more: z.boolean(),
+  },
+  annotations: READ_ONLY,
+  async handler(args, ctx) {
+    const range = rangeOf(args, ctx, '7d');
+    const filters = filtersOf(args);
+    const result = await ctx.store.read((db) => toolUsage(db, { range, filters, by: args.by, limit: args.limit }));
+    if (result.total_runs === 0) await explainEmpty(ctx, filters);
+    const top = result.rows
+      .slice(0, 5)
+      .map((r) => `${r.key ?? '(none)'} ${n(r.runs)} runs, ${pct(r.success_rate)} ok`)
+      .join('; ');
+    const summary = `${n(result.total_runs)} runs across ${n(result.total_groups)} ${args.by}(s) ${span(result.window)}. Top: ${top || 'none'}.${result.has_more ? ` ${result.total_groups - result.rows.length} more not shown (raise limit).` : ''}`;
+    return { structured: result, summary };
+  },
+});

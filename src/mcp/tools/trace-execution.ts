@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { traceExecution } from '../../analytics/trace.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+import { executionSummaryShape } from './list-executions.js';
+
+const errorShape = z.object({ type: z.string().nullable(), layer: z.string().nullable(), message: z.string().nullable() }).nullable();
+
+export const trace_execution = defineTool({
+  name: 'trace_execution',
+  title: 'Trace one execution',
+  description: `Everything about one execution: who it ran for (user, team, email), the client, session and agent run, timings, status, the error with its layer, and every step in order with its connector, operation, status, timings, tasks and auth context (mode user/service/none and the identity whose credentials it used). failing_step names the first step that failed. related lists the other executions of the same agent run and session (up to 20 each).
+
+Payloads (input, output, step payloads) are shown in full only on the caller's own executions; on anyone else's they are masked: keys and shape kept, values replaced by type and rough size (payloads: "masked"). Secrets are redacted everywhere. Admins who must see raw data use unmask_execution with a reason (audited). Every trace is recorded in the audit log.
+
+Takes an execution_id from list_executions, failure_report, who_drove_spike or tool_usage.
+Example: "Why did execution ex_7f3a fail, and whose credentials did the failing step use?"`,
+  inputSchema: {
+    execution_id: z.string().min(1).max(128).describe('The execution id (execution_id in the logs).'),
+  },
+  outputSchema: {
+    payloads: z.enum(['visible', 'masked']),
+    execution: executionSummaryShape.extend({
+      user_email: z.string().nullable(),
+      user_name: z.string().nullable(),
+      error: errorShape,
+      input: z.unknown(),
+      output: z.unknown(),
+      attributes: z.record(z.unknown()).nullable(),
+      source: z.string(),
+    }),
+    steps: z.array(
+      z.object({
+        index: z.number(),
+        name: z.string(),
+        connector: z.string().nullable(),
+        operation: z.string().nullable(),
+        status: z.string(),
+        started_at: z.string().nullable(),
+        ended_at: z.string().nullable(),
+        duration_ms: z.number().nullable(),
+        tasks: z.number().nullable(),
+        auth: z.object({ mode: z.string().nullable(), identity: z.string().nullable() }),
+        error: errorShape,
+        input: z.unknown(),
+        output: z.unknown(),
+      }),
+    ),
+    failing_step: z.number().nullable(),
+    related: z.object({
+      same_workflow_run: z.array(executionSummaryShape),
+      same_session: z.array(executionSummaryShape),
+      more_in_run_or_session: z.boolean(),
+    }),
+  },
+  annotations: READ_ONLY,
+  async handler(args, ctx) {
+    const trace = await ctx.store.read((db) => traceExecution(db, args.execution_id));
+    const view = ctx.access.viewTrace(trace);
+    await ctx.audit?.record({ action: 'view_execution', target: args.execution_id, details: { payloads: view.payloads } });
+    const e = view.execution;
+    const failing = view.steps.find((s) => s.index === view.failing_step);
+    const summary = [
+      `${e.execution_id}: ${e.tool} (${e.tool_kind}) for ${e.user_id}${e.team ? ` (${e.team})` : ''} via ${e.client ?? 'unknown client'}, ${e.status}, ${e.duration_ms ?? '?'} ms, ${e.tasks} tasks, started ${e.started_at}.`,
+      e.error ? `Error ${e.error.type ?? '?'} at layer ${e.error.layer ?? '?'}: ${e.error.message ?? ''}` : '',
+      view.steps.length ? `Steps: ${view.steps.map((s) => `${s.index} ${s.name} [${s.connector ?? '-'}:${s.operation ?? '-'}] ${s.status} auth=${s.auth.mode ?? '-'}${s.auth.identity ? `(${s.auth.identity})` : ''}`).join('; ')}.` : '',
+      failing ? `Failing step: ${failing.index} ${failing.name}${failing.error?.type ? ` (${failing.error.type})` : ''}.` : '',
+      `Payloads ${view.payloads}. Related: ${view.related.same_workflow_run.length} in the same agent run, ${view.related.same_session.length} in the same session.`,
+    ].filter(Boolean).join(' ');
+    return { structured: view, summary };
+  },
+});

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { unusedTools } from '../../analytics/unused.js';
+import { TOOL_KINDS } from '../../ingest/format.js';
+import { limitArg, n, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+
+export const unused_tools = defineTool({
+  name: 'unused_tools',
+  title: 'Tools nobody used',
+  description: `Lists tools in the catalog that had no execution in the window: candidates to retire, or signs of a broken integration.
+
+The catalog is every tool ever seen in the logs plus the tools of the catalog file the server was started with (those can be "never used"). Each row has name, server, kind, last used (or null: never), days since last use, and runs in the previous window of the same length (so a tool that was busy and stopped stands out). Longest unused first.
+
+Defaults: window 30d, limit 50 (max 200); filter by server or kind.
+Next: tool_usage with tool=<name> and a longer window to see who used it before.
+Example: "Which tools went unused this month?"`,
+  inputSchema: {
+    ...timeArgs('30d'),
+    server: z.string().optional().describe('Only tools of this MCP server or gateway.'),
+    kind: z.enum(TOOL_KINDS).optional().describe('Only connector or workflow tools.'),
+    limit: limitArg(50, 200, 'tools'),
+  },
+  outputSchema: {
+    window: windowShape,
+    previous_window: windowShape,
+    catalog_size: z.number(),
+    unused_count: z.number(),
+    tools: z.array(
+      z.object({
+        name: z.string(),
+        server: z.string().nullable(),
+        kind: z.string(),
+        last_used: z.string().nullable(),
+        days_since_last_use: z.number().nullable(),
+        runs_in_previous_window: z.number(),
+        listed_in_catalog: z.boolean(),
+      }),
+    ),
+    has_more: z.boolean(),
+  },
+  annotations: READ_ONLY,
+  async handler(args, ctx) {
+    const range = rangeOf(args, ctx, '30d');
+    const result = await ctx.store.read((db) => unusedTools(db, { range, server: args.server, kind: args.kind, limit: args.limit }));
+    const names = result.tools
+      .slice(0, 8)
+      .map((t) => `${t.name}${t.server ? ` (${t.server})` : ''}: ${t.last_used ? `last used ${t.days_since_last_use}d ago` : 'never used'}`)
+      .join('; ');
+    const summary = `${n(result.unused_count)} of ${n(result.catalog_size)} catalog tools had no execution ${span(result.window)}${names ? `: ${names}` : ''}.${result.has_more ? ' More not shown (raise limit).' : ''}`;
+    return { structured: result, summary };
+  },
+});

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { usageSummary } from '../../analytics/usage.js';
+import { UserInputError } from '../../errors.js';
+import { explainEmpty, filterArgs, filtersOf, filtersShape, n, pct, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+
+const statusCounts = { succeeded: z.number(), failed: z.number(), stopped: z.number(), terminated: z.number(), running: z.number() };
+const driver = z.object({ name: z.string().nullable(), current: z.number(), previous: z.number(), delta: z.number(), share_of_change: z.number().nullable() }).nullable();
+
+export const usage_summary = defineTool({
+  name: 'usage_summary',
+  title: 'Fleet usage summary',
+  description: `The fleet at a glance: how many MCP tool executions ran in a window, how they ended, how many people used tools, the trend, and what changed against the previous window of the same length.
+
+Use it first for any "how is the fleet doing" question, before drilling down. It returns totals by status (succeeded, failed, stopped, terminated, running), the success rate (running excluded), distinct active users split into workflow-tool and connector-tool users, tasks, a time series by status (hour buckets up to 48h, day buckets beyond, or set bucket), the change against the previous window, and the tool and the user that moved the total most. No payloads.
+
+Defaults: window 7d ending now. Filters narrow every number (tool, user, team, server, client, environment, via_mcp, status).
+Next: tool_usage to rank tools or users, who_drove_spike when the series shows a peak, failure_report when failures rose.
+Example: "How many tool calls ran this week, and why are they up?"`,
+  inputSchema: {
+    ...timeArgs('7d'),
+    ...filterArgs,
+    bucket: z.enum(['hour', 'day']).optional().describe('Series bucket; default hour up to 48h, day beyond.'),
+  },
+  outputSchema: {
+    window: windowShape,
+    filters: filtersShape,
+    total_executions: z.number(),
+    by_status: z.object(statusCounts),
+    success_rate: z.number().nullable(),
+    active_users: z.object({ total: z.number(), workflow_tool_users: z.number(), connector_tool_users: z.number() }),
+    tasks: z.number(),
+    bucket: z.enum(['hour', 'day']),
+    series: z.array(z.object({ start: z.string(), total: z.number(), ...statusCounts })),
+    previous_window: z.object({ from: z.string(), to: z.string(), total_executions: z.number() }),
+    change: z.object({ delta: z.number(), percent: z.number().nullable() }),
+    top_tool_driver: driver,
+    top_user_driver: driver,
+    sample_execution_ids: z.array(z.string()),
+  },
+  annotations: READ_ONLY,
+  async handler(args, ctx) {
+    const range = rangeOf(args, ctx, '7d');
+    const filters = filtersOf(args);
+    if (args.bucket === 'hour' && range.to.getTime() - range.from.getTime() > 14 * 86_400_000) {
+      throw new UserInputError('bucket "hour" is allowed for windows up to 14d (at most 336 points); use bucket "day" or a shorter window.');
+    }
+    const result = await ctx.store.read((db) => usageSummary(db, { range, filters, bucket: args.bucket }));
+    if (result.total_executions === 0) await explainEmpty(ctx, filters);
+    const change = result.change.percent === null ? 'no previous data' : `${result.change.percent > 0 ? '+' : ''}${result.change.percent}% vs previous window`;
+    const drivers = [result.top_tool_driver, result.top_user_driver]
+      .filter((d) => d && d.delta !== 0)
+      .map((d) => `${d!.name} ${d!.delta > 0 ? '+' : ''}${n(d!.delta)}${d!.share_of_change !== null ? ` (${pct(d!.share_of_change)} of the change)` : ''}`);
+    const summary = [
+      `${n(result.total_executions)} executions ${span(result.window)} (${change}).`,
+      `Success rate ${pct(result.success_rate)}; failed ${n(result.by_status.failed)}, terminated ${n(result.by_status.terminated)}, stopped ${n(result.by_status.stopped)}, running ${n(result.by_status.running)}.`,
+      `${n(result.active_users.total)} active users (${result.active_users.workflow_tool_users} on workflow tools, ${result.active_users.connector_tool_users} on connector tools); ${n(result.tasks)} tasks.`,
+      drivers.length ? `Biggest movers: ${drivers.join('; ')}.` : '',
+    ].filter(Boolean).join(' ');
+    return { structured: result, summary };
+  },
+});

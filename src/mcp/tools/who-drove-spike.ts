@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { whoDroveSpike } from '../../analytics/spike.js';
+import { parseInstant } from '../../clock.js';
+import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, pct, rangeOf, timeArgs, windowShape } from '../common.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+
+const contributor = z.object({
+  key: z.string().nullable(),
+  executions: z.number(),
+  baseline: z.number(),
+  excess: z.number(),
+  share_of_excess: z.number().nullable(),
+  success_rate: z.number().nullable(),
+  sample_execution_ids: z.array(z.string()),
+});
+
+export const who_drove_spike = defineTool({
+  name: 'who_drove_spike',
+  title: 'Who drove a spike',
+  description: `Explains a spike in executions (or, with status: "failed", a spike in failures): when it was and who caused it.
+
+Without at, it finds the spike in the window: the hour (day for windows over 31d) with the largest excess over its baseline, widened over neighbouring buckets that carry at least half that excess. With at (an RFC 3339 time), it explains the bucket holding that time. The baseline is the median of the same hour on the previous 7 days (same weekday on previous 4 weeks for day buckets); with no history before the window it falls back to the window's median bucket; baseline_method says which.
+It returns the spike period (start, end, executions, baseline, excess) and contributors ranked by excess executions over their own baseline: users, tools, user × tool pairs, teams, clients, each with its share of the excess, success rate and sample execution ids.
+
+Defaults: window 7d, limit 5 per ranking (max 20). All filters apply.
+Next: trace_execution on a sample id; usage_summary with user=<top user> to see their trend.
+Example: "Who drove Tuesday afternoon's spike?"`,
+  inputSchema: {
+    ...timeArgs('7d'),
+    at: z.string().optional().describe('A time inside the spike (RFC 3339); omit to find the largest spike in the window.'),
+    ...filterArgs,
+    limit: limitArg(5, 20, 'contributors per ranking'),
+  },
+  outputSchema: {
+    window: windowShape,
+    filters: filtersShape,
+    bucket: z.enum(['hour', 'day']),
+    baseline_method: z.enum(['same_hours_previous_days', 'same_weekday_previous_weeks', 'median_bucket']),
+    baseline_explained: z.string(),
+    spike: z
+      .object({
+        start: z.string(),
+        end: z.string(),
+        executions: z.number(),
+        baseline: z.number(),
+        excess: z.number(),
+        chosen_by: z.enum(['largest_excess', 'at']),
+      })
+      .nullable(),
+    contributors: z.object({
+      users: z.array(contributor),
+      tools: z.array(contributor),
+      user_tool_pairs: z.array(contributor),
+      teams: z.array(contributor),
+      clients: z.array(contributor),
+    }),
+    note: z.string().optional(),
+  },
+  annotations: READ_ONLY,
+  async handler(args, ctx) {
+    const range = rangeOf(args, ctx, '7d');
+    const filters = filtersOf(args);
+    const at = args.at ? parseInstant(args.at, 'at') : undefined;
+    const result = await ctx.store.read((db) => whoDroveSpike(db, { range, filters, at, limit: args.limit }));
+    if (!result.spike) {
+      await explainEmpty(ctx, filters);
+      return { structured: result, summary: result.note ?? 'No spike found.' };
+    }
+    const top = (list: typeof result.contributors.users, label: string) =>
+      list[0] ? `${label} ${list[0].key ?? '(none)'} (+${n(list[0].excess)}, ${pct(list[0].share_of_excess)} of the excess, ${pct(list[0].success_rate)} ok)` : '';
+    const s = result.spike;
+    const summary = [
+      `Spike ${s.start} to ${s.end}: ${n(s.executions)} executions vs a baseline of ${n(s.baseline)} (+${n(s.excess)}).`,
+      [top(result.contributors.users, 'Top user'), top(result.contributors.tools, 'top tool'), top(result.contributors.clients, 'top client')].filter(Boolean).join('; ') + '.',
+    ].join(' ');
+    return { structured: result, summary };
+  },
+});

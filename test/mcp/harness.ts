@@ -1,0 +1,44 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach } from 'vitest';
+import type { Caller } from '../../src/access/caller.js';
+import { LOCAL_CALLER } from '../../src/access/caller.js';
+import { blockFromText } from '../../src/ingest/lines.js';
+import { ingestLines } from '../../src/ingest/batch.js';
+import { importCatalog } from '../../src/store/catalog.js';
+import { createServer, type ServerOptions } from '../../src/mcp/server.js';
+import type { Store } from '../../src/store/store.js';
+import { FIXTURE_CATALOG, FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
+import { openTestStore } from '../helpers.js';
+
+const clients: Client[] = [];
+afterEach(async () => {
+  while (clients.length) await clients.pop()!.close();
+});
+
+export async function fixtureStore(records = smallFleet()): Promise<Store> {
+  const store = await openTestStore(FIXTURE_NOW);
+  await ingestLines(store, blockFromText(records.map((r) => JSON.stringify(r)).join('\n')), 'fixture');
+  await store.write((db) => importCatalog(db, FIXTURE_CATALOG));
+  return store;
+}
+
+/** A real SDK Client talking to our server over the SDK's in-memory transport. */
+export async function connect(store: Store, caller: Caller = LOCAL_CALLER, extra: Partial<ServerOptions> = {}): Promise<Client> {
+  const server = createServer({ store, clock: store.clock, caller, log: () => undefined, ...extra });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: 'test', version: '1.0.0' });
+  await client.connect(clientSide);
+  clients.push(client);
+  return client;
+}
+
+export async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult & { structuredContent: any }> {
+  return (await client.callTool({ name, arguments: args })) as CallToolResult & { structuredContent: any };
+}
+
+export function text(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}

@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest';
+import { call, connect, fixtureStore, text } from './harness.js';
+
+describe('MCP tools over the SDK client (fixture with known answers)', () => {
+  it('lists every tool with all annotations and an output schema', async () => {
+    const client = await connect(await fixtureStore());
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual([
+      'usage_summary', 'tool_usage', 'unused_tools', 'who_drove_spike', 'cost_by_user', 'cost_by_tool',
+      'failure_report', 'list_executions', 'trace_execution', 'fleet_catalog',
+    ]);
+    for (const tool of tools) {
+      expect(tool.outputSchema, tool.name).toBeDefined();
+      expect(tool.annotations, tool.name).toMatchObject({ readOnlyHint: expect.any(Boolean), destructiveHint: expect.any(Boolean), idempotentHint: expect.any(Boolean), openWorldHint: expect.any(Boolean) });
+      expect(tool.description!.length, tool.name).toBeLessThan(2000);
+      expect(tool.description, tool.name).toMatch(/Example: "/);
+    }
+  });
+
+  it('usage_summary: totals, statuses, users, tasks, change and its drivers', async () => {
+    const client = await connect(await fixtureStore());
+    const result = await call(client, 'usage_summary', {});
+    expect(result.isError).toBeFalsy();
+    const s = result.structuredContent;
+    expect(s.window).toEqual({ from: '2026-10-25T00:00:00.000Z', to: '2026-11-01T00:00:00.000Z' });
+    expect(s.total_executions).toBe(43);
+    expect(s.by_status).toEqual({ succeeded: 37, failed: 6, stopped: 0, terminated: 0, running: 0 });
+    expect(s.success_rate).toBeCloseTo(37 / 43, 3);
+    expect(s.active_users).toEqual({ total: 3, workflow_tool_users: 1, connector_tool_users: 3 });
+    expect(s.tasks).toBe(21 + 20 + 5 + 4);
+    expect(s.previous_window.total_executions).toBe(21);
+    expect(s.change).toEqual({ delta: 22, percent: 104.8 });
+    expect(s.top_tool_driver).toMatchObject({ name: 'jira_create_issue', current: 34, previous: 14, delta: 20, share_of_change: 0.909 });
+    expect(s.top_user_driver).toMatchObject({ name: 'u_bot', delta: 20 });
+    expect(s.bucket).toBe('day');
+    expect(s.series).toHaveLength(7);
+    expect(s.series.find((b: any) => b.start === '2026-10-28T00:00:00.000Z')).toMatchObject({ total: 23, failed: 5 });
+    expect(text(result)).toContain('43 executions');
+  });
+
+  it('usage_summary honours filters and hour buckets', async () => {
+    const client = await connect(await fixtureStore());
+    const s = (await call(client, 'usage_summary', { window: '24h', user: 'u_ana' })).structuredContent;
+    expect(s.bucket).toBe('hour');
+    expect(s.series).toHaveLength(24);
+    expect(s.total_executions).toBe(2);
+  });
+
+  it('tool_usage ranks by tool and by user', async () => {
+    const client = await connect(await fixtureStore());
+    const byTool = (await call(client, 'tool_usage', { by: 'tool' })).structuredContent;
+    expect(byTool.rows.map((r: any) => [r.key, r.runs, r.failures])).toEqual([
+      ['jira_create_issue', 34, 5],
+      ['slack_post', 7, 0],
+      ['sync_opportunities', 2, 1],
+    ]);
+    expect(byTool.rows[0]).toMatchObject({ distinct_users: 2, tasks: 34, p50_duration_ms: 1000, success_rate: 0.853 });
+    const byUser = (await call(client, 'tool_usage', { by: 'user', limit: 1 })).structuredContent;
+    expect(byUser.rows).toHaveLength(1);
+    expect(byUser.rows[0].key).toBe('u_bot');
+    expect(byUser.has_more).toBe(true);
+  });
+
+  it('unused_tools finds the retired tool and the never-used catalog tool', async () => {
+    const client = await connect(await fixtureStore());
+    const s = (await call(client, 'unused_tools', {})).structuredContent;
+    expect(s.catalog_size).toBe(5);
+    expect(s.tools).toEqual([
+      { name: 'never_tool', server: 'eng-gateway', kind: 'connector', last_used: null, days_since_last_use: null, runs_in_previous_window: 0, listed_in_catalog: true },
+      { name: 'legacy_tool', server: 'eng-gateway', kind: 'connector', last_used: '2026-09-20T12:00:00.000Z', days_since_last_use: 41, runs_in_previous_window: 5, listed_in_catalog: false },
+    ]);
+  });
+
+  it('who_drove_spike finds the spike and ranks its drivers', async () => {
+    const client = await connect(await fixtureStore());
+    const s = (await call(client, 'who_drove_spike', {})).structuredContent;
+    expect(s.baseline_method).toBe('same_hours_previous_days');
+    expect(s.spike).toMatchObject({ start: '2026-10-28T15:00:00.000Z', end: '2026-10-28T16:00:00.000Z', executions: 20, baseline: 0, excess: 20, chosen_by: 'largest_excess' });
+    expect(s.contributors.users[0]).toMatchObject({ key: 'u_bot', executions: 20, excess: 20, share_of_excess: 1, success_rate: 0.75 });
+    expect(s.contributors.users[0].sample_execution_ids).toEqual(['bot_0', 'bot_1', 'bot_2']);
+    expect(s.contributors.tools[0]).toMatchObject({ key: 'jira_create_issue', excess: 20 });
+    expect(s.contributors.user_tool_pairs[0].key).toBe('u_bot × jira_create_issue');
+    expect(s.contributors.teams[0].key).toBe('platform');
+    expect(s.contributors.clients[0].key).toBe('ops-agent');
+
+    // Given a time, it explains that bucket: the daily 10:00 hour is at its baseline.
+    const at = (await call(client, 'who_drove_spike', { at: '2026-10-29T10:30:00Z' })).structuredContent;
+    expect(at.spike).toMatchObject({ start: '2026-10-29T10:00:00.000Z', executions: 3, baseline: 3, excess: 0, chosen_by: 'at' });
+
+    // A failure spike: only failed executions count.
+    const failed = (await call(client, 'who_drove_spike', { status: 'failed' })).structuredContent;
+    expect(failed.spike).toMatchObject({ executions: 5 });
+    expect(failed.contributors.users[0]).toMatchObject({ key: 'u_bot', executions: 5 });
+  });
+
+  it('cost_by_user and cost_by_tool: tasks, shares, change, top items', async () => {
+    const client = await connect(await fixtureStore());
+    const users = (await call(client, 'cost_by_user', {})).structuredContent;
+    expect(users.total_tasks).toBe(92);
+    expect(users.previous_total_tasks).toBe(5);
+    expect(users.rows.map((r: any) => [r.key, r.tasks])).toEqual([['u_ana', 51], ['u_ben', 21], ['u_bot', 20]]);
+    expect(users.rows[0].top).toEqual([
+      { key: 'jira_create_issue', tasks: 42, cost_usd: null },
+      { key: 'sync_opportunities', tasks: 9, cost_usd: null },
+    ]);
+    expect(users.rows[0].share_of_tasks).toBeCloseTo(51 / 92, 3);
+    expect(users.rows[1]).toMatchObject({ key: 'u_ben', previous_tasks: 5, change_tasks: 16 });
+
+    const teams = (await call(client, 'cost_by_user', { group_by: 'team' })).structuredContent;
+    expect(teams.rows.map((r: any) => r.key)).toEqual(['revops', 'eng', 'platform']);
+
+    const tools = (await call(client, 'cost_by_tool', {})).structuredContent;
+    expect(tools.rows.map((r: any) => [r.key, r.tasks])).toEqual([['jira_create_issue', 62], ['slack_post', 21], ['sync_opportunities', 9]]);
+    expect(tools.rows[0].top.map((t: any) => t.key)).toEqual(['u_ana', 'u_bot']);
+  });
+
+  it('failure_report groups by cause with the failing connector', async () => {
+    const client = await connect(await fixtureStore());
+    const s = (await call(client, 'failure_report', {})).structuredContent;
+    expect(s.total_failures).toBe(6);
+    expect(s.by_layer).toEqual([{ layer: 'connector', count: 6 }]);
+    expect(s.groups.map((g: any) => [g.error_type, g.tool, g.connector, g.count])).toEqual([
+      ['rate_limited', 'jira_create_issue', null, 5],
+      ['http_500', 'sync_opportunities', 'salesforce', 1],
+    ]);
+    expect(s.groups[1]).toMatchObject({ sample_execution_id: 'wf_fail', first_seen: '2026-10-30T02:00:00.000Z' });
+  });
+
+  it('list_executions pages with a cursor and never shows payloads', async () => {
+    const client = await connect(await fixtureStore());
+    const first = (await call(client, 'list_executions', { user: 'u_bot', limit: 8 })).structuredContent;
+    expect(first.total_matching).toBe(20);
+    expect(first.executions.map((e: any) => e.execution_id)).toEqual(['bot_19', 'bot_18', 'bot_17', 'bot_16', 'bot_15', 'bot_14', 'bot_13', 'bot_12']);
+    const ids = [...first.executions.map((e: any) => e.execution_id)];
+    let cursor = first.next_cursor;
+    while (cursor) {
+      const page = (await call(client, 'list_executions', { user: 'u_bot', limit: 8, cursor })).structuredContent;
+      ids.push(...page.executions.map((e: any) => e.execution_id));
+      cursor = page.next_cursor;
+    }
+    expect(new Set(ids).size).toBe(20);
+    expect(JSON.stringify(first)).not.toContain('input');
+  });
+
+  it('trace_execution: steps, failing step, auth context, related executions', async () => {
+    const client = await connect(await fixtureStore(), { id: 'u_ana', role: 'member' });
+    const result = await call(client, 'trace_execution', { execution_id: 'wf_fail' });
+    const s = result.structuredContent;
+    expect(s.execution).toMatchObject({ user_id: 'u_ana', status: 'failed', client: 'cursor', workflow_run_id: 'run_1', duration_ms: 2750, tasks: 4 });
+    expect(s.execution.error).toEqual({ type: 'http_500', layer: 'connector', message: 'Salesforce returned 500' });
+    expect(s.failing_step).toBe(1);
+    expect(s.steps.map((st: any) => [st.index, st.connector, st.operation, st.status, st.auth.mode, st.auth.identity])).toEqual([
+      [0, 'salesforce', 'soql_query', 'succeeded', 'user', 'u_ana'],
+      [1, 'salesforce', 'bulk_update', 'failed', 'user', 'u_ana'],
+    ]);
+    expect(s.related.same_workflow_run.map((e: any) => e.execution_id)).toEqual(['wf_ok']);
+    expect(s.payloads).toBe('visible');
+    expect(s.execution.input).toEqual({ account: 'ACME', owner_email: 'ana@example.com' });
+    expect(text(result)).toContain('Failing step: 1 Update opportunities');
+  });
+
+  it('fleet_catalog lists the names that exist', async () => {
+    const client = await connect(await fixtureStore());
+    const s = (await call(client, 'fleet_catalog', { dimension: 'user' })).structuredContent;
+    expect(s.dimensions.user.values.map((v: any) => v.value)).toEqual(['u_ana', 'u_ben', 'u_bot']);
+    expect(s.dimensions.tool).toBeUndefined();
+  });
+});
+
+describe('MCP tool errors tell the agent how to fix the call', () => {
+  it('an unknown execution id', async () => {
+    const client = await connect(await fixtureStore());
+    const result = await call(client, 'trace_execution', { execution_id: 'nope' });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/No execution has id "nope".*list_executions/);
+  });
+
+  it('an unknown tool or user name, with the closest real ones', async () => {
+    const client = await connect(await fixtureStore());
+    const result = await call(client, 'usage_summary', { tool: 'jira_create_issues' });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain('No tool is named "jira_create_issues"; closest: jira_create_issue');
+    const user = await call(client, 'tool_usage', { user: 'ana' });
+    expect(text(user)).toMatch(/No user is named "ana"; closest: u_ana/);
+  });
+
+  it('bad windows, ranges, enums and cursors', async () => {
+    const client = await connect(await fixtureStore());
+    expect(text(await call(client, 'usage_summary', { window: 'last week' }))).toMatch(/window must look like 90m, 24h, 7d or 2w/);
+    expect(text(await call(client, 'usage_summary', { window: '7d', from: '2026-10-01T00:00:00Z' }))).toMatch(/either window .* or from\/to/);
+    expect(text(await call(client, 'usage_summary', { from: '2026-10-05T00:00:00Z', to: '2026-10-01T00:00:00Z' }))).toMatch(/must be before/);
+    expect(text(await call(client, 'usage_summary', { from: 'yesterday' }))).toMatch(/RFC 3339/);
+    const badEnum = await call(client, 'tool_usage', { by: 'planet' });
+    expect(badEnum.isError).toBe(true);
+    expect(text(badEnum)).toMatch(/tool.*user.*team.*server.*client/);
+    expect(text(await call(client, 'list_executions', { cursor: 'garbage' }))).toMatch(/cursor is not one this server returned/);
+    expect(text(await call(client, 'who_drove_spike', { at: '2026-09-01T00:00:00Z' }))).toMatch(/must fall inside the window/);
+    expect((await call(client, 'tool_usage', { limit: 1000 })).isError).toBe(true);
+  });
+
+  it('an internal failure is logged, not shown raw', async () => {
+    const store = await fixtureStore();
+    const logged: string[] = [];
+    const client = await connect(store, undefined, { log: (l) => logged.push(l) });
+    await store.write((db) => db.run('ALTER TABLE executions RENAME TO gone'));
+    const result = await call(client, 'usage_summary', {});
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain('internal error');
+    expect(text(result)).not.toMatch(/Catalog Error|executions does not exist/i);
+    expect(logged.join('\n')).toMatch(/Catalog Error|does not exist/);
+  });
+});
