@@ -1,0 +1,74 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { describe, expect, it } from 'vitest';
+import { smallFleet, FIXTURE_NOW } from '../fixtures/small-fleet.js';
+import { lines, record, tempDir } from '../helpers.js';
+
+const CLI = join(process.cwd(), 'dist/cli/main.js');
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, MCP_BLACKBOX_DB: '' } });
+
+describe('mcp-blackbox CLI (built)', () => {
+  it('ingest prints a summary with counts by outcome and reason, exit 0 despite bad lines', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.jsonl'), lines(record('e1'), record('e1'), '{bad', record('e2', { status: 'nope' })));
+    const db = join(dir, 'x.duckdb');
+    const result = cli('ingest', dir, '--db', db, '--now', FIXTURE_NOW);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/Ingested 1 file\(s\), 4 lines/);
+    expect(result.stdout).toMatch(/new executions\s+1/);
+    expect(result.stdout).toMatch(/duplicates ignored\s+1/);
+    expect(result.stdout).toMatch(/invalid_json\s+1/);
+    expect(result.stdout).toMatch(/invalid_value:status\s+1/);
+    const json = JSON.parse(cli('ingest', dir, '--db', db, '--now', FIXTURE_NOW, '--json').stdout);
+    expect(json).toMatchObject({ files: 1, lines: 4, inserted: 0, duplicates: 2 });
+    const quarantine = cli('quarantine', '--db', db);
+    expect(quarantine.stdout).toMatch(/2 quarantined line\(s\)/);
+    expect(quarantine.stdout).toContain('a.jsonl:3  invalid_json');
+  });
+
+  it('exits 2 with a clear message when it cannot run', () => {
+    const dir = tempDir();
+    const missing = cli('ingest', join(dir, 'nope.jsonl'), '--db', join(dir, 'x.duckdb'));
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('No such file or directory');
+    const badNow = cli('ingest', dir, '--db', join(dir, 'x.duckdb'), '--now', 'tomorrow');
+    expect(badNow.status).toBe(2);
+    expect(badNow.stderr).toMatch(/--now must be an RFC 3339 timestamp/);
+    expect(cli('frobnicate').status).toBe(2);
+    expect(cli('--help').stdout).toMatch(/ingest.*\n.*summary/s);
+  });
+
+  it('serve speaks MCP over stdio to the SDK client, with nothing else on stdout', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'fleet.jsonl'), lines(...smallFleet()));
+    const db = join(dir, 'fleet.duckdb');
+    expect(cli('ingest', dir, '--db', db, '--now', FIXTURE_NOW).status).toBe(0);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'serve', '--db', db, '--now', FIXTURE_NOW],
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk) => (stderr += String(chunk)));
+    const client = new Client({ name: 'e2e', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.length).toBeGreaterThanOrEqual(10);
+      const usage = await client.callTool({ name: 'usage_summary', arguments: { window: '7d' } });
+      expect((usage.structuredContent as any).total_executions).toBe(43);
+      const spike = await client.callTool({ name: 'who_drove_spike', arguments: {} });
+      expect((spike.structuredContent as any).contributors.users[0].key).toBe('u_bot');
+      const bad = await client.callTool({ name: 'trace_execution', arguments: { execution_id: 'missing' } });
+      expect(bad.isError).toBe(true);
+      const prompts = await client.listPrompts();
+      expect(prompts.prompts.map((p) => p.name)).toEqual(['weekly_fleet_review', 'diagnose_failed_run']);
+    } finally {
+      await client.close();
+    }
+    expect(stderr).toContain('serving MCP on stdio as local (admin)');
+  });
+});
