@@ -19,6 +19,10 @@ export class AccessView {
     private readonly options: AccessOptions = { redactSecrets: true },
   ) {}
 
+  isAdmin(): boolean {
+    return this.caller.role === 'admin';
+  }
+
   ownsExecution(userId: string): boolean {
     return userId === this.caller.id;
   }

@@ -10,6 +10,15 @@ export interface Config {
   clock: Clock;
   /** DuckDB memory limit; ingest of a large file streams within it. */
   memoryLimit: string;
+  /** HMAC key of the audit chain (MCP_BLACKBOX_AUDIT_KEY); without it the chain is plain SHA-256. */
+  auditKey?: string;
+  /** The secret redactor on tool output; on unless MCP_BLACKBOX_REDACT=off. */
+  redactSecrets: boolean;
+}
+
+/** The audit log's append-only JSONL mirror lives beside the database. */
+export function auditMirrorPath(dbPath: string): string {
+  return `${dbPath}.audit.jsonl`;
 }
 
 export interface CommonFlags {
@@ -21,6 +30,10 @@ export const ENV = {
   db: 'MCP_BLACKBOX_DB',
   now: 'MCP_BLACKBOX_NOW',
   memory: 'MCP_BLACKBOX_MEMORY_LIMIT',
+  auditKey: 'MCP_BLACKBOX_AUDIT_KEY',
+  redact: 'MCP_BLACKBOX_REDACT',
+  user: 'MCP_BLACKBOX_USER',
+  access: 'MCP_BLACKBOX_ACCESS',
 } as const;
 
 export const DEFAULT_DB = 'blackbox.duckdb';
@@ -30,5 +43,7 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Confi
     dbPath: resolve(flags.db ?? env[ENV.db] ?? DEFAULT_DB),
     clock: clockFrom(flags.now ?? env[ENV.now]),
     memoryLimit: env[ENV.memory] ?? '1GB',
+    auditKey: env[ENV.auditKey] || undefined,
+    redactSecrets: !['off', 'false', '0'].includes((env[ENV.redact] ?? '').toLowerCase()),
   };
 }

@@ -6,6 +6,7 @@ import { ingestCommand } from './commands/ingest.js';
 import { registerServeCommands } from './commands/serve.js';
 import { summaryCommand } from './commands/summary.js';
 import { quarantineCommand } from './commands/quarantine.js';
+import { auditVerifyCommand } from './commands/audit.js';
 
 /** Exit codes: 0 ran (bad lines are data, not a failure), 1 partly failed, 2 could not run. */
 export const EXIT_PARTIAL = 1;
@@ -45,6 +46,15 @@ program
   .option('--limit <n>', 'rows to show', '20')
   .option('--reason <prefix>', 'only reasons starting with this, like missing_field')
   .action(run(quarantineCommand));
+
+program
+  .command('audit')
+  .description('The audit log')
+  .command('verify')
+  .description('Recompute the audit hash chain; exit 1 and name the first broken event if it was edited, deleted, reordered or truncated')
+  .addOption(dbOption())
+  .option('--json', 'print the result as JSON')
+  .action(run(auditVerifyCommand));
 
 registerServeCommands(program, { dbOption, nowOption, run });
 

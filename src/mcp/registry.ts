@@ -1,5 +1,6 @@
 import type { ToolDefinition } from './tool.js';
-import { cost_by_tool, cost_by_user } from './tools/cost.js';
+import { cost_by_tool } from './tools/cost-by-tool.js';
+import { cost_by_user } from './tools/cost-by-user.js';
 import { failure_report } from './tools/failure-report.js';
 import { fleet_catalog } from './tools/fleet-catalog.js';
 import { list_executions } from './tools/list-executions.js';
@@ -8,6 +9,8 @@ import { trace_execution } from './tools/trace-execution.js';
 import { unused_tools } from './tools/unused-tools.js';
 import { usage_summary } from './tools/usage-summary.js';
 import { who_drove_spike } from './tools/who-drove-spike.js';
+import { unmask_execution } from './tools/unmask-execution.js';
+import { audit_log } from './tools/audit-log.js';
 
 /** Every tool the server exposes, in the order a client lists them: overview first, detail last. */
 export const TOOLS: ReadonlyArray<ToolDefinition<any, any>> = [
@@ -21,4 +24,6 @@ export const TOOLS: ReadonlyArray<ToolDefinition<any, any>> = [
   list_executions,
   trace_execution,
   fleet_catalog,
+  unmask_execution,
+  audit_log,
 ];

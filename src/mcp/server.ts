@@ -6,14 +6,15 @@ import type { Store } from '../store/store.js';
 import { errorResult } from './errors.js';
 import { registerPrompts } from './prompts.js';
 import { TOOLS } from './registry.js';
-import type { AuditRecorder, ToolContext } from './tool.js';
+import type { ToolContext } from './tool.js';
+import type { AuditLog } from '../access/audit.js';
 
 export interface ServerOptions {
   store: Store;
   clock: Clock;
   caller: Caller;
   access?: AccessOptions;
-  audit?: AuditRecorder;
+  audit: AuditLog;
   /** Where internal errors go; stderr by default (stdout belongs to the stdio transport). */
   log?: (line: string) => void;
 }
@@ -27,7 +28,7 @@ export const SERVER_INFO = { name: 'mcp-blackbox', version: '0.1.0' };
 export function createServer(options: ServerOptions): McpServer {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const access = new AccessView(options.caller, options.access);
-  const ctx: ToolContext = { store: options.store, clock: options.clock, access, audit: options.audit?.as(options.caller) };
+  const ctx: ToolContext = { store: options.store, clock: options.clock, access, audit: options.audit.as(options.caller), auditLog: options.audit };
   const server = new McpServer(SERVER_INFO, {
     instructions:
       'mcp-blackbox answers questions about an MCP tool fleet from its execution logs. Start broad with usage_summary, ' +

@@ -1,17 +1,14 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z, ZodRawShape } from 'zod';
 import type { AccessView } from '../access/access.js';
-import type { Caller } from '../access/caller.js';
+import type { AuditEventInput, AuditLog } from '../access/audit.js';
+import type { AuditRow } from '../store/audit-events.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 
-/** Records what a caller did (the audit log); bound to one caller. */
+/** Records what the caller did (the audit log), bound to one caller; resolves once committed. */
 export interface CallerAudit {
-  record(event: { action: string; target?: string; reason?: string; details?: Record<string, unknown> }): Promise<void>;
-}
-
-export interface AuditRecorder {
-  as(caller: Caller): CallerAudit;
+  record(event: AuditEventInput): Promise<AuditRow>;
 }
 
 /** What a tool handler may use: the store, the clock, the caller's view of the data, the audit log. */
@@ -19,7 +16,9 @@ export interface ToolContext {
   store: Store;
   clock: Clock;
   access: AccessView;
-  audit?: CallerAudit;
+  audit: CallerAudit;
+  /** Verifies the audit chain (for audit_log). */
+  auditLog: AuditLog;
 }
 
 /** A tool's answer: the structured object (matching its outputSchema) and a short human summary of it. */

@@ -91,4 +91,20 @@ export const MIGRATIONS: readonly string[] = [
   -- trace_execution reads one execution's steps; without an index that is a full scan.
   CREATE INDEX steps_by_execution ON steps (execution_id);
   `,
+  // 2: the audit log. Append-only by convention and by code: nothing in mcp-blackbox updates or
+  // deletes these rows; the hash chain makes any edit, deletion or reordering detectable.
+  `
+  CREATE TABLE audit_events (
+    seq BIGINT PRIMARY KEY,
+    occurred_at TIMESTAMP NOT NULL,
+    actor VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    target VARCHAR,
+    reason VARCHAR,
+    details JSON,
+    prev_hash VARCHAR NOT NULL,
+    hash VARCHAR NOT NULL
+  );
+  `,
 ];

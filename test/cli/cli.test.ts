@@ -71,4 +71,35 @@ describe('mcp-blackbox CLI (built)', () => {
     }
     expect(stderr).toContain('serving MCP on stdio as local (admin)');
   });
+
+  it('serve takes the caller from --as and the access file, and refuses an unknown user at start', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'fleet.jsonl'), lines(...smallFleet()));
+    const db = join(dir, 'fleet.duckdb');
+    expect(cli('ingest', dir, '--db', db, '--now', FIXTURE_NOW).status).toBe(0);
+    const access = join(dir, 'access.json');
+    writeFileSync(access, JSON.stringify({ users: [{ id: 'u_root', role: 'admin' }, { id: 'u_ben', role: 'member' }] }));
+
+    const unknown = cli('serve', '--db', db, '--access', access, '--as', 'u_mallory');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('User "u_mallory" is not in the access file; known users: u_root, u_ben');
+    const nobody = cli('serve', '--db', db, '--access', access);
+    expect(nobody.status).toBe(2);
+    expect(nobody.stderr).toContain('pass --as USER');
+
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', db, '--now', FIXTURE_NOW, '--access', access, '--as', 'u_ben'], stderr: 'pipe' });
+    const client = new Client({ name: 'e2e', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const trace = await client.callTool({ name: 'trace_execution', arguments: { execution_id: 'wf_fail' } });
+      expect((trace.structuredContent as any).payloads).toBe('masked');
+      const unmask = await client.callTool({ name: 'unmask_execution', arguments: { execution_id: 'wf_fail', reason: 'let me see it please' } });
+      expect(unmask.isError).toBe(true);
+    } finally {
+      await client.close();
+    }
+    const verify = cli('audit', 'verify', '--db', db);
+    expect(verify.status).toBe(0);
+    expect(verify.stdout).toMatch(/audit chain OK: 2 events/);
+  });
 });

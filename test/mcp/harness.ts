@@ -10,7 +10,9 @@ import { importCatalog } from '../../src/store/catalog.js';
 import { createServer, type ServerOptions } from '../../src/mcp/server.js';
 import type { Store } from '../../src/store/store.js';
 import { FIXTURE_CATALOG, FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
-import { openTestStore } from '../helpers.js';
+import { openTestStore, tempDir } from '../helpers.js';
+import { AuditLog } from '../../src/access/audit.js';
+import { join } from 'node:path';
 
 const clients: Client[] = [];
 afterEach(async () => {
@@ -24,9 +26,18 @@ export async function fixtureStore(records = smallFleet()): Promise<Store> {
   return store;
 }
 
+const audits = new WeakMap<Store, AuditLog>();
+
+/** One audit log per database, as in a real process, whoever the callers are. */
+export function auditFor(store: Store): AuditLog {
+  if (!audits.has(store)) audits.set(store, new AuditLog(store, { mirrorPath: join(tempDir(), 'audit.jsonl') }));
+  return audits.get(store)!;
+}
+
 /** A real SDK Client talking to our server over the SDK's in-memory transport. */
 export async function connect(store: Store, caller: Caller = LOCAL_CALLER, extra: Partial<ServerOptions> = {}): Promise<Client> {
-  const server = createServer({ store, clock: store.clock, caller, log: () => undefined, ...extra });
+  const audit = extra.audit ?? auditFor(store);
+  const server = createServer({ store, clock: store.clock, caller, log: () => undefined, audit, ...extra });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: 'test', version: '1.0.0' });

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TOOLS } from '../../src/mcp/registry.js';
 import { call, connect, fixtureStore, text } from './harness.js';
 
 describe('MCP tools over the SDK client (fixture with known answers)', () => {
@@ -7,7 +10,7 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual([
       'usage_summary', 'tool_usage', 'unused_tools', 'who_drove_spike', 'cost_by_user', 'cost_by_tool',
-      'failure_report', 'list_executions', 'trace_execution', 'fleet_catalog',
+      'failure_report', 'list_executions', 'trace_execution', 'fleet_catalog', 'unmask_execution', 'audit_log',
     ]);
     for (const tool of tools) {
       expect(tool.outputSchema, tool.name).toBeDefined();
@@ -164,6 +167,19 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
     const s = (await call(client, 'fleet_catalog', { dimension: 'user' })).structuredContent;
     expect(s.dimensions.user.values.map((v: any) => v.value)).toEqual(['u_ana', 'u_ben', 'u_bot']);
     expect(s.dimensions.tool).toBeUndefined();
+  });
+});
+
+describe('the tool registry', () => {
+  it('has one module per tool, named after it, each exercised by a test', () => {
+    const tests = readdirSync('test', { recursive: true })
+      .filter((f) => String(f).endsWith('.test.ts'))
+      .map((f) => readFileSync(join('test', String(f)), 'utf8'))
+      .join('\n');
+    for (const tool of TOOLS) {
+      expect(existsSync(`src/mcp/tools/${tool.name.replaceAll('_', '-')}.ts`), tool.name).toBe(true);
+      expect(tests, tool.name).toMatch(new RegExp(`(call\\(\\w+, |name: )'${tool.name}'`));
+    }
   });
 });
 

@@ -13,7 +13,8 @@ import { LogTailer } from '../../ingest/tailer.js';
 import { createServer } from '../../mcp/server.js';
 import { SAMPLE_ANCHOR } from '../../sample/fleet.js';
 import { Store } from '../../store/store.js';
-import { ENV, resolveConfig, type CommonFlags, type Config } from '../config.js';
+import { auditMirrorPath, ENV, resolveConfig, type CommonFlags, type Config } from '../config.js';
+import { AuditLog } from '../../access/audit.js';
 import { formatIngestSummary } from './ingest.js';
 import { fleetSummaryText } from './summary.js';
 import type { RunWrapper } from '../main.js';
@@ -29,8 +30,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The caller of a stdio session: from the access file when there is one, else local single-user mode. */
 export function stdioCaller(flags: ServeFlags, env: NodeJS.ProcessEnv): Caller {
-  const accessPath = flags.access ?? env.MCP_BLACKBOX_ACCESS;
-  const userId = flags.as ?? env.MCP_BLACKBOX_USER;
+  const accessPath = flags.access ?? env[ENV.access];
+  const userId = flags.as ?? env[ENV.user];
   if (!accessPath) {
     if (userId && userId !== LOCAL_CALLER.id) {
       throw new UserInputError(`--as ${userId} needs an access file (--access or MCP_BLACKBOX_ACCESS) that gives the user a role; without one the server runs in single-user mode as "local".`);
@@ -53,7 +54,8 @@ async function serveStdio(store: Store, config: Config, flags: ServeFlags): Prom
     await tailer.start();
     log(`watching ${flags.watch!.join(', ')} for *.jsonl / *.ndjson`);
   }
-  const server = createServer({ store, clock: config.clock, caller, log });
+  const audit = new AuditLog(store, { key: config.auditKey, mirrorPath: store.path === ':memory:' ? undefined : auditMirrorPath(config.dbPath) });
+  const server = createServer({ store, clock: config.clock, caller, log, audit, access: { redactSecrets: config.redactSecrets } });
   const transport = new StdioServerTransport();
   let closing = false;
   const shutdown = async () => {

@@ -56,7 +56,7 @@ Example: "Why did execution ex_7f3a fail, and whose credentials did the failing 
   async handler(args, ctx) {
     const trace = await ctx.store.read((db) => traceExecution(db, args.execution_id));
     const view = ctx.access.viewTrace(trace);
-    await ctx.audit?.record({ action: 'view_execution', target: args.execution_id, details: { payloads: view.payloads } });
+    await ctx.audit.record({ action: 'view_execution', target: args.execution_id, details: { payloads: view.payloads } });
     const e = view.execution;
     const failing = view.steps.find((s) => s.index === view.failing_step);
     const summary = [

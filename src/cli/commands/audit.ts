@@ -1,0 +1,25 @@
+import { AuditLog } from '../../access/audit.js';
+import { Store } from '../../store/store.js';
+import { auditMirrorPath, resolveConfig, type CommonFlags } from '../config.js';
+
+/** `mcp-blackbox audit verify`: exit 0 when the chain verifies, 1 when it is broken. */
+export async function auditVerifyCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {
+  const config = resolveConfig(flags, process.env);
+  const store = await Store.open({ path: config.dbPath, clock: config.clock });
+  try {
+    const result = await new AuditLog(store, { key: config.auditKey, mirrorPath: auditMirrorPath(config.dbPath) }).verify();
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else if (result.ok) {
+      process.stdout.write(
+        `audit chain OK: ${result.events} events${result.head_seq ? `, head ${result.head_seq}` : ''}, ${result.keyed ? 'HMAC with MCP_BLACKBOX_AUDIT_KEY' : 'SHA-256 (set MCP_BLACKBOX_AUDIT_KEY for an HMAC chain)'}` +
+          `${result.mirror.matches ? `; mirror ${result.mirror.path} matches` : '; no mirror file to check truncation against'}\n`,
+      );
+    } else {
+      process.stdout.write(`audit chain BROKEN at event ${result.first_broken_seq}: ${result.problem}\n`);
+    }
+    return result.ok ? 0 : 1;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { AUDIT_ACTIONS } from '../../access/audit.js';
+import { sqlTime } from '../../analytics/time-range.js';
+import { AccessDenied } from '../../errors.js';
+import { queryAuditEvents } from '../../store/audit-events.js';
+import { limitArg, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+
+export const audit_log = defineTool({
+  name: 'audit_log',
+  title: 'Audit log (admins)',
+  description: `The audit trail of looks at execution data: every trace_execution (view_execution), every unmask with its reason, every denied unmask; newest first, with whether the tamper-evident hash chain verifies.
+
+Admins only. Filter by actor (user id), action (${AUDIT_ACTIONS.join(', ')}) or target (execution id).
+Defaults: all events (give window or from/to to narrow), limit 50 (max 500).
+Example: "Who unmasked executions this month, and why?"`,
+  inputSchema: {
+    ...timeArgs('all time'),
+    actor: z.string().optional().describe('Only events by this user id.'),
+    action: z.enum(AUDIT_ACTIONS).optional().describe('Only this action.'),
+    target: z.string().optional().describe('Only events about this execution id.'),
+    limit: limitArg(50, 500, 'events'),
+  },
+  outputSchema: {
+    window: windowShape,
+    total_matching: z.number(),
+    events: z.array(
+      z.object({
+        seq: z.number(),
+        at: z.string(),
+        actor: z.string(),
+        role: z.string(),
+        action: z.string(),
+        target: z.string().nullable(),
+        reason: z.string().nullable(),
+        details: z.unknown(),
+      }),
+    ),
+    chain: z.object({
+      ok: z.boolean(),
+      events: z.number(),
+      head_seq: z.number().nullable(),
+      keyed: z.boolean(),
+      first_broken_seq: z.number().nullable(),
+      problem: z.string().nullable(),
+      mirror: z.object({ path: z.string().nullable(), events: z.number().nullable(), matches: z.boolean().nullable() }),
+    }),
+  },
+  annotations: READ_ONLY,
+  async handler(args, ctx) {
+    if (!ctx.access.isAdmin()) throw new AccessDenied('Only admins can read the audit log.');
+    // An audit trail is read whole unless asked otherwise.
+    const range = args.window || args.from || args.to ? rangeOf(args, ctx, '30d') : { from: new Date(0), to: new Date('9999-12-31T00:00:00Z') };
+    const { total, rows } = await ctx.store.read((db) =>
+      queryAuditEvents(db, { from: sqlTime(range.from), to: sqlTime(range.to), actor: args.actor, action: args.action, target: args.target, limit: args.limit }),
+    );
+    const chain = await ctx.auditLog.verify();
+    const events = rows.map(({ prev_hash: _p, hash: _h, details, ...e }) => ({ ...e, details: details ? JSON.parse(details) : null }));
+    const summary = `${total} audit events ${span({ from: range.from.toISOString(), to: range.to.toISOString() })}; chain ${chain.ok ? `verifies (${chain.events} events)` : `BROKEN at event ${chain.first_broken_seq}: ${chain.problem}`}. ${events
+      .slice(0, 5)
+      .map((e) => `#${e.seq} ${e.at} ${e.actor} ${e.action} ${e.target ?? ''}${e.reason ? ` "${e.reason}"` : ''}`)
+      .join('; ')}`;
+    return { structured: { window: { from: range.from.toISOString(), to: range.to.toISOString() }, total_matching: total, events, chain }, summary };
+  },
+});

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { filterArgs, limitArg, timeArgs } from '../common.js';
+import { defineTool, READ_ONLY } from '../tool.js';
+import { COST_UNIT, costOutputSchema, runCostReport, summarizeCost } from './cost-common.js';
+
+export const cost_by_user = defineTool({
+  name: 'cost_by_user',
+  title: 'Tool-layer cost per user or team',
+  description: `Who spends the tool layer: tasks and cost_usd per user (or per team with group_by: "team"), each with its share of the total, the change against the previous window, and its top 3 tools.
+
+${COST_UNIT}
+
+Defaults: window 30d, group_by user, limit 20 (max 100). All filters apply.
+Next: cost_by_tool for the tool side; tool_usage with user=<id> for that user's activity.
+Example: "Who spent the most tasks on MCP tools this month, and on what?"`,
+  inputSchema: {
+    group_by: z.enum(['user', 'team']).default('user').describe('Per user (default) or per team.'),
+    ...timeArgs('30d'),
+    ...filterArgs,
+    limit: limitArg(20, 100, 'rows'),
+  },
+  outputSchema: costOutputSchema,
+  annotations: READ_ONLY,
+  async handler(args, ctx) {
+    const result = await runCostReport(args, ctx, args.group_by);
+    return { structured: result, summary: summarizeCost(result, 'tool') };
+  },
+});

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { costReport, type CostReport } from '../../analytics/cost.js';
+import type { Filters } from '../../analytics/filters.js';
+import type { TimeArgs } from '../../analytics/time-range.js';
+import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, pct, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { defineTool, READ_ONLY, type ToolContext } from '../tool.js';
+
+export const costOutputSchema = {
+  window: windowShape,
+  previous_window: windowShape,
+  filters: filtersShape,
+  group_by: z.enum(['user', 'team', 'tool']),
+  total_tasks: z.number(),
+  total_cost_usd: z.number().nullable(),
+  previous_total_tasks: z.number(),
+  executions_without_cost_usd: z.number(),
+  rows: z.array(
+    z.object({
+      key: z.string().nullable(),
+      tasks: z.number(),
+      cost_usd: z.number().nullable(),
+      executions: z.number(),
+      share_of_tasks: z.number().nullable(),
+      previous_tasks: z.number(),
+      change_tasks: z.number(),
+      top: z.array(z.object({ key: z.string().nullable(), tasks: z.number(), cost_usd: z.number().nullable() })),
+    }),
+  ),
+  has_more: z.boolean(),
+};
+
+export function summarizeCost(result: CostReport, innerLabel: string): string {
+  const rows = result.rows
+    .slice(0, 5)
+    .map((r) => `${r.key ?? '(none)'} ${n(r.tasks)} tasks (${pct(r.share_of_tasks)}${r.cost_usd !== null ? `, $${r.cost_usd}` : ''}; top ${innerLabel}: ${r.top[0]?.key ?? '-'})`)
+    .join('; ');
+  const change = result.total_tasks - result.previous_total_tasks;
+  return `${n(result.total_tasks)} tasks${result.total_cost_usd !== null ? ` and $${result.total_cost_usd}` : ''} ${span(result.window)} (${change >= 0 ? '+' : ''}${n(change)} vs previous window). ${rows}.${result.has_more ? ' More rows not shown (raise limit).' : ''}`;
+}
+
+export async function runCostReport(args: TimeArgs & Filters & { limit: number }, ctx: ToolContext, groupBy: 'user' | 'team' | 'tool') {
+  const range = rangeOf(args, ctx, '30d');
+  const filters = filtersOf(args);
+  const result = await ctx.store.read((db) => costReport(db, { range, filters, groupBy, limit: args.limit }));
+  if (result.rows.length === 0) await explainEmpty(ctx, filters);
+  return result;
+}
+
+export const COST_UNIT = `Tasks are the cost unit: a connector tool call costs 1 task unless its record says otherwise; a workflow costs the sum of its steps. cost_usd is summed where the logs carry it (executions_without_cost_usd says how many do not).`;
+

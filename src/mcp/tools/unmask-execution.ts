@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { traceExecution } from '../../analytics/trace.js';
+import { AccessDenied } from '../../errors.js';
+import { defineTool } from '../tool.js';
+
+const FIELDS = ['input', 'output', 'steps'] as const;
+
+export const unmask_execution = defineTool({
+  name: 'unmask_execution',
+  title: 'Unmask one execution (admins, audited)',
+  description: `Shows the raw payloads of one execution (its input, output and step payloads), unmasked and unredacted. Admins only, and only with a reason: the unmask is written to the tamper-evident audit log before any data is returned, and if the audit record cannot be written nothing is returned.
+
+Use it only when masked data from trace_execution is not enough to resolve an incident, and say why in reason (at least 10 characters, for example "INC-4521: customer reports wrong opportunity amounts"). fields narrows what is shown (input, output, steps; default all). A member's call is refused and the attempt is audited too.
+
+Example: "Unmask ex_7f3a's input to see which account the failed sync touched, for incident INC-4521."`,
+  inputSchema: {
+    execution_id: z.string().min(1).max(128).describe('The execution to unmask.'),
+    reason: z.string().min(10, 'reason must be at least 10 characters: say why you need the raw data (ticket, incident)').max(1000).describe('Why the raw data is needed; kept in the audit log.'),
+    fields: z.array(z.enum(FIELDS)).min(1).optional().describe('Which payloads to show: input, output, steps (default all).'),
+  },
+  outputSchema: {
+    execution_id: z.string(),
+    user_id: z.string(),
+    audit_seq: z.number(),
+    fields: z.array(z.enum(FIELDS)),
+    input: z.unknown().optional(),
+    output: z.unknown().optional(),
+    steps: z.array(z.object({ index: z.number(), name: z.string(), input: z.unknown(), output: z.unknown() })).optional(),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  // The point of an unmask is the raw data: the redactor does not run on it.
+  rawOutput: true,
+  async handler(args, ctx) {
+    if (!ctx.access.isAdmin()) {
+      await ctx.audit.record({ action: 'unmask_denied', target: args.execution_id, reason: args.reason });
+      throw new AccessDenied('Only admins can unmask executions; this attempt was recorded in the audit log. Members see their own executions in full with trace_execution.');
+    }
+    const trace = await ctx.store.read((db) => traceExecution(db, args.execution_id));
+    const fields = args.fields ?? [...FIELDS];
+    // Audit first: if this throws, no data leaves the server (fail closed).
+    const event = await ctx.audit.record({ action: 'unmask', target: args.execution_id, reason: args.reason, details: { fields } });
+    const structured = {
+      execution_id: trace.execution.execution_id,
+      user_id: trace.execution.user_id,
+      audit_seq: event.seq,
+      fields,
+      ...(fields.includes('input') ? { input: trace.execution.input } : {}),
+      ...(fields.includes('output') ? { output: trace.execution.output } : {}),
+      ...(fields.includes('steps') ? { steps: trace.steps.map((s) => ({ index: s.index, name: s.name, input: s.input, output: s.output })) } : {}),
+    };
+    return {
+      structured,
+      summary: `Unmasked ${fields.join(', ')} of ${trace.execution.execution_id} (user ${trace.execution.user_id}); recorded as audit event ${event.seq} with your reason. The raw data is in the structured result.`,
+    };
+  },
+});

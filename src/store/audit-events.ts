@@ -1,0 +1,60 @@
+import type { Db } from './store.js';
+
+/** One audit event as stored. `details` is canonical JSON text (sorted keys). */
+export interface AuditRow {
+  seq: number;
+  at: string;
+  actor: string;
+  role: string;
+  action: string;
+  target: string | null;
+  reason: string | null;
+  details: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+const COLUMNS = `seq::DOUBLE AS seq, iso(occurred_at) AS at, actor, role, action, target, reason, details::VARCHAR AS details, prev_hash, hash`;
+
+export async function lastAuditEvent(db: Db): Promise<AuditRow | undefined> {
+  return db.one<AuditRow>(`SELECT ${COLUMNS} FROM audit_events ORDER BY seq DESC LIMIT 1`);
+}
+
+export async function appendAuditEvent(db: Db, row: AuditRow): Promise<void> {
+  await db.run(
+    `INSERT INTO audit_events VALUES ($seq, CAST($at AS TIMESTAMP), $actor, $role, $action, $target, $reason, $details, $prev_hash, $hash)`,
+    { ...row, at: row.at.replace('T', ' ').replace('Z', '') },
+  );
+}
+
+/** Every event in storage order (by seq), for verification. */
+export async function allAuditEvents(db: Db): Promise<AuditRow[]> {
+  return db.all<AuditRow>(`SELECT ${COLUMNS} FROM audit_events ORDER BY seq`);
+}
+
+export interface AuditQuery {
+  from: string;
+  to: string;
+  actor?: string;
+  action?: string;
+  target?: string;
+  limit: number;
+}
+
+export async function queryAuditEvents(db: Db, q: AuditQuery): Promise<{ total: number; rows: AuditRow[] }> {
+  const params: Record<string, string | number> = { from: q.from, to: q.to, limit: q.limit };
+  const where = ['occurred_at >= CAST($from AS TIMESTAMP)', 'occurred_at < CAST($to AS TIMESTAMP)'];
+  for (const key of ['actor', 'action', 'target'] as const) {
+    const value = q[key];
+    if (value !== undefined) {
+      params[key] = value;
+      where.push(`${key} = $${key}`);
+    }
+  }
+  const total = await db.one<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM audit_events WHERE ${where.join(' AND ')}`, params);
+  const rows = await db.all<AuditRow>(
+    `SELECT ${COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $limit`,
+    params,
+  );
+  return { total: total?.n ?? 0, rows };
+}
