@@ -34,6 +34,7 @@ export const ENV = {
   redact: 'MCP_BLACKBOX_REDACT',
   user: 'MCP_BLACKBOX_USER',
   access: 'MCP_BLACKBOX_ACCESS',
+  webhookSecrets: 'MCP_BLACKBOX_WEBHOOK_SECRETS',
 } as const;
 
 export const DEFAULT_DB = 'blackbox.duckdb';

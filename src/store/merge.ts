@@ -21,7 +21,11 @@ export interface MergeCounts {
   duplicates: number;
   /** Quarantined lines by reason. */
   quarantined: Record<string, number>;
+  /** The first quarantined lines with their reasons (capped), for replies that must name them. */
+  rejected: Array<{ lineNo: number; reason: string }>;
 }
+
+const REJECTED_DETAIL_CAP = 1000;
 
 const EXECUTION_COLUMNS = [
   'execution_id', 'started_at', 'ended_at', 'duration_ms', 'status', 'tool_name', 'tool_kind',
@@ -102,6 +106,11 @@ export async function mergeBatch(db: Db, source: string): Promise<MergeCounts> {
            (SELECT count(*) FILTER (reason IS NULL) FROM batch_records)::INTEGER AS valid`);
   const reasons = await db.all<{ reason: string; n: number }>(`
     SELECT reason, count(*)::INTEGER AS n FROM batch_records WHERE reason IS NOT NULL GROUP BY reason`);
+  const rejected = reasons.length
+    ? await db.all<{ lineNo: number; reason: string }>(
+        `SELECT line_no::DOUBLE AS "lineNo", reason FROM batch_records WHERE reason IS NOT NULL ORDER BY line_no LIMIT ${REJECTED_DETAIL_CAP}`,
+      )
+    : [];
   const inserted = outcome?.inserted ?? 0;
   const updated = outcome?.updated ?? 0;
   return {
@@ -109,5 +118,6 @@ export async function mergeBatch(db: Db, source: string): Promise<MergeCounts> {
     updated,
     duplicates: (outcome?.valid ?? 0) - inserted - updated,
     quarantined: Object.fromEntries(reasons.map((r) => [r.reason, r.n])),
+    rejected,
   };
 }

@@ -107,4 +107,11 @@ export const MIGRATIONS: readonly string[] = [
     hash VARCHAR NOT NULL
   );
   `,
+  // 3: Standard Webhooks delivery ids, so a redelivered webhook is acknowledged and not stored twice.
+  `
+  CREATE TABLE webhook_deliveries (
+    webhook_id VARCHAR PRIMARY KEY,
+    received_at TIMESTAMP NOT NULL
+  );
+  `,
 ];

@@ -84,6 +84,7 @@ const LOCK_PATTERN = /Could not set lock on file "([^"]+)": Conflicting lock is 
  */
 export class Store {
   private writeTail: Promise<unknown> = Promise.resolve();
+  private pendingWrites = 0;
   private readonly idleReaders: Db[] = [];
   private readonly waitingReaders: Array<(db: Db) => void> = [];
   private closed = false;
@@ -128,6 +129,7 @@ export class Store {
   /** Runs `task` alone on the write connection inside one transaction. */
   write<T>(task: (db: Db) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
+    this.pendingWrites++;
     const result = this.writeTail.then(async () => {
       await this.writer.run('BEGIN TRANSACTION');
       try {
@@ -137,10 +139,17 @@ export class Store {
       } catch (error) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
         throw error;
+      } finally {
+        this.pendingWrites--;
       }
     });
     this.writeTail = result.catch(() => undefined);
     return result;
+  }
+
+  /** Writes queued or running: HTTP ingest sheds load (503) above a limit instead of queueing without bound. */
+  get queuedWrites(): number {
+    return this.pendingWrites;
   }
 
   /** Runs `task` on a read connection of its own. */

@@ -11,6 +11,8 @@ import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { ingestFiles } from '../../ingest/files.js';
 import { LogTailer } from '../../ingest/tailer.js';
 import { createServer } from '../../mcp/server.js';
+import { HttpAuth } from '../../http/auth.js';
+import { parseListen, startHttpServer } from '../../http/server.js';
 import { SAMPLE_ANCHOR } from '../../sample/fleet.js';
 import { Store } from '../../store/store.js';
 import { auditMirrorPath, ENV, resolveConfig, type CommonFlags, type Config } from '../config.js';
@@ -24,6 +26,15 @@ interface ServeFlags extends CommonFlags {
   catalog?: string;
   as?: string;
   access?: string;
+  http?: string;
+  webhookSecret?: string[];
+  jwksUrl?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
+  jwtUserClaim?: string;
+  jwtRoleClaim?: string;
+  allowedHost?: string[];
+  publicUrl?: string;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -41,8 +52,14 @@ export function stdioCaller(flags: ServeFlags, env: NodeJS.ProcessEnv): Caller {
   return AccessList.load(accessPath).callerFor(userId);
 }
 
-async function serveStdio(store: Store, config: Config, flags: ServeFlags): Promise<void> {
-  const caller = stdioCaller(flags, process.env);
+interface Services {
+  store: Store;
+  audit: AuditLog;
+  tailer?: LogTailer;
+}
+
+/** What every serving mode shares: the catalog, the watcher, the audit log. */
+async function startServices(store: Store, config: Config, flags: ServeFlags): Promise<Services> {
   if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
   const tailer = flags.watch?.length
     ? new LogTailer(store, {
@@ -55,23 +72,78 @@ async function serveStdio(store: Store, config: Config, flags: ServeFlags): Prom
     log(`watching ${flags.watch!.join(', ')} for *.jsonl / *.ndjson`);
   }
   const audit = new AuditLog(store, { key: config.auditKey, mirrorPath: store.path === ':memory:' ? undefined : auditMirrorPath(config.dbPath) });
-  const server = createServer({ store, clock: config.clock, caller, log, audit, access: { redactSecrets: config.redactSecrets } });
-  const transport = new StdioServerTransport();
+  return { store, audit, tailer };
+}
+
+/** Stops in order: no new work, finish what was accepted, then release the database. */
+function onShutdown(stop: () => Promise<void>, options: { onStdinEnd: boolean }): void {
   let closing = false;
   const shutdown = async () => {
     if (closing) return;
     closing = true;
-    await tailer?.stop();
-    await server.close().catch(() => undefined);
-    await store.close();
-    process.exit(0);
+    try {
+      await stop();
+    } finally {
+      process.exit(0);
+    }
   };
-  transport.onclose = () => void shutdown();
-  process.stdin.on('end', () => void shutdown());
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
+  // A stdio client going away ends the server; an HTTP server outlives its terminal.
+  if (options.onStdinEnd) process.stdin.on('end', () => void shutdown());
+}
+
+async function serveStdio(services: Services, config: Config, flags: ServeFlags): Promise<void> {
+  const caller = stdioCaller(flags, process.env);
+  const server = createServer({ store: services.store, clock: config.clock, caller, log, audit: services.audit, access: { redactSecrets: config.redactSecrets } });
+  const transport = new StdioServerTransport();
+  const stop = async () => {
+    await services.tailer?.stop();
+    await server.close().catch(() => undefined);
+    await services.store.close();
+  };
+  transport.onclose = () => void stop().finally(() => process.exit(0));
+  onShutdown(stop, { onStdinEnd: true });
   await server.connect(transport);
   log(`mcp-blackbox serving MCP on stdio as ${caller.id} (${caller.role}), database ${config.dbPath}`);
+}
+
+async function serveHttp(services: Services, config: Config, flags: ServeFlags): Promise<string> {
+  const accessPath = flags.access ?? process.env[ENV.access];
+  const jwt = flags.jwksUrl || flags.jwtIssuer || flags.jwtAudience
+    ? {
+        jwksUrl: required(flags.jwksUrl, '--jwks-url'),
+        issuer: required(flags.jwtIssuer, '--jwt-issuer'),
+        audience: required(flags.jwtAudience, '--jwt-audience'),
+        userClaim: flags.jwtUserClaim,
+        roleClaim: flags.jwtRoleClaim,
+      }
+    : undefined;
+  const auth = new HttpAuth({ access: accessPath ? AccessList.load(accessPath) : undefined, jwt });
+  const secrets = flags.webhookSecret ?? (process.env[ENV.webhookSecrets] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const running = await startHttpServer(parseListen(flags.http!), {
+    store: services.store,
+    clock: config.clock,
+    audit: services.audit,
+    access: { redactSecrets: config.redactSecrets },
+    auth,
+    webhookSecrets: secrets,
+    extraHostnames: flags.allowedHost,
+    publicUrl: flags.publicUrl,
+    log,
+  });
+  onShutdown(async () => {
+    await running.close();
+    await services.tailer?.stop();
+    await services.store.close();
+  }, { onStdinEnd: false });
+  log(`mcp-blackbox serving HTTP on ${running.url}: POST /mcp (MCP Streamable HTTP), POST /v1/executions, POST /v1/traces, GET /healthz; auth ${auth.configured ? 'required' : 'off (local mode, loopback only)'}`);
+  return running.url;
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (!value) throw new UserInputError(`JWT verification needs ${flag} too (--jwks-url, --jwt-issuer and --jwt-audience go together).`);
+  return value;
 }
 
 /** sample-logs/ of this package, wherever it is installed. */
@@ -99,27 +171,39 @@ export function registerServeCommands(
     .option('--catalog <file>', 'JSON list of the tools the fleet offers, so never-used tools show as unused')
     .option('--as <user>', `the calling user, given a role by the access file (env MCP_BLACKBOX_USER)`)
     .option('--access <file>', 'access file: users, roles, token hashes (env MCP_BLACKBOX_ACCESS)')
+    .option('--http <listen>', 'serve HTTP instead of stdio on [HOST:]PORT (127.0.0.1 unless a host is given)')
+    .option('--webhook-secret <secret...>', 'Standard Webhooks secrets for POST /v1/executions (env MCP_BLACKBOX_WEBHOOK_SECRETS, comma-separated)')
+    .option('--jwks-url <url>', 'OAuth resource server mode: JWKS to verify JWT bearer tokens')
+    .option('--jwt-issuer <iss>', 'required iss of JWTs')
+    .option('--jwt-audience <aud>', 'required aud of JWTs (this server)')
+    .option('--jwt-user-claim <claim>', 'claim naming the user (default sub)')
+    .option('--jwt-role-claim <claim>', 'claim carrying the role admin/member/ingest (default role)')
+    .option('--allowed-host <name...>', 'extra Host names to answer to (behind a proxy)')
+    .option('--public-url <url>', 'public base URL, for the protected resource metadata')
     .action(
       helpers.run(async (flags: ServeFlags) => {
         const config = resolveConfig(flags, process.env);
         const store = await Store.open({ path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit });
         try {
-          await serveStdio(store, config, flags);
+          const services = await startServices(store, config, flags);
+          if (flags.http) await serveHttp(services, config, flags);
+          else await serveStdio(services, config, flags);
         } catch (error) {
           await store.close();
           throw error;
         }
-        await new Promise<never>(() => undefined); // runs until the client disconnects
+        await new Promise<never>(() => undefined); // runs until the client disconnects or a signal
       }),
     );
 
   program
     .command('demo')
-    .description('Ingest the bundled sample fleet, print a fleet summary and a client config, then serve MCP on stdio')
+    .description('Ingest the bundled sample fleet, print a fleet summary and client configs, then serve MCP over HTTP on 127.0.0.1:8765')
     .addOption(helpers.dbOption())
     .addOption(helpers.nowOption())
+    .option('--http <listen>', 'where to serve, [HOST:]PORT', '127.0.0.1:8765')
     .action(
-      helpers.run(async (flags: CommonFlags) => {
+      helpers.run(async (flags: CommonFlags & { http?: string }) => {
         const now = flags.now ?? process.env[ENV.now] ?? SAMPLE_ANCHOR;
         const config = { ...resolveConfig(flags, process.env), clock: fixedClock(new Date(now)) };
         const samples = sampleLogsDir();
@@ -131,11 +215,14 @@ export function registerServeCommands(
           log(formatIngestSummary(summary, (performance.now() - started) / 1000, config.dbPath));
           await loadCatalogFile(store, join(samples, 'catalog.json'));
           log(await fleetSummaryText(store, config.clock, '7d'));
-          log(`"Now" is pinned to ${now}, the end of the sample period. Add this server to Claude Desktop`);
-          log(`(claude_desktop_config.json), Cursor (.cursor/mcp.json) or any MCP client:\n`);
+          const services = await startServices(store, config, {});
+          const url = await serveHttp(services, config, { http: flags.http ?? '127.0.0.1:8765' });
+          log(`"Now" is pinned to ${now}, the end of the sample period. This demo serves MCP at ${url}/mcp.`);
+          log('Clients that speak Streamable HTTP (Cursor, the MCP Inspector, ...):\n');
+          log(JSON.stringify({ mcpServers: { blackbox: { url: `${url}/mcp` } } }, null, 2));
+          log('\nClients that launch a stdio server (Claude Desktop): stop this demo first (one process owns the database), then use:\n');
           log(clientSnippet(config.dbPath, now));
-          log('\nServing MCP on stdio now (Ctrl-C to stop); clients launch their own copy with the snippet above.');
-          await serveStdio(store, config, {});
+          log('\nCtrl-C stops the demo.');
         } catch (error) {
           await store.close();
           throw error;

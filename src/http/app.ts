@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AccessOptions } from '../access/access.js';
+import type { AuditLog } from '../access/audit.js';
+import { LOCAL_CALLER, type Caller } from '../access/caller.js';
+import type { Clock } from '../clock.js';
+import { createServer } from '../mcp/server.js';
+import type { Store } from '../store/store.js';
+import { HttpAuthError, type HttpAuth } from './auth.js';
+import { BodyError, DEFAULT_MAX_BODY_BYTES } from './body.js';
+import { registerIngestRoutes } from './ingest-routes.js';
+
+export interface HttpAppOptions {
+  store: Store;
+  clock: Clock;
+  audit: AuditLog;
+  access?: AccessOptions;
+  auth: HttpAuth;
+  /** Standard Webhooks secrets (`whsec_...`); several during a rotation. */
+  webhookSecrets: readonly string[];
+  /** Host names the server answers to (DNS rebinding defence); the Host and any Origin must name one. */
+  allowedHostnames: readonly string[];
+  /** Public base URL, for the protected resource metadata. */
+  publicUrl: () => string;
+  maxBodyBytes?: number;
+  /** Above this many queued writes, ingest answers 503 with Retry-After instead of queueing more. */
+  maxQueuedWrites?: number;
+  log?: (line: string) => void;
+}
+
+/** The HTTP app: ingest, OTLP traces, MCP over Streamable HTTP, health. No listening here. */
+export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const app = Fastify({ logger: false, bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, genReqId: () => randomUUID() });
+  const hostnames = new Set(options.allowedHostnames.map((h) => h.toLowerCase()));
+
+  app.addHook('onRequest', async (request, reply) => {
+    const host = hostnameOf(request.headers.host);
+    if (!host || !hostnames.has(host)) {
+      return reply.code(403).send({ error: `Host ${JSON.stringify(request.headers.host ?? '')} is not allowed (DNS rebinding protection); allowed: ${[...hostnames].join(', ')}.` });
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined) {
+      let originHost: string | undefined;
+      try {
+        originHost = new URL(origin).hostname.toLowerCase().replace(/^\[|\]$/g, '');
+      } catch {
+        originHost = undefined;
+      }
+      if (!originHost || !hostnames.has(originHost)) {
+        return reply.code(403).send({ error: `Origin ${JSON.stringify(origin)} is not allowed.` });
+      }
+    }
+    if (/[?&]access_token=/.test(request.url)) {
+      return reply.code(400).send({ error: 'Tokens are never accepted in the query string; send Authorization: Bearer <token>.' });
+    }
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    if (error instanceof BodyError) return reply.code(error.status).send({ error: error.message });
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: 'The body is larger than the limit.' });
+    if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: error.message });
+    log(`[mcp-blackbox] http internal error: ${error.stack ?? error.message}`);
+    return reply.code(500).send({ error: 'Internal error (logged on the server).' });
+  });
+
+  const resourceMetadataUrl = () => `${options.publicUrl()}/.well-known/oauth-protected-resource`;
+
+  /** The caller of a request: from its token, or local single-user mode when no auth is configured. */
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<Caller | undefined> => {
+    try {
+      const caller = await options.auth.authenticate(request.headers.authorization);
+      if (caller) return caller;
+      if (!options.auth.configured) return LOCAL_CALLER;
+      throw new HttpAuthError(401, 'This server requires a bearer token (Authorization: Bearer <token>).');
+    } catch (error) {
+      if (!(error instanceof HttpAuthError)) throw error;
+      if (error.status === 401) {
+        reply.header('WWW-Authenticate', `Bearer resource_metadata="${resourceMetadataUrl()}", error="invalid_token", error_description="${error.message.replaceAll('"', "'")}"`);
+      }
+      await reply.code(error.status).send({ error: error.message });
+      return undefined;
+    }
+  };
+
+  app.get('/healthz', async () => {
+    const row = await options.store.read((db) => db.one<{ n: number }>('SELECT count(*)::DOUBLE AS n FROM executions'));
+    return { status: 'ok', executions: row?.n ?? 0, queued_writes: options.store.queuedWrites };
+  });
+
+  // RFC 9728: where a client learns which authorization server issues tokens for /mcp.
+  app.get('/.well-known/oauth-protected-resource', async () => ({
+    resource: `${options.publicUrl()}/mcp`,
+    authorization_servers: options.auth.jwtIssuer ? [options.auth.jwtIssuer] : [],
+    bearer_methods_supported: ['header'],
+    resource_name: 'mcp-blackbox',
+  }));
+
+  app.post('/mcp', async (request, reply) => {
+    const caller = await authenticate(request, reply);
+    if (!caller) return reply;
+    if (caller.role === 'ingest') {
+      return reply.code(403).send({ error: 'Ingest tokens may only send data (/v1/executions, /v1/traces), not call MCP tools.' });
+    }
+    // Stateless: one server per request, bound to the verified caller, so masking and unmask
+    // rights follow the token and nothing leaks between callers.
+    const server = createServer({ store: options.store, clock: options.clock, caller, audit: options.audit, access: options.access, log });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    reply.hijack();
+    reply.raw.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(request.raw, reply.raw, request.body);
+  });
+  for (const method of ['GET', 'DELETE'] as const) {
+    app.route({
+      method,
+      url: '/mcp',
+      handler: async (_request, reply) =>
+        reply.code(405).header('Allow', 'POST').send({ error: 'This server is stateless: send MCP requests with POST /mcp.' }),
+    });
+  }
+
+  app.register(async (scope) => registerIngestRoutes(scope, { ...options, authenticate, log }));
+  return app;
+}
+
+function hostnameOf(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const trimmed = host.trim().toLowerCase();
+  if (trimmed.startsWith('[')) return trimmed.slice(1, trimmed.indexOf(']'));
+  return trimmed.split(':')[0];
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { AccessList } from '../access/access-file.js';
+import type { Caller, Role } from '../access/caller.js';
+
+export interface JwtOptions {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  /** Claim naming the user (default `sub`). */
+  userClaim?: string;
+  /** Claim carrying the role (default `role`); values other than admin/member/ingest count as member. */
+  roleClaim?: string;
+}
+
+export interface HttpAuthOptions {
+  /** Static bearer tokens (by SHA-256) and roles. */
+  access?: AccessList;
+  /** OAuth 2.1 resource server mode: JWT access tokens checked against a JWKS. */
+  jwt?: JwtOptions;
+}
+
+/** Why a request was refused; `status` is 401 (who are you?) or 403 (not allowed). */
+export class HttpAuthError extends Error {
+  constructor(
+    readonly status: 401 | 403,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Turns an `Authorization: Bearer` header into a caller. Static tokens are compared by their
+ * SHA-256 (the access file never holds a token); JWTs are verified against the JWKS with issuer
+ * and audience checks. The token is never logged and never forwarded anywhere.
+ */
+export class HttpAuth {
+  private readonly jwks;
+
+  constructor(private readonly options: HttpAuthOptions) {
+    this.jwks = options.jwt ? createRemoteJWKSet(new URL(options.jwt.jwksUrl)) : undefined;
+  }
+
+  get configured(): boolean {
+    return Boolean(this.options.access || this.options.jwt);
+  }
+
+  get jwtIssuer(): string | undefined {
+    return this.options.jwt?.issuer;
+  }
+
+  /** The caller, or undefined when the request carries no bearer token. */
+  async authenticate(authorization: string | undefined): Promise<Caller | undefined> {
+    if (!authorization) return undefined;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match) throw new HttpAuthError(401, 'Authorization must be "Bearer <token>".');
+    const token = match[1]!;
+    const byHash = this.options.access?.callerByTokenHash(createHash('sha256').update(token).digest('hex'));
+    if (byHash) return byHash;
+    if (this.jwks && this.options.jwt && token.split('.').length === 3) return this.verifyJwt(token, this.options.jwt);
+    throw new HttpAuthError(401, 'The bearer token is not valid.');
+  }
+
+  private async verifyJwt(token: string, jwt: JwtOptions): Promise<Caller> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.jwks!, { issuer: jwt.issuer, audience: jwt.audience }));
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      const why =
+        code === 'ERR_JWT_EXPIRED' ? 'the token has expired'
+        : code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? `the token's ${(error as { claim?: string }).claim ?? 'claims'} claim does not match this server`
+        : 'the token signature or format is not valid';
+      throw new HttpAuthError(401, `The bearer token was refused: ${why}.`);
+    }
+    const user = payload[jwt.userClaim ?? 'sub'];
+    if (typeof user !== 'string' || user === '') throw new HttpAuthError(401, `The token has no ${jwt.userClaim ?? 'sub'} claim naming the user.`);
+    const roleValue = payload[jwt.roleClaim ?? 'role'];
+    const role: Role = roleValue === 'admin' || roleValue === 'ingest' ? roleValue : 'member';
+    return { id: user, role };
+  }
+}

@@ -1,0 +1,157 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from '../access/caller.js';
+import { ingestLines, type BatchResult } from '../ingest/batch.js';
+import type { LineBlock } from '../ingest/lines.js';
+import { mapTraces, type ExportTraceServiceRequest } from '../ingest/otlp.js';
+import type { HttpAppOptions } from './app.js';
+import { BodyError, DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
+import { verifyWebhook } from './webhooks.js';
+
+interface IngestScopeOptions extends HttpAppOptions {
+  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<Caller | undefined>;
+  log: (line: string) => void;
+}
+
+const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'text/plain'];
+
+/**
+ * An ingest body as lines: NDJSON as sent (line i is record i), a JSON array one element per
+ * line, a JSON object as one line. Anything else is a 400 that says what to send.
+ */
+export function bodyToBlock(body: Buffer, contentType: string | undefined): { block: LineBlock; records: number } {
+  const type = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  const text = body.toString('utf8');
+  if (text.trim() === '') throw new BodyError(400, 'The body is empty: send a JSON object, a JSON array, or NDJSON records.');
+  if (NDJSON_TYPES.includes(type)) {
+    const lines = text.replace(/\r?\n$/, '');
+    return { block: { firstLineNo: 1, text: lines, rejects: [] }, records: lines.split('\n').length };
+  }
+  if (type !== 'application/json') {
+    throw new BodyError(415, `Content-Type ${type} is not accepted; send application/json (an object or an array) or application/x-ndjson.`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new BodyError(400, `The body is not valid JSON (${(error as Error).message}); for one record per line use Content-Type application/x-ndjson.`);
+  }
+  const items = Array.isArray(value) ? value : [value];
+  if (items.length === 0) throw new BodyError(400, 'The JSON array is empty.');
+  return { block: { firstLineNo: 1, text: items.map((item) => JSON.stringify(item) ?? 'null').join('\n'), rejects: [] }, records: items.length };
+}
+
+export async function registerIngestRoutes(scope: FastifyInstance, options: IngestScopeOptions): Promise<void> {
+  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxQueued = options.maxQueuedWrites ?? 8;
+  // Bodies are read here, not by Fastify's parsers: gzip with a decoded-size limit, raw bytes kept for signatures.
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', async (request: FastifyRequest, payload: NodeJS.ReadableStream) =>
+    readBody(payload as never, request.headers['content-encoding'] as string | undefined, limit),
+  );
+
+  const overloaded = (reply: FastifyReply): boolean => {
+    if (options.store.queuedWrites < maxQueued) return false;
+    void reply.code(503).header('Retry-After', '1').send({ error: 'The write queue is full; retry after a second.' });
+    return true;
+  };
+
+  /** Bearer token with an ingest or admin role, a valid webhook signature, or local mode. */
+  const authorizeIngest = async (request: FastifyRequest, reply: FastifyReply, body: Buffer): Promise<{ webhookId?: string } | undefined> => {
+    const headers = request.headers;
+    if (!headers.authorization && headers['webhook-signature'] !== undefined && options.webhookSecrets.length > 0) {
+      const check = verifyWebhook(
+        options.webhookSecrets,
+        { id: headers['webhook-id'] as string, timestamp: headers['webhook-timestamp'] as string, signature: headers['webhook-signature'] as string },
+        body,
+        Math.floor(options.clock.now().getTime() / 1000),
+      );
+      if (!check.ok) {
+        await reply.code(401).send({ error: `Webhook signature refused: ${check.reason}.` });
+        return undefined;
+      }
+      return { webhookId: check.id };
+    }
+    if (!headers.authorization && !options.auth.configured && options.webhookSecrets.length > 0) {
+      await reply.code(401).send({ error: 'This endpoint requires a Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature).' });
+      return undefined;
+    }
+    const caller = await options.authenticate(request, reply);
+    if (!caller) return undefined;
+    if (caller.role !== 'ingest' && caller.role !== 'admin') {
+      await reply.code(403).send({ error: `User ${caller.id} (${caller.role}) may not send data; ingest needs a token with role ingest or admin.` });
+      return undefined;
+    }
+    return {};
+  };
+
+  scope.post('/v1/executions', async (request, reply) => {
+    if (overloaded(reply)) return reply;
+    const body = request.body as Buffer | undefined;
+    if (!body) throw new BodyError(400, 'The body is empty: send a JSON object, a JSON array, or NDJSON records.');
+    const auth = await authorizeIngest(request, reply, body);
+    if (!auth) return reply;
+    if (auth.webhookId) {
+      const seen = await options.store.read((db) =>
+        db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM webhook_deliveries WHERE webhook_id = $id', { id: auth.webhookId! }),
+      );
+      if (seen?.n) return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
+    }
+    const { block, records } = bodyToBlock(body, request.headers['content-type']);
+    let result: BatchResult;
+    try {
+      result = await ingestLines(options.store, block, `http:${request.id}`, async (db) => {
+        if (auth.webhookId) {
+          await db.run('INSERT INTO webhook_deliveries VALUES ($id, now()::TIMESTAMP)', { id: auth.webhookId });
+        }
+      });
+    } catch (error) {
+      // Two deliveries of the same webhook racing: the second one loses on the key and stored nothing.
+      if (auth.webhookId && /Duplicate key|PRIMARY KEY|constraint/i.test((error as Error).message)) {
+        return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
+      }
+      throw error;
+    }
+    const rejected = Object.values(result.quarantined).reduce((a, b) => a + b, 0);
+    return reply.code(rejected === records ? 422 : 200).send({
+      request_id: request.id,
+      received: records,
+      accepted: result.inserted,
+      updated: result.updated,
+      duplicates: result.duplicates,
+      rejected,
+      errors: result.rejected.map((r) => ({ index: r.lineNo - 1, reason: r.reason })),
+      errors_truncated: result.rejected.length < rejected,
+    });
+  });
+
+  scope.post('/v1/traces', async (request, reply) => {
+    if (overloaded(reply)) return reply;
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/x-protobuf' || type === 'application/protobuf') {
+      return reply.code(415).send({ error: 'OTLP protobuf is not supported; configure the exporter for OTLP/HTTP JSON (application/json).' });
+    }
+    const body = request.body as Buffer | undefined;
+    if (!body) throw new BodyError(400, 'The body is empty: send an OTLP ExportTraceServiceRequest as JSON.');
+    if (!(await authorizeIngest(request, reply, body))) return reply;
+    let payload: ExportTraceServiceRequest;
+    try {
+      payload = JSON.parse(body.toString('utf8')) as ExportTraceServiceRequest;
+    } catch (error) {
+      throw new BodyError(400, `The body is not valid JSON: ${(error as Error).message}`);
+    }
+    if (!payload || typeof payload !== 'object' || (payload.resourceSpans !== undefined && !Array.isArray(payload.resourceSpans))) {
+      throw new BodyError(400, 'Expected an OTLP ExportTraceServiceRequest: {"resourceSpans": [...]}.');
+    }
+    const mapped = mapTraces(payload);
+    let quarantined: Array<{ lineNo: number; reason: string }> = [];
+    if (mapped.records.length > 0) {
+      const text = mapped.records.map((r) => JSON.stringify(r)).join('\n');
+      const result = await ingestLines(options.store, { firstLineNo: 1, text, rejects: [] }, `otlp:${request.id}`);
+      quarantined = result.rejected;
+    }
+    const rejectedSpans = mapped.rejected.length + quarantined.length;
+    if (rejectedSpans === 0) return {};
+    const reasons = [...mapped.rejected.map((r) => `${r.span}: ${r.reason}`), ...quarantined.map((q) => `span #${q.lineNo}: ${q.reason}`)];
+    return { partialSuccess: { rejectedSpans, errorMessage: reasons.slice(0, 20).join('; ') } };
+  });
+}

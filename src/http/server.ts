@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { UserInputError } from '../errors.js';
+import { buildHttpApp, type HttpAppOptions } from './app.js';
+
+const closing = new WeakSet<FastifyInstance>();
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+/** `8080`, `127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8080` to host and port (127.0.0.1 by default). */
+export function parseListen(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+))?:?(\d+)$/.exec(value.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UserInputError(`--http takes [HOST:]PORT, like 8080 or 127.0.0.1:8080; got ${JSON.stringify(value)}`);
+  }
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
+}
+
+export interface RunningHttpServer {
+  app: FastifyInstance;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (their batches commit), then resolves. */
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(
+  listen: { host: string; port: number },
+  options: Omit<HttpAppOptions, 'allowedHostnames' | 'publicUrl'> & { extraHostnames?: string[]; publicUrl?: string },
+): Promise<RunningHttpServer> {
+  const authConfigured = options.auth.configured || options.webhookSecrets.length > 0;
+  if (!isLoopback(listen.host) && !authConfigured) {
+    throw new UserInputError(
+      `Refusing to listen on ${listen.host} without authentication: anyone who can reach it could read the fleet's data. ` +
+        'Configure an access file with tokens (--access), JWT verification (--jwks-url, --jwt-issuer, --jwt-audience), or bind 127.0.0.1.',
+    );
+  }
+  let url = '';
+  const hostnames = isLoopback(listen.host)
+    ? ['127.0.0.1', 'localhost', '::1', ...(options.extraHostnames ?? [])]
+    : [listen.host, ...(options.extraHostnames ?? [])];
+  const app = buildHttpApp({ ...options, allowedHostnames: hostnames, publicUrl: () => options.publicUrl ?? url });
+  // While closing, tell clients not to reuse their connection.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing.has(app)) reply.header('connection', 'close');
+  });
+  await app.listen({ host: listen.host, port: listen.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : listen.port;
+  url = `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}`;
+  return { app, url, close: () => closeGracefully(app) };
+}
+
+/**
+ * Stops accepting connections, lets in-flight requests finish (their batches commit before they
+ * answer), and closes keep-alive connections as they fall idle: a client's pooled connection must
+ * not hold the process open. After `hardLimitMs` whatever is left is cut.
+ */
+async function closeGracefully(app: FastifyInstance, hardLimitMs = 30_000): Promise<void> {
+  closing.add(app);
+  const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
+  const hardStop = setTimeout(() => app.server.closeAllConnections(), hardLimitMs);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweeper);
+    clearTimeout(hardStop);
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * OTLP/HTTP JSON traces (ExportTraceServiceRequest) to execution records of the log format.
+ *
+ * One tool-call span is one execution; its direct child spans are its steps. A span is a tool
+ * call when it follows the OpenTelemetry MCP semantic conventions (`mcp.method.name` =
+ * `tools/call`, or a span named `tools/call <tool>`), Sentry's MCP integration (`mcp.tool.name`),
+ * or OpenLLMetry's @traceloop/instrumentation-mcp (`traceloop.span.kind` = `tool`, span
+ * `<tool>.tool`). Everything else (sessions, list calls, HTTP spans) is ignored, not rejected.
+ * The README has the full mapping table.
+ */
+
+type AnyValue = {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: number | string;
+  doubleValue?: number;
+  arrayValue?: { values?: AnyValue[] };
+  kvlistValue?: { values?: KeyValue[] };
+  bytesValue?: string;
+};
+type KeyValue = { key: string; value?: AnyValue };
+
+interface OtlpSpan {
+  traceId?: string;
+  spanId?: string;
+  parentSpanId?: string;
+  name?: string;
+  kind?: number | string;
+  startTimeUnixNano?: string | number;
+  endTimeUnixNano?: string | number;
+  attributes?: KeyValue[];
+  status?: { code?: number | string; message?: string };
+}
+
+export interface ExportTraceServiceRequest {
+  resourceSpans?: Array<{
+    resource?: { attributes?: KeyValue[] };
+    scopeSpans?: Array<{ scope?: { name?: string }; spans?: OtlpSpan[] }>;
+  }>;
+}
+
+export interface MappedTraces {
+  records: Array<Record<string, unknown>>;
+  /** Tool-call spans that could not become executions, with why. */
+  rejected: Array<{ span: string; reason: string }>;
+  /** Spans seen in all. */
+  spans: number;
+}
+
+const SPAN_KIND_CLIENT = 3;
+const STATUS_ERROR = 2;
+
+function value(v: AnyValue | undefined): unknown {
+  if (!v) return undefined;
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  if (v.doubleValue !== undefined) return v.doubleValue;
+  if (v.arrayValue) return (v.arrayValue.values ?? []).map(value);
+  if (v.kvlistValue) return attributesOf(v.kvlistValue.values);
+  if (v.bytesValue !== undefined) return v.bytesValue;
+  return undefined;
+}
+
+function attributesOf(list: KeyValue[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kv of list ?? []) if (kv && typeof kv.key === 'string') out[kv.key] = value(kv.value);
+  return out;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
+
+/** JSON text attributes (`gen_ai.tool.call.arguments`, `traceloop.entity.input`) back to JSON. */
+function jsonish(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+function isoFromNanos(nanos: string | number | undefined): string | undefined {
+  if (nanos === undefined || nanos === null || nanos === '' || nanos === 0 || nanos === '0') return undefined;
+  try {
+    const ms = Number(BigInt(String(nanos)) / 1_000_000n);
+    const date = new Date(ms);
+    return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+  } catch {
+    return undefined;
+  }
+}
+
+export function toolNameOf(span: OtlpSpan, attrs: Record<string, unknown>): string | undefined {
+  const method = str(attrs['mcp.method.name']);
+  const named =
+    str(attrs['gen_ai.tool.name']) ??
+    str(attrs['mcp.tool.name']) ??
+    (attrs['traceloop.span.kind'] === 'tool' ? str(attrs['traceloop.entity.name']) : undefined);
+  if (named) return named;
+  const name = span.name ?? '';
+  if (name.startsWith('tools/call ')) return name.slice('tools/call '.length).trim() || undefined;
+  if (method === 'tools/call') return undefined; // a tool call without a tool name: rejected below
+  if (attrs['traceloop.span.kind'] === 'tool' && name.endsWith('.tool')) return name.slice(0, -'.tool'.length);
+  return undefined;
+}
+
+function isToolCall(span: OtlpSpan, attrs: Record<string, unknown>): boolean {
+  return (
+    attrs['mcp.method.name'] === 'tools/call' ||
+    (span.name ?? '').startsWith('tools/call') ||
+    attrs['mcp.tool.name'] !== undefined ||
+    attrs['traceloop.span.kind'] === 'tool'
+  );
+}
+
+function isError(span: OtlpSpan, attrs: Record<string, unknown>): boolean {
+  return (
+    Number(span.status?.code) === STATUS_ERROR ||
+    span.status?.code === 'STATUS_CODE_ERROR' ||
+    attrs['error.type'] !== undefined ||
+    attrs['mcp.tool.result.is_error'] === true
+  );
+}
+
+const KNOWN_ATTRIBUTES = new Set([
+  'mcp.method.name', 'gen_ai.tool.name', 'mcp.tool.name', 'traceloop.span.kind', 'traceloop.entity.name',
+  'traceloop.entity.input', 'traceloop.entity.output', 'gen_ai.tool.call.arguments', 'gen_ai.tool.call.result',
+  'mcp.session.id', 'error.type', 'mcp.tool.result.is_error', 'user.id', 'enduser.id', 'user.email',
+  'user.name', 'user.team', 'mcp.client.name', 'client.name', 'deployment.environment.name', 'deployment.environment',
+]);
+
+export function mapTraces(request: ExportTraceServiceRequest): MappedTraces {
+  const records: Array<Record<string, unknown>> = [];
+  const rejected: MappedTraces['rejected'] = [];
+  let spanCount = 0;
+  for (const rs of request.resourceSpans ?? []) {
+    const resource = attributesOf(rs.resource?.attributes);
+    const spans = (rs.scopeSpans ?? []).flatMap((ss) => ss.spans ?? []);
+    spanCount += spans.length;
+    const children = new Map<string, OtlpSpan[]>();
+    for (const span of spans) {
+      if (span.parentSpanId) {
+        const list = children.get(span.parentSpanId) ?? [];
+        list.push(span);
+        children.set(span.parentSpanId, list);
+      }
+    }
+    for (const span of spans) {
+      const attrs = attributesOf(span.attributes);
+      if (!isToolCall(span, attrs)) continue;
+      const label = `${span.name ?? '(unnamed)'} ${span.spanId ?? ''}`.trim();
+      const tool = toolNameOf(span, attrs);
+      if (!tool) {
+        rejected.push({ span: label, reason: 'missing_field:tool.name (no gen_ai.tool.name, mcp.tool.name or tool in the span name)' });
+        continue;
+      }
+      if (!span.traceId || !span.spanId) {
+        rejected.push({ span: label, reason: 'missing_field:execution_id (span has no traceId/spanId)' });
+        continue;
+      }
+      const startedAt = isoFromNanos(span.startTimeUnixNano);
+      if (!startedAt) {
+        rejected.push({ span: label, reason: 'missing_field:started_at (no startTimeUnixNano)' });
+        continue;
+      }
+      const endedAt = isoFromNanos(span.endTimeUnixNano);
+      const failed = isError(span, attrs);
+      const isClientSide = Number(span.kind) === SPAN_KIND_CLIENT || span.kind === 'SPAN_KIND_CLIENT';
+      const service = str(resource['service.name']);
+      const user = str(attrs['user.id']) ?? str(attrs['enduser.id']) ?? str(resource['user.id']) ?? str(resource['enduser.id']);
+      const errorType = str(attrs['error.type']) ?? (failed ? 'tool_error' : undefined);
+      const unknown = Object.fromEntries(Object.entries(attrs).filter(([k]) => !KNOWN_ATTRIBUTES.has(k)));
+      const stepSpans = (children.get(span.spanId) ?? []).slice().sort((a, b) => Number(BigInt(String(a.startTimeUnixNano ?? 0)) - BigInt(String(b.startTimeUnixNano ?? 0))));
+      const steps = stepSpans.map((child, index) => {
+        const c = attributesOf(child.attributes);
+        const childFailed = isError(child, c);
+        return {
+          index,
+          name: child.name ?? `step ${index}`,
+          connector: str(c['peer.service']) ?? str(c['db.system.name']) ?? str(c['db.system']) ?? str(c['server.address']) ?? null,
+          operation: str(c['db.operation.name']) ?? str(c['http.request.method']) ?? str(c['rpc.method']) ?? null,
+          status: isoFromNanos(child.endTimeUnixNano) ? (childFailed ? 'failed' : 'succeeded') : 'running',
+          started_at: isoFromNanos(child.startTimeUnixNano) ?? null,
+          ended_at: isoFromNanos(child.endTimeUnixNano) ?? null,
+          ...(childFailed ? { error: { type: str(c['error.type']) ?? 'error', message: child.status?.message ?? null } } : {}),
+        };
+      });
+      records.push({
+        execution_id: `${span.traceId}-${span.spanId}`,
+        started_at: startedAt,
+        ...(endedAt ? { ended_at: endedAt } : {}),
+        status: endedAt ? (failed ? 'failed' : 'succeeded') : 'running',
+        tool: { name: tool, kind: steps.length > 0 ? 'workflow' : 'connector', server: isClientSide ? null : (service ?? null) },
+        // Most instrumentations record no user: such calls are still executions, shown as `unknown`.
+        user: { id: user ?? 'unknown', email: str(attrs['user.email']) ?? null, name: str(attrs['user.name']) ?? null, team: str(attrs['user.team']) ?? null },
+        agent: {
+          client: str(attrs['mcp.client.name']) ?? str(attrs['client.name']) ?? (isClientSide ? service : undefined) ?? str(resource['mcp.client.name']) ?? null,
+          session_id: str(attrs['mcp.session.id']) ?? null,
+          // One trace is one agent run: its tool calls are the run's executions.
+          workflow_run_id: span.traceId,
+        },
+        environment: str(attrs['deployment.environment.name']) ?? str(resource['deployment.environment.name']) ?? str(resource['deployment.environment']) ?? null,
+        input: jsonish(attrs['gen_ai.tool.call.arguments'] ?? attrs['traceloop.entity.input']) ?? null,
+        output: jsonish(attrs['gen_ai.tool.call.result'] ?? attrs['traceloop.entity.output']) ?? null,
+        ...(failed ? { error: { type: errorType, message: span.status?.message ?? null, layer: errorType === 'tool_error' ? 'tool' : null } } : {}),
+        ...(steps.length ? { steps } : {}),
+        otel: { trace_id: span.traceId, span_id: span.spanId, span_name: span.name ?? null, attributes: unknown },
+      });
+    }
+  }
+  return { records, rejected, spans: spanCount };
+}

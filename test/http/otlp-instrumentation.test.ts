@@ -1,0 +1,62 @@
+import * as clientModule from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { McpInstrumentation } from '@traceloop/instrumentation-mcp';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { openTestStore } from '../helpers.js';
+import { startHttp, TOKENS } from './harness.js';
+
+/**
+ * The proof that /v1/traces takes what real instrumentations emit today: OpenLLMetry's
+ * @traceloop/instrumentation-mcp (the most used MCP instrumentation on npm) traces a real MCP
+ * client, and the OpenTelemetry SDK's OTLP/HTTP exporter sends the spans to our endpoint.
+ */
+describe('OTLP from @traceloop/instrumentation-mcp through the OpenTelemetry OTLP/HTTP exporter', () => {
+  it('stores each traced tool call as an execution', async () => {
+    const store = await openTestStore(new Date().toISOString());
+    const { url } = await startHttp(store);
+
+    const exporter = new OTLPTraceExporter({ url: `${url}/v1/traces`, headers: { Authorization: `Bearer ${TOKENS.gateway}` } });
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'support-agent' }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const instrumentation = new McpInstrumentation();
+    instrumentation.setTracerProvider(provider);
+    // The MCP SDK is ESM, which require hooks cannot patch: the documented way is manuallyInstrument.
+    instrumentation.manuallyInstrument({ Client: clientModule.Client });
+
+    const server = new McpServer({ name: 'helpdesk', version: '1.0.0' });
+    server.registerTool('zendesk_get_ticket', { inputSchema: { id: z.number() } }, async ({ id }) => ({ content: [{ type: 'text', text: `ticket ${id}: printer on fire` }] }));
+    server.registerTool('zendesk_close_ticket', { inputSchema: { id: z.number() } }, async () => ({ isError: true, content: [{ type: 'text', text: 'ticket is locked' }] }));
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new clientModule.Client({ name: 'support-agent', version: '1.0.0' });
+    await client.connect(clientSide);
+    await client.callTool({ name: 'zendesk_get_ticket', arguments: { id: 42 } });
+    await client.callTool({ name: 'zendesk_close_ticket', arguments: { id: 42 } });
+    await client.close();
+    await provider.forceFlush();
+    await provider.shutdown();
+
+    const rows = await store.read((db) =>
+      db.all<Record<string, unknown>>(
+        `SELECT tool_name, status, user_id, agent_client, error_type, error_message, input::VARCHAR AS input, attributes::VARCHAR AS attributes
+         FROM executions ORDER BY started_at`,
+      ),
+    );
+    expect(rows.map((r) => [r.tool_name, r.status, r.user_id, r.agent_client])).toEqual([
+      ['zendesk_get_ticket', 'succeeded', 'unknown', 'support-agent'],
+      ['zendesk_close_ticket', 'failed', 'unknown', 'support-agent'],
+    ]);
+    expect(rows[1]!.error_message).toBe('ticket is locked');
+    expect(String(rows[0]!.input)).toContain('42');
+    // Both calls belong to one agent run: the trace of the client session.
+    const runs = await store.read((db) => db.one<{ n: number }>('SELECT count(DISTINCT agent_workflow_run_id)::INTEGER AS n FROM executions'));
+    expect(runs?.n).toBe(1);
+  });
+});

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { count, openTestStore } from '../helpers.js';
+import { bearer, startHttp, TOKENS } from './harness.js';
+
+const ns = (iso: string) => String(BigInt(Date.parse(iso)) * 1_000_000n);
+const attr = (key: string, value: string | number | boolean) => ({
+  key,
+  value: typeof value === 'string' ? { stringValue: value } : typeof value === 'boolean' ? { boolValue: value } : { intValue: String(value) },
+});
+
+/** What an MCP server instrumented per the OpenTelemetry MCP semantic conventions exports. */
+function semconvRequest() {
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: [attr('service.name', 'sales-gateway'), attr('deployment.environment.name', 'prod')] },
+        scopeSpans: [
+          {
+            scope: { name: 'mcp-server' },
+            spans: [
+              {
+                traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: 'tools/call sync_opportunities', kind: 2,
+                startTimeUnixNano: ns('2026-10-30T02:00:00Z'), endTimeUnixNano: ns('2026-10-30T02:00:02.750Z'),
+                attributes: [
+                  attr('mcp.method.name', 'tools/call'), attr('gen_ai.tool.name', 'sync_opportunities'), attr('mcp.session.id', 's_91'),
+                  attr('jsonrpc.request.id', '42'), attr('user.id', 'u_ana'), attr('error.type', 'tool_error'),
+                  attr('gen_ai.tool.call.arguments', '{"account":"ACME"}'), attr('mcp.client.name', 'claude-desktop'),
+                ],
+                status: { code: 2, message: 'Salesforce returned 500' },
+              },
+              {
+                traceId: '5b8efff798038103d269b633813fc60c', spanId: '0000000000000001', parentSpanId: 'eee19b7ec3c1b174', name: 'SELECT Opportunity', kind: 3,
+                startTimeUnixNano: ns('2026-10-30T02:00:00.100Z'), endTimeUnixNano: ns('2026-10-30T02:00:01Z'),
+                attributes: [attr('peer.service', 'salesforce'), attr('db.operation.name', 'soql_query')], status: { code: 1 },
+              },
+              {
+                traceId: '5b8efff798038103d269b633813fc60c', spanId: '0000000000000002', parentSpanId: 'eee19b7ec3c1b174', name: 'PATCH Opportunity', kind: 3,
+                startTimeUnixNano: ns('2026-10-30T02:00:01Z'), endTimeUnixNano: ns('2026-10-30T02:00:02.700Z'),
+                attributes: [attr('peer.service', 'salesforce'), attr('http.request.method', 'PATCH'), attr('error.type', '500')], status: { code: 2, message: 'HTTP 500' },
+              },
+              // Sentry's MCP integration, and no user at all: still an execution, user "unknown".
+              {
+                traceId: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', spanId: 'bbbbbbbbbbbbbbbb', name: 'tools/call jira_search', kind: 2,
+                startTimeUnixNano: ns('2026-10-30T03:00:00Z'), endTimeUnixNano: ns('2026-10-30T03:00:00.400Z'),
+                attributes: [attr('mcp.tool.name', 'jira_search'), attr('mcp.request.id', '7'), attr('mcp.tool.result.is_error', false)],
+              },
+              // Not a tool call: ignored, not rejected.
+              { traceId: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', spanId: 'cccccccccccccccc', name: 'tools/list', kind: 2, startTimeUnixNano: ns('2026-10-30T03:00:00Z'), endTimeUnixNano: ns('2026-10-30T03:00:00.010Z'), attributes: [attr('mcp.method.name', 'tools/list')] },
+              // A tool call with no tool name anywhere: rejected, reported in partialSuccess.
+              { traceId: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', spanId: 'dddddddddddddddd', name: 'mcp.request', kind: 2, startTimeUnixNano: ns('2026-10-30T03:00:00Z'), endTimeUnixNano: ns('2026-10-30T03:00:00.010Z'), attributes: [attr('mcp.method.name', 'tools/call')] },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+describe('POST /v1/traces (OTLP/HTTP JSON)', () => {
+  it('maps MCP tool-call spans to executions and child spans to steps, with partial success', async () => {
+    const store = await openTestStore();
+    const { url } = await startHttp(store);
+    const res = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(semconvRequest()) });
+    expect(res.status).toBe(200);
+    const reply = await res.json();
+    expect(reply.partialSuccess.rejectedSpans).toBe(1);
+    expect(reply.partialSuccess.errorMessage).toMatch(/missing_field:tool.name/);
+
+    const rows = await store.read((db) =>
+      db.all<Record<string, unknown>>(
+        `SELECT execution_id, tool_name, tool_kind, tool_server, user_id, agent_client, agent_session_id, agent_workflow_run_id, status,
+                error_type, error_layer, error_message, duration_ms, environment, input::VARCHAR AS input
+         FROM executions ORDER BY started_at`,
+      ),
+    );
+    expect(rows).toEqual([
+      {
+        execution_id: '5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174', tool_name: 'sync_opportunities', tool_kind: 'workflow', tool_server: 'sales-gateway',
+        user_id: 'u_ana', agent_client: 'claude-desktop', agent_session_id: 's_91', agent_workflow_run_id: '5b8efff798038103d269b633813fc60c', status: 'failed',
+        error_type: 'tool_error', error_layer: 'tool', error_message: 'Salesforce returned 500', duration_ms: 2750, environment: 'prod', input: '{"account":"ACME"}',
+      },
+      {
+        execution_id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb', tool_name: 'jira_search', tool_kind: 'connector', tool_server: 'sales-gateway',
+        user_id: 'unknown', agent_client: null, agent_session_id: null, agent_workflow_run_id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', status: 'succeeded',
+        error_type: null, error_layer: null, error_message: null, duration_ms: 400, environment: 'prod', input: null,
+      },
+    ]);
+    const steps = await store.read((db) => db.all('SELECT step_index, name, connector, operation, status, error_type FROM steps ORDER BY step_index'));
+    expect(steps).toEqual([
+      { step_index: 0, name: 'SELECT Opportunity', connector: 'salesforce', operation: 'soql_query', status: 'succeeded', error_type: null },
+      { step_index: 1, name: 'PATCH Opportunity', connector: 'salesforce', operation: 'PATCH', status: 'failed', error_type: '500' },
+    ]);
+    // The same export again changes nothing.
+    await fetch(`${url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(semconvRequest()) });
+    expect(await count(store, 'SELECT count(*) FROM executions')).toBe(2);
+  });
+
+  it('answers an empty success, 400 on bad JSON, 415 for protobuf, 401 without a token', async () => {
+    const store = await openTestStore();
+    const { url } = await startHttp(store);
+    const post = (body: string, headers: Record<string, string>) => fetch(`${url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), ...headers }, body });
+    const empty = await post(JSON.stringify({ resourceSpans: [] }), { 'content-type': 'application/json' });
+    expect(await empty.json()).toEqual({});
+    expect((await post('{', { 'content-type': 'application/json' })).status).toBe(400);
+    expect((await post('x', { 'content-type': 'application/x-protobuf' })).status).toBe(415);
+    expect((await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
+  });
+});
