@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../access/caller.js';
 import { ingestLines, type BatchResult } from '../ingest/batch.js';
-import type { LineBlock } from '../ingest/lines.js';
+import { blockFromText, type LineBlock } from '../ingest/lines.js';
 import { mapTraces, type ExportTraceServiceRequest } from '../ingest/otlp.js';
 import type { HttpAppOptions } from './app.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
@@ -24,7 +24,7 @@ export function bodyToBlock(body: Buffer, contentType: string | undefined): { bl
   if (text.trim() === '') throw new BodyError(400, 'The body is empty: send a JSON object, a JSON array, or NDJSON records.');
   if (NDJSON_TYPES.includes(type)) {
     const lines = text.replace(/\r?\n$/, '');
-    return { block: { firstLineNo: 1, text: lines, rejects: [] }, records: lines.split('\n').length };
+    return { block: blockFromText(lines), records: lines.split('\n').length };
   }
   if (type !== 'application/json') {
     throw new BodyError(415, `Content-Type ${type} is not accepted; send application/json (an object or an array) or application/x-ndjson.`);
@@ -37,7 +37,7 @@ export function bodyToBlock(body: Buffer, contentType: string | undefined): { bl
   }
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) throw new BodyError(400, 'The JSON array is empty.');
-  return { block: { firstLineNo: 1, text: items.map((item) => JSON.stringify(item) ?? 'null').join('\n'), rejects: [] }, records: items.length };
+  return { block: blockFromText(items.map((item) => JSON.stringify(item) ?? 'null').join('\n')), records: items.length };
 }
 
 export async function registerIngestRoutes(scope: FastifyInstance, options: IngestScopeOptions): Promise<void> {
@@ -146,7 +146,7 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
     let quarantined: Array<{ lineNo: number; reason: string }> = [];
     if (mapped.records.length > 0) {
       const text = mapped.records.map((r) => JSON.stringify(r)).join('\n');
-      const result = await ingestLines(options.store, { firstLineNo: 1, text, rejects: [] }, `otlp:${request.id}`);
+      const result = await ingestLines(options.store, blockFromText(text), `otlp:${request.id}`);
       quarantined = result.rejected;
     }
     const rejectedSpans = mapped.rejected.length + quarantined.length;

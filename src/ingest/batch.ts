@@ -1,13 +1,19 @@
 import type { Db, Store } from '../store/store.js';
 import { mergeBatch, type MergeCounts } from '../store/merge.js';
 import type { LineBlock } from './lines.js';
-import { validationQuery } from './validate-sql.js';
+import { stepCheckSql, validationQuery } from './validate-sql.js';
+import { encodeStaging } from './staging.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface BatchResult extends MergeCounts {
   lines: number;
 }
 
 const VALIDATION_SQL = validationQuery();
+const STEP_CHECK_SQL = stepCheckSql();
 
 /**
  * Stages a block of raw lines in DuckDB and validates, normalises and merges them there in bulk,
@@ -20,40 +26,57 @@ export async function ingestLines(
   source: string,
   afterMerge?: (db: Db) => Promise<void>,
 ): Promise<BatchResult> {
+  const staged = encodeStaging(block);
   return store.write(async (db) => {
-    await prepareStaging(db);
+    const stagingFile = await prepareStaging(db);
     await db.runPrepared('DELETE FROM staged_lines');
-    await db.runPrepared(SPLIT_SQL, { first: block.firstLineNo, text: block.text });
-    for (const reject of block.rejects) {
+    if (staged.lines > 0) {
+      await writeFile(stagingFile, staged.buffer);
+      await db.runPrepared(stagingSql(stagingFile));
+    }
+    for (const reject of staged.rejects) {
       await db.run('INSERT INTO staged_lines VALUES ($lineNo, $head, $reason)', { ...reject });
     }
-    const lines = await db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM staged_lines');
     await db.runPrepared('DELETE FROM batch_records');
     await db.runPrepared(`INSERT INTO batch_records ${VALIDATION_SQL}`, { now: sqlTimestamp(store.clock.now()) });
+    for (const sql of STEP_CHECK_SQL) await db.runPrepared(sql);
     const counts = await mergeBatch(db, source);
     if (afterMerge) await afterMerge(db);
-    return { lines: lines?.n ?? 0, ...counts };
+    return { lines: staged.lines + staged.rejects.length, ...counts };
   });
 }
 
-/** DuckDB splits and numbers the lines itself; blank lines keep their numbers but are dropped. */
-const SPLIT_SQL = `
+/** DuckDB reads the numbered lines in parallel; quote and escape are a byte JSON never holds. */
+function stagingSql(path: string): string {
+  return `
   INSERT INTO staged_lines
-  SELECT CAST($first + i - 1 AS BIGINT), rtrim(raw, chr(13)), NULL
-  FROM (SELECT unnest(l) AS raw, unnest(range(1, len(l) + 1)) AS i
-        FROM (SELECT string_split($text, chr(10)) AS l))
-  WHERE trim(raw) <> ''`;
+  SELECT line_no, raw, NULL
+  FROM read_csv('${path.replaceAll("'", "''")}', columns = {'line_no': 'BIGINT', 'raw': 'VARCHAR'},
+                delim = chr(1), quote = chr(2), escape = chr(2), header = false, auto_detect = false,
+                max_line_size = ${2 * 1024 * 1024})`;
+}
 
-const prepared = new WeakSet<Db>();
+const stagingFiles = new WeakMap<Db, string>();
+let stagingCounter = 0;
 
-/** The staging tables live as long as the write connection, so statements on them stay prepared. */
-async function prepareStaging(db: Db): Promise<void> {
-  if (prepared.has(db)) return;
+/**
+ * The staging tables live as long as the write connection, so statements on them stay prepared;
+ * so does its staging file (removed when the process exits).
+ */
+async function prepareStaging(db: Db): Promise<string> {
+  const existing = stagingFiles.get(db);
+  if (existing) return existing;
   await db.run('CREATE TEMP TABLE IF NOT EXISTS staged_lines (line_no BIGINT, raw VARCHAR, pre_reason VARCHAR)');
   await db.run(`CREATE TEMP TABLE IF NOT EXISTS batch_records AS SELECT * FROM (${VALIDATION_SQL}) LIMIT 0`, {
     now: sqlTimestamp(new Date(0)),
   });
-  prepared.add(db);
+  // tmpfs when the machine has one: the staging file is written and read once per batch.
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const dir = await mkdtemp(join(base, 'blackbox-staging-'));
+  const file = join(dir, `lines-${process.pid}-${++stagingCounter}.csv`);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  stagingFiles.set(db, file);
+  return file;
 }
 
 function sqlTimestamp(date: Date): string {

@@ -1,15 +1,12 @@
 import type { Readable } from 'node:stream';
 import { MAX_LINE_BYTES, QUARANTINE_RAW_CAP } from './format.js';
 
-/**
- * A run of consecutive input lines, handed to DuckDB as one string: DuckDB splits and numbers
- * them itself, which is several times cheaper than one appender call per line.
- */
+/** A run of consecutive input lines, kept as bytes: they go to DuckDB without becoming JS strings. */
 export interface LineBlock {
   /** Number of the first line of `text` (1-based within its source). */
   firstLineNo: number;
   /** The lines, joined by '\n', blank lines included so numbering holds. */
-  text: string;
+  data: Buffer;
   /** Lines the reader already rejected (too long to hold); they stand as empty lines in `text`. */
   rejects: Array<{ lineNo: number; head: string; reason: string }>;
 }
@@ -39,7 +36,7 @@ const NEWLINE = 0x0a;
 
 /** Builds a block from lines already in memory (an HTTP body, a test). */
 export function blockFromText(text: string, firstLineNo = 1): LineBlock {
-  return { firstLineNo, text, rejects: [] };
+  return { firstLineNo, data: Buffer.from(text, 'utf8'), rejects: [] };
 }
 
 /**
@@ -59,9 +56,9 @@ export async function* splitLines(input: Readable, options: SplitOptions): Async
   let unfinishedBytes = 0; // true length of the current line so far
 
   const take = (): LineBatch => {
-    let text = Buffer.concat(parts, partsBytes).toString('utf8');
-    if (text.endsWith('\n')) text = text.slice(0, -1);
-    const batch = { firstLineNo, text, rejects, endOffset: consumed, endLineNo: lineNo };
+    let data = Buffer.concat(parts, partsBytes);
+    if (data.length > 0 && data[data.length - 1] === NEWLINE) data = data.subarray(0, data.length - 1);
+    const batch = { firstLineNo, data, rejects, endOffset: consumed, endLineNo: lineNo };
     parts = [];
     partsBytes = 0;
     rejects = [];

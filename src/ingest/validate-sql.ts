@@ -168,11 +168,12 @@ function unknownKeysExpr(text: (name: string) => string): string {
 
 /**
  * SELECT over `staged_lines(line_no, raw, pre_reason)` giving one row per line: `reason` is NULL
- * for a valid record (then the canonical columns are filled) or the quarantine reason.
+ * for a valid record (then the canonical columns are filled) or the quarantine reason. Every CTE
+ * is used once, so DuckDB streams the whole pass in parallel without materialising raw lines.
+ * Steps are checked afterwards by STEP_CHECK_SQL (they need a pass of their own).
  * `$now` (TIMESTAMP, UTC) bounds how far in the future a record may start.
  */
 export function validationQuery(): string {
-  const steps = STEP_RULES;
   // Position 1 of the lists is the root ('$'); the payloads ride along so one parse serves all.
   const exec: FieldRule[] = [...EXECUTION_RULES];
   const paths = sqlList(['$', ...exec.map((r) => jsonPath(r.name)), '$.input', '$.output']);
@@ -181,7 +182,6 @@ export function validationQuery(): string {
   const inputAt = exec.length + 2;
   const payload = (i: number): string =>
     `CASE WHEN tt[${i}] = 'VARCHAR' THEN to_json(ss[${i}]) WHEN tt[${i}] <> 'NULL' THEN ss[${i}]::JSON END`;
-  const stepReason = firstReasonExpr(steps, 'tt', 'ss', (name) => `'steps[' || i || '].${name}'`);
   const execReason = firstReasonExpr(exec, 'tt', 'ss', (name) => sqlString(name), 1);
   return `
 WITH parsed AS (
@@ -190,52 +190,25 @@ WITH parsed AS (
   FROM staged_lines
 ),
 typed AS (
-  SELECT *, json_type(j, ${paths}) AS tt, json_extract_string(j, ${paths}) AS ss
+  SELECT line_no, raw, pre_reason, j, json_type(j, ${paths}) AS tt, json_extract_string(j, ${paths}) AS ss
   FROM parsed
 ),
-stepped AS (
-  SELECT *,
-         CASE WHEN tt[${at('steps')}] = 'ARRAY' THEN json_extract(${s('steps')}, '$[*]') END AS step_list,
-         timezone('UTC', try_cast(${s('started_at')} AS TIMESTAMPTZ)) AS started_utc,
-         timezone('UTC', try_cast(${s('ended_at')} AS TIMESTAMPTZ)) AS ended_utc
-  FROM typed
-),
-step_rows AS (
-  SELECT line_no, i, x,
-         json_type(x) AS root, json_type(x, ${pathList(steps)}) AS tt, json_extract_string(x, ${pathList(steps)}) AS ss
-  FROM (SELECT line_no, unnest(range(len(step_list))) AS i, unnest(step_list) AS x
-        FROM stepped WHERE len(step_list) > 0)
-),
-step_checks AS (
-  SELECT line_no,
-         arg_min(reason, i) FILTER (reason IS NOT NULL) AS step_reason,
-         sum(coalesce(try_cast(ss[${idx(steps, 'tasks')}] AS DOUBLE), 1)) AS step_tasks
-  FROM (
-    SELECT line_no, i, ss,
-           CASE WHEN root <> 'OBJECT' THEN 'invalid_value:steps[' || i || ']' ELSE ${stepReason} END AS reason
-    FROM step_rows)
-  GROUP BY line_no
-),
 checked AS (
-  SELECT stepped.*, step_checks.step_tasks,
+  SELECT *,
+    timezone('UTC', try_cast(${s('started_at')} AS TIMESTAMPTZ)) AS started_utc,
+    timezone('UTC', try_cast(${s('ended_at')} AS TIMESTAMPTZ)) AS ended_utc,
     coalesce(
       pre_reason,
       CASE WHEN j IS NULL THEN 'invalid_json' END,
       CASE WHEN tt[1] <> 'OBJECT' THEN 'invalid_value:record' END,
-      ${execReason},
-      step_checks.step_reason,
-      CASE WHEN started_utc > CAST($now AS TIMESTAMP) + INTERVAL 24 HOUR THEN 'too_far_in_future' END
-    ) AS reason
-  FROM stepped LEFT JOIN step_checks USING (line_no)
-),
-valid AS (
-  SELECT *, CASE WHEN reason IS NULL THEN ${unknownKeysExpr(s)} END AS unknown_entries
-  FROM checked
+      ${execReason}
+    ) AS field_reason
+  FROM typed
 )
 SELECT
   line_no,
-  reason,
-  CASE WHEN reason IS NOT NULL THEN left(raw, ${QUARANTINE_RAW_CAP}) END AS raw,
+  coalesce(field_reason, CASE WHEN started_utc > CAST($now AS TIMESTAMP) + INTERVAL 24 HOUR THEN 'too_far_in_future' END) AS reason,
+  CASE WHEN field_reason IS NOT NULL OR started_utc > CAST($now AS TIMESTAMP) + INTERVAL 24 HOUR THEN left(raw, ${QUARANTINE_RAW_CAP}) END AS raw,
   ${s('execution_id')} AS execution_id,
   started_utc AS started_at,
   ended_utc AS ended_at,
@@ -256,18 +229,51 @@ SELECT
   ${s('agent.workflow_run_id')} AS agent_workflow_run_id,
   ${s('environment')} AS environment,
   coalesce(try_cast(${s('via_mcp')} AS BOOLEAN), true) AS via_mcp,
-  coalesce(
-    ${num(s('tasks'))},
-    CASE WHEN coalesce(${s('tool.kind')}, 'connector') = 'workflow' THEN step_tasks END,
-    1) AS tasks,
+  coalesce(${num(s('tasks'))}, 1) AS tasks,
+  ${num(s('tasks'))} IS NOT NULL AS tasks_given,
   ${num(s('cost_usd'))} AS cost_usd,
   ${payload(inputAt)} AS input,
   ${payload(inputAt + 1)} AS output,
   ${s('error.type')} AS error_type,
   ${s('error.message')} AS error_message,
   ${s('error.layer')} AS error_layer,
-  CASE WHEN len(unknown_entries) > 0 THEN to_json(map_from_entries(unknown_entries)) END AS attributes,
-  coalesce(len(step_list), 0) AS step_count,
-  step_list
-FROM valid`;
+  CASE WHEN field_reason IS NULL THEN to_json(map_from_entries(${unknownKeysExpr(s)})) END AS attributes,
+  CASE WHEN tt[${at('steps')}] = 'ARRAY' THEN json_extract(${s('steps')}, '$[*]') END AS step_list,
+  0 AS step_count
+FROM checked`;
+}
+
+/**
+ * The step pass over `batch_records`: the first invalid step names the line's reason (it ranks
+ * before too_far_in_future, as in the zod schema), and a workflow without its own `tasks` costs
+ * the sum of its steps (1 for a step without tasks).
+ */
+export function stepCheckSql(): string[] {
+  const steps = STEP_RULES;
+  const stepReason = firstReasonExpr(steps, 'tt', 'ss', (name) => `'steps[' || i || '].${name}'`);
+  return [
+    `
+UPDATE batch_records AS b SET
+  reason = coalesce(c.step_reason, b.reason),
+  tasks = CASE WHEN NOT b.tasks_given AND b.tool_kind = 'workflow' THEN c.step_tasks ELSE b.tasks END,
+  step_count = c.steps
+FROM (
+  SELECT line_no,
+         arg_min(reason, i) FILTER (reason IS NOT NULL) AS step_reason,
+         sum(coalesce(try_cast(ss[${idx(steps, 'tasks')}] AS DOUBLE), 1)) AS step_tasks,
+         count(*)::INTEGER AS steps
+  FROM (
+    SELECT line_no, i, ss,
+           CASE WHEN root <> 'OBJECT' THEN 'invalid_value:steps[' || i || ']' ELSE ${stepReason} END AS reason
+    FROM (
+      SELECT line_no, i, json_type(x) AS root, json_type(x, ${pathList(steps)}) AS tt, json_extract_string(x, ${pathList(steps)}) AS ss
+      FROM (SELECT line_no, unnest(range(len(step_list))) AS i, unnest(step_list) AS x
+            FROM batch_records WHERE (reason IS NULL OR reason = 'too_far_in_future') AND len(step_list) > 0)))
+  GROUP BY line_no
+) AS c
+WHERE b.line_no = c.line_no`,
+    // Lines rejected for a step still need their raw text for the quarantine.
+    `UPDATE batch_records AS b SET raw = left(s.raw, ${QUARANTINE_RAW_CAP})
+     FROM staged_lines s WHERE s.line_no = b.line_no AND b.reason IS NOT NULL AND b.raw IS NULL`,
+  ];
 }

@@ -52,12 +52,16 @@ const STEP_EXTRACT = `
          json_extract_string(s.step, '$.error.message') AS error_message,
          json_extract_string(s.step, '$.error.layer') AS error_layer,
          NULL::JSON AS attributes
-  FROM batch_winners w, unnest(w.step_list) AS s(step)
-  WHERE w.outcome IN ('insert', 'update') AND w.step_count > 0`;
+  FROM (SELECT r.execution_id, r.step_list FROM batch_records r JOIN batch_winners w USING (line_no)
+        WHERE w.outcome IN ('insert', 'update') AND r.step_count > 0) AS w, unnest(w.step_list) AS s(step)`;
 
+/**
+ * The winner per execution_id and what to do with it, computed on narrow columns only: the wide
+ * ones (payloads, steps) are read once, when the winners are inserted.
+ */
 const BEST_SQL = `
   INSERT INTO batch_winners
-  SELECT b.* EXCLUDE (rank),
+  SELECT b.line_no, b.execution_id,
     CASE
       WHEN e.execution_id IS NULL THEN 'insert'
       WHEN b.is_terminal AND e.status = 'running' THEN 'update'
@@ -65,25 +69,26 @@ const BEST_SQL = `
       ELSE 'keep'
     END AS outcome
   FROM (
-    SELECT *, row_number() OVER (
+    SELECT line_no, execution_id, is_terminal, ended_at, row_number() OVER (
       PARTITION BY execution_id ORDER BY is_terminal DESC, ended_at DESC NULLS LAST, line_no) AS rank
     FROM batch_records WHERE reason IS NULL
   ) b
   LEFT JOIN executions e USING (execution_id)
   WHERE b.rank = 1`;
 
+const CHANGED = `batch_records r JOIN batch_winners w USING (line_no) WHERE w.outcome IN ('insert', 'update')`;
+
 const MERGE_SQL = [
   `DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
   `DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
   `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, source, ingested_at)
-   SELECT ${EXECUTION_COLUMNS.join(', ')}, $source, now()::TIMESTAMP
-   FROM batch_winners WHERE outcome IN ('insert', 'update') ORDER BY started_at`,
+   SELECT ${EXECUTION_COLUMNS.map((c) => `r.${c}`).join(', ')}, $source, now()::TIMESTAMP FROM ${CHANGED}`,
   `INSERT INTO steps ${STEP_EXTRACT}`,
   // The catalog: every tool ever seen, with the span of its use.
   `INSERT INTO tools (name, server, kind, first_seen, last_seen)
-   SELECT tool_name, coalesce(tool_server, ''), arg_max(tool_kind, started_at), min(started_at), max(started_at)
-   FROM batch_winners WHERE outcome IN ('insert', 'update')
-   GROUP BY tool_name, coalesce(tool_server, '')
+   SELECT r.tool_name, coalesce(r.tool_server, ''), arg_max(r.tool_kind, r.started_at), min(r.started_at), max(r.started_at)
+   FROM ${CHANGED}
+   GROUP BY r.tool_name, coalesce(r.tool_server, '')
    ON CONFLICT (name, server) DO UPDATE SET
      kind = excluded.kind,
      first_seen = least(coalesce(tools.first_seen, excluded.first_seen), excluded.first_seen),
@@ -95,7 +100,7 @@ const MERGE_SQL = [
 ];
 
 export async function mergeBatch(db: Db, source: string): Promise<MergeCounts> {
-  await db.run(`CREATE TEMP TABLE IF NOT EXISTS batch_winners AS ${BEST_SQL.replace('INSERT INTO batch_winners', '')} LIMIT 0`);
+  await db.run('CREATE TEMP TABLE IF NOT EXISTS batch_winners (line_no BIGINT, execution_id VARCHAR, outcome VARCHAR)');
   await db.runPrepared('DELETE FROM batch_winners');
   await db.runPrepared(BEST_SQL);
   for (const sql of MERGE_SQL) await db.runPrepared(sql, sql.includes('$source') ? { source } : undefined);

@@ -15,19 +15,19 @@ describe('splitLines', () => {
     expect(batches).toHaveLength(1);
     const [batch] = batches;
     expect(batch!.firstLineNo).toBe(1);
-    expect(batch!.text.split('\n')).toEqual(['{"a":1}', '{"b":2}', '', '{"c":3}']);
+    expect(batch!.data.toString().split('\n')).toEqual(['{"a":1}', '{"b":2}', '', '{"c":3}']);
     expect(batch!.endLineNo).toBe(4);
     expect(batch!.endOffset).toBe(Buffer.byteLength('{"a":1}\n{"b":2}\n\n{"c":3}\n'));
   });
 
   it('holds back a last line without its newline when tailing, and emits it when reading a whole file', async () => {
     const held = await collect(['{"a":1}\n{"b":'], { trailingPartialLine: 'hold' });
-    expect(held[0]!.text).toBe('{"a":1}');
+    expect(held[0]!.data.toString()).toBe('{"a":1}');
     expect(held[0]!.endOffset).toBe(8);
     expect(held[0]!.endLineNo).toBe(1);
 
     const emitted = await collect(['{"a":1}\n{"b":'], { trailingPartialLine: 'emit' });
-    expect(emitted[0]!.text).toBe('{"a":1}\n{"b":');
+    expect(emitted[0]!.data.toString()).toBe('{"a":1}\n{"b":');
     expect(emitted[0]!.endLineNo).toBe(2);
     expect(emitted[0]!.endOffset).toBe(13);
   });
@@ -47,7 +47,7 @@ describe('splitLines', () => {
     expect(batch!.rejects[0]!.lineNo).toBe(2);
     expect(batch!.rejects[0]!.reason).toBe('line_too_long');
     expect(batch!.rejects[0]!.head.length).toBeLessThanOrEqual(8192);
-    expect(batch!.text.split('\n')).toEqual(['{"a":1}', '', '{"b":2}']);
+    expect(batch!.data.toString().split('\n')).toEqual(['{"a":1}', '', '{"b":2}']);
     expect(batch!.endOffset).toBe(8 + huge.length + 1 + 8);
   });
 
@@ -58,7 +58,7 @@ describe('splitLines', () => {
     expect(batches.map((b) => b.endLineNo).at(-1)).toBe(100);
     const many = await collect(body.split(/(?<=\n)/), { trailingPartialLine: 'emit', batchBytes: 50 });
     expect(many.length).toBeGreaterThan(10);
-    expect(many.flatMap((b) => b.text.split('\n'))).toEqual(body.trimEnd().split('\n'));
+    expect(many.flatMap((b) => b.data.toString().split('\n'))).toEqual(body.trimEnd().split('\n'));
     for (let i = 1; i < many.length; i++) expect(many[i]!.firstLineNo).toBe(many[i - 1]!.endLineNo + 1);
   });
 });
