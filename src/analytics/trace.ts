@@ -39,6 +39,8 @@ export interface ExecutionTrace {
 }
 
 const RELATED_LIMIT = 20;
+/** Related executions are looked for this many hours either side of the traced one. */
+const RELATED_SPAN_HOURS = 24;
 
 const parse = (text: unknown): unknown => (typeof text === 'string' ? JSON.parse(text) : (text ?? null));
 
@@ -61,13 +63,18 @@ export async function traceExecution(db: Db, executionId: string): Promise<Execu
      FROM steps WHERE execution_id = $id ORDER BY step_index`,
     { id: executionId },
   );
+  // An agent run or a session lives for hours, not weeks: looking one day either side lets
+  // DuckDB skip every row group outside it (zone maps on started_at) instead of scanning the table.
   const related = async (column: string, value: unknown): Promise<ExecutionSummary[]> =>
     value === null || value === undefined
       ? []
       : db.all<ExecutionSummary>(
           `SELECT ${SUMMARY_COLUMNS} FROM executions
-           WHERE ${column} = $value AND execution_id <> $id ORDER BY started_at LIMIT ${RELATED_LIMIT + 1}`,
-          { value: value as string, id: executionId },
+           WHERE started_at BETWEEN CAST($at AS TIMESTAMP) - INTERVAL ${RELATED_SPAN_HOURS} HOUR
+                                AND CAST($at AS TIMESTAMP) + INTERVAL ${RELATED_SPAN_HOURS} HOUR
+             AND ${column} = $value AND execution_id <> $id
+           ORDER BY started_at LIMIT ${RELATED_LIMIT + 1}`,
+          { value: value as string, id: executionId, at: (row.started_at as string).replace('T', ' ').replace('Z', '') },
         );
   const sameRun = await related('agent_workflow_run_id', row.workflow_run_id);
   const sameSession = await related('agent_session_id', row.session_id);

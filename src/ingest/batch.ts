@@ -1,24 +1,25 @@
 import type { Db, Store } from '../store/store.js';
 import { mergeBatch, type MergeCounts } from '../store/merge.js';
 import type { LineBlock } from './lines.js';
-import { stepCheckSql, validationQuery } from './validate-sql.js';
-import { encodeStaging } from './staging.js';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { TERMINAL_STATUSES } from './format.js';
+import { prepareBatch, type PreparedBatch } from './prepare.js';
+import { mkdtemp, open, type FileHandle } from 'node:fs/promises';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface BatchResult extends MergeCounts {
   lines: number;
+  /** Quarantined lines by reason. */
+  quarantined: Record<string, number>;
+  /** The first quarantined lines with their reasons (capped), for replies that must name them. */
+  rejected: Array<{ lineNo: number; reason: string }>;
 }
 
-const VALIDATION_SQL = validationQuery();
-const STEP_CHECK_SQL = stepCheckSql();
-
 /**
- * Stages a block of raw lines in DuckDB and validates, normalises and merges them there in bulk,
- * in one write transaction. `afterMerge` runs in the same transaction, so a checkpoint saved there
- * can never get ahead of the rows it covers.
+ * Validates a block of raw lines (in JavaScript, once per line) and commits the valid records,
+ * the quarantined lines and the merge in one write transaction. `afterMerge` runs in the same
+ * transaction, so a checkpoint saved there can never get ahead of the rows it covers.
  */
 export async function ingestLines(
   store: Store,
@@ -26,61 +27,142 @@ export async function ingestLines(
   source: string,
   afterMerge?: (db: Db) => Promise<void>,
 ): Promise<BatchResult> {
-  const staged = encodeStaging(block);
+  const batch = prepareBatch(block, store.clock.now());
+  try {
+    return await commitBatch(store, batch, source, afterMerge);
+  } finally {
+    batch.release();
+  }
+}
+
+/** The store side of ingest: load the prepared records with read_json, quarantine, merge. */
+export async function commitBatch(
+  store: Store,
+  batch: PreparedBatch,
+  source: string,
+  afterMerge?: (db: Db) => Promise<void>,
+): Promise<BatchResult> {
   return store.write(async (db) => {
-    const stagingFile = await prepareStaging(db);
-    await db.runPrepared('DELETE FROM staged_lines');
-    if (staged.lines > 0) {
-      await writeFile(stagingFile, staged.buffer);
-      await db.runPrepared(stagingSql(stagingFile));
-    }
-    for (const reject of staged.rejects) {
-      await db.run('INSERT INTO staged_lines VALUES ($lineNo, $head, $reason)', { ...reject });
-    }
+    const staging = await prepareTables(db);
     await db.runPrepared('DELETE FROM batch_records');
-    await db.runPrepared(`INSERT INTO batch_records ${VALIDATION_SQL}`, { now: sqlTimestamp(store.clock.now()) });
-    for (const sql of STEP_CHECK_SQL) await db.runPrepared(sql);
+    await db.runPrepared('DELETE FROM batch_rejects');
+    if (batch.valid > 0) {
+      await staging.replace(batch.staging);
+      await db.runPrepared(loadSql(staging.path));
+    }
+    if (batch.rejects.length > 0) {
+      const appender = await db.connection.createAppender('batch_rejects', 'main', 'temp');
+      try {
+        for (const reject of batch.rejects) {
+          appender.appendBigInt(BigInt(reject.lineNo));
+          appender.appendVarchar(reject.reason);
+          appender.appendVarchar(reject.raw);
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    }
     const counts = await mergeBatch(db, source);
     if (afterMerge) await afterMerge(db);
-    return { lines: staged.lines + staged.rejects.length, ...counts };
+    const quarantined: Record<string, number> = {};
+    for (const r of batch.rejects) quarantined[r.reason] = (quarantined[r.reason] ?? 0) + 1;
+    const rejected = [...batch.rejects].sort((a, b) => a.lineNo - b.lineNo).slice(0, REJECTED_DETAIL_CAP);
+    return {
+      lines: batch.valid + batch.rejects.length,
+      ...counts,
+      quarantined,
+      rejected: rejected.map((r) => ({ lineNo: r.lineNo, reason: r.reason })),
+    };
   });
 }
 
-/** DuckDB reads the numbered lines in parallel; quote and escape are a byte JSON never holds. */
-function stagingSql(path: string): string {
-  return `
-  INSERT INTO staged_lines
-  SELECT line_no, raw, NULL
-  FROM read_csv('${path.replaceAll("'", "''")}', columns = {'line_no': 'BIGINT', 'raw': 'VARCHAR'},
-                delim = chr(1), quote = chr(2), escape = chr(2), header = false, auto_detect = false,
-                max_line_size = ${2 * 1024 * 1024})`;
-}
+const REJECTED_DETAIL_CAP = 1000;
 
-const stagingFiles = new WeakMap<Db, string>();
-let stagingCounter = 0;
+const READ_COLUMNS = `{
+  __line: 'BIGINT', __tasks: 'DOUBLE', __attributes: 'JSON',
+  execution_id: 'VARCHAR', started_at: 'VARCHAR', ended_at: 'VARCHAR', duration_ms: 'DOUBLE', status: 'VARCHAR',
+  tool: 'STRUCT(name VARCHAR, kind VARCHAR, server VARCHAR)',
+  "user": 'STRUCT(id VARCHAR, email VARCHAR, name VARCHAR, team VARCHAR)',
+  agent: 'STRUCT(client VARCHAR, session_id VARCHAR, workflow_run_id VARCHAR)',
+  environment: 'VARCHAR', via_mcp: 'BOOLEAN', tasks: 'DOUBLE', cost_usd: 'DOUBLE',
+  input: 'JSON', output: 'JSON', error: 'STRUCT(type VARCHAR, message VARCHAR, layer VARCHAR)', steps: 'JSON'
+}`;
 
 /**
- * The staging tables live as long as the write connection, so statements on them stay prepared;
- * so does its staging file (removed when the process exits).
+ * Valid records only reach this read, so a conversion error here is a bug, and it fails the
+ * batch loudly (ignore_errors stays off) rather than dropping a record.
  */
-async function prepareStaging(db: Db): Promise<string> {
-  const existing = stagingFiles.get(db);
-  if (existing) return existing;
-  await db.run('CREATE TEMP TABLE IF NOT EXISTS staged_lines (line_no BIGINT, raw VARCHAR, pre_reason VARCHAR)');
-  await db.run(`CREATE TEMP TABLE IF NOT EXISTS batch_records AS SELECT * FROM (${VALIDATION_SQL}) LIMIT 0`, {
-    now: sqlTimestamp(new Date(0)),
-  });
-  // tmpfs when the machine has one: the staging file is written and read once per batch.
-  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-  const dir = await mkdtemp(join(base, 'blackbox-staging-'));
-  const file = join(dir, `lines-${process.pid}-${++stagingCounter}.csv`);
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  stagingFiles.set(db, file);
-  return file;
+function loadSql(path: string): string {
+  return `
+  INSERT INTO batch_records
+  SELECT __line, execution_id, s_utc, e_utc,
+         coalesce(duration_ms, CASE WHEN e_utc >= s_utc THEN CAST(epoch_ms(e_utc) - epoch_ms(s_utc) AS DOUBLE) END),
+         status, status IN (${TERMINAL_STATUSES.map((x) => `'${x}'`).join(', ')}),
+         tool.name, coalesce(tool.kind, 'connector'), tool.server,
+         "user".id, "user".email, "user".name, "user".team,
+         agent.client, agent.session_id, agent.workflow_run_id,
+         environment, coalesce(via_mcp, true), __tasks, cost_usd,
+         CASE WHEN input IS NOT NULL AND input::VARCHAR <> 'null' THEN input END,
+         CASE WHEN output IS NOT NULL AND output::VARCHAR <> 'null' THEN output END,
+         error.type, error.message, error.layer, __attributes,
+         CASE WHEN json_type(steps) = 'ARRAY' THEN json_extract(steps, '$[*]') END,
+         CASE WHEN json_type(steps) = 'ARRAY' THEN json_array_length(steps)::INTEGER ELSE 0 END
+  FROM (
+    SELECT *, timezone('UTC', CAST(started_at AS TIMESTAMPTZ)) AS s_utc, timezone('UTC', CAST(ended_at AS TIMESTAMPTZ)) AS e_utc
+    FROM read_json('${path.replaceAll("'", "''")}', format = 'newline_delimited', columns = ${READ_COLUMNS},
+                   maximum_object_size = ${4 * 1024 * 1024})
+  )`;
 }
 
-function sqlTimestamp(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace('Z', '');
+/**
+ * The file DuckDB reads each batch from: rewritten in place (write, then truncate to size) so
+ * its tmpfs pages are reused from batch to batch rather than freed and faulted in again.
+ */
+class StagingFile {
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async create(): Promise<StagingFile> {
+    const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+    const dir = await mkdtemp(join(base, 'blackbox-staging-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, `records-${process.pid}-${++stagingCounter}.ndjson`);
+    return new StagingFile(path, await open(path, 'w+'));
+  }
+
+  async replace(bytes: Buffer): Promise<void> {
+    let written = 0;
+    while (written < bytes.length) {
+      const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written, written);
+      written += bytesWritten;
+    }
+    await this.handle.truncate(bytes.length);
+  }
+}
+
+const stagingFiles = new WeakMap<Db, StagingFile>();
+let stagingCounter = 0;
+
+/** The batch tables live as long as the write connection, so statements on them stay prepared. */
+async function prepareTables(db: Db): Promise<StagingFile> {
+  const existing = stagingFiles.get(db);
+  if (existing) return existing;
+  await db.run(`CREATE TEMP TABLE IF NOT EXISTS batch_records (
+    line_no BIGINT, execution_id VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, duration_ms DOUBLE,
+    status VARCHAR, is_terminal BOOLEAN, tool_name VARCHAR, tool_kind VARCHAR, tool_server VARCHAR,
+    user_id VARCHAR, user_email VARCHAR, user_name VARCHAR, user_team VARCHAR,
+    agent_client VARCHAR, agent_session_id VARCHAR, agent_workflow_run_id VARCHAR,
+    environment VARCHAR, via_mcp BOOLEAN, tasks DOUBLE, cost_usd DOUBLE, input JSON, output JSON,
+    error_type VARCHAR, error_message VARCHAR, error_layer VARCHAR, attributes JSON,
+    step_list JSON[], step_count INTEGER)`);
+  await db.run('CREATE TEMP TABLE IF NOT EXISTS batch_rejects (line_no BIGINT, reason VARCHAR, raw VARCHAR)');
+  const staging = await StagingFile.create();
+  stagingFiles.set(db, staging);
+  return staging;
 }
 
 export interface IngestSummary {

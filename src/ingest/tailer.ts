@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -7,6 +6,7 @@ import { loadCheckpoint, saveCheckpoint } from '../store/checkpoints.js';
 import type { Store } from '../store/store.js';
 import { ingestLines, type BatchResult } from './batch.js';
 import { splitLines } from './lines.js';
+import { readChunks } from './files.js';
 
 /** Live log files and their rotated copies (`app.jsonl.1`): a rotated file may still hold unread lines. */
 export const TAILED_FILE_PATTERN = /\.(jsonl|ndjson)(\.\d+)?$/i;
@@ -114,7 +114,7 @@ export class LogTailer {
     const resume = checkpoint && checkpoint.byteOffset <= info.size ? checkpoint : undefined;
     if (resume && resume.byteOffset === info.size && resume.path === path) return;
 
-    const batches = splitLines(createReadStream(path, { start: resume?.byteOffset ?? 0, highWaterMark: 1 << 20 }), {
+    const batches = splitLines(readChunks(path, resume?.byteOffset ?? 0), {
       startOffset: resume?.byteOffset ?? 0,
       startLineNo: resume?.lineNo ?? 0,
       trailingPartialLine: 'hold',

@@ -1,9 +1,8 @@
 import type { Db } from './store.js';
 
 /**
- * The idempotent merge of one ingest batch. Input: a temp table `batch_records` with one row per
- * input line (the canonical record, see ingest/validate-sql.ts): `reason` NULL for a valid record,
- * otherwise the quarantine reason and the raw line.
+ * The idempotent merge of one ingest batch. Input: temp tables `batch_records`, one row per valid
+ * input line in canonical columns, and `batch_rejects`, the quarantined lines with their reasons.
  *
  * Supersede rule (shared/log-format.md): a record replaces the stored one only if it ranks
  * strictly higher on (terminal status, ended_at). So a byte-identical repeat changes nothing, a
@@ -19,13 +18,7 @@ export interface MergeCounts {
   updated: number;
   /** Valid lines that changed nothing: repeats, or records outranked by another one. */
   duplicates: number;
-  /** Quarantined lines by reason. */
-  quarantined: Record<string, number>;
-  /** The first quarantined lines with their reasons (capped), for replies that must name them. */
-  rejected: Array<{ lineNo: number; reason: string }>;
 }
-
-const REJECTED_DETAIL_CAP = 1000;
 
 const EXECUTION_COLUMNS = [
   'execution_id', 'started_at', 'ended_at', 'duration_ms', 'status', 'tool_name', 'tool_kind',
@@ -71,7 +64,7 @@ const BEST_SQL = `
   FROM (
     SELECT line_no, execution_id, is_terminal, ended_at, row_number() OVER (
       PARTITION BY execution_id ORDER BY is_terminal DESC, ended_at DESC NULLS LAST, line_no) AS rank
-    FROM batch_records WHERE reason IS NULL
+    FROM batch_records
   ) b
   LEFT JOIN executions e USING (execution_id)
   WHERE b.rank = 1`;
@@ -95,7 +88,7 @@ const MERGE_SQL = [
      last_seen = greatest(coalesce(tools.last_seen, excluded.last_seen), excluded.last_seen)`,
   `INSERT INTO quarantine
    SELECT $source, line_no, reason, raw, md5(raw), now()::TIMESTAMP
-   FROM batch_records WHERE reason IS NOT NULL
+   FROM batch_rejects
    ON CONFLICT DO NOTHING`,
 ];
 
@@ -108,21 +101,8 @@ export async function mergeBatch(db: Db, source: string): Promise<MergeCounts> {
   const outcome = await db.one<{ inserted: number; updated: number; valid: number }>(`
     SELECT (SELECT count(*) FILTER (outcome = 'insert') FROM batch_winners)::INTEGER AS inserted,
            (SELECT count(*) FILTER (outcome = 'update') FROM batch_winners)::INTEGER AS updated,
-           (SELECT count(*) FILTER (reason IS NULL) FROM batch_records)::INTEGER AS valid`);
-  const reasons = await db.all<{ reason: string; n: number }>(`
-    SELECT reason, count(*)::INTEGER AS n FROM batch_records WHERE reason IS NOT NULL GROUP BY reason`);
-  const rejected = reasons.length
-    ? await db.all<{ lineNo: number; reason: string }>(
-        `SELECT line_no::DOUBLE AS "lineNo", reason FROM batch_records WHERE reason IS NOT NULL ORDER BY line_no LIMIT ${REJECTED_DETAIL_CAP}`,
-      )
-    : [];
+           (SELECT count(*) FROM batch_records)::INTEGER AS valid`);
   const inserted = outcome?.inserted ?? 0;
   const updated = outcome?.updated ?? 0;
-  return {
-    inserted,
-    updated,
-    duplicates: (outcome?.valid ?? 0) - inserted - updated,
-    quarantined: Object.fromEntries(reasons.map((r) => [r.reason, r.n])),
-    rejected,
-  };
+  return { inserted, updated, duplicates: (outcome?.valid ?? 0) - inserted - updated };
 }

@@ -5,7 +5,8 @@ import { splitLines, type LineBatch } from '../../src/ingest/lines.js';
 
 async function collect(chunks: Array<string | Buffer>, options: Parameters<typeof splitLines>[1]): Promise<LineBatch[]> {
   const out: LineBatch[] = [];
-  for await (const batch of splitLines(Readable.from(chunks.map((c) => Buffer.from(c))), options)) out.push(batch);
+  // A batch's data is only valid until the next batch is pulled: keep a copy.
+  for await (const batch of splitLines(Readable.from(chunks.map((c) => Buffer.from(c))), options)) out.push({ ...batch, data: Buffer.from(batch.data) });
   return out;
 }
 

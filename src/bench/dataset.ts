@@ -1,0 +1,28 @@
+import { createWriteStream } from 'node:fs';
+import { generateLines } from '../sample/generate.js';
+
+/** The bench data ends here, and "now" is pinned to it, so 7d and 30d windows hold data. */
+export const BENCH_ANCHOR = '2026-11-01T00:00:00Z';
+export const BENCH_DAYS = 60;
+
+/**
+ * N executions of the sample fleet over 60 days, with steps and payloads of a few hundred bytes,
+ * 2% repeated lines, 1% running-then-final pairs and 0.1% bad lines. Returns lines written.
+ */
+export async function writeDataset(path: string, executions: number): Promise<{ lines: number; bytes: number }> {
+  const out = createWriteStream(path);
+  // Weekdays carry 3x the weekend load; 60 days hold ~47 weekday-equivalents.
+  const perWeekday = Math.ceil((executions / 47) * 1.02);
+  let lines = 0;
+  let bytes = 0;
+  let produced = 0;
+  for (const line of generateLines({ anchor: BENCH_ANCHOR, days: BENCH_DAYS, perWeekday, seed: 11, runningFirstRate: 0.01, repeatRate: 0.02, badLineRate: 0.001 })) {
+    if (!out.write(`${line}\n`)) await new Promise<void>((r) => out.once("drain", () => r()));
+    lines++;
+    bytes += Buffer.byteLength(line) + 1;
+    if (!line.includes('"status":"running"')) produced++;
+    if (produced >= executions) break;
+  }
+  await new Promise<void>((r) => out.end(() => r()));
+  return { lines, bytes };
+}

@@ -1,0 +1,266 @@
+#!/usr/bin/env node
+import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { fixedClock } from '../clock.js';
+import { LogTailer } from '../ingest/tailer.js';
+import { Store } from '../store/store.js';
+import { BENCH_ANCHOR, writeDataset } from './dataset.js';
+import { benchHttpIngest } from './http-ingest.js';
+import { measureTools, timeCalls, type Percentiles } from './latency.js';
+import { runMeasured } from './proc.js';
+import { sqliteIngest, sqliteQueries } from './sqlite-baseline.js';
+
+/**
+ * `npm run bench`: ingest (ours vs DuckDB's read_json ceiling vs SQLite), peak memory on a 1 GB
+ * file, tool latency (ours through a real MCP client vs hand-written SQL on SQLite), latency
+ * under ingest load, and growth across scales. Writes bench/results.md.
+ */
+const { values } = parseArgs({
+  options: {
+    executions: { type: 'string', default: '1000000' },
+    growth: { type: 'string', default: '100000' },
+    'with-10m': { type: 'boolean', default: false },
+    'memory-gb': { type: 'string', default: '1' },
+    repeats: { type: 'string', default: '20' },
+    workdir: { type: 'string', default: '/tmp/blackbox-bench' },
+    out: { type: 'string', default: 'bench/results.md' },
+    'skip-sqlite': { type: 'boolean', default: false },
+  },
+});
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = resolve(here, '..', 'cli', 'main.js');
+const CEILING = resolve(here, 'ceiling.js');
+const work = values.workdir!;
+const repeats = Number(values.repeats);
+const now = Date.parse(BENCH_ANCHOR);
+mkdirSync(work, { recursive: true });
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+const TOOL_CALLS = (traceId: string): Record<string, Record<string, unknown>> => ({
+  usage_summary: { window: '30d' },
+  who_drove_spike: { window: '30d' },
+  cost_by_user: { window: '30d' },
+  unused_tools: { window: '30d' },
+  failure_report: { window: '7d' },
+  trace_execution: { execution_id: traceId },
+});
+
+interface ScaleResult {
+  executions: number;
+  lines: number;
+  fileMiB: number;
+  ours: { seconds: number; rate: number; peakRssMiB: number; summary: Record<string, unknown> };
+  ceiling: { seconds: number; rate: number };
+  sqlite?: { seconds: number; rate: number };
+  tools: Record<string, Percentiles>;
+  sqliteTools?: Record<string, Percentiles>;
+}
+
+function rmDb(path: string): void {
+  for (const suffix of ['', '.wal', '.audit.jsonl', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+}
+
+async function runScale(executions: number): Promise<ScaleResult> {
+  const file = join(work, `fleet-${executions}.jsonl`);
+  log(`scale ${executions}: generating ${file}`);
+  const { lines, bytes } = await writeDataset(file, executions);
+
+  const dbPath = join(work, `ours-${executions}.duckdb`);
+  rmDb(dbPath);
+  log(`scale ${executions}: mcp-blackbox ingest`);
+  const ours = await runMeasured(process.execPath, [CLI, 'ingest', file, '--db', dbPath, '--now', BENCH_ANCHOR, '--json'], {
+    ...process.env,
+    MCP_BLACKBOX_MEMORY_LIMIT: '512MB',
+  });
+  if (ours.code !== 0) throw new Error(`ingest failed: ${ours.stderr}`);
+  const summary = JSON.parse(ours.stdout) as Record<string, unknown>;
+
+  const ceilingDb = join(work, `ceiling-${executions}.duckdb`);
+  rmDb(ceilingDb);
+  log(`scale ${executions}: read_json ceiling`);
+  const ceiling = await runMeasured(process.execPath, [CEILING, file, ceilingDb]);
+  if (ceiling.code !== 0) throw new Error(`ceiling failed: ${ceiling.stderr}`);
+  rmDb(ceilingDb);
+
+  let sqlite: ScaleResult['sqlite'];
+  const sqlitePath = join(work, `sqlite-${executions}.db`);
+  if (!values['skip-sqlite']) {
+    rmDb(sqlitePath);
+    log(`scale ${executions}: SQLite ingest`);
+    const started = performance.now();
+    await sqliteIngest(sqlitePath, file);
+    const seconds = (performance.now() - started) / 1000;
+    sqlite = { seconds, rate: Math.round(lines / seconds) };
+  }
+
+  log(`scale ${executions}: tool latency`);
+  const store = await Store.open({ path: dbPath, clock: fixedClock(new Date(BENCH_ANCHOR)) });
+  const traceId = (await store.read((db) => db.one<{ id: string }>(
+    "SELECT execution_id AS id FROM executions WHERE tool_kind = 'workflow' AND status = 'failed' ORDER BY started_at DESC LIMIT 1",
+  )))!.id;
+  const tools = await measureTools(store, TOOL_CALLS(traceId), repeats);
+  await store.close();
+
+  let sqliteTools: ScaleResult['sqliteTools'];
+  if (!values['skip-sqlite']) {
+    const queries = sqliteQueries(sqlitePath, now, traceId);
+    sqliteTools = {};
+    for (const name of Object.keys(TOOL_CALLS(traceId))) sqliteTools[name] = await timeCalls(repeats, queries[name]!);
+    queries.close!();
+  }
+  rmSync(file, { force: true });
+  return {
+    executions,
+    lines,
+    fileMiB: Math.round(bytes / 1024 / 1024),
+    ours: { seconds: ours.seconds, rate: Math.round(lines / ours.seconds), peakRssMiB: ours.peakRssMiB, summary },
+    ceiling: { seconds: JSON.parse(ceiling.stdout).seconds, rate: Math.round(lines / JSON.parse(ceiling.stdout).seconds) },
+    sqlite,
+    tools,
+    sqliteTools,
+  };
+}
+
+/** Tool p95 while the watcher tails a file that grows by `rate` executions a second. */
+async function underLoad(dbPath: string, traceId: string, rate: number): Promise<{ tools: Record<string, Percentiles>; committed: number; seconds: number }> {
+  const dir = join(work, 'live');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const live = join(dir, 'live.jsonl');
+  writeFileSync(live, '');
+  const store = await Store.open({ path: dbPath, clock: fixedClock(new Date(BENCH_ANCHOR)) });
+  const before = (await store.read((db) => db.one<{ n: number }>('SELECT count(*)::DOUBLE AS n FROM executions')))!.n;
+  const tailer = new LogTailer(store, { dirs: [dir], sweepIntervalMs: 200 });
+  await tailer.start();
+  let written = 0;
+  const template = (i: number) =>
+    JSON.stringify({
+      execution_id: `live_${i}`,
+      started_at: new Date(now - 3_600_000 + (i % 3_600_000)).toISOString(),
+      ended_at: new Date(now - 3_600_000 + (i % 3_600_000) + 800).toISOString(),
+      status: i % 20 === 0 ? 'failed' : 'succeeded',
+      tool: { name: 'github_search_code', kind: 'connector', server: 'eng-gateway' },
+      user: { id: `u_live_${i % 50}`, team: 'eng' },
+      agent: { client: 'cursor', session_id: `s_${i % 500}` },
+      input: { query: `search ${i}`, repo: 'acme/platform' },
+      output: { items: i % 40 },
+    });
+  const perTick = rate / 10;
+  const started = performance.now();
+  const writer = setInterval(() => {
+    const chunk: string[] = [];
+    for (let i = 0; i < perTick; i++) chunk.push(template(written++));
+    appendFileSync(live, `${chunk.join('\n')}\n`);
+  }, 100);
+  await new Promise((r) => setTimeout(r, 2000)); // let the load settle
+  const tools = await measureTools(store, TOOL_CALLS(traceId), repeats);
+  clearInterval(writer);
+  const seconds = (performance.now() - started) / 1000;
+  await tailer.stop();
+  const after = (await store.read((db) => db.one<{ n: number }>('SELECT count(*)::DOUBLE AS n FROM executions')))!.n;
+  await store.close();
+  return { tools, committed: after - before, seconds };
+}
+
+async function main(): Promise<void> {
+  const executions = Number(values.executions);
+  const scales = [...new Set([...values.growth!.split(',').map(Number), executions, ...(values['with-10m'] ? [10_000_000] : [])])].sort((a, b) => a - b);
+  const results: ScaleResult[] = [];
+  for (const scale of scales) results.push(await runScale(scale));
+  const main = results.find((r) => r.executions === executions)!;
+
+  log('under load');
+  const mainDb = join(work, `ours-${executions}.duckdb`);
+  const store = await Store.open({ path: mainDb, clock: fixedClock(new Date(BENCH_ANCHOR)) });
+  const traceId = (await store.read((db) => db.one<{ id: string }>(
+    "SELECT execution_id AS id FROM executions WHERE tool_kind = 'workflow' AND status = 'failed' ORDER BY started_at DESC LIMIT 1",
+  )))!.id;
+  await store.close();
+  const load = await underLoad(mainDb, traceId, 10_000);
+
+  let memory: { fileMiB: number; lines: number; peakRssMiB: number; seconds: number } | undefined;
+  const memoryGb = Number(values['memory-gb']);
+  if (memoryGb > 0) {
+    log(`memory: a ${memoryGb} GB file`);
+    const file = join(work, 'memory.jsonl');
+    const target = memoryGb * 1024 * 1024 * 1024;
+    const { lines } = await writeDataset(file, Math.ceil(target / 650));
+    const dbPath = join(work, 'memory.duckdb');
+    rmDb(dbPath);
+    const run = await runMeasured(process.execPath, [CLI, 'ingest', file, '--db', dbPath, '--now', BENCH_ANCHOR, '--json'], { ...process.env, MCP_BLACKBOX_MEMORY_LIMIT: '512MB' });
+    memory = { fileMiB: Math.round(statSync(file).size / 1024 / 1024), lines, peakRssMiB: run.peakRssMiB, seconds: run.seconds };
+    rmSync(file, { force: true });
+    rmDb(dbPath);
+  }
+
+  log('http ingest');
+  const http = await benchHttpIngest({ executions: 200_000, batch: 5000, concurrency: 4 });
+
+  writeResults({ results, main, load, memory, http });
+  log(`wrote ${values.out}`);
+}
+
+function writeResults(r: {
+  results: ScaleResult[];
+  main: ScaleResult;
+  load: Awaited<ReturnType<typeof underLoad>>;
+  memory?: { fileMiB: number; lines: number; peakRssMiB: number; seconds: number };
+  http: Awaited<ReturnType<typeof benchHttpIngest>>;
+}): void {
+  const { main } = r;
+  const f = (n: number) => n.toLocaleString('en-US');
+  const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+  const out: string[] = [];
+  out.push('# mcp-blackbox benchmark results', '');
+  out.push(`Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, DuckDB (@duckdb/node-api) ${duckdbVersion()}. Run ${new Date().toISOString()}.`, '');
+  out.push(`Command: \`npm run bench -- --executions ${values.executions} --growth ${values.growth}${values['with-10m'] ? ' --with-10m' : ''}\``, '');
+  out.push('Data: the sample fleet generator over 60 days, with steps and payloads of a few hundred bytes, 2% repeated lines, 1% running-then-final pairs, 0.1% bad lines. "Now" is pinned to the end of the data.', '');
+  out.push(`## 1. File ingest (${f(main.executions)} executions, ${f(main.lines)} lines, ${f(main.fileMiB)} MiB)`, '');
+  out.push('| path | seconds | lines/s | vs ceiling |', '| --- | ---: | ---: | ---: |');
+  out.push(`| \`mcp-blackbox ingest\` (validation, idempotency, quarantine) | ${main.ours.seconds.toFixed(1)} | ${f(main.ours.rate)} | ${ratio(main.ours.rate, main.ceiling.rate)}x |`);
+  out.push(`| ceiling: DuckDB \`read_json\` into a flat table, no validation | ${main.ceiling.seconds.toFixed(1)} | ${f(main.ceiling.rate)} | 1.00x |`);
+  if (main.sqlite) out.push(`| peers' stack: SQLite (better-sqlite3 12, WAL, 10k-row transactions, primary key) | ${main.sqlite.seconds.toFixed(1)} | ${f(main.sqlite.rate)} | ${ratio(main.sqlite.rate, main.ceiling.rate)}x |`);
+  out.push('', `Ratios: ours / ceiling = **${ratio(main.ours.rate, main.ceiling.rate)}** (target ≥ 0.5)${main.sqlite ? `; ours / SQLite = **${ratio(main.ours.rate, main.sqlite.rate)}**` : ''}.`, '');
+  out.push(`Ingest summary: ${JSON.stringify(main.ours.summary)}`, '');
+  out.push('## 2. Memory', '');
+  if (r.memory) out.push(`Peak RSS while ingesting a ${f(r.memory.fileMiB)} MiB file (${f(r.memory.lines)} lines, DuckDB memory_limit 512MB): **${f(r.memory.peakRssMiB)} MiB** (target < 1024 MiB), in ${r.memory.seconds.toFixed(1)} s.`, '');
+  out.push(`Peak RSS for the ${f(main.fileMiB)} MiB ingest above: ${f(main.ours.peakRssMiB)} MiB.`, '');
+  out.push('## 3. Tool latency (ms, 20 calls each after one warm-up, through the MCP SDK client)', '');
+  for (const scale of r.results) {
+    out.push(`### ${f(scale.executions)} executions`, '');
+    out.push('| tool | ours p50 | ours p95 | SQLite p50 | SQLite p95 | SQLite p95 / ours p95 |', '| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const [name, p] of Object.entries(scale.tools)) {
+      const s = scale.sqliteTools?.[name];
+      out.push(`| ${name} | ${p.p50} | ${p.p95} | ${s?.p50 ?? '-'} | ${s?.p95 ?? '-'} | ${s ? ratio(s.p95, p.p95) + 'x' : '-'} |`);
+    }
+    out.push('');
+  }
+  out.push('## 4. Under load', '');
+  out.push(`Tool p95 while the watcher tails a file growing by 10,000 executions/s (it committed ${f(r.load.committed)} executions in ${r.load.seconds.toFixed(1)} s = ${f(Math.round(r.load.committed / r.load.seconds))}/s):`, '');
+  out.push('| tool | idle p95 | under load p95 | ratio |', '| --- | ---: | ---: | ---: |');
+  for (const [name, p] of Object.entries(r.load.tools)) out.push(`| ${name} | ${main.tools[name]!.p95} | ${p.p95} | ${ratio(p.p95, main.tools[name]!.p95)}x |`);
+  out.push('', '## 5. Growth', '');
+  out.push('| executions | ingest s | lines/s | ceiling lines/s | ours/ceiling | max tool p95 (ms) | trace p95 (ms) |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const s of r.results) {
+    const maxP95 = Math.max(...Object.entries(s.tools).filter(([n]) => n !== 'trace_execution').map(([, p]) => p.p95));
+    out.push(`| ${f(s.executions)} | ${s.ours.seconds.toFixed(1)} | ${f(s.ours.rate)} | ${f(s.ceiling.rate)} | ${ratio(s.ours.rate, s.ceiling.rate)} | ${maxP95} | ${s.tools.trace_execution!.p95} |`);
+  }
+  out.push('', '## 6. HTTP ingest', '');
+  out.push(`POST /v1/executions over loopback, NDJSON batches of ${f(r.http.batch)}, ${r.http.concurrency} in flight: ${f(r.http.executions)} executions in ${r.http.seconds.toFixed(1)} s = **${f(r.http.perSecond)} executions/s** (\`node dist/bench/http-ingest.js --executions 200000 --batch 5000 --concurrency 4\`).`, '');
+  mkdirSync(dirname(values.out!), { recursive: true });
+  writeFileSync(values.out!, `${out.join('\n')}\n`);
+}
+
+function duckdbVersion(): string {
+  try {
+    return JSON.parse(readFileSync(resolve(here, '..', '..', 'node_modules', '@duckdb', 'node-api', 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+await main();

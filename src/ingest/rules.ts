@@ -1,0 +1,81 @@
+import { AUTH_MODES, ERROR_LAYERS, STATUSES, TOOL_KINDS } from './format.js';
+
+/**
+ * The rules of the log format, as data: which fields exist, their kinds, which are required, and
+ * in which order they are checked (the first failing rule names the quarantine reason). The
+ * validator (validate.ts) evaluates them; the zod schema in format.ts states the same contract
+ * for readers, and the conformance test keeps the two in agreement.
+ */
+
+export type FieldKind = 'string' | 'timestamp' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'enum';
+
+export interface FieldRule {
+  /** Dotted name used in reasons (`tool.name`) and, prefixed with `$.`, as the JSON path. */
+  name: string;
+  kind: FieldKind;
+  required?: boolean;
+  values?: readonly string[];
+  maxLength?: number;
+}
+
+const ERROR_RULES = (prefix: string): FieldRule[] => [
+  { name: `${prefix}error`, kind: 'object' },
+  { name: `${prefix}error.type`, kind: 'string' },
+  { name: `${prefix}error.message`, kind: 'string' },
+  { name: `${prefix}error.layer`, kind: 'enum', values: ERROR_LAYERS },
+];
+
+/** Order matters: the first failing rule names the quarantine reason. */
+export const EXECUTION_RULES: FieldRule[] = [
+  { name: 'execution_id', kind: 'string', required: true, maxLength: 128 },
+  { name: 'started_at', kind: 'timestamp', required: true },
+  { name: 'status', kind: 'enum', values: STATUSES, required: true },
+  { name: 'tool', kind: 'object' },
+  { name: 'tool.name', kind: 'string', required: true },
+  { name: 'user', kind: 'object' },
+  { name: 'user.id', kind: 'string', required: true },
+  { name: 'ended_at', kind: 'timestamp' },
+  { name: 'duration_ms', kind: 'number' },
+  { name: 'tool.kind', kind: 'enum', values: TOOL_KINDS },
+  { name: 'tool.server', kind: 'string' },
+  { name: 'user.email', kind: 'string' },
+  { name: 'user.name', kind: 'string' },
+  { name: 'user.team', kind: 'string' },
+  { name: 'agent', kind: 'object' },
+  { name: 'agent.client', kind: 'string' },
+  { name: 'agent.session_id', kind: 'string' },
+  { name: 'agent.workflow_run_id', kind: 'string' },
+  { name: 'environment', kind: 'string' },
+  { name: 'via_mcp', kind: 'boolean' },
+  { name: 'tasks', kind: 'number' },
+  { name: 'cost_usd', kind: 'number' },
+  ...ERROR_RULES(''),
+  { name: 'steps', kind: 'array' },
+];
+
+export const STEP_RULES: FieldRule[] = [
+  { name: 'index', kind: 'integer', required: true },
+  { name: 'name', kind: 'string', required: true },
+  { name: 'status', kind: 'enum', values: STATUSES, required: true },
+  { name: 'connector', kind: 'string' },
+  { name: 'operation', kind: 'string' },
+  { name: 'started_at', kind: 'timestamp' },
+  { name: 'ended_at', kind: 'timestamp' },
+  { name: 'tasks', kind: 'number' },
+  { name: 'auth', kind: 'object' },
+  { name: 'auth.mode', kind: 'enum', values: AUTH_MODES },
+  { name: 'auth.identity', kind: 'string' },
+  ...ERROR_RULES(''),
+];
+
+/** Top-level and nested keys the format names; anything else is kept in `attributes`. */
+export const KNOWN_KEYS: Record<string, string[]> = {
+  '': [
+    'execution_id', 'started_at', 'ended_at', 'duration_ms', 'status', 'tool', 'user', 'agent',
+    'environment', 'via_mcp', 'tasks', 'cost_usd', 'input', 'output', 'error', 'steps',
+  ],
+  tool: ['name', 'kind', 'server'],
+  user: ['id', 'email', 'name', 'team'],
+  agent: ['client', 'session_id', 'workflow_run_id'],
+  error: ['type', 'message', 'layer'],
+};
