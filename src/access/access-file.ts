@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserInputError } from '../errors.js';
+import { readJsonFile } from '../json-file.js';
 import type { Caller, Role } from './caller.js';
 
 const accessFileSchema = z.object({
@@ -21,18 +21,9 @@ export class AccessList {
   private constructor(private readonly file: AccessFile) {}
 
   static load(path: string): AccessList {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (error) {
-      throw new UserInputError(`Cannot read the access file ${path}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    const parsed = accessFileSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new UserInputError(`The access file ${path} is invalid at ${issue.path.join('.') || '(root)'}: ${issue.message}. Expected {"users": [{"id": "u_root", "role": "admin", "token_sha256": "<hex>"}]}.`);
-    }
-    return new AccessList(parsed.data);
+    return new AccessList(
+      readJsonFile(path, accessFileSchema, 'access file', '{"users": [{"id": "u_root", "role": "admin", "token_sha256": "<hex>"}]}'),
+    );
   }
 
   static fromUsers(users: AccessFile['users']): AccessList {

@@ -123,13 +123,10 @@ export async function whoDroveSpike(
   const bucketMs = bucket === 'hour' ? HOUR : DAY;
   const periodStart = new Date(period.first.start);
   const periodEnd = new Date(Date.parse(period.last.start) + bucketMs);
-  const contributorParams: Params = { ...params };
-  const contributorsOf = async (keyExpr: string): Promise<Contributor[]> => {
-    return rankContributors(db, {
-      keyExpr, where, params: contributorParams, periodStart, periodEnd, method, cycleMs, lookback,
-      windowBuckets: buckets.length, periodBuckets: period.rows.length, limit: args.limit, totalExcess: period.excess,
-    });
-  };
+  const ranked = await rankContributors(db, {
+    where, params: { ...params }, periodStart, periodEnd, method, cycleMs, lookback,
+    windowBuckets: buckets.length, periodBuckets: period.rows.length, limit: args.limit, totalExcess: period.excess,
+  });
   return {
     ...base,
     spike: {
@@ -140,13 +137,7 @@ export async function whoDroveSpike(
       excess: round(period.excess, 1),
       chosen_by: args.at ? 'at' : 'largest_excess',
     },
-    contributors: {
-      users: await contributorsOf('user_id'),
-      tools: await contributorsOf('tool_name'),
-      user_tool_pairs: await contributorsOf(`user_id || ' × ' || tool_name`),
-      teams: await contributorsOf('user_team'),
-      clients: await contributorsOf('agent_client'),
-    },
+    contributors: ranked,
   };
 }
 
@@ -185,13 +176,22 @@ function bucketHolding(rows: BucketRow[], at: Date): Period | undefined {
   return index === -1 ? undefined : toPeriod([rows[index]!]);
 }
 
+/** The five rankings, from one scan: GROUPING SETS instead of a query per dimension. */
+const DIMENSIONS = [
+  { name: 'users', set: '(user_id)', mask: 0b0111, key: 'user_id' },
+  { name: 'tools', set: '(tool_name)', mask: 0b1011, key: 'tool_name' },
+  { name: 'user_tool_pairs', set: '(user_id, tool_name)', mask: 0b0011, key: `user_id || ' × ' || tool_name` },
+  { name: 'teams', set: '(user_team)', mask: 0b1101, key: 'user_team' },
+  { name: 'clients', set: '(agent_client)', mask: 0b1110, key: 'agent_client' },
+] as const;
+
 async function rankContributors(
   db: Db,
   a: {
-    keyExpr: string; where: string; params: Params; periodStart: Date; periodEnd: Date; method: BaselineMethod;
+    where: string; params: Params; periodStart: Date; periodEnd: Date; method: BaselineMethod;
     cycleMs: number; lookback: number; windowBuckets: number; periodBuckets: number; limit: number; totalExcess: number;
   },
-): Promise<Contributor[]> {
+): Promise<SpikeReport['contributors']> {
   const params: Params = {
     ...a.params,
     p_start: sqlTime(a.periodStart),
@@ -209,21 +209,28 @@ async function rankContributors(
          AND started_at >= CAST($p_start AS TIMESTAMP) - INTERVAL ${a.lookback * (a.cycleMs / 1000)} SECOND
          AND ((epoch_us(started_at) - epoch_us(CAST($p_start AS TIMESTAMP))) % ${cycleUs} + ${cycleUs}) % ${cycleUs} < ${periodUs}`;
   const baselineScale = a.method === 'median_bucket' ? a.periodBuckets / a.windowBuckets : 1 / a.lookback;
-  const rows = await db.all<Contributor>(
-    `SELECT key, executions, baseline, excess, success_rate, sample_execution_ids FROM (
-       SELECT ${a.keyExpr} AS key,
+  const mask = 'GROUPING(user_id, tool_name, user_team, agent_client)';
+  const rows = await db.all<Contributor & { mask: number }>(
+    `SELECT mask, key, executions, baseline, excess, success_rate, sample_execution_ids FROM (
+       SELECT ${mask}::INTEGER AS mask,
+              CASE ${mask} ${DIMENSIONS.map((d) => `WHEN ${d.mask} THEN ${d.key}`).join(' ')} END AS key,
               count(*) FILTER (${inPeriod})::INTEGER AS executions,
               round(count(*) FILTER (${inBaseline}) * ${baselineScale}, 1)::DOUBLE AS baseline,
               round(count(*) FILTER (${inPeriod}) - count(*) FILTER (${inBaseline}) * ${baselineScale}, 1)::DOUBLE AS excess,
               round(count(*) FILTER (${inPeriod} AND status = 'succeeded')
                     / nullif(count(*) FILTER (${inPeriod} AND status <> 'running'), 0), 3)::DOUBLE AS success_rate,
-              list(execution_id ORDER BY started_at) FILTER (${inPeriod})[1:3] AS sample_execution_ids
-       FROM executions WHERE ${a.where}
-       GROUP BY 1)
+              min_by(execution_id, started_at, 3) FILTER (${inPeriod}) AS sample_execution_ids
+       FROM executions WHERE ${a.where} AND ((${inPeriod}) OR (${inBaseline}))
+       GROUP BY GROUPING SETS (${DIMENSIONS.map((d) => d.set).join(', ')}))
      WHERE executions > 0
-     ORDER BY excess DESC, executions DESC, key NULLS LAST
-     LIMIT $limit`,
+     QUALIFY row_number() OVER (PARTITION BY mask ORDER BY excess DESC, executions DESC, key NULLS LAST) <= $limit
+     ORDER BY mask, excess DESC, executions DESC, key NULLS LAST`,
     params,
   );
-  return rows.map((r) => ({ ...r, share_of_excess: a.totalExcess > 0 ? round(r.excess / a.totalExcess) : null }));
+  const out = Object.fromEntries(DIMENSIONS.map((d) => [d.name, [] as Contributor[]])) as SpikeReport['contributors'];
+  for (const { mask: m, ...row } of rows) {
+    const dimension = DIMENSIONS.find((d) => d.mask === m);
+    if (dimension) out[dimension.name].push({ ...row, share_of_excess: a.totalExcess > 0 ? round(row.excess / a.totalExcess) : null });
+  }
+  return out;
 }

@@ -63,21 +63,26 @@ export async function traceExecution(db: Db, executionId: string): Promise<Execu
      FROM steps WHERE execution_id = $id ORDER BY step_index`,
     { id: executionId },
   );
-  // An agent run or a session lives for hours, not weeks: looking one day either side lets
-  // DuckDB skip every row group outside it (zone maps on started_at) instead of scanning the table.
-  const related = async (column: string, value: unknown): Promise<ExecutionSummary[]> =>
-    value === null || value === undefined
+  // An agent run or a session lives for hours, not weeks: looking a day either side lets
+  // DuckDB skip every row group outside it (zone maps on started_at). One scan serves both.
+  const related =
+    row.workflow_run_id === null && row.session_id === null
       ? []
-      : db.all<ExecutionSummary>(
+      : await db.all<ExecutionSummary>(
           `SELECT ${SUMMARY_COLUMNS} FROM executions
            WHERE started_at BETWEEN CAST($at AS TIMESTAMP) - INTERVAL ${RELATED_SPAN_HOURS} HOUR
                                 AND CAST($at AS TIMESTAMP) + INTERVAL ${RELATED_SPAN_HOURS} HOUR
-             AND ${column} = $value AND execution_id <> $id
-           ORDER BY started_at LIMIT ${RELATED_LIMIT + 1}`,
-          { value: value as string, id: executionId, at: (row.started_at as string).replace('T', ' ').replace('Z', '') },
+             AND (agent_workflow_run_id = $run OR agent_session_id = $session) AND execution_id <> $id
+           ORDER BY started_at LIMIT ${4 * RELATED_LIMIT}`,
+          {
+            run: (row.workflow_run_id as string | null) ?? '',
+            session: (row.session_id as string | null) ?? '',
+            id: executionId,
+            at: (row.started_at as string).replace('T', ' ').replace('Z', ''),
+          },
         );
-  const sameRun = await related('agent_workflow_run_id', row.workflow_run_id);
-  const sameSession = await related('agent_session_id', row.session_id);
+  const sameRun = row.workflow_run_id === null ? [] : related.filter((e) => e.workflow_run_id === row.workflow_run_id);
+  const sameSession = row.session_id === null ? [] : related.filter((e) => e.session_id === row.session_id);
 
   const { user_email, user_name, error_message, input, output, attributes, source, ...summary } = row;
   const traceSteps: TraceStep[] = steps.map((s) => ({

@@ -229,13 +229,13 @@ function writeResults(r: {
   out.push('## 2. Memory', '');
   if (r.memory) out.push(`Peak RSS while ingesting a ${f(r.memory.fileMiB)} MiB file (${f(r.memory.lines)} lines, DuckDB memory_limit 512MB): **${f(r.memory.peakRssMiB)} MiB** (target < 1024 MiB), in ${r.memory.seconds.toFixed(1)} s.`, '');
   out.push(`Peak RSS for the ${f(main.fileMiB)} MiB ingest above: ${f(main.ours.peakRssMiB)} MiB.`, '');
-  out.push('## 3. Tool latency (ms, 20 calls each after one warm-up, through the MCP SDK client)', '');
+  out.push(`## 3. Tool latency (ms, ${repeats} calls each after one warm-up; ours through the MCP SDK client, SQLite as direct queries; a slow baseline stops after 30 s, n says how many calls)`, '');
   for (const scale of r.results) {
     out.push(`### ${f(scale.executions)} executions`, '');
-    out.push('| tool | ours p50 | ours p95 | SQLite p50 | SQLite p95 | SQLite p95 / ours p95 |', '| --- | ---: | ---: | ---: | ---: | ---: |');
+    out.push('| tool | ours p50 | ours p95 | SQLite p50 | SQLite p95 (n) | SQLite p95 / ours p95 |', '| --- | ---: | ---: | ---: | ---: | ---: |');
     for (const [name, p] of Object.entries(scale.tools)) {
       const s = scale.sqliteTools?.[name];
-      out.push(`| ${name} | ${p.p50} | ${p.p95} | ${s?.p50 ?? '-'} | ${s?.p95 ?? '-'} | ${s ? ratio(s.p95, p.p95) + 'x' : '-'} |`);
+      out.push(`| ${name} | ${p.p50} | ${p.p95} | ${s?.p50 ?? '-'} | ${s ? `${s.p95} (${s.n})` : '-'} | ${s ? ratio(s.p95, p.p95) + 'x' : '-'} |`);
     }
     out.push('');
   }

@@ -43,7 +43,7 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Confi
   return {
     dbPath: resolve(flags.db ?? env[ENV.db] ?? DEFAULT_DB),
     clock: clockFrom(flags.now ?? env[ENV.now]),
-    memoryLimit: env[ENV.memory] ?? '1GB',
+    memoryLimit: env[ENV.memory] ?? '512MB',
     auditKey: env[ENV.auditKey] || undefined,
     redactSecrets: !['off', 'false', '0'].includes((env[ENV.redact] ?? '').toLowerCase()),
   };

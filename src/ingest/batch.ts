@@ -3,8 +3,8 @@ import { mergeBatch, type MergeCounts } from '../store/merge.js';
 import type { LineBlock } from './lines.js';
 import { TERMINAL_STATUSES } from './format.js';
 import { prepareBatch, type PreparedBatch } from './prepare.js';
-import { mkdtemp, open, type FileHandle } from 'node:fs/promises';
-import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { closeSync, existsSync, ftruncate, openSync, rmSync, write } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -123,26 +123,32 @@ function loadSql(path: string): string {
 class StagingFile {
   private constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly fd: number,
   ) {}
 
   static async create(): Promise<StagingFile> {
     const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
     const dir = await mkdtemp(join(base, 'blackbox-staging-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, `records-${process.pid}-${++stagingCounter}.ndjson`);
-    return new StagingFile(path, await open(path, 'w+'));
+    const fd = openSync(path, 'w+');
+    process.once('exit', () => {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return new StagingFile(path, fd);
   }
 
   async replace(bytes: Buffer): Promise<void> {
     let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written, written);
-      written += bytesWritten;
-    }
-    await this.handle.truncate(bytes.length);
+    while (written < bytes.length) written += await writeAsync(this.fd, bytes, written, bytes.length - written, written);
+    await truncateAsync(this.fd, bytes.length);
   }
 }
+
+const writeAsync = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => write(fd, buffer, offset, length, position, (error, n) => (error ? reject(error) : resolve(n))));
+const truncateAsync = (fd: number, length: number) =>
+  new Promise<void>((resolve, reject) => ftruncate(fd, length, (error) => (error ? reject(error) : resolve())));
 
 const stagingFiles = new WeakMap<Db, StagingFile>();
 let stagingCounter = 0;

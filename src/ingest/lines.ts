@@ -45,7 +45,9 @@ export function blockFromText(text: string, firstLineNo = 1): LineBlock {
  * (`line_too_long`) carrying its first bytes.
  */
 export async function* splitLines(input: AsyncIterable<Buffer>, options: SplitOptions): AsyncGenerator<LineBatch> {
-  const batchBytes = options.batchBytes ?? 64 * 1024 * 1024;
+  // 32 MiB of lines per transaction: large enough to amortise each batch's fixed cost, small
+  // enough that the batch, its prepared copy and DuckDB stay under 1 GiB together.
+  const batchBytes = options.batchBytes ?? 32 * 1024 * 1024;
   let lineNo = options.startLineNo ?? 0; // last line finished
   let consumed = options.startOffset ?? 0; // just past the last newline seen
   // Complete lines of the current batch, newlines included, in one buffer reused across batches:

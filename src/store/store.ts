@@ -47,7 +47,22 @@ function paramsFor(sql: string, params?: Params): Params | undefined {
 }
 
 function wrap(connection: DuckDBConnection): Db {
+  // Write statements are prepared once per connection: for the big ingest statements, parsing
+  // and planning cost more than running a batch. Reads are not: strings read back through a
+  // reused prepared statement came back corrupted with this client (seen with the audit chain's
+  // hashes), so queries that return rows run unprepared. The cache is bounded.
   const prepared = new Map<string, DuckDBPreparedStatement>();
+  const statement = async (sql: string, params?: Params): Promise<DuckDBPreparedStatement> => {
+    let cached = prepared.get(sql);
+    if (!cached) {
+      if (prepared.size >= 256) prepared.delete(prepared.keys().next().value!);
+      cached = await connection.prepare(sql);
+      prepared.set(sql, cached);
+    }
+    cached.clearBindings();
+    if (params) cached.bind(paramsFor(sql, params)!);
+    return cached;
+  };
   return {
     connection,
     async all<T>(sql: string, params?: Params) {
@@ -63,13 +78,7 @@ function wrap(connection: DuckDBConnection): Db {
       await connection.run(sql, paramsFor(sql, params));
     },
     async runPrepared(sql: string, params?: Params) {
-      let statement = prepared.get(sql);
-      if (!statement) {
-        statement = await connection.prepare(sql);
-        prepared.set(sql, statement);
-      }
-      if (params) statement.bind(paramsFor(sql, params)!);
-      await statement.run();
+      await (await statement(sql, params)).run();
     },
   };
 }

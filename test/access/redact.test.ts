@@ -50,3 +50,20 @@ describe('masking', () => {
     });
   });
 });
+
+describe('operator files', () => {
+  it('an invalid access file is refused with the place and an example', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tempDir } = await import('../helpers.js');
+    const { AccessList } = await import('../../src/access/access-file.js');
+    const dir = tempDir();
+    const path = join(dir, 'access.json');
+    writeFileSync(path, JSON.stringify({ users: [{ id: 'u_root', role: 'superuser' }] }));
+    expect(() => AccessList.load(path)).toThrow(/access file .* is invalid at users\.0\.role: .*Expected \{"users"/);
+    writeFileSync(path, '{not json');
+    expect(() => AccessList.load(path)).toThrow(/Cannot read the access file/);
+    writeFileSync(path, JSON.stringify({ users: [{ id: 'u_root', role: 'admin', token_sha256: 'abc' }] }));
+    expect(() => AccessList.load(path)).toThrow(/token_sha256: must be 64 hex characters/);
+  });
+});

@@ -56,7 +56,11 @@ Example: "Why did execution ex_7f3a fail, and whose credentials did the failing 
   async handler(args, ctx) {
     const trace = await ctx.store.read((db) => traceExecution(db, args.execution_id));
     const view = ctx.access.viewTrace(trace);
-    await ctx.audit.record({ action: 'view_execution', target: args.execution_id, details: { payloads: view.payloads } });
+    // A view is recorded after the answer is built, not waited for: its commit (an fsync) would
+    // double the tool's latency. Unmask, which shows raw data, is audited before it answers.
+    ctx.audit.record({ action: 'view_execution', target: args.execution_id, details: { payloads: view.payloads } }).catch((error: unknown) => {
+      process.stderr.write(`[mcp-blackbox] audit of view_execution ${args.execution_id} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    });
     const e = view.execution;
     const failing = view.steps.find((s) => s.index === view.failing_step);
     const summary = [
