@@ -5,7 +5,7 @@ import { executionSchema } from '../../src/ingest/format.js';
 import { openTestStore, record } from '../helpers.js';
 
 /**
- * The zod schema (the documented contract) and the SQL validator (what bulk ingest runs) must
+ * The zod schema (the documented contract) and the rules validator (what ingest runs) must
  * accept and reject the same records. Each mutation below changes one field of a valid record.
  */
 const WORKFLOW = record('base', {
@@ -39,7 +39,8 @@ const set = (path: string, value: unknown): Mutation => [
 const MUTATIONS: Mutation[] = [
   set('execution_id', ''), set('execution_id', 7), set('execution_id', 'x'.repeat(128)),
   set('started_at', '2026-10-30T10:00:00'), set('started_at', '2026-10-30T10:00:00.123+05:30'), set('started_at', 1730000000),
-  set('started_at', '2026-13-45T10:00:00Z'), set('ended_at', null), set('ended_at', 'yesterday'),
+  set('started_at', '2026-13-45T10:00:00Z'), set('started_at', '2026-02-30T10:00:00Z'), set('started_at', '2024-02-29T23:59:59.5-01:00'),
+  set('started_at', '2026-10-30T24:00:00Z'), set('started_at', '2026-10-30T10:00:00+25:00'), set('ended_at', null), set('ended_at', 'yesterday'),
   set('duration_ms', 0), set('duration_ms', -5), set('duration_ms', '5'), set('duration_ms', 1.5),
   set('status', 'terminated'), set('status', 'Succeeded'), set('status', undefined),
   set('tool', 'jira'), set('tool.name', undefined), set('tool.name', ''), set('tool.kind', 'connector'), set('tool.kind', 'flow'), set('tool.server', null), set('tool.server', 3),
@@ -57,7 +58,7 @@ const MUTATIONS: Mutation[] = [
   set('steps.1.error', 'x'), set('extra_top_level', { any: 'thing' }), set('tool.version', 2),
 ];
 
-describe('format conformance: zod schema vs SQL validator', () => {
+describe('format conformance: zod schema vs the ingest validator', () => {
   it('agree on every mutation of a valid record', async () => {
     const store = await openTestStore();
     const records = MUTATIONS.map(([, mutate], i) => {
