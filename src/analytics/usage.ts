@@ -14,7 +14,7 @@ export interface StatusCounts {
 }
 
 export interface ChangeDriver {
-  name: string;
+  name: string | null;
   current: number;
   previous: number;
   delta: number;
@@ -87,23 +87,30 @@ export async function usageSummary(
     params,
   );
 
-  const drivers = async (column: string): Promise<ChangeDriver | null> => {
-    const rows = await db.all<{ name: string; current: number; previous: number }>(
-      `SELECT ${column} AS name,
-              count(*) FILTER (${where})::INTEGER AS current,
-              count(*) FILTER (${prevWhere})::INTEGER AS previous
-       FROM executions
-       WHERE started_at >= CAST($p_from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)
-       GROUP BY 1
-       ORDER BY abs(count(*) FILTER (${where}) - count(*) FILTER (${prevWhere})) DESC, 1
-       LIMIT 1`,
-      params,
-    );
-    const top = rows[0];
-    if (!top) return null;
-    const delta = top.current - top.previous;
-    const windowDelta = (totals?.total ?? 0) - (prevTotal?.total ?? 0);
-    return { ...top, delta, share_of_change: windowDelta === 0 ? null : round(delta / windowDelta) };
+  // The tool and the user that moved the total most, from one scan of both windows.
+  const span = 'started_at >= CAST($p_from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)';
+  const driverRows = await db.all<{ tool: string | null; user: string | null; is_tool: boolean; current: number; previous: number }>(
+    `SELECT tool_name AS tool, user_id AS "user", GROUPING(tool_name) = 0 AS is_tool,
+            count(*) FILTER (${where})::INTEGER AS current,
+            count(*) FILTER (${prevWhere})::INTEGER AS previous
+     FROM executions WHERE ${span}
+     GROUP BY GROUPING SETS ((tool_name), (user_id))
+     QUALIFY row_number() OVER (PARTITION BY GROUPING(tool_name)
+                                ORDER BY abs(count(*) FILTER (${where}) - count(*) FILTER (${prevWhere})) DESC, tool_name, user_id) = 1`,
+    params,
+  );
+  const windowDelta = (totals?.total ?? 0) - (prevTotal?.total ?? 0);
+  const driver = (isTool: boolean): ChangeDriver | null => {
+    const row = driverRows.find((r) => r.is_tool === isTool);
+    if (!row) return null;
+    const delta = row.current - row.previous;
+    return {
+      name: isTool ? row.tool : row.user,
+      current: row.current,
+      previous: row.previous,
+      delta,
+      share_of_change: windowDelta === 0 ? null : round(delta / windowDelta),
+    };
   };
 
   const samples = await db.all<{ id: string }>(
@@ -131,8 +138,8 @@ export async function usageSummary(
     series,
     previous_window: { ...describeRange(previous), total_executions: prevTotal?.total ?? 0 },
     change: { delta, percent: prevTotal?.total ? round((delta / prevTotal.total) * 100, 1) : null },
-    top_tool_driver: await drivers('tool_name'),
-    top_user_driver: await drivers('user_id'),
+    top_tool_driver: driver(true),
+    top_user_driver: driver(false),
     sample_execution_ids: samples.map((s) => s.id),
   };
 }
