@@ -73,7 +73,9 @@ export function prepareBatch(block: LineBlock, now: Date): PreparedBatch {
     let stop = end;
     if (stop > start && data[stop - 1] === CR) stop--;
     if (stop > start && !isBlank(data, start, stop)) {
-      const text = data.toString('utf8', start, stop);
+      let text = data.toString('utf8', start, stop);
+      // A UTF-8 byte order mark (files saved by some editors) is not part of the JSON.
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       let record: unknown;
       let reason: string | null;
       try {
@@ -89,8 +91,10 @@ export function prepareBatch(block: LineBlock, now: Date): PreparedBatch {
         const extra = unknownFields(rec);
         const prefix = `{"__line":${lineNo},"__tasks":${tasksOf(rec)}`;
         if (extra) {
-          // Rare: re-serialise so the unknown fields travel in one known column.
-          const line = `${prefix},"__attributes":${JSON.stringify(extra)},${JSON.stringify(rec).slice(1)}`;
+          // Rare: re-serialise so the unknown fields travel in one known column (and a record's
+          // own `__line`-like keys cannot collide with ours).
+          const known = Object.fromEntries(Object.entries(rec).filter(([key]) => !(key in extra)));
+          const line = `${prefix},"__attributes":${JSON.stringify(extra)},${JSON.stringify(known).slice(1)}`;
           ensure(Buffer.byteLength(line) + 1);
           o += out.write(line, o, 'utf8');
         } else {

@@ -89,11 +89,25 @@ describe('file ingest: normalisation', () => {
     expect(await stored(store, 'wf2')).toMatchObject({ tasks: 7 });
   });
 
+  it('keeps unknown fields even when they are named like the loader\'s own (__line, __tasks)', async () => {
+    const store = await openTestStore();
+    const summary = await ingestText(store, lines(record('odd', { __line: 'mine', __tasks: 99, extra: true })));
+    expect(summary).toMatchObject({ inserted: 1, quarantined: {} });
+    const row = await stored(store, 'odd');
+    expect(JSON.parse(row!.attributes as string)).toEqual({ __line: 'mine', __tasks: 99, extra: true });
+    expect(row!.tasks).toBe(1);
+  });
+
   it('records every tool in the catalog with the span of its use', async () => {
     const store = await openTestStore();
     await ingestText(store, lines(record('e1', { started_at: '2026-10-01T00:00:00Z' }), record('e2', { started_at: '2026-10-20T00:00:00Z' })));
     const tools = await store.read((db) => db.all(`SELECT name, server, kind, strftime(first_seen, '%Y-%m-%d') AS first, strftime(last_seen, '%Y-%m-%d') AS last FROM tools`));
     expect(tools).toEqual([{ name: 'jira_create_issue', server: 'eng-gateway', kind: 'connector', first: '2026-10-01', last: '2026-10-20' }]);
+  });
+
+  it('accepts a file that starts with a UTF-8 byte order mark', async () => {
+    const store = await openTestStore();
+    expect(await ingestText(store, `\uFEFF${lines(record('bom1'), record('bom2'))}`)).toMatchObject({ inserted: 2, quarantined: {} });
   });
 
   it('reads gzip files', async () => {
