@@ -47,7 +47,17 @@ export async function startHttpServer(
   app.addHook('onSend', async (_request, reply) => {
     if (closing.has(app)) reply.header('connection', 'close');
   });
-  await app.listen({ host: listen.host, port: listen.port });
+  try {
+    await app.listen({ host: listen.host, port: listen.port });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new UserInputError(
+        `Cannot listen on ${listen.host}:${listen.port} (${code}): ${code === 'EADDRINUSE' ? 'another process uses that port' : 'that address is not usable here'}. Pass --http with another [HOST:]PORT.`,
+      );
+    }
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : listen.port;
   url = `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}`;

@@ -145,6 +145,17 @@ describe('POST /v1/executions', () => {
     expect(await status({ host: `127.0.0.1:${new URL(url).port}` }, '/healthz?access_token=abc')).toBe(400);
   });
 
+  it('says so clearly when the port is taken', async () => {
+    const store = await openTestStore();
+    const { url } = await startHttp(store);
+    const { startHttpServer } = await import('../../src/http/server.js');
+    const { HttpAuth } = await import('../../src/http/auth.js');
+    const { auditFor } = await import('../mcp/harness.js');
+    await expect(
+      startHttpServer({ host: '127.0.0.1', port: Number(new URL(url).port) }, { store, clock: store.clock, audit: auditFor(store), auth: new HttpAuth({}), webhookSecrets: [] }),
+    ).rejects.toThrow(/EADDRINUSE.*another process uses that port.*--http/);
+  });
+
   it('refuses to bind a non-loopback address without auth', async () => {
     const store = await openTestStore();
     const { startHttpServer } = await import('../../src/http/server.js');
