@@ -27,6 +27,14 @@ export function parseInstant(value: string, what: string): Date {
   return date;
 }
 
+/**
+ * The text DuckDB reads as a UTC `TIMESTAMP`, from a Date or from an RFC 3339 UTC string as the
+ * store writes them (`iso()`, toISOString).
+ */
+export function sqlTime(value: Date | string): string {
+  return (typeof value === 'string' ? value : value.toISOString()).replace('T', ' ').replace('Z', '');
+}
+
 export function clockFrom(pinned: string | undefined): Clock {
   return pinned ? fixedClock(parseInstant(pinned, '--now')) : systemClock;
 }

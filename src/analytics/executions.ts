@@ -1,7 +1,7 @@
 import { UserInputError } from '../errors.js';
 import type { Db, Params } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
-import { describeRange, type TimeRange } from './time-range.js';
+import { describeRange, sqlTime, type TimeRange } from './time-range.js';
 
 /** Execution metadata: what an agent may list without seeing any payload. */
 export interface ExecutionSummary {
@@ -79,7 +79,7 @@ export async function listExecutions(
   let pageWhere = where;
   if (args.cursor) {
     const cursor = decodeCursor(args.cursor);
-    params.c_t = cursor.t.replace('T', ' ').replace('Z', '');
+    params.c_t = sqlTime(cursor.t);
     params.c_id = cursor.id;
     pageWhere += ' AND (started_at, execution_id) < (CAST($c_t AS TIMESTAMP), $c_id)';
   }

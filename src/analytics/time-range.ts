@@ -61,7 +61,4 @@ export function describeRange(range: TimeRange): { from: string; to: string } {
   return { from: range.from.toISOString(), to: range.to.toISOString() };
 }
 
-/** The form DuckDB's TIMESTAMP (UTC) parses. */
-export function sqlTime(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace('Z', '');
-}
+export { sqlTime } from '../clock.js';

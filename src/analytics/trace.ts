@@ -1,6 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import type { Db } from '../store/store.js';
 import { SUMMARY_COLUMNS, type ExecutionSummary } from './executions.js';
+import { sqlTime } from './time-range.js';
 
 export interface TraceStep {
   index: number;
@@ -78,7 +79,7 @@ export async function traceExecution(db: Db, executionId: string): Promise<Execu
             run: (row.workflow_run_id as string | null) ?? '',
             session: (row.session_id as string | null) ?? '',
             id: executionId,
-            at: (row.started_at as string).replace('T', ' ').replace('Z', ''),
+            at: sqlTime(row.started_at as string),
           },
         );
   const sameRun = row.workflow_run_id === null ? [] : related.filter((e) => e.workflow_run_id === row.workflow_run_id);

@@ -60,6 +60,15 @@ interface ScaleResult {
   sqliteTools?: Record<string, Percentiles>;
 }
 
+/** The execution trace_execution is timed on: the newest failed workflow, with steps and a run. */
+async function failedWorkflowId(store: Store): Promise<string> {
+  const row = await store.read((db) =>
+    db.one<{ id: string }>("SELECT execution_id AS id FROM executions WHERE tool_kind = 'workflow' AND status = 'failed' ORDER BY started_at DESC LIMIT 1"),
+  );
+  if (!row) throw new Error('bench data has no failed workflow to trace');
+  return row.id;
+}
+
 function rmDb(path: string): void {
   for (const suffix of ['', '.wal', '.audit.jsonl', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
 }
@@ -99,9 +108,7 @@ async function runScale(executions: number): Promise<ScaleResult> {
 
   log(`scale ${executions}: tool latency`);
   const store = await Store.open({ path: dbPath, clock: fixedClock(new Date(BENCH_ANCHOR)) });
-  const traceId = (await store.read((db) => db.one<{ id: string }>(
-    "SELECT execution_id AS id FROM executions WHERE tool_kind = 'workflow' AND status = 'failed' ORDER BY started_at DESC LIMIT 1",
-  )))!.id;
+  const traceId = await failedWorkflowId(store);
   const tools = await measureTools(store, TOOL_CALLS(traceId), repeats);
   await store.close();
 
@@ -176,9 +183,7 @@ async function main(): Promise<void> {
   log('under load');
   const mainDb = join(work, `ours-${executions}.duckdb`);
   const store = await Store.open({ path: mainDb, clock: fixedClock(new Date(BENCH_ANCHOR)) });
-  const traceId = (await store.read((db) => db.one<{ id: string }>(
-    "SELECT execution_id AS id FROM executions WHERE tool_kind = 'workflow' AND status = 'failed' ORDER BY started_at DESC LIMIT 1",
-  )))!.id;
+  const traceId = await failedWorkflowId(store);
   await store.close();
   const load = await underLoad(mainDb, traceId, 10_000);
 

@@ -2,15 +2,13 @@
 import { Command, Option } from 'commander';
 import { isExpected } from '../errors.js';
 import { ENV } from './config.js';
+import { EXIT_CANNOT_RUN } from './exit-codes.js';
 import { ingestCommand } from './commands/ingest.js';
 import { registerServeCommands } from './commands/serve.js';
 import { summaryCommand } from './commands/summary.js';
 import { quarantineCommand } from './commands/quarantine.js';
 import { auditVerifyCommand } from './commands/audit.js';
 
-/** Exit codes: 0 ran (bad lines are data, not a failure), 1 partly failed, 2 could not run. */
-export const EXIT_PARTIAL = 1;
-export const EXIT_CANNOT_RUN = 2;
 
 const dbOption = () => new Option('--db <path>', `DuckDB file (env ${ENV.db}; default ./blackbox.duckdb)`);
 const nowOption = () =>

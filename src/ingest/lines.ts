@@ -53,16 +53,16 @@ export async function* splitLines(input: AsyncIterable<Buffer>, options: SplitOp
   // Complete lines of the current batch, newlines included, in one buffer reused across batches:
   // fresh memory is expensive to touch (page faults), so a batch's bytes land in warm pages.
   let acc = Buffer.allocUnsafe(Math.min(batchBytes, 8 * 1024 * 1024) + 2 * 1024 * 1024);
-  let partsBytes = 0;
+  let accBytes = 0;
   const append = (bytes: Buffer, from = 0, to = bytes.length): void => {
     const n = to - from;
-    if (partsBytes + n > acc.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(acc.length * 2, partsBytes + n + 1024 * 1024));
-      acc.copy(bigger, 0, 0, partsBytes);
+    if (accBytes + n > acc.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(acc.length * 2, accBytes + n + 1024 * 1024));
+      acc.copy(bigger, 0, 0, accBytes);
       acc = bigger;
     }
-    bytes.copy(acc, partsBytes, from, to);
-    partsBytes += n;
+    bytes.copy(acc, accBytes, from, to);
+    accBytes += n;
   };
   const NL = Buffer.from('\n');
   let rejects: LineBatch['rejects'] = [];
@@ -71,10 +71,10 @@ export async function* splitLines(input: AsyncIterable<Buffer>, options: SplitOp
   let unfinishedBytes = 0; // true length of the current line so far
 
   const take = (): LineBatch => {
-    let data = acc.subarray(0, partsBytes);
+    let data = acc.subarray(0, accBytes);
     if (data.length > 0 && data[data.length - 1] === NEWLINE) data = data.subarray(0, data.length - 1);
     const batch = { firstLineNo, data, rejects, endOffset: consumed, endLineNo: lineNo };
-    partsBytes = 0;
+    accBytes = 0;
     rejects = [];
     firstLineNo = lineNo + 1;
     return batch;
@@ -119,9 +119,10 @@ export async function* splitLines(input: AsyncIterable<Buffer>, options: SplitOp
       start = nl + 1;
     }
     const lastNl = chunk.lastIndexOf(NEWLINE);
-    if (lastNl >= start && !hasLongLine(chunk, start, lastNl)) {
+    const scan = lastNl >= start ? scanLines(chunk, start, lastNl) : undefined;
+    if (scan && !scan.longLine) {
       // Fast path: all the whole lines of this chunk in one copy.
-      lineNo += countNewlines(chunk, start, lastNl + 1);
+      lineNo += scan.lines;
       append(chunk, start, lastNl + 1);
       consumed += lastNl + 1 - start;
       start = lastNl + 1;
@@ -131,26 +132,25 @@ export async function* splitLines(input: AsyncIterable<Buffer>, options: SplitOp
       start = nl + 1;
     }
     if (start < chunk.length) hold(chunk.subarray(start));
-    if (partsBytes >= batchBytes) yield take();
+    if (accBytes >= batchBytes) yield take();
   }
   if (unfinishedBytes > 0 && options.trailingPartialLine === 'emit') finishLine(Buffer.alloc(0), false);
   // Also when only blank lines remain: the checkpoint must still move past them.
-  if (partsBytes > 0 || rejects.length > 0) yield take();
+  if (accBytes > 0 || rejects.length > 0) yield take();
 }
 
-function countNewlines(buffer: Buffer, from: number, to: number): number {
-  let n = 0;
-  for (let i = buffer.indexOf(NEWLINE, from); i !== -1 && i < to; i = buffer.indexOf(NEWLINE, i + 1)) n++;
-  return n;
-}
-
-/** True when some line in chunk[start..end] is longer than MAX_LINE_BYTES (only then the slow path). */
-function hasLongLine(chunk: Buffer, start: number, end: number): boolean {
-  if (end - start < MAX_LINE_BYTES) return false;
+/**
+ * One pass over the whole lines in chunk[start..end] (end is a newline): how many there are, and
+ * whether one is longer than MAX_LINE_BYTES (only then the line-by-line slow path).
+ */
+function scanLines(chunk: Buffer, start: number, end: number): { lines: number; longLine: boolean } {
+  let lines = 0;
+  let longLine = false;
   let previous = start - 1;
   for (let i = chunk.indexOf(NEWLINE, start); i !== -1 && i <= end; i = chunk.indexOf(NEWLINE, i + 1)) {
-    if (i - previous - 1 > MAX_LINE_BYTES) return true;
+    if (i - previous - 1 > MAX_LINE_BYTES) longLine = true;
     previous = i;
+    lines++;
   }
-  return false;
+  return { lines, longLine };
 }

@@ -1,3 +1,4 @@
+import { sqlTime } from '../clock.js';
 import type { Db } from './store.js';
 
 /** One audit event as stored. `details` is canonical JSON text (sorted keys). */
@@ -23,7 +24,7 @@ export async function lastAuditEvent(db: Db): Promise<AuditRow | undefined> {
 export async function appendAuditEvent(db: Db, row: AuditRow): Promise<void> {
   await db.run(
     `INSERT INTO audit_events VALUES ($seq, CAST($at AS TIMESTAMP), $actor, $role, $action, $target, $reason, $details, $prev_hash, $hash)`,
-    { ...row, at: row.at.replace('T', ' ').replace('Z', '') },
+    { ...row, at: sqlTime(row.at) },
   );
 }
 

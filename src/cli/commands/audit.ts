@@ -1,6 +1,7 @@
 import { AuditLog } from '../../access/audit.js';
 import { Store } from '../../store/store.js';
 import { auditMirrorPath, resolveConfig, type CommonFlags } from '../config.js';
+import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 
 /** `mcp-blackbox audit verify`: exit 0 when the chain verifies, 1 when it is broken. */
 export async function auditVerifyCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {
@@ -18,7 +19,7 @@ export async function auditVerifyCommand(flags: CommonFlags & { json?: boolean }
     } else {
       process.stdout.write(`audit chain BROKEN at event ${result.first_broken_seq}: ${result.problem}\n`);
     }
-    return result.ok ? 0 : 1;
+    return result.ok ? EXIT_OK : EXIT_PARTIAL;
   } finally {
     await store.close();
   }

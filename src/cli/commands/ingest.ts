@@ -2,6 +2,7 @@ import { ingestFiles, type FileIngestSummary } from '../../ingest/files.js';
 import { quarantinedTotal } from '../../ingest/batch.js';
 import { Store } from '../../store/store.js';
 import { resolveConfig, type CommonFlags } from '../config.js';
+import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 
 export async function ingestCommand(inputs: string[], flags: CommonFlags & { json?: boolean }): Promise<number> {
   const config = resolveConfig(flags, process.env);
@@ -11,7 +12,7 @@ export async function ingestCommand(inputs: string[], flags: CommonFlags & { jso
     const summary = await ingestFiles(store, inputs);
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(flags.json ? `${JSON.stringify({ ...summary, seconds }, null, 2)}\n` : formatIngestSummary(summary, seconds, config.dbPath));
-    return summary.failed.length > 0 ? 1 : 0;
+    return summary.failed.length > 0 ? EXIT_PARTIAL : EXIT_OK;
   } finally {
     await store.close();
   }
