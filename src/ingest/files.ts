@@ -5,8 +5,8 @@ import { createGunzip } from 'node:zlib';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UserInputError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import { addBatch, commitBatch, emptySummary, type BatchResult, type IngestSummary } from './batch.js';
-import { prepareBatch } from './prepare.js';
+import { addBatch, BatchLoad, emptySummary, type IngestSummary } from './batch.js';
+import { prepareBatch, type PreparedBatch } from './prepare.js';
 import { splitLines } from './lines.js';
 
 /** File names ingest reads: NDJSON, plain or gzip-compressed. */
@@ -80,8 +80,13 @@ export async function* readChunks(path: string, start = 0, chunkBytes = 4 * 1024
 
 export interface FileIngestOptions {
   batchBytes?: number;
+  /** Valid records per transaction (several batches); see BatchLoad for why it is large. */
+  transactionRecords?: number;
   onFile?: (path: string, summary: FileIngestSummary) => void;
 }
+
+/** Two row groups: enough that most rows are written straight to the file, not to the WAL. */
+const DEFAULT_TRANSACTION_RECORDS = 250_000;
 
 /** Ingests whole files. Bad lines are quarantined; a file that fails to read is reported, not fatal. */
 export async function ingestFiles(
@@ -94,25 +99,49 @@ export async function ingestFiles(
   for (const path of paths) {
     summary.files++;
     try {
-      const batches = splitLines(openLogFile(path), {
-        trailingPartialLine: 'emit',
-        batchBytes: options.batchBytes,
-      });
-      // Validate batch k+1 in JavaScript while DuckDB commits batch k on its own threads.
-      let pending: Promise<BatchResult> | undefined;
-      try {
-        for await (const batch of batches) {
-          const prepared = prepareBatch(batch, store.clock.now());
-          if (pending) addBatch(summary, await pending);
-          pending = commitBatch(store, prepared, path).finally(() => prepared.release());
-        }
-      } finally {
-        if (pending) addBatch(summary, await pending);
-      }
+      await ingestFile(store, path, summary, options);
     } catch (error) {
       summary.failed.push({ path, error: error instanceof Error ? error.message : String(error) });
     }
     options.onFile?.(path, summary);
   }
   return summary;
+}
+
+async function ingestFile(store: Store, path: string, summary: IngestSummary, options: FileIngestOptions): Promise<void> {
+  const batches = splitLines(openLogFile(path), { trailingPartialLine: 'emit', batchBytes: options.batchBytes })[
+    Symbol.asyncIterator
+  ]();
+  const transactionRecords = options.transactionRecords ?? DEFAULT_TRANSACTION_RECORDS;
+  const nextPrepared = async (): Promise<PreparedBatch | undefined> => {
+    const next = await batches.next();
+    return next.done ? undefined : prepareBatch(next.value, store.clock.now());
+  };
+  let current = await nextPrepared();
+  // A read error ends the file, but the lines already loaded are still committed.
+  let readError: unknown;
+  while (current && readError === undefined) {
+    const result = await store.write(async (db) => {
+      const load = await BatchLoad.begin(store, db);
+      while (current) {
+        const loading = load.add(current);
+        const loaded = current;
+        let following: PreparedBatch | undefined;
+        try {
+          // Validate the next batch in JavaScript while DuckDB loads this one on its own threads.
+          following = await nextPrepared();
+        } catch (error) {
+          readError = error;
+        } finally {
+          await loading.finally(() => loaded.release());
+        }
+        current = following;
+        if (load.records >= transactionRecords) break;
+      }
+      return load.finish(path);
+    });
+    addBatch(summary, result);
+  }
+  current?.release();
+  if (readError !== undefined) throw readError;
 }

@@ -28,25 +28,12 @@ const EXECUTION_COLUMNS = [
 ] as const;
 
 const STEP_EXTRACT = `
-  SELECT w.execution_id,
-         CAST(json_extract_string(s.step, '$.index') AS DOUBLE)::INTEGER AS step_index,
-         json_extract_string(s.step, '$.name') AS name,
-         json_extract_string(s.step, '$.connector') AS connector,
-         json_extract_string(s.step, '$.operation') AS operation,
-         json_extract_string(s.step, '$.status') AS status,
-         timezone('UTC', try_cast(json_extract_string(s.step, '$.started_at') AS TIMESTAMPTZ)) AS started_at,
-         timezone('UTC', try_cast(json_extract_string(s.step, '$.ended_at') AS TIMESTAMPTZ)) AS ended_at,
-         try_cast(json_extract_string(s.step, '$.tasks') AS DOUBLE) AS tasks,
-         json_extract_string(s.step, '$.auth.mode') AS auth_mode,
-         json_extract_string(s.step, '$.auth.identity') AS auth_identity,
-         json_extract(s.step, '$.input') AS input,
-         json_extract(s.step, '$.output') AS output,
-         json_extract_string(s.step, '$.error.type') AS error_type,
-         json_extract_string(s.step, '$.error.message') AS error_message,
-         json_extract_string(s.step, '$.error.layer') AS error_layer,
+  SELECT w.execution_id, s."index"::INTEGER, s.name, s.connector, s.operation, s.status,
+         timezone('UTC', try_cast(s.started_at AS TIMESTAMPTZ)), timezone('UTC', try_cast(s.ended_at AS TIMESTAMPTZ)),
+         s.tasks, s.auth.mode, s.auth.identity, s.input, s.output, s.error.type, s.error.message, s.error.layer,
          NULL::JSON AS attributes
-  FROM (SELECT r.execution_id, r.step_list FROM batch_records r JOIN batch_winners w USING (line_no)
-        WHERE w.outcome IN ('insert', 'update') AND r.step_count > 0) AS w, unnest(w.step_list) AS s(step)`;
+  FROM (SELECT r.execution_id, unnest(r.step_list) AS s FROM batch_records r JOIN batch_winners w USING (line_no)
+        WHERE w.outcome IN ('insert', 'update') AND r.step_count > 0) AS w`;
 
 /**
  * The winner per execution_id and what to do with it, computed on narrow columns only: the wide

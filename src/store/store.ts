@@ -97,6 +97,7 @@ export class Store {
   private readonly idleReaders: Db[] = [];
   private readonly waitingReaders: Array<(db: Db) => void> = [];
   private closed = false;
+  private readonly closeHooks: Array<() => void> = [];
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -174,11 +175,17 @@ export class Store {
     }
   }
 
+  /** Runs `hook` when the store closes (after its last write): for resources tied to its connections. */
+  onClose(hook: () => void): void {
+    this.closeHooks.push(hook);
+  }
+
   /** Waits for queued writes, then releases the file lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.writeTail;
+    for (const hook of this.closeHooks.splice(0)) hook();
     if (this.path !== ':memory:') await this.writer.run('CHECKPOINT').catch(() => undefined);
     this.writer.connection.closeSync();
     for (const r of this.idleReaders) r.connection.closeSync();

@@ -69,6 +69,58 @@ describe('file ingest: idempotency', () => {
   });
 });
 
+describe('file ingest: batches and transactions', () => {
+  // Repeats, running-then-final pairs and bad lines spread so that small batches split them.
+  function mixedFleet(): string {
+    const out: unknown[] = [];
+    for (let i = 0; i < 40; i++) {
+      const id = `m${i}`;
+      const steps = i % 3 === 0 ? [{ index: 0, name: 'Call', status: 'succeeded', tasks: 2, input: { q: i } }] : undefined;
+      if (i % 4 === 0) out.push(record(id, { status: 'running', ended_at: undefined, steps }));
+      out.push(record(id, { steps, tool: { name: 'wf', kind: steps ? 'workflow' : 'connector' } }));
+      if (i % 5 === 0) out.push(record(id, { steps, tool: { name: 'wf', kind: steps ? 'workflow' : 'connector' } }));
+      if (i % 9 === 0) out.push(`{"broken": ${i}`);
+    }
+    return lines(...(out as Array<Record<string, unknown> | string>));
+  }
+
+  async function snapshot(store: Store) {
+    return store.read((db) =>
+      db.all(`SELECT e.execution_id, e.status, e.step_count, e.tasks, (SELECT count(*)::INTEGER FROM steps s WHERE s.execution_id = e.execution_id) AS steps,
+                     (SELECT count(*)::INTEGER FROM quarantine) AS quarantined
+              FROM executions e ORDER BY e.execution_id`),
+    );
+  }
+
+  it('gives the same result in one batch or in many small batches over several transactions', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'mixed.jsonl');
+    writeFileSync(path, mixedFleet());
+    const whole = await openTestStore();
+    const wholeSummary = await ingestFiles(whole, [path]);
+    const pieces = await openTestStore();
+    const piecesSummary = await ingestFiles(pieces, [path], { batchBytes: 700, transactionRecords: 9 });
+    expect(wholeSummary).toMatchObject({ lines: 63, inserted: 40, updated: 0, duplicates: 18, quarantined: { invalid_json: 5 } });
+    expect(piecesSummary).toEqual(wholeSummary);
+    expect(await snapshot(pieces)).toEqual(await snapshot(whole));
+    expect(await count(pieces, "SELECT count(*) FROM executions WHERE status = 'running'")).toBe(0);
+  });
+
+  it('commits the lines read before a file breaks off, and reports the file as failed', async () => {
+    const text = lines(...Array.from({ length: 400 }, (_, i) => record(`t${i}`, { input: { note: `row ${i} `.repeat(20) } })));
+    const zipped = gzipSync(text);
+    const dir = tempDir();
+    const path = join(dir, 'cut.jsonl.gz');
+    writeFileSync(path, zipped.subarray(0, Math.floor(zipped.length * 0.6)));
+    const store = await openTestStore();
+    const summary = await ingestFiles(store, [path], { batchBytes: 4096, transactionRecords: 1_000_000 });
+    expect(summary.failed).toEqual([{ path, error: expect.stringMatching(/unexpected end of file/i) }]);
+    expect(summary.inserted).toBeGreaterThan(0);
+    expect(summary.inserted).toBeLessThan(400);
+    expect(await count(store, 'SELECT count(*) FROM executions')).toBe(summary.inserted);
+  });
+});
+
 describe('file ingest: normalisation', () => {
   it('stores UTC, derives duration and tasks, applies defaults and keeps unknown fields', async () => {
     const store = await openTestStore();
