@@ -48,20 +48,13 @@ export async function failureReport(
     params,
   );
   const groups = await db.all<FailureGroup>(
-    `WITH failed AS (SELECT * FROM executions WHERE ${failed}),
-     failing_step AS (
-       SELECT s.execution_id, arg_min(s.connector, s.step_index) AS connector
-       FROM steps s SEMI JOIN failed f ON f.execution_id = s.execution_id
-       WHERE s.status IN ('failed', 'terminated')
-       GROUP BY 1
-     )
-     SELECT f.error_type, f.error_layer, f.tool_name AS tool, fs.connector,
+    `SELECT f.error_type, f.error_layer, f.tool_name AS tool, f.failing_connector AS connector,
             count(*)::INTEGER AS count,
             count(*) FILTER (f.status = 'terminated')::INTEGER AS terminated,
             count(DISTINCT f.user_id)::INTEGER AS affected_users,
             iso(min(f.started_at)) AS first_seen, iso(max(f.started_at)) AS last_seen,
             arg_max(f.execution_id, f.started_at) AS sample_execution_id
-     FROM failed f LEFT JOIN failing_step fs USING (execution_id)
+     FROM executions f WHERE ${failed}
      GROUP BY 1, 2, 3, 4
      ORDER BY count DESC, last_seen DESC
      LIMIT $limit`,

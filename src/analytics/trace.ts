@@ -1,5 +1,5 @@
 import { NotFoundError } from '../errors.js';
-import type { Db } from '../store/store.js';
+import type { Db, Reader } from '../store/store.js';
 import { SUMMARY_COLUMNS, type ExecutionSummary } from './executions.js';
 import { sqlTime } from './time-range.js';
 
@@ -45,45 +45,28 @@ const RELATED_SPAN_HOURS = 24;
 
 const parse = (text: unknown): unknown => (typeof text === 'string' ? JSON.parse(text) : (text ?? null));
 
-/** One execution, its steps in order, and its neighbours in the same agent run or session. */
-export async function traceExecution(db: Db, executionId: string): Promise<ExecutionTrace> {
-  const row = await db.one<Record<string, unknown>>(
-    `SELECT ${SUMMARY_COLUMNS}, user_email, user_name, error_message, input, output, attributes, source
-     FROM executions WHERE execution_id = $id`,
-    { id: executionId },
+/**
+ * One execution, its steps in order, and its neighbours in the same agent run or session.
+ * The steps are read on a second connection while the execution and its neighbours are read on
+ * the first, so a trace costs the longer of the two paths, not their sum.
+ */
+export async function traceExecution(read: Reader, executionId: string): Promise<ExecutionTrace> {
+  const stepsRead = read((db) =>
+    db.all<Record<string, unknown>>(
+      `SELECT step_index, name, connector, operation, status, iso(started_at) AS started_at, iso(ended_at) AS ended_at,
+              CASE WHEN ended_at >= started_at THEN (epoch_ms(ended_at) - epoch_ms(started_at))::DOUBLE END AS duration_ms,
+              tasks, auth_mode, auth_identity, error_type, error_layer, error_message, input, output
+       FROM steps WHERE execution_id = $id ORDER BY step_index`,
+      { id: executionId },
+    ),
   );
-  if (!row) {
-    throw new NotFoundError(
-      `No execution has id ${JSON.stringify(executionId)}. Ids look like the execution_id field of the logs; find one with list_executions (filter by user, tool, status or window) or failure_report.`,
-    );
-  }
-  const steps = await db.all<Record<string, unknown>>(
-    `SELECT step_index, name, connector, operation, status, iso(started_at) AS started_at, iso(ended_at) AS ended_at,
-            CASE WHEN ended_at >= started_at THEN (epoch_ms(ended_at) - epoch_ms(started_at))::DOUBLE END AS duration_ms,
-            tasks, auth_mode, auth_identity, error_type, error_layer, error_message, input, output
-     FROM steps WHERE execution_id = $id ORDER BY step_index`,
-    { id: executionId },
-  );
-  // An agent run or a session lives for hours, not weeks: looking a day either side lets
-  // DuckDB skip every row group outside it (zone maps on started_at). One scan serves both.
-  const related =
-    row.workflow_run_id === null && row.session_id === null
-      ? []
-      : await db.all<ExecutionSummary>(
-          `SELECT ${SUMMARY_COLUMNS} FROM executions
-           WHERE started_at BETWEEN CAST($at AS TIMESTAMP) - INTERVAL ${RELATED_SPAN_HOURS} HOUR
-                                AND CAST($at AS TIMESTAMP) + INTERVAL ${RELATED_SPAN_HOURS} HOUR
-             AND (agent_workflow_run_id = $run OR agent_session_id = $session) AND execution_id <> $id
-           ORDER BY started_at LIMIT ${4 * RELATED_LIMIT}`,
-          {
-            run: (row.workflow_run_id as string | null) ?? '',
-            session: (row.session_id as string | null) ?? '',
-            id: executionId,
-            at: sqlTime(row.started_at as string),
-          },
-        );
+  // Settled now, awaited below: an unknown id must not leave the steps read rejecting unobserved.
+  stepsRead.catch(() => undefined);
+  const { row, related } = await read((db) => executionAndNeighbours(db, executionId));
+  const steps = await stepsRead;
   const sameRun = row.workflow_run_id === null ? [] : related.filter((e) => e.workflow_run_id === row.workflow_run_id);
   const sameSession = row.session_id === null ? [] : related.filter((e) => e.session_id === row.session_id);
+
 
   const { user_email, user_name, error_message, input, output, attributes, source, ...summary } = row;
   const traceSteps: TraceStep[] = steps.map((s) => ({
@@ -125,4 +108,37 @@ export async function traceExecution(db: Db, executionId: string): Promise<Execu
       more_in_run_or_session: sameRun.length > RELATED_LIMIT || sameSession.length > RELATED_LIMIT,
     },
   };
+}
+
+/** The execution row, then its neighbours: the second query needs the first one's time and ids. */
+async function executionAndNeighbours(db: Db, executionId: string) {
+  const row = await db.one<Record<string, unknown>>(
+    `SELECT ${SUMMARY_COLUMNS}, user_email, user_name, error_message, input, output, attributes, source
+     FROM executions WHERE execution_id = $id`,
+    { id: executionId },
+  );
+  if (!row) {
+    throw new NotFoundError(
+      `No execution has id ${JSON.stringify(executionId)}. Ids look like the execution_id field of the logs; find one with list_executions (filter by user, tool, status or window) or failure_report.`,
+    );
+  }
+  // An agent run or a session lives for hours, not weeks: looking a day either side lets
+  // DuckDB skip every row group outside it (zone maps on started_at). One scan serves both.
+  const related =
+    row.workflow_run_id === null && row.session_id === null
+      ? []
+      : await db.all<ExecutionSummary>(
+          `SELECT ${SUMMARY_COLUMNS} FROM executions
+           WHERE started_at BETWEEN CAST($at AS TIMESTAMP) - INTERVAL ${RELATED_SPAN_HOURS} HOUR
+                                AND CAST($at AS TIMESTAMP) + INTERVAL ${RELATED_SPAN_HOURS} HOUR
+             AND (agent_workflow_run_id = $run OR agent_session_id = $session) AND execution_id <> $id
+           ORDER BY started_at LIMIT ${4 * RELATED_LIMIT}`,
+          {
+            run: (row.workflow_run_id as string | null) ?? '',
+            session: (row.session_id as string | null) ?? '',
+            id: executionId,
+            at: sqlTime(row.started_at as string),
+          },
+        );
+  return { row, related };
 }

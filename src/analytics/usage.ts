@@ -1,5 +1,5 @@
 import { STATUSES } from '../ingest/format.js';
-import type { Db, Params } from '../store/store.js';
+import type { Params, Reader } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { describeRange, lengthMs, previousRange, sqlTime, type TimeRange } from './time-range.js';
 
@@ -47,8 +47,14 @@ export function defaultBucket(range: TimeRange): Bucket {
   return lengthMs(range) <= 48 * 3_600_000 ? 'hour' : 'day';
 }
 
+/**
+ * The window's totals, series, active users and change drivers. The queries are independent and
+ * run side by side on the read connections; the totals are summed from the series (one scan of
+ * the window for both), and distinct users are counted over (user, kind) pairs grouped first,
+ * which is cheaper than three DISTINCT aggregates over every execution.
+ */
 export async function usageSummary(
-  db: Db,
+  read: Reader,
   args: { range: TimeRange; filters: Filters; bucket?: Bucket },
 ): Promise<UsageSummary> {
   const { range, filters } = args;
@@ -57,48 +63,62 @@ export async function usageSummary(
   const where = whereClause(range, filters, params);
   const previous = previousRange(range);
   const prevWhere = whereClause(previous, filters, params, 'p_');
-
-  const totals = await db.one<Record<string, number>>(
-    `SELECT count(*)::INTEGER AS total, ${STATUS_SUMS},
-            count(DISTINCT user_id)::INTEGER AS users,
-            count(DISTINCT user_id) FILTER (tool_kind = 'workflow')::INTEGER AS workflow_users,
-            count(DISTINCT user_id) FILTER (tool_kind = 'connector')::INTEGER AS connector_users,
-            coalesce(sum(tasks), 0)::DOUBLE AS tasks
-     FROM executions WHERE ${where}`,
-    params,
-  );
-  const prevTotal = await db.one<{ total: number }>(
-    `SELECT count(*)::INTEGER AS total FROM executions WHERE ${prevWhere}`,
-    params,
-  );
-
   params.bucket_from = sqlTime(range.from);
-  const series = await db.all<{ start: string; total: number } & StatusCounts>(
-    `WITH buckets AS (
-       SELECT unnest(generate_series(date_trunc('${bucket}', CAST($bucket_from AS TIMESTAMP)), CAST($to AS TIMESTAMP) - INTERVAL 1 MICROSECOND, INTERVAL 1 ${bucket})) AS start
-     ),
-     counts AS (
-       SELECT date_trunc('${bucket}', started_at) AS start, count(*)::INTEGER AS total, ${STATUS_SUMS}
-       FROM executions WHERE ${where} GROUP BY 1
-     )
-     SELECT iso(b.start) AS start, coalesce(c.total, 0) AS total,
-            ${STATUSES.map((s) => `coalesce(c.${s}, 0) AS ${s}`).join(', ')}
-     FROM buckets b LEFT JOIN counts c USING (start) ORDER BY b.start`,
-    params,
-  );
 
+  const seriesRead = read((db) =>
+    db.all<{ start: string; total: number; tasks: number } & StatusCounts>(
+      `WITH buckets AS (
+         SELECT unnest(generate_series(date_trunc('${bucket}', CAST($bucket_from AS TIMESTAMP)), CAST($to AS TIMESTAMP) - INTERVAL 1 MICROSECOND, INTERVAL 1 ${bucket})) AS start
+       ),
+       counts AS (
+         SELECT date_trunc('${bucket}', started_at) AS start, count(*)::INTEGER AS total, ${STATUS_SUMS},
+                coalesce(sum(tasks), 0)::DOUBLE AS tasks
+         FROM executions WHERE ${where} GROUP BY 1
+       )
+       SELECT iso(b.start) AS start, coalesce(c.total, 0) AS total,
+              ${STATUSES.map((s) => `coalesce(c.${s}, 0) AS ${s}`).join(', ')}, coalesce(c.tasks, 0) AS tasks
+       FROM buckets b LEFT JOIN counts c USING (start) ORDER BY b.start`,
+      params,
+    ),
+  );
+  const usersRead = read((db) =>
+    db.one<{ users: number; workflow_users: number; connector_users: number }>(
+      `SELECT count(DISTINCT user_id)::INTEGER AS users,
+              count(DISTINCT user_id) FILTER (tool_kind = 'workflow')::INTEGER AS workflow_users,
+              count(DISTINCT user_id) FILTER (tool_kind = 'connector')::INTEGER AS connector_users
+       FROM (SELECT user_id, tool_kind FROM executions WHERE ${where} GROUP BY ALL)`,
+      params,
+    ),
+  );
   // The tool and the user that moved the total most, from one scan of both windows.
   const span = 'started_at >= CAST($p_from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)';
-  const driverRows = await db.all<{ tool: string | null; user: string | null; is_tool: boolean; current: number; previous: number }>(
-    `SELECT tool_name AS tool, user_id AS "user", GROUPING(tool_name) = 0 AS is_tool,
-            count(*) FILTER (${where})::INTEGER AS current,
-            count(*) FILTER (${prevWhere})::INTEGER AS previous
-     FROM executions WHERE ${span}
-     GROUP BY GROUPING SETS ((tool_name), (user_id))
-     QUALIFY row_number() OVER (PARTITION BY GROUPING(tool_name)
-                                ORDER BY abs(count(*) FILTER (${where}) - count(*) FILTER (${prevWhere})) DESC, tool_name, user_id) = 1`,
-    params,
+  const driversRead = read((db) =>
+    db.all<{ tool: string | null; user: string | null; is_tool: boolean; current: number; previous: number }>(
+      `SELECT tool_name AS tool, user_id AS "user", GROUPING(tool_name) = 0 AS is_tool,
+              count(*) FILTER (${where})::INTEGER AS current,
+              count(*) FILTER (${prevWhere})::INTEGER AS previous
+       FROM executions WHERE ${span}
+       GROUP BY GROUPING SETS ((tool_name), (user_id))
+       QUALIFY row_number() OVER (PARTITION BY GROUPING(tool_name)
+                                  ORDER BY abs(count(*) FILTER (${where}) - count(*) FILTER (${prevWhere})) DESC, tool_name, user_id) = 1`,
+      params,
+    ),
   );
+  const smallRead = read(async (db) => ({
+    prevTotal: await db.one<{ total: number }>(`SELECT count(*)::INTEGER AS total FROM executions WHERE ${prevWhere}`, params),
+    samples: await db.all<{ id: string }>(
+      `SELECT execution_id AS id FROM executions WHERE ${where} ORDER BY started_at DESC LIMIT 3`,
+      params,
+    ),
+  }));
+  const [seriesRows, users, driverRows, { prevTotal, samples }] = await Promise.all([seriesRead, usersRead, driversRead, smallRead]);
+
+  const totals: Record<string, number> = { total: 0, tasks: 0, ...Object.fromEntries(STATUSES.map((s) => [s, 0])) };
+  const series = seriesRows.map(({ tasks, ...bucketRow }) => {
+    for (const key of ['total', ...STATUSES]) totals[key]! += bucketRow[key as keyof typeof bucketRow] as number;
+    totals.tasks! += tasks;
+    return bucketRow;
+  });
   const windowDelta = (totals?.total ?? 0) - (prevTotal?.total ?? 0);
   const driver = (isTool: boolean): ChangeDriver | null => {
     const row = driverRows.find((r) => r.is_tool === isTool);
@@ -113,11 +133,6 @@ export async function usageSummary(
     };
   };
 
-  const samples = await db.all<{ id: string }>(
-    `SELECT execution_id AS id FROM executions WHERE ${where} ORDER BY started_at DESC LIMIT 3`,
-    params,
-  );
-
   const total = totals?.total ?? 0;
   const byStatus = Object.fromEntries(STATUSES.map((s) => [s, totals?.[s] ?? 0])) as unknown as StatusCounts;
   const finished = total - byStatus.running;
@@ -129,11 +144,11 @@ export async function usageSummary(
     by_status: byStatus,
     success_rate: finished > 0 ? round(byStatus.succeeded / finished) : null,
     active_users: {
-      total: totals?.users ?? 0,
-      workflow_tool_users: totals?.workflow_users ?? 0,
-      connector_tool_users: totals?.connector_users ?? 0,
+      total: users?.users ?? 0,
+      workflow_tool_users: users?.workflow_users ?? 0,
+      connector_tool_users: users?.connector_users ?? 0,
     },
-    tasks: totals?.tasks ?? 0,
+    tasks: round(totals.tasks ?? 0, 6),
     bucket,
     series,
     previous_window: { ...describeRange(previous), total_executions: prevTotal?.total ?? 0 },

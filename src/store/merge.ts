@@ -27,6 +27,10 @@ const EXECUTION_COLUMNS = [
   'input', 'output', 'error_type', 'error_message', 'error_layer', 'attributes', 'step_count',
 ] as const;
 
+/** Same rule as the migration that added the column: the connector of the lowest-index failed step. */
+const FAILING_CONNECTOR = `(SELECT arg_min(s.connector, s."index") FROM unnest(r.step_list) AS u(s)
+                           WHERE s.status IN ('failed', 'terminated'))`;
+
 const STEP_EXTRACT = `
   SELECT w.execution_id, s."index"::INTEGER, s.name, s.connector, s.operation, s.status,
          timezone('UTC', try_cast(s.started_at AS TIMESTAMPTZ)), timezone('UTC', try_cast(s.ended_at AS TIMESTAMPTZ)),
@@ -61,8 +65,10 @@ const CHANGED = `batch_records r JOIN batch_winners w USING (line_no) WHERE w.ou
 const MERGE_SQL = [
   `DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
   `DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
-  `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, source, ingested_at)
-   SELECT ${EXECUTION_COLUMNS.map((c) => `r.${c}`).join(', ')}, $source, now()::TIMESTAMP FROM ${CHANGED}`,
+  `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, failing_connector, source, ingested_at)
+   SELECT ${EXECUTION_COLUMNS.map((c) => `r.${c}`).join(', ')},
+          CASE WHEN r.step_count > 0 THEN ${FAILING_CONNECTOR} END, $source, now()::TIMESTAMP
+   FROM ${CHANGED}`,
   `INSERT INTO steps ${STEP_EXTRACT}`,
   // The catalog: every tool ever seen, with the span of its use.
   `INSERT INTO tools (name, server, kind, first_seen, last_seen)

@@ -22,6 +22,9 @@ export interface Db {
   readonly connection: DuckDBConnection;
 }
 
+/** Runs a task on a read connection of its own (Store.read): independent queries can run side by side. */
+export type Reader = <T>(task: (db: Db) => Promise<T>) => Promise<T>;
+
 export interface StoreOptions {
   /** Path of the DuckDB file, or ':memory:'. */
   path: string;

@@ -47,7 +47,7 @@ describe('analytics functions called directly', () => {
     const records = smallFleet();
     const running = { ...records.find((r) => r.execution_id === 'wf_fail')!, status: 'running', ended_at: undefined, error: undefined, steps: undefined };
     const store = await fixtureStore([running, ...records]);
-    const usage = await store.read((db) => usageSummary(db, { range: resolveRange({ window: '7d' }, clock), filters: {} }));
+    const usage = await usageSummary((task) => store.read(task), { range: resolveRange({ window: '7d' }, clock), filters: {} });
     expect(usage.total_executions).toBe(43);
     expect(usage.by_status.running).toBe(0);
   });

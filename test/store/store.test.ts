@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
 import { SchemaTooNewError } from '../../src/errors.js';
@@ -16,6 +17,37 @@ describe('Store', () => {
     expect(row?.v).toBe(MIGRATIONS.length);
     const tables = await store.read((db) => db.all<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"));
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['executions', 'steps', 'quarantine', 'ingest_checkpoints', 'tools', 'schema_version']));
+  });
+
+  it('upgrades a version 3 database in place: failed executions get the connector of their first failed step', async () => {
+    const path = join(tempDir(), 'v3.duckdb');
+    const instance = await DuckDBInstance.create(path);
+    const db = await instance.connect();
+    await db.run('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)');
+    for (let version = 1; version <= 3; version++) {
+      await db.run(MIGRATIONS[version - 1]!);
+      await db.run(`INSERT INTO schema_version VALUES (${version}, now()::TIMESTAMP)`);
+    }
+    const execution = (id: string, status: string) =>
+      `('${id}', TIMESTAMP '2026-10-30 10:00:00', '${status}', 'wf', 'workflow', 'u1', true, 1, 2, 'old', now()::TIMESTAMP)`;
+    await db.run(`INSERT INTO executions (execution_id, started_at, status, tool_name, tool_kind, user_id, via_mcp, tasks, step_count, source, ingested_at)
+                  VALUES ${execution('failed-wf', 'failed')}, ${execution('ok-wf', 'succeeded')}`);
+    await db.run(`INSERT INTO steps (execution_id, step_index, name, connector, status) VALUES
+                  ('failed-wf', 0, 'Read', 'jira', 'succeeded'), ('failed-wf', 2, 'Post', 'slack', 'failed'),
+                  ('failed-wf', 1, 'Notify', 'pagerduty', 'terminated'), ('ok-wf', 0, 'Read', 'jira', 'succeeded')`);
+    db.closeSync();
+    instance.closeSync();
+
+    const store = await Store.open({ path, clock });
+    try {
+      const rows = await store.read((d) => d.all('SELECT execution_id, failing_connector FROM executions ORDER BY 1'));
+      expect(rows).toEqual([
+        { execution_id: 'failed-wf', failing_connector: 'pagerduty' },
+        { execution_id: 'ok-wf', failing_connector: null },
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('keeps extension auto-install off', async () => {

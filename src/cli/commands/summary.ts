@@ -14,8 +14,8 @@ const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}
 /** A one-screen fleet summary: the same analytics the MCP tools use. */
 export async function fleetSummaryText(store: Store, clock: Clock, window: string): Promise<string> {
   const range = resolveRange({ window }, clock);
+  const usage = await usageSummary((task) => store.read(task), { range, filters: {} });
   return store.read(async (db) => {
-    const usage = await usageSummary(db, { range, filters: {} });
     const tools = await toolUsage(db, { range, filters: {}, by: 'tool', limit: 5 });
     const spike = await whoDroveSpike(db, { range, filters: {}, limit: 1 });
     const failures = await failureReport(db, { range, filters: {}, limit: 3 });

@@ -54,7 +54,7 @@ Example: "Why did execution ex_7f3a fail, and whose credentials did the failing 
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
-    const trace = await ctx.store.read((db) => traceExecution(db, args.execution_id));
+    const trace = await traceExecution((task) => ctx.store.read(task), args.execution_id);
     const view = ctx.access.viewTrace(trace);
     // A view is recorded after the answer is built, not waited for: its commit (an fsync) would
     // double the tool's latency. Unmask, which shows raw data, is audited before it answers.

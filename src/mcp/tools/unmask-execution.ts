@@ -35,7 +35,7 @@ Example: "Unmask ex_7f3a's input to see which account the failed sync touched, f
       await ctx.audit.record({ action: 'unmask_denied', target: args.execution_id, reason: args.reason });
       throw new AccessDenied('Only admins can unmask executions; this attempt was recorded in the audit log. Members see their own executions in full with trace_execution.');
     }
-    const trace = await ctx.store.read((db) => traceExecution(db, args.execution_id));
+    const trace = await traceExecution((task) => ctx.store.read(task), args.execution_id);
     const fields = args.fields ?? [...FIELDS];
     // Audit first: if this throws, no data leaves the server (fail closed).
     const event = await ctx.audit.record({ action: 'unmask', target: args.execution_id, reason: args.reason, details: { fields } });

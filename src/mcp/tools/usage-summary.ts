@@ -45,7 +45,7 @@ Example: "How many tool calls ran this week, and why are they up?"`,
     if (args.bucket === 'hour' && range.to.getTime() - range.from.getTime() > 14 * 86_400_000) {
       throw new UserInputError('bucket "hour" is allowed for windows up to 14d (at most 336 points); use bucket "day" or a shorter window.');
     }
-    const result = await ctx.store.read((db) => usageSummary(db, { range, filters, bucket: args.bucket }));
+    const result = await usageSummary((task) => ctx.store.read(task), { range, filters, bucket: args.bucket });
     if (result.total_executions === 0) await explainEmpty(ctx, filters);
     const change = result.change.percent === null ? 'no previous data' : `${result.change.percent > 0 ? '+' : ''}${result.change.percent}% vs previous window`;
     const drivers = [result.top_tool_driver, result.top_user_driver]
