@@ -1,7 +1,7 @@
 import { UserInputError } from '../errors.js';
 import type { Db, Params } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
-import { describeRange, lengthMs, sqlTime, type TimeRange } from './time-range.js';
+import { bucketKey, describeRange, lengthMs, sqlTime, type TimeRange } from './time-range.js';
 import { round } from './usage.js';
 
 const HOUR = 3_600_000;
@@ -71,26 +71,21 @@ export async function whoDroveSpike(
   const params: Params = {};
   const where = whereClause({ from: lookbackFrom, to: range.to }, filters, params);
   params.window_from = sqlTime(range.from);
-  const history = await db.one<{ n: number }>(
-    `SELECT count(*)::INTEGER AS n FROM executions WHERE ${where} AND started_at < CAST($window_from AS TIMESTAMP)`,
-    params,
-  );
-  const method: BaselineMethod = (history?.n ?? 0) > 0
-    ? bucket === 'hour' ? 'same_hours_previous_days' : 'same_weekday_previous_weeks'
-    : 'median_bucket';
-
+  // One query answers both whether there is history before the window (which decides the
+  // baseline method) and the buckets with either baseline; the method is picked from its answer.
   const cycleKey = bucket === 'hour' ? 'hour(start)' : 'dayofweek(start)';
-  const buckets = await db.all<BucketRow>(
+  const scoredBuckets = await db.all<{ start: string; n: number; history_baseline: number; median_baseline: number; history_rows: number }>(
     `WITH grid AS (
        SELECT unnest(generate_series(date_trunc('${bucket}', CAST($from AS TIMESTAMP)),
                                      CAST($to AS TIMESTAMP) - INTERVAL 1 MICROSECOND, INTERVAL 1 ${bucket})) AS start
      ),
      counts AS (
-       SELECT date_trunc('${bucket}', started_at) AS start, count(*)::INTEGER AS n
+       SELECT ${bucketKey(bucket, 'started_at')} AS k, count(*)::INTEGER AS n,
+              count(*) FILTER (started_at < CAST($window_from AS TIMESTAMP)) AS before_window
        FROM executions WHERE ${where} GROUP BY 1
      ),
      filled AS (
-       SELECT g.start, coalesce(c.n, 0) AS n FROM grid g LEFT JOIN counts c USING (start)
+       SELECT g.start, coalesce(c.n, 0) AS n FROM grid g LEFT JOIN counts c ON c.k = ${bucketKey(bucket, 'g.start')}
      ),
      scored AS (
        SELECT start, n,
@@ -99,13 +94,21 @@ export async function whoDroveSpike(
        FROM filled
      )
      SELECT iso(start) AS start, n,
-            ${method === 'median_bucket'
-              ? 'median(n) FILTER (start >= CAST($window_from AS TIMESTAMP)) OVER ()'
-              : 'coalesce(history_median, 0)'}::DOUBLE AS baseline
+            coalesce(history_median, 0)::DOUBLE AS history_baseline,
+            (median(n) FILTER (start >= CAST($window_from AS TIMESTAMP)) OVER ())::DOUBLE AS median_baseline,
+            (SELECT coalesce(sum(before_window), 0) FROM counts)::INTEGER AS history_rows
      FROM scored WHERE start >= date_trunc('${bucket}', CAST($window_from AS TIMESTAMP))
      ORDER BY start`,
     params,
   );
+  const method: BaselineMethod = (scoredBuckets[0]?.history_rows ?? 0) > 0
+    ? bucket === 'hour' ? 'same_hours_previous_days' : 'same_weekday_previous_weeks'
+    : 'median_bucket';
+  const buckets: BucketRow[] = scoredBuckets.map((b) => ({
+    start: b.start,
+    n: b.n,
+    baseline: method === 'median_bucket' ? b.median_baseline : b.history_baseline,
+  }));
 
   const period = args.at ? bucketHolding(buckets, args.at) : largestExcessRun(buckets);
   const explained =
@@ -209,18 +212,42 @@ async function rankContributors(
          AND started_at >= CAST($p_start AS TIMESTAMP) - INTERVAL ${a.lookback * (a.cycleMs / 1000)} SECOND
          AND ((epoch_us(started_at) - epoch_us(CAST($p_start AS TIMESTAMP))) % ${cycleUs} + ${cycleUs}) % ${cycleUs} < ${periodUs}`;
   const baselineScale = a.method === 'median_bucket' ? a.periodBuckets / a.windowBuckets : 1 / a.lookback;
+  // The rows that can count are the period and, for a same-hours baseline, the same span on each
+  // previous cycle: a few hours out of weeks. Reading those spans only (each pruned by the zone
+  // maps on started_at) instead of the whole lookback is what keeps this fast at 10M rows; the
+  // predicates above still decide, the spans only narrow the read.
+  const spans = a.method === 'median_bucket' ? undefined : scanSpans(a.periodStart, a.periodEnd, a.cycleMs, a.lookback);
+  spans?.forEach(([from, to], i) => {
+    params[`span${i}_from`] = sqlTime(from);
+    params[`span${i}_to`] = sqlTime(to);
+  });
+  const source = spans
+    ? `(${spans.map((_, i) => `SELECT * FROM executions WHERE started_at >= CAST($span${i}_from AS TIMESTAMP) AND started_at < CAST($span${i}_to AS TIMESTAMP)`).join(' UNION ALL ')}) AS executions`
+    : 'executions';
   const mask = 'GROUPING(user_id, tool_name, user_team, agent_client)';
+  // Two steps: the rows are first counted per (user, tool, team, client), a few thousand groups
+  // at most, and the five rankings are rolled up from those; grouping sets with filtered
+  // aggregates straight over a million rows cost several times more.
   const rows = await db.all<Contributor & { mask: number }>(
-    `SELECT mask, key, executions, baseline, excess, success_rate, sample_execution_ids FROM (
+    `WITH fine AS (
+       SELECT user_id, tool_name, user_team, agent_client,
+              count(*) FILTER (${inPeriod}) AS executions,
+              count(*) FILTER (${inBaseline}) AS baseline_executions,
+              count(*) FILTER (${inPeriod} AND status = 'succeeded') AS succeeded,
+              count(*) FILTER (${inPeriod} AND status <> 'running') AS finished,
+              min_by({'at': started_at, 'id': execution_id}, started_at, 3) FILTER (${inPeriod}) AS samples
+       FROM ${source} WHERE ${a.where} AND ((${inPeriod}) OR (${inBaseline}))
+       GROUP BY ALL
+     )
+     SELECT mask, key, executions, baseline, excess, success_rate, sample_execution_ids FROM (
        SELECT ${mask}::INTEGER AS mask,
               CASE ${mask} ${DIMENSIONS.map((d) => `WHEN ${d.mask} THEN ${d.key}`).join(' ')} END AS key,
-              count(*) FILTER (${inPeriod})::INTEGER AS executions,
-              round(count(*) FILTER (${inBaseline}) * ${baselineScale}, 1)::DOUBLE AS baseline,
-              round(count(*) FILTER (${inPeriod}) - count(*) FILTER (${inBaseline}) * ${baselineScale}, 1)::DOUBLE AS excess,
-              round(count(*) FILTER (${inPeriod} AND status = 'succeeded')
-                    / nullif(count(*) FILTER (${inPeriod} AND status <> 'running'), 0), 3)::DOUBLE AS success_rate,
-              min_by(execution_id, started_at, 3) FILTER (${inPeriod}) AS sample_execution_ids
-       FROM executions WHERE ${a.where} AND ((${inPeriod}) OR (${inBaseline}))
+              sum(executions)::INTEGER AS executions,
+              round(sum(baseline_executions) * ${baselineScale}, 1)::DOUBLE AS baseline,
+              round(sum(executions) - sum(baseline_executions) * ${baselineScale}, 1)::DOUBLE AS excess,
+              round(sum(succeeded) / nullif(sum(finished), 0), 3)::DOUBLE AS success_rate,
+              list_transform(list_sort(flatten(list(samples) FILTER (samples IS NOT NULL)))[1:3], s -> s.id) AS sample_execution_ids
+       FROM fine
        GROUP BY GROUPING SETS (${DIMENSIONS.map((d) => d.set).join(', ')}))
      WHERE executions > 0
      QUALIFY row_number() OVER (PARTITION BY mask ORDER BY excess DESC, executions DESC, key NULLS LAST) <= $limit
@@ -233,4 +260,25 @@ async function rankContributors(
     if (dimension) out[dimension.name].push({ ...row, share_of_excess: a.totalExcess > 0 ? round(row.excess / a.totalExcess) : null });
   }
   return out;
+}
+
+/**
+ * Disjoint time spans covering the period and the same span on each of the `lookback` previous
+ * cycles (merged where they touch or overlap, as they do when the period is longer than a cycle).
+ */
+export function scanSpans(periodStart: Date, periodEnd: Date, cycleMs: number, lookback: number): Array<[Date, Date]> {
+  const length = periodEnd.getTime() - periodStart.getTime();
+  const spans: Array<[number, number]> = [];
+  for (let k = lookback; k >= 1; k--) {
+    const from = periodStart.getTime() - k * cycleMs;
+    spans.push([from, Math.min(from + length, periodStart.getTime())]);
+  }
+  spans.push([periodStart.getTime(), periodEnd.getTime()]);
+  const merged: Array<[number, number]> = [];
+  for (const span of spans) {
+    const last = merged[merged.length - 1];
+    if (last && span[0] <= last[1]) last[1] = Math.max(last[1], span[1]);
+    else merged.push([...span]);
+  }
+  return merged.map(([from, to]) => [new Date(from), new Date(to)]);
 }

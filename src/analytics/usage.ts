@@ -1,7 +1,7 @@
 import { STATUSES } from '../ingest/format.js';
 import type { Params, Reader } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
-import { describeRange, lengthMs, previousRange, sqlTime, type TimeRange } from './time-range.js';
+import { bucketKey, describeRange, lengthMs, previousRange, sqlTime, type TimeRange } from './time-range.js';
 
 export type Bucket = 'hour' | 'day';
 
@@ -71,13 +71,13 @@ export async function usageSummary(
          SELECT unnest(generate_series(date_trunc('${bucket}', CAST($bucket_from AS TIMESTAMP)), CAST($to AS TIMESTAMP) - INTERVAL 1 MICROSECOND, INTERVAL 1 ${bucket})) AS start
        ),
        counts AS (
-         SELECT date_trunc('${bucket}', started_at) AS start, count(*)::INTEGER AS total, ${STATUS_SUMS},
+         SELECT ${bucketKey(bucket, 'started_at')} AS k, count(*)::INTEGER AS total, ${STATUS_SUMS},
                 coalesce(sum(tasks), 0)::DOUBLE AS tasks
          FROM executions WHERE ${where} GROUP BY 1
        )
        SELECT iso(b.start) AS start, coalesce(c.total, 0) AS total,
               ${STATUSES.map((s) => `coalesce(c.${s}, 0) AS ${s}`).join(', ')}, coalesce(c.tasks, 0) AS tasks
-       FROM buckets b LEFT JOIN counts c USING (start) ORDER BY b.start`,
+       FROM buckets b LEFT JOIN counts c ON c.k = ${bucketKey(bucket, 'b.start')} ORDER BY b.start`,
       params,
     ),
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { whoDroveSpike } from '../../src/analytics/spike.js';
+import { scanSpans, whoDroveSpike } from '../../src/analytics/spike.js';
 import { previousRange, resolveRange, parseWindow } from '../../src/analytics/time-range.js';
 import { usageSummary } from '../../src/analytics/usage.js';
 import { fixedClock } from '../../src/clock.js';
@@ -18,6 +18,24 @@ describe('time ranges', () => {
     expect(previousRange(resolveRange({ window: '7d' }, clock))).toEqual({ from: new Date('2026-10-18T00:00:00Z'), to: new Date('2026-10-25T00:00:00Z') });
     expect(() => parseWindow('0d')).toThrow(/longer than zero/);
     expect(() => parseWindow('500d')).toThrow(/at most 400d/);
+  });
+});
+
+describe('spike scan spans', () => {
+  const at = (iso: string) => new Date(iso);
+  const DAY = 86_400_000;
+  it('reads the period and the same hours on each previous day, nothing else', () => {
+    const spans = scanSpans(at('2026-10-27T14:00:00Z'), at('2026-10-27T16:00:00Z'), DAY, 7);
+    expect(spans).toHaveLength(8);
+    expect(spans[0]).toEqual([at('2026-10-20T14:00:00Z'), at('2026-10-20T16:00:00Z')]);
+    expect(spans[6]).toEqual([at('2026-10-26T14:00:00Z'), at('2026-10-26T16:00:00Z')]);
+    expect(spans[7]).toEqual([at('2026-10-27T14:00:00Z'), at('2026-10-27T16:00:00Z')]);
+  });
+
+  it('merges spans that overlap when the period is a cycle long or longer, so no row is read twice', () => {
+    expect(scanSpans(at('2026-10-27T00:00:00Z'), at('2026-10-28T12:00:00Z'), DAY, 7)).toEqual([
+      [at('2026-10-20T00:00:00Z'), at('2026-10-28T12:00:00Z')],
+    ]);
   });
 });
 
