@@ -1,4 +1,4 @@
-import type { Db, Params } from '../store/store.js';
+import type { Params, Reader } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { describeRange, type TimeRange } from './time-range.js';
 
@@ -27,39 +27,48 @@ export interface FailureReport {
   has_more: boolean;
 }
 
-/** Failed and terminated executions grouped by error type, layer, tool and failing connector. */
+/**
+ * Failed and terminated executions grouped by error type, layer, tool and failing connector.
+ * The groups come from the narrow `failures` table (a few percent of the rows); the failure rate
+ * needs every execution's status and is counted in parallel on another read connection.
+ */
 export async function failureReport(
-  db: Db,
+  read: Reader,
   args: { range: TimeRange; filters: Filters; limit: number },
 ): Promise<FailureReport> {
   const params: Params = { limit: args.limit + 1 };
   const { status: _ignored, ...filters } = args.filters;
   const where = whereClause(args.range, filters, params);
-  const failed = `${where} AND status IN ('failed', 'terminated')`;
-  const totals = await db.one<{ failures: number; finished: number }>(
-    `SELECT count(*) FILTER (status IN ('failed', 'terminated'))::INTEGER AS failures,
-            count(*) FILTER (status <> 'running')::INTEGER AS finished
-     FROM executions WHERE ${where}`,
-    params,
+  const totalsRead = read((db) =>
+    db.one<{ failures: number; finished: number }>(
+      `SELECT count(*) FILTER (status IN ('failed', 'terminated'))::INTEGER AS failures,
+              count(*) FILTER (status <> 'running')::INTEGER AS finished
+       FROM executions WHERE ${where}`,
+      params,
+    ),
   );
-  const byLayer = await db.all<{ layer: string | null; count: number }>(
-    `SELECT error_layer AS layer, count(*)::INTEGER AS count FROM executions WHERE ${failed}
-     GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST`,
-    params,
-  );
-  const groups = await db.all<FailureGroup>(
-    `SELECT f.error_type, f.error_layer, f.tool_name AS tool, f.failing_connector AS connector,
-            count(*)::INTEGER AS count,
-            count(*) FILTER (f.status = 'terminated')::INTEGER AS terminated,
-            count(DISTINCT f.user_id)::INTEGER AS affected_users,
-            iso(min(f.started_at)) AS first_seen, iso(max(f.started_at)) AS last_seen,
-            arg_max(f.execution_id, f.started_at) AS sample_execution_id
-     FROM executions f WHERE ${failed}
-     GROUP BY 1, 2, 3, 4
-     ORDER BY count DESC, last_seen DESC
-     LIMIT $limit`,
-    params,
-  );
+  totalsRead.catch(() => undefined); // awaited below; never left rejecting unobserved
+  const { byLayer, groups } = await read(async (db) => ({
+    byLayer: await db.all<{ layer: string | null; count: number }>(
+      `SELECT error_layer AS layer, count(*)::INTEGER AS count FROM failures WHERE ${where}
+       GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST`,
+      params,
+    ),
+    groups: await db.all<FailureGroup>(
+      `SELECT error_type, error_layer, tool_name AS tool, failing_connector AS connector,
+              count(*)::INTEGER AS count,
+              count(*) FILTER (status = 'terminated')::INTEGER AS terminated,
+              count(DISTINCT user_id)::INTEGER AS affected_users,
+              iso(min(started_at)) AS first_seen, iso(max(started_at)) AS last_seen,
+              arg_max(execution_id, started_at) AS sample_execution_id
+       FROM failures WHERE ${where}
+       GROUP BY 1, 2, 3, 4
+       ORDER BY count DESC, last_seen DESC
+       LIMIT $limit`,
+      params,
+    ),
+  }));
+  const totals = await totalsRead;
   return {
     window: describeRange(args.range),
     filters,

@@ -65,11 +65,17 @@ const CHANGED = `batch_records r JOIN batch_winners w USING (line_no) WHERE w.ou
 const MERGE_SQL = [
   `DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
   `DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
+  `DELETE FROM failures WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
   `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, failing_connector, source, ingested_at)
    SELECT ${EXECUTION_COLUMNS.map((c) => `r.${c}`).join(', ')},
           CASE WHEN r.step_count > 0 THEN ${FAILING_CONNECTOR} END, $source, now()::TIMESTAMP
    FROM ${CHANGED}`,
   `INSERT INTO steps ${STEP_EXTRACT}`,
+  `INSERT INTO failures
+   SELECT r.execution_id, r.started_at, r.status, r.error_type, r.error_layer, r.tool_name, r.tool_server,
+          CASE WHEN r.step_count > 0 THEN ${FAILING_CONNECTOR} END,
+          r.user_id, r.user_team, r.agent_client, r.environment, r.via_mcp
+   FROM ${CHANGED} AND r.status IN ('failed', 'terminated')`,
   // The catalog: every tool ever seen, with the span of its use.
   `INSERT INTO tools (name, server, kind, first_seen, last_seen)
    SELECT r.tool_name, coalesce(r.tool_server, ''), arg_max(r.tool_kind, r.started_at), min(r.started_at), max(r.started_at)

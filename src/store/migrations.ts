@@ -123,4 +123,13 @@ export const MIGRATIONS: readonly string[] = [
         WHERE status IN ('failed', 'terminated') GROUP BY execution_id) AS f
   WHERE executions.execution_id = f.execution_id;
   `,
+  // 5: failed and terminated executions, narrow. failure_report reads these few percent of the
+  // rows instead of scanning every execution's status in the window. The ingest merge keeps it
+  // in step with executions (a replaced execution leaves it; a failed one enters it).
+  `
+  CREATE TABLE failures AS
+  SELECT execution_id, started_at, status, error_type, error_layer, tool_name, tool_server, failing_connector,
+         user_id, user_team, agent_client, environment, via_mcp
+  FROM executions WHERE status IN ('failed', 'terminated') ORDER BY started_at;
+  `,
 ];

@@ -52,6 +52,19 @@ describe('file ingest: idempotency', () => {
     expect(await count(store, 'SELECT count(*) FROM executions')).toBe(2);
   });
 
+  it('keeps the failures table in step: a failure enters it, and leaves when a later record replaces it', async () => {
+    const store = await openTestStore();
+    const failures = () => count(store, "SELECT count(*) FROM failures WHERE execution_id = 'e1'");
+    await ingestText(store, lines(record('e1', { status: 'running', ended_at: undefined })));
+    expect(await failures()).toBe(0);
+    await ingestText(store, lines(record('e1', { status: 'failed', ended_at: '2026-10-30T10:00:05Z', error: { type: 'timeout', layer: 'platform' } })));
+    expect(await failures()).toBe(1);
+    await ingestText(store, lines(record('e1', { status: 'failed', ended_at: '2026-10-30T10:00:05Z', error: { type: 'timeout', layer: 'platform' } })));
+    expect(await failures()).toBe(1);
+    await ingestText(store, lines(record('e1', { status: 'succeeded', ended_at: '2026-10-30T10:00:09Z' })));
+    expect(await failures()).toBe(0);
+  });
+
   it('among terminal records the later ended_at wins, and steps follow the winner', async () => {
     const store = await openTestStore();
     const step = (status: string) => ({ index: 0, name: 'Call', status, tasks: 2 });

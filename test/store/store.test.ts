@@ -19,7 +19,7 @@ describe('Store', () => {
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['executions', 'steps', 'quarantine', 'ingest_checkpoints', 'tools', 'schema_version']));
   });
 
-  it('upgrades a version 3 database in place: failed executions get the connector of their first failed step', async () => {
+  it('upgrades a version 3 database in place: failed executions get the connector of their first failed step, and a failures table', async () => {
     const path = join(tempDir(), 'v3.duckdb');
     const instance = await DuckDBInstance.create(path);
     const db = await instance.connect();
@@ -45,6 +45,8 @@ describe('Store', () => {
         { execution_id: 'failed-wf', failing_connector: 'pagerduty' },
         { execution_id: 'ok-wf', failing_connector: null },
       ]);
+      const failures = await store.read((d) => d.all('SELECT execution_id, failing_connector FROM failures'));
+      expect(failures).toEqual([{ execution_id: 'failed-wf', failing_connector: 'pagerduty' }]);
     } finally {
       await store.close();
     }

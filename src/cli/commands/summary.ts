@@ -15,10 +15,10 @@ const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}
 export async function fleetSummaryText(store: Store, clock: Clock, window: string): Promise<string> {
   const range = resolveRange({ window }, clock);
   const usage = await usageSummary((task) => store.read(task), { range, filters: {} });
+  const failures = await failureReport((task) => store.read(task), { range, filters: {}, limit: 3 });
   return store.read(async (db) => {
     const tools = await toolUsage(db, { range, filters: {}, by: 'tool', limit: 5 });
     const spike = await whoDroveSpike(db, { range, filters: {}, limit: 1 });
-    const failures = await failureReport(db, { range, filters: {}, limit: 3 });
     const unused = await unusedTools(db, { range: resolveRange({ window: '30d' }, clock), limit: 5 });
     const out: string[] = [];
     out.push(`Fleet summary, ${usage.window.from} to ${usage.window.to}`);

@@ -45,7 +45,7 @@ Example: "Why did my sync_opportunities runs fail last night?"`,
   async handler(args, ctx) {
     const range = rangeOf(args, ctx, '7d');
     const filters = filtersOf(args);
-    const result = await ctx.store.read((db) => failureReport(db, { range, filters, limit: args.limit }));
+    const result = await failureReport((task) => ctx.store.read(task), { range, filters, limit: args.limit });
     if (result.total_failures === 0) await explainEmpty(ctx, filters);
     const groups = result.groups
       .slice(0, 5)
