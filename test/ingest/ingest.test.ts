@@ -65,6 +65,21 @@ describe('file ingest: idempotency', () => {
     expect(await failures()).toBe(0);
   });
 
+  it('keeps the connector of the lowest-index failed step that names one, as the migration does', async () => {
+    const store = await openTestStore();
+    const steps = [
+      { index: 3, name: 'Post', connector: 'slack', status: 'failed' },
+      { index: 0, name: 'Plan', status: 'failed' },
+      { index: 1, name: 'Page', connector: 'pagerduty', status: 'terminated' },
+      { index: 2, name: 'Read', connector: 'jira', status: 'succeeded' },
+    ];
+    await ingestText(store, lines(record('wf1', { status: 'failed', tool: { name: 'wf', kind: 'workflow' }, steps, error: { type: 'x', layer: 'connector' } })));
+    const connectors = await store.read((db) =>
+      db.all(`SELECT e.failing_connector AS stored, f.failing_connector AS listed FROM executions e JOIN failures f USING (execution_id)`),
+    );
+    expect(connectors).toEqual([{ stored: 'pagerduty', listed: 'pagerduty' }]);
+  });
+
   it('among terminal records the later ended_at wins, and steps follow the winner', async () => {
     const store = await openTestStore();
     const step = (status: string) => ({ index: 0, name: 'Call', status, tasks: 2 });
