@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fixedClock } from '../clock.js';
+import { DEFAULT_MEMORY_LIMIT } from '../cli/config.js';
 import { LogTailer } from '../ingest/tailer.js';
 import { Store } from '../store/store.js';
 import { BENCH_ANCHOR, writeDataset } from './dataset.js';
@@ -83,7 +84,7 @@ async function runScale(executions: number): Promise<ScaleResult> {
   log(`scale ${executions}: mcp-blackbox ingest`);
   const ours = await runMeasured(process.execPath, [CLI, 'ingest', file, '--db', dbPath, '--now', BENCH_ANCHOR, '--json'], {
     ...process.env,
-    MCP_BLACKBOX_MEMORY_LIMIT: '512MB',
+    MCP_BLACKBOX_MEMORY_LIMIT: DEFAULT_MEMORY_LIMIT,
   });
   if (ours.code !== 0) throw new Error(`ingest failed: ${ours.stderr}`);
   const summary = JSON.parse(ours.stdout) as Record<string, unknown>;
@@ -107,7 +108,7 @@ async function runScale(executions: number): Promise<ScaleResult> {
   }
 
   log(`scale ${executions}: tool latency`);
-  const store = await Store.open({ path: dbPath, clock: fixedClock(new Date(BENCH_ANCHOR)) });
+  const store = await Store.open({ path: dbPath, clock: fixedClock(new Date(BENCH_ANCHOR)), memoryLimit: DEFAULT_MEMORY_LIMIT });
   const traceId = await failedWorkflowId(store);
   const tools = await measureTools(store, TOOL_CALLS(traceId), repeats);
   await store.close();
@@ -139,7 +140,7 @@ async function underLoad(dbPath: string, traceId: string, rate: number): Promise
   mkdirSync(dir, { recursive: true });
   const live = join(dir, 'live.jsonl');
   writeFileSync(live, '');
-  const store = await Store.open({ path: dbPath, clock: fixedClock(new Date(BENCH_ANCHOR)) });
+  const store = await Store.open({ path: dbPath, clock: fixedClock(new Date(BENCH_ANCHOR)), memoryLimit: DEFAULT_MEMORY_LIMIT });
   const before = (await store.read((db) => db.one<{ n: number }>('SELECT count(*)::DOUBLE AS n FROM executions')))!.n;
   const tailer = new LogTailer(store, { dirs: [dir], sweepIntervalMs: 200 });
   await tailer.start();
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
 
   log('under load');
   const mainDb = join(work, `ours-${executions}.duckdb`);
-  const store = await Store.open({ path: mainDb, clock: fixedClock(new Date(BENCH_ANCHOR)) });
+  const store = await Store.open({ path: mainDb, clock: fixedClock(new Date(BENCH_ANCHOR)), memoryLimit: DEFAULT_MEMORY_LIMIT });
   const traceId = await failedWorkflowId(store);
   await store.close();
   const load = await underLoad(mainDb, traceId, 10_000);
@@ -196,7 +197,7 @@ async function main(): Promise<void> {
     const { lines } = await writeDataset(file, Math.ceil(target / 650));
     const dbPath = join(work, 'memory.duckdb');
     rmDb(dbPath);
-    const run = await runMeasured(process.execPath, [CLI, 'ingest', file, '--db', dbPath, '--now', BENCH_ANCHOR, '--json'], { ...process.env, MCP_BLACKBOX_MEMORY_LIMIT: '512MB' });
+    const run = await runMeasured(process.execPath, [CLI, 'ingest', file, '--db', dbPath, '--now', BENCH_ANCHOR, '--json'], { ...process.env, MCP_BLACKBOX_MEMORY_LIMIT: DEFAULT_MEMORY_LIMIT });
     memory = { fileMiB: Math.round(statSync(file).size / 1024 / 1024), lines, peakRssMiB: run.peakRssMiB, seconds: run.seconds };
     rmSync(file, { force: true });
     rmDb(dbPath);
@@ -232,7 +233,7 @@ function writeResults(r: {
   out.push('', `Ratios: ours / ceiling = **${ratio(main.ours.rate, main.ceiling.rate)}** (target ≥ 0.5)${main.sqlite ? `; ours / SQLite = **${ratio(main.ours.rate, main.sqlite.rate)}**` : ''}.`, '');
   out.push(`Ingest summary: ${JSON.stringify(main.ours.summary)}`, '');
   out.push('## 2. Memory', '');
-  if (r.memory) out.push(`Peak RSS while ingesting a ${f(r.memory.fileMiB)} MiB file (${f(r.memory.lines)} lines, DuckDB memory_limit 512MB): **${f(r.memory.peakRssMiB)} MiB** (target < 1024 MiB), in ${r.memory.seconds.toFixed(1)} s.`, '');
+  if (r.memory) out.push(`Peak RSS while ingesting a ${f(r.memory.fileMiB)} MiB file (${f(r.memory.lines)} lines, DuckDB memory_limit ${DEFAULT_MEMORY_LIMIT}, the default): **${f(r.memory.peakRssMiB)} MiB** (target < 1024 MiB), in ${r.memory.seconds.toFixed(1)} s.`, '');
   out.push(`Peak RSS for the ${f(main.fileMiB)} MiB ingest above: ${f(main.ours.peakRssMiB)} MiB.`, '');
   out.push(`## 3. Tool latency (ms, ${repeats} calls each after one warm-up; ours through the MCP SDK client, SQLite as direct queries; a slow baseline stops after 30 s, n says how many calls)`, '');
   for (const scale of r.results) {

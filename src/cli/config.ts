@@ -38,12 +38,18 @@ export const ENV = {
 } as const;
 
 export const DEFAULT_DB = 'blackbox.duckdb';
+/**
+ * DuckDB's buffer pool. The process needs about 450 MiB beside it while ingesting (JavaScript,
+ * the batch being merged, DuckDB's own allocations), so 384MB keeps a 1 GB ingest under 1 GiB
+ * of RSS; fleet queries at 10M executions run well within it.
+ */
+export const DEFAULT_MEMORY_LIMIT = '384MB';
 
 export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Config {
   return {
     dbPath: resolve(flags.db ?? env[ENV.db] ?? DEFAULT_DB),
     clock: clockFrom(flags.now ?? env[ENV.now]),
-    memoryLimit: env[ENV.memory] ?? '512MB',
+    memoryLimit: env[ENV.memory] ?? DEFAULT_MEMORY_LIMIT,
     auditKey: env[ENV.auditKey] || undefined,
     redactSecrets: !['off', 'false', '0'].includes((env[ENV.redact] ?? '').toLowerCase()),
   };

@@ -2,7 +2,7 @@ import type { Db, Store } from '../store/store.js';
 import { mergeBatch, type MergeCounts } from '../store/merge.js';
 import type { LineBlock } from './lines.js';
 import { TERMINAL_STATUSES } from './format.js';
-import { prepareBatch, type PreparedBatch } from './prepare.js';
+import { prepareBatch, type PreparedBatch, type Reject } from './prepare.js';
 import { mkdtemp } from 'node:fs/promises';
 import { closeSync, existsSync, ftruncate, openSync, rmSync, write } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,27 +79,43 @@ export class BatchLoad {
 
   /** Loads one prepared chunk; the chunk's buffer may be released once this resolves. */
   async add(batch: PreparedBatch): Promise<void> {
-    const db = this.db;
     if (batch.valid > 0) {
       await this.staging.replace(batch.staging);
-      await db.runPrepared(loadSql(this.staging.path));
+      await this.db.runPrepared(loadSql([this.staging.path]));
     }
-    if (batch.rejects.length > 0) {
-      const appender = await db.connection.createAppender('batch_rejects', 'main', 'temp');
-      try {
-        for (const reject of batch.rejects) {
-          appender.appendBigInt(BigInt(reject.lineNo));
-          appender.appendVarchar(reject.reason);
-          appender.appendVarchar(reject.raw);
-          appender.endRow();
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
-    }
+    await this.addRejects(batch.rejects);
     this.valid += batch.valid;
-    for (const r of batch.rejects) this.rejects.push({ lineNo: r.lineNo, reason: r.reason });
+  }
+
+  /**
+   * Loads chunks already written to files (file ingest spools them to disk ahead of the store):
+   * one read_json over all of them, so DuckDB parses them on all its threads at once.
+   */
+  async addFiles(chunks: ReadonlyArray<{ path: string; valid: number; rejects: Reject[] }>): Promise<void> {
+    const withRecords = chunks.filter((c) => c.valid > 0).map((c) => c.path);
+    // Not prepared: the file list differs every time, and planning is small next to the read.
+    if (withRecords.length > 0) await this.db.run(loadSql(withRecords));
+    for (const chunk of chunks) {
+      await this.addRejects(chunk.rejects);
+      this.valid += chunk.valid;
+    }
+  }
+
+  private async addRejects(rejects: Reject[]): Promise<void> {
+    if (rejects.length === 0) return;
+    const appender = await this.db.connection.createAppender('batch_rejects', 'main', 'temp');
+    try {
+      for (const reject of rejects) {
+        appender.appendBigInt(BigInt(reject.lineNo));
+        appender.appendVarchar(reject.reason);
+        appender.appendVarchar(reject.raw);
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    for (const r of rejects) this.rejects.push({ lineNo: r.lineNo, reason: r.reason });
   }
 
   /** Merges everything loaded; `afterMerge` runs in the same transaction. */
@@ -139,7 +155,8 @@ const READ_COLUMNS = `{
  * Valid records only reach this read, so a conversion error here is a bug, and it fails the
  * batch loudly (ignore_errors stays off) rather than dropping a record.
  */
-function loadSql(path: string): string {
+function loadSql(paths: string[]): string {
+  const files = `[${paths.map((p) => `'${p.replaceAll("'", "''")}'`).join(', ')}]`;
   return `
   INSERT INTO batch_records
   SELECT __line, execution_id, s_utc, e_utc,
@@ -155,7 +172,7 @@ function loadSql(path: string): string {
          steps, coalesce(len(steps), 0)::INTEGER
   FROM (
     SELECT *, timezone('UTC', CAST(started_at AS TIMESTAMPTZ)) AS s_utc, timezone('UTC', CAST(ended_at AS TIMESTAMPTZ)) AS e_utc
-    FROM read_json('${path.replaceAll("'", "''")}', format = 'newline_delimited', columns = ${READ_COLUMNS},
+    FROM read_json(${files}, format = 'newline_delimited', columns = ${READ_COLUMNS},
                    maximum_object_size = ${4 * 1024 * 1024})
   )`;
 }

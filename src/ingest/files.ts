@@ -1,12 +1,13 @@
-import { createReadStream, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { createReadStream, rmSync, statSync } from 'node:fs';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UserInputError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { addBatch, BatchLoad, emptySummary, type IngestSummary } from './batch.js';
-import { prepareBatch, type PreparedBatch } from './prepare.js';
+import { prepareBatch, type Reject } from './prepare.js';
 import { splitLines } from './lines.js';
 
 /** File names ingest reads: NDJSON, plain or gzip-compressed. */
@@ -87,6 +88,11 @@ export interface FileIngestOptions {
 
 /** Two row groups: enough that most rows are written straight to the file, not to the WAL. */
 const DEFAULT_TRANSACTION_RECORDS = 250_000;
+/**
+ * Lines per validated chunk. Validation runs on the main thread between the store's statements,
+ * so a chunk is kept small (~60 ms of work) to never hold DuckDB waiting for long.
+ */
+const SPOOL_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** Ingests whole files. Bad lines are quarantined; a file that fails to read is reported, not fatal. */
 export async function ingestFiles(
@@ -108,40 +114,93 @@ export async function ingestFiles(
   return summary;
 }
 
+interface SpooledChunk {
+  path: string;
+  valid: number;
+  rejects: Reject[];
+}
+
+/**
+ * A file flows through two stages that run side by side: JavaScript reads and validates chunks
+ * and spools the valid records to disk (page cache, not process memory), staying up to two
+ * transactions ahead; the store loads each transaction's chunks with one read_json on all of
+ * DuckDB's threads, merges and commits. Validation thus overlaps the merge and the commit,
+ * which use DuckDB's threads unevenly, instead of competing with the parallel read.
+ */
 async function ingestFile(store: Store, path: string, summary: IngestSummary, options: FileIngestOptions): Promise<void> {
-  const batches = splitLines(openLogFile(path), { trailingPartialLine: 'emit', batchBytes: options.batchBytes })[
-    Symbol.asyncIterator
-  ]();
   const transactionRecords = options.transactionRecords ?? DEFAULT_TRANSACTION_RECORDS;
-  const nextPrepared = async (): Promise<PreparedBatch | undefined> => {
-    const next = await batches.next();
-    return next.done ? undefined : prepareBatch(next.value, store.clock.now());
-  };
-  let current = await nextPrepared();
-  // A read error ends the file, but the lines already loaded are still committed.
+  const spool = await mkdtemp(join(tmpdir(), 'blackbox-spool-'));
+  const removeSpool = () => rmSync(spool, { recursive: true, force: true });
+  process.once('exit', removeSpool);
+
+  const queue: SpooledChunk[] = [];
+  let queuedLines = 0;
+  let reading = true;
   let readError: unknown;
-  while (current && readError === undefined) {
-    const result = await store.write(async (db) => {
-      const load = await BatchLoad.begin(store, db);
-      while (current) {
-        const loading = load.add(current);
-        const loaded = current;
-        let following: PreparedBatch | undefined;
+  let stopped = false;
+  let wakeStore: (() => void) | undefined;
+  let wakeReader: (() => void) | undefined;
+  const notify = (which: 'store' | 'reader') => {
+    const wake = which === 'store' ? wakeStore : wakeReader;
+    if (which === 'store') wakeStore = undefined;
+    else wakeReader = undefined;
+    wake?.();
+  };
+
+  const reader = (async () => {
+    try {
+      let n = 0;
+      const batches = splitLines(openLogFile(path), { trailingPartialLine: 'emit', batchBytes: options.batchBytes ?? SPOOL_CHUNK_BYTES });
+      for await (const batch of batches) {
+        if (stopped) break;
+        const prepared = prepareBatch(batch, store.clock.now());
+        const chunk: SpooledChunk = { path: join(spool, `chunk-${n++}.ndjson`), valid: prepared.valid, rejects: prepared.rejects };
         try {
-          // Validate the next batch in JavaScript while DuckDB loads this one on its own threads.
-          following = await nextPrepared();
-        } catch (error) {
-          readError = error;
+          if (prepared.valid > 0) await writeFile(chunk.path, prepared.staging);
         } finally {
-          await loading.finally(() => loaded.release());
+          prepared.release();
         }
-        current = following;
-        if (load.records >= transactionRecords) break;
+        queue.push(chunk);
+        queuedLines += chunk.valid + chunk.rejects.length;
+        notify('store');
+        while (!stopped && queuedLines >= 2 * transactionRecords) await new Promise<void>((r) => (wakeReader = r));
       }
-      return load.finish(path);
-    });
-    addBatch(summary, result);
+    } catch (error) {
+      readError = error;
+    } finally {
+      reading = false;
+      notify('store');
+    }
+  })();
+
+  try {
+    for (;;) {
+      while (reading && queuedLines < transactionRecords) await new Promise<void>((r) => (wakeStore = r));
+      if (queue.length === 0) break;
+      const taken: SpooledChunk[] = [];
+      let lines = 0;
+      while (queue.length > 0 && lines < transactionRecords) {
+        const chunk = queue.shift()!;
+        taken.push(chunk);
+        lines += chunk.valid + chunk.rejects.length;
+      }
+      queuedLines -= lines;
+      notify('reader');
+      const result = await store.write(async (db) => {
+        const load = await BatchLoad.begin(store, db);
+        await load.addFiles(taken);
+        return load.finish(path);
+      });
+      addBatch(summary, result);
+      await Promise.all(taken.map((c) => rm(c.path, { force: true })));
+    }
+  } finally {
+    stopped = true;
+    notify('reader');
+    await reader;
+    removeSpool();
+    process.off('exit', removeSpool);
   }
-  current?.release();
+  // A read error ends the file, but the lines read before it were committed above.
   if (readError !== undefined) throw readError;
 }
