@@ -18,6 +18,13 @@ export interface TailerOptions {
   dirs: readonly string[];
   /** Safety sweep for missed file events, in ms. */
   sweepIntervalMs?: number;
+  /**
+   * Least time between two reads of a file that file events trigger, in ms (default 500). A busy
+   * writer appends many times a second; reading each time would commit many small transactions,
+   * each with the same fixed cost, and slow every query running meanwhile. Events that arrive
+   * while a read waits join it, so lines are committed at most this long after they are written.
+   */
+  batchWindowMs?: number;
   onBatch?: (path: string, result: BatchResult) => void;
   onError?: (path: string, error: unknown) => void;
 }
@@ -39,6 +46,8 @@ export class LogTailer {
   private watcher: FSWatcher | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly queues = new Map<string, Promise<void>>();
+  private readonly waiting = new Map<string, Promise<void>>(); // a queued read not yet started
+  private readonly lastRead = new Map<string, number>();
   private readonly seen = new Map<string, string>(); // path -> size:mtime at last drain
   private stopped = false;
 
@@ -53,8 +62,8 @@ export class LogTailer {
       ignoreInitial: false,
       ignored: (path, stats) => Boolean(stats?.isFile()) && !TAILED_FILE_PATTERN.test(path),
     });
-    this.watcher.on('add', (path) => void this.drain(path));
-    this.watcher.on('change', (path) => void this.drain(path));
+    this.watcher.on('add', (path) => void this.drain(path, this.batchWindowMs));
+    this.watcher.on('change', (path) => void this.drain(path, this.batchWindowMs));
     this.watcher.on('error', (error) => this.options.onError?.(dirs.join(','), error));
     await new Promise<void>((ready) => this.watcher!.once('ready', () => ready()));
     this.sweepTimer = setInterval(() => void this.sweep(), this.options.sweepIntervalMs ?? 1000);
@@ -74,10 +83,28 @@ export class LogTailer {
     for (const file of files) await this.drain(file);
   }
 
-  /** Drains one file; calls for the same file run one after another. */
-  drain(path: string): Promise<void> {
+  private get batchWindowMs(): number {
+    return this.options.batchWindowMs ?? 500;
+  }
+
+  /**
+   * Drains one file; reads of the same file run one after another, and a call made while a read
+   * is queued joins it. `minGapMs` spaces reads triggered by file events (see batchWindowMs).
+   */
+  drain(path: string, minGapMs = 0): Promise<void> {
+    const queued = this.waiting.get(path);
+    if (queued) return queued;
     const previous = this.queues.get(path) ?? Promise.resolve();
-    const next = previous.then(() => this.drainNow(path)).catch((error) => this.options.onError?.(path, error));
+    const next = previous
+      .then(async () => {
+        const gap = minGapMs - (Date.now() - (this.lastRead.get(path) ?? 0));
+        if (gap > 0 && !this.stopped) await new Promise((r) => setTimeout(r, gap));
+        this.waiting.delete(path);
+        this.lastRead.set(path, Date.now());
+        await this.drainNow(path);
+      })
+      .catch((error) => this.options.onError?.(path, error));
+    this.waiting.set(path, next);
     this.queues.set(path, next);
     return next;
   }
@@ -96,7 +123,7 @@ export class LogTailer {
         if (!TAILED_FILE_PATTERN.test(name)) continue;
         const path = join(resolve(dir), name);
         const info = await stat(path).catch(() => undefined);
-        if (info && this.seen.get(path) !== `${info.size}:${info.mtimeMs}`) void this.drain(path);
+        if (info && this.seen.get(path) !== `${info.size}:${info.mtimeMs}`) void this.drain(path, this.batchWindowMs);
       }
     }
   }

@@ -44,6 +44,30 @@ describe('LogTailer', () => {
     }
   });
 
+  it('gathers a busy writer\'s appends into few transactions, losing none', async () => {
+    const store = await openTestStore();
+    const dir = tempDir();
+    const file = join(dir, 'busy.jsonl');
+    writeFileSync(file, lines(...ids(1, 1)));
+    let transactions = 0;
+    const tailer = new LogTailer(store, { dirs: [dir], sweepIntervalMs: 1000, batchWindowMs: 1000, onBatch: () => transactions++ });
+    await tailer.start();
+    try {
+      transactions = 0;
+      for (let i = 0; i < 20; i++) {
+        appendFileSync(file, lines(...ids(2 + i * 5, 6 + i * 5)));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await eventually(async () => expect(await executions(store)).toBe(101), 5000);
+      // 20 appends within well under a second, read at most once a second: a read per event
+      // would be a transaction per event (7 or more here with no window).
+      expect(transactions).toBeGreaterThan(0);
+      expect(transactions).toBeLessThanOrEqual(3);
+    } finally {
+      await tailer.stop();
+    }
+  });
+
   it('waits for a last line without its newline, then reads it once complete', async () => {
     const store = await openTestStore();
     const dir = tempDir();
