@@ -2,7 +2,7 @@ import type { Db, Store } from '../store/store.js';
 import { mergeBatch, type MergeCounts } from '../store/merge.js';
 import type { LineBlock } from './lines.js';
 import { TERMINAL_STATUSES } from './format.js';
-import { prepareBatch, type PreparedBatch, type Reject } from './prepare.js';
+import { prepareBatchYielding, type PreparedBatch, type Reject } from './prepare.js';
 import { mkdtemp } from 'node:fs/promises';
 import { closeSync, existsSync, ftruncate, openSync, rmSync, write } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ export async function ingestLines(
   source: string,
   afterMerge?: (db: Db) => Promise<void>,
 ): Promise<BatchResult> {
-  const batch = prepareBatch(block, store.clock.now());
+  const batch = await prepareBatchYielding(block, store.clock.now());
   try {
     return await commitBatch(store, batch, source, afterMerge);
   } finally {

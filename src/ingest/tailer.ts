@@ -19,7 +19,7 @@ export interface TailerOptions {
   /** Safety sweep for missed file events, in ms. */
   sweepIntervalMs?: number;
   /**
-   * Least time between two reads of a file that file events trigger, in ms (default 500). A busy
+   * Least time between two reads of a file that file events trigger, in ms (default 1000). A busy
    * writer appends many times a second; reading each time would commit many small transactions,
    * each with the same fixed cost, and slow every query running meanwhile. Events that arrive
    * while a read waits join it, so lines are committed at most this long after they are written.
@@ -84,7 +84,7 @@ export class LogTailer {
   }
 
   private get batchWindowMs(): number {
-    return this.options.batchWindowMs ?? 500;
+    return this.options.batchWindowMs ?? 1000;
   }
 
   /**

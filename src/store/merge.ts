@@ -66,22 +66,49 @@ const BEST_SQL = `
 
 const CHANGED = `batch_records r JOIN batch_winners w USING (line_no) WHERE w.outcome IN ('insert', 'update')`;
 
-const MERGE_SQL = [
-  `DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
-  `DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
-  `DELETE FROM failures WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`,
-  `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, failing_connector, source, ingested_at)
+/** What the batch holds, counted once after the winners are known: statements with nothing to do are skipped. */
+const OUTCOME_SQL = `
+  SELECT (SELECT count(*) FILTER (outcome = 'insert') FROM batch_winners)::INTEGER AS inserted,
+         (SELECT count(*) FILTER (outcome = 'update') FROM batch_winners)::INTEGER AS updated,
+         (SELECT count(*) FROM batch_records)::INTEGER AS valid,
+         (SELECT count(*) FROM batch_rejects)::INTEGER AS rejects,
+         (SELECT count(*) FILTER (r.step_count > 0) FROM ${CHANGED})::INTEGER AS with_steps,
+         (SELECT count(*) FILTER (r.status IN ('failed', 'terminated')) FROM ${CHANGED})::INTEGER AS failed`;
+
+interface Outcome {
+  inserted: number;
+  updated: number;
+  valid: number;
+  rejects: number;
+  with_steps: number;
+  failed: number;
+}
+
+/** Each statement with the condition under which it has rows to touch. */
+const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
+  { when: (o) => o.updated > 0, sql: `DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
+  { when: (o) => o.updated > 0, sql: `DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
+  { when: (o) => o.updated > 0, sql: `DELETE FROM failures WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
+  {
+    when: (o) => o.inserted + o.updated > 0,
+    sql: `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, failing_connector, source, ingested_at)
    SELECT ${EXECUTION_COLUMNS.map((c) => `r.${c}`).join(', ')},
           CASE WHEN r.step_count > 0 THEN ${FAILING_CONNECTOR} END, $source, now()::TIMESTAMP
    FROM ${CHANGED}`,
-  `INSERT INTO steps ${STEP_EXTRACT}`,
-  `INSERT INTO failures
+  },
+  { when: (o) => o.with_steps > 0, sql: `INSERT INTO steps ${STEP_EXTRACT}` },
+  {
+    when: (o) => o.failed > 0,
+    sql: `INSERT INTO failures
    SELECT r.execution_id, r.started_at, r.status, r.error_type, r.error_layer, r.tool_name, r.tool_server,
           CASE WHEN r.step_count > 0 THEN ${FAILING_CONNECTOR} END,
           r.user_id, r.user_team, r.agent_client, r.environment, r.via_mcp
    FROM ${CHANGED} AND r.status IN ('failed', 'terminated')`,
+  },
   // The catalog: every tool ever seen, with the span of its use.
-  `INSERT INTO tools (name, server, kind, first_seen, last_seen)
+  {
+    when: (o) => o.inserted + o.updated > 0,
+    sql: `INSERT INTO tools (name, server, kind, first_seen, last_seen)
    SELECT r.tool_name, coalesce(r.tool_server, ''), arg_max(r.tool_kind, r.started_at), min(r.started_at), max(r.started_at)
    FROM ${CHANGED}
    GROUP BY r.tool_name, coalesce(r.tool_server, '')
@@ -89,23 +116,24 @@ const MERGE_SQL = [
      kind = excluded.kind,
      first_seen = least(coalesce(tools.first_seen, excluded.first_seen), excluded.first_seen),
      last_seen = greatest(coalesce(tools.last_seen, excluded.last_seen), excluded.last_seen)`,
-  `INSERT INTO quarantine
+  },
+  {
+    when: (o) => o.rejects > 0,
+    sql: `INSERT INTO quarantine
    SELECT $source, line_no, reason, raw, md5(raw), now()::TIMESTAMP
    FROM batch_rejects
    ON CONFLICT DO NOTHING`,
+  },
 ];
 
 export async function mergeBatch(db: Db, source: string): Promise<MergeCounts> {
   await db.run('CREATE TEMP TABLE IF NOT EXISTS batch_winners (line_no BIGINT, execution_id VARCHAR, outcome VARCHAR)');
   await db.runPrepared('DELETE FROM batch_winners');
   await db.runPrepared(BEST_SQL);
-  for (const sql of MERGE_SQL) await db.runPrepared(sql, sql.includes('$source') ? { source } : undefined);
-
-  const outcome = await db.one<{ inserted: number; updated: number; valid: number }>(`
-    SELECT (SELECT count(*) FILTER (outcome = 'insert') FROM batch_winners)::INTEGER AS inserted,
-           (SELECT count(*) FILTER (outcome = 'update') FROM batch_winners)::INTEGER AS updated,
-           (SELECT count(*) FROM batch_records)::INTEGER AS valid`);
-  const inserted = outcome?.inserted ?? 0;
-  const updated = outcome?.updated ?? 0;
-  return { inserted, updated, duplicates: (outcome?.valid ?? 0) - inserted - updated };
+  // Small batches (the watcher's, HTTP's) pay each statement's fixed cost; skip the empty ones.
+  const outcome = (await db.one<Outcome>(OUTCOME_SQL))!;
+  for (const { when, sql } of MERGE_SQL) {
+    if (when(outcome)) await db.runPrepared(sql, sql.includes('$source') ? { source } : undefined);
+  }
+  return { inserted: outcome.inserted, updated: outcome.updated, duplicates: outcome.valid - outcome.inserted - outcome.updated };
 }

@@ -49,7 +49,14 @@ function paramsFor(sql: string, params?: Params): Params | undefined {
   return used;
 }
 
-function wrap(connection: DuckDBConnection): Db {
+/**
+ * The longest the writer waits, before each statement, for running queries to finish. Queries
+ * answer an agent that is waiting; a write can wait a moment. Capped so that continuous queries
+ * slow ingest down but never stall it (a watcher transaction has about a dozen statements).
+ */
+const WRITE_YIELD_MAX_MS = 50;
+
+function wrap(connection: DuckDBConnection, beforeStatement?: () => Promise<void>): Db {
   // Write statements are prepared once per connection: for the big ingest statements, parsing
   // and planning cost more than running a batch. Reads are not: strings read back through a
   // reused prepared statement came back corrupted with this client (seen with the audit chain's
@@ -69,18 +76,22 @@ function wrap(connection: DuckDBConnection): Db {
   return {
     connection,
     async all<T>(sql: string, params?: Params) {
+      await beforeStatement?.();
       const reader = await connection.runAndReadAll(sql, paramsFor(sql, params));
       // JSON form: BIGINT becomes a string, so counts are cast to DOUBLE/INTEGER in SQL.
       return reader.getRowObjectsJson() as T[];
     },
     async one<T>(sql: string, params?: Params) {
+      await beforeStatement?.();
       const reader = await connection.runAndReadAll(sql, paramsFor(sql, params));
       return reader.getRowObjectsJson()[0] as T | undefined;
     },
     async run(sql: string, params?: Params) {
+      await beforeStatement?.();
       await connection.run(sql, paramsFor(sql, params));
     },
     async runPrepared(sql: string, params?: Params) {
+      await beforeStatement?.();
       await (await statement(sql, params)).run();
     },
   };
@@ -100,6 +111,8 @@ export class Store {
   private readonly idleReaders: Db[] = [];
   private readonly waitingReaders: Array<(db: Db) => void> = [];
   private closed = false;
+  private activeReads = 0;
+  private readonly readsDone: Array<() => void> = [];
   private readonly closeHooks: Array<() => void> = [];
 
   private constructor(
@@ -126,7 +139,8 @@ export class Store {
     } catch (error) {
       throw translateOpenError(error, path);
     }
-    const writer = wrap(await instance.connect());
+    let store: Store | undefined;
+    const writer = wrap(await instance.connect(), () => store?.yieldToReads() ?? Promise.resolve());
     const readers: Db[] = [];
     for (let i = 0; i < (options.readers ?? 2); i++) readers.push(wrap(await instance.connect()));
     for (const db of [writer, ...readers]) {
@@ -134,7 +148,7 @@ export class Store {
       // Every time leaves the database as RFC 3339 UTC text.
       await db.run("CREATE OR REPLACE TEMP MACRO iso(t) AS strftime(t, '%Y-%m-%dT%H:%M:%S.%gZ')");
     }
-    const store = new Store(instance, writer, readers, path, options.clock);
+    store = new Store(instance, writer, readers, path, options.clock);
     await store.migrate();
     return store;
   }
@@ -169,13 +183,27 @@ export class Store {
   async read<T>(task: (db: Db) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
     const db = this.idleReaders.pop() ?? (await new Promise<Db>((r) => this.waitingReaders.push(r)));
+    this.activeReads++;
     try {
       return await task(db);
     } finally {
+      if (--this.activeReads === 0) for (const done of this.readsDone.splice(0)) done();
       const next = this.waitingReaders.shift();
       if (next) next(db);
       else this.idleReaders.push(db);
     }
+  }
+
+  /** Resolves when no query is running, or after WRITE_YIELD_MAX_MS. */
+  private yieldToReads(): Promise<void> {
+    if (this.activeReads === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, WRITE_YIELD_MAX_MS);
+      this.readsDone.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Runs `hook` when the store closes (after its last write): for resources tied to its connections. */

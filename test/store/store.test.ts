@@ -52,6 +52,24 @@ describe('Store', () => {
     }
   });
 
+  it('a write made while a query runs yields to it only for a moment: a query that waits for the write still ends', async () => {
+    const store = await openTestStore();
+    await store.write((db) => db.run('CREATE TABLE t (n INTEGER)'));
+    const order: string[] = [];
+    const result = await store.read(async (db) => {
+      order.push('query started');
+      // The write is issued and awaited inside the query: were the writer to wait for queries
+      // without limit, this would never end.
+      await store.write(async (w) => {
+        await w.run('INSERT INTO t VALUES (1)');
+        order.push('write done');
+      });
+      return db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM t');
+    });
+    expect(order).toEqual(['query started', 'write done']);
+    expect(result?.n).toBe(1);
+  });
+
   it('keeps extension auto-install off', async () => {
     const store = await openTestStore();
     const row = await store.read((db) => db.one<{ v: string }>("SELECT current_setting('autoinstall_known_extensions')::VARCHAR AS v"));
