@@ -1,5 +1,5 @@
-import { createReadStream, rmSync, statSync } from 'node:fs';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, statSync } from 'node:fs';
+import { open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import { addBatch, BatchLoad, emptySummary, type IngestSummary } from './batch.js';
 import { prepareBatch, type Reject } from './prepare.js';
 import { splitLines } from './lines.js';
+import { scratchDir } from './scratch.js';
 
 /** File names ingest reads: NDJSON, plain or gzip-compressed. */
 export const LOG_FILE_PATTERN = /\.(jsonl|ndjson)(\.gz)?$/i;
@@ -129,23 +130,14 @@ interface SpooledChunk {
  */
 async function ingestFile(store: Store, path: string, summary: IngestSummary, options: FileIngestOptions): Promise<void> {
   const transactionRecords = options.transactionRecords ?? DEFAULT_TRANSACTION_RECORDS;
-  const spool = await mkdtemp(join(tmpdir(), 'blackbox-spool-'));
-  const removeSpool = () => rmSync(spool, { recursive: true, force: true });
-  process.once('exit', removeSpool);
-
+  const spool = await scratchDir(tmpdir(), 'blackbox-spool-');
   const queue: SpooledChunk[] = [];
   let queuedLines = 0;
   let reading = true;
   let readError: unknown;
   let stopped = false;
-  let wakeStore: (() => void) | undefined;
-  let wakeReader: (() => void) | undefined;
-  const notify = (which: 'store' | 'reader') => {
-    const wake = which === 'store' ? wakeStore : wakeReader;
-    if (which === 'store') wakeStore = undefined;
-    else wakeReader = undefined;
-    wake?.();
-  };
+  const storeWake = wakeUp();
+  const readerWake = wakeUp();
 
   const reader = (async () => {
     try {
@@ -154,7 +146,7 @@ async function ingestFile(store: Store, path: string, summary: IngestSummary, op
       for await (const batch of batches) {
         if (stopped) break;
         const prepared = prepareBatch(batch, store.clock.now());
-        const chunk: SpooledChunk = { path: join(spool, `chunk-${n++}.ndjson`), valid: prepared.valid, rejects: prepared.rejects };
+        const chunk: SpooledChunk = { path: join(spool.path, `chunk-${n++}.ndjson`), valid: prepared.valid, rejects: prepared.rejects };
         try {
           if (prepared.valid > 0) await writeFile(chunk.path, prepared.staging);
         } finally {
@@ -162,20 +154,20 @@ async function ingestFile(store: Store, path: string, summary: IngestSummary, op
         }
         queue.push(chunk);
         queuedLines += chunk.valid + chunk.rejects.length;
-        notify('store');
-        while (!stopped && queuedLines >= 2 * transactionRecords) await new Promise<void>((r) => (wakeReader = r));
+        storeWake.notify();
+        while (!stopped && queuedLines >= 2 * transactionRecords) await readerWake.wait();
       }
     } catch (error) {
       readError = error;
     } finally {
       reading = false;
-      notify('store');
+      storeWake.notify();
     }
   })();
 
   try {
     for (;;) {
-      while (reading && queuedLines < transactionRecords) await new Promise<void>((r) => (wakeStore = r));
+      while (reading && queuedLines < transactionRecords) await storeWake.wait();
       if (queue.length === 0) break;
       const taken: SpooledChunk[] = [];
       let lines = 0;
@@ -185,7 +177,7 @@ async function ingestFile(store: Store, path: string, summary: IngestSummary, op
         lines += chunk.valid + chunk.rejects.length;
       }
       queuedLines -= lines;
-      notify('reader');
+      readerWake.notify();
       const result = await store.write(async (db) => {
         const load = await BatchLoad.begin(store, db);
         await load.addFiles(taken);
@@ -196,11 +188,23 @@ async function ingestFile(store: Store, path: string, summary: IngestSummary, op
     }
   } finally {
     stopped = true;
-    notify('reader');
+    readerWake.notify();
     await reader;
-    removeSpool();
-    process.off('exit', removeSpool);
+    spool.remove();
   }
   // A read error ends the file, but the lines read before it were committed above.
   if (readError !== undefined) throw readError;
+}
+
+/** A one-waiter wake-up: `wait()` resolves at the next `notify()`; a notify with no waiter is dropped (waiters re-check their condition). */
+function wakeUp(): { wait: () => Promise<void>; notify: () => void } {
+  let wake: (() => void) | undefined;
+  return {
+    wait: () => new Promise<void>((resolve) => (wake = resolve)),
+    notify: () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    },
+  };
 }

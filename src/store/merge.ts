@@ -24,16 +24,8 @@ const EXECUTION_COLUMNS = [
   'execution_id', 'started_at', 'ended_at', 'duration_ms', 'status', 'tool_name', 'tool_kind',
   'tool_server', 'user_id', 'user_email', 'user_name', 'user_team', 'agent_client',
   'agent_session_id', 'agent_workflow_run_id', 'environment', 'via_mcp', 'tasks', 'cost_usd',
-  'input', 'output', 'error_type', 'error_message', 'error_layer', 'attributes', 'step_count',
+  'input', 'output', 'error_type', 'error_message', 'error_layer', 'attributes', 'step_count', 'failing_connector',
 ] as const;
-
-/**
- * Same rule as the migration that added the column: the connector of the lowest-index failed
- * step (arg_min skips null connectors, so does this). List functions, not a subquery over
- * unnest: a correlated subquery per row made the insert four times slower.
- */
-const FAILING_CONNECTOR = `(list_sort(list_filter(r.step_list,
-    lambda s: s.status IN ('failed', 'terminated') AND s.connector IS NOT NULL)))[1].connector`;
 
 const STEP_EXTRACT = `
   SELECT w.execution_id, s."index"::INTEGER, s.name, s.connector, s.operation, s.status,
@@ -72,8 +64,10 @@ const OUTCOME_SQL = `
          (SELECT count(*) FILTER (outcome = 'update') FROM batch_winners)::INTEGER AS updated,
          (SELECT count(*) FROM batch_records)::INTEGER AS valid,
          (SELECT count(*) FROM batch_rejects)::INTEGER AS rejects,
-         (SELECT count(*) FILTER (r.step_count > 0) FROM ${CHANGED})::INTEGER AS with_steps,
-         (SELECT count(*) FILTER (r.status IN ('failed', 'terminated')) FROM ${CHANGED})::INTEGER AS failed`;
+         changed.with_steps, changed.failed
+  FROM (SELECT count(*) FILTER (r.step_count > 0)::INTEGER AS with_steps,
+               count(*) FILTER (r.status IN ('failed', 'terminated'))::INTEGER AS failed
+        FROM ${CHANGED}) AS changed`;
 
 interface Outcome {
   inserted: number;
@@ -91,9 +85,8 @@ const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
   { when: (o) => o.updated > 0, sql: `DELETE FROM failures WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
   {
     when: (o) => o.inserted + o.updated > 0,
-    sql: `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, failing_connector, source, ingested_at)
-   SELECT ${EXECUTION_COLUMNS.map((c) => `r.${c}`).join(', ')},
-          CASE WHEN r.step_count > 0 THEN ${FAILING_CONNECTOR} END, $source, now()::TIMESTAMP
+    sql: `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, source, ingested_at)
+   SELECT ${EXECUTION_COLUMNS.map((c) => `r.${c}`).join(', ')}, $source, now()::TIMESTAMP
    FROM ${CHANGED}`,
   },
   { when: (o) => o.with_steps > 0, sql: `INSERT INTO steps ${STEP_EXTRACT}` },
@@ -101,8 +94,7 @@ const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
     when: (o) => o.failed > 0,
     sql: `INSERT INTO failures
    SELECT r.execution_id, r.started_at, r.status, r.error_type, r.error_layer, r.tool_name, r.tool_server,
-          CASE WHEN r.step_count > 0 THEN ${FAILING_CONNECTOR} END,
-          r.user_id, r.user_team, r.agent_client, r.environment, r.via_mcp
+          r.failing_connector, r.user_id, r.user_team, r.agent_client, r.environment, r.via_mcp
    FROM ${CHANGED} AND r.status IN ('failed', 'terminated')`,
   },
   // The catalog: every tool ever seen, with the span of its use.
