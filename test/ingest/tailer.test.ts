@@ -59,6 +59,8 @@ describe('LogTailer', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
       await eventually(async () => expect(await executions(store)).toBe(101), 5000);
+      // A commit is visible before its onBatch callback runs: stopping waits for both.
+      await tailer.stop();
       // 20 appends within well under a second, read at most once a second: a read per event
       // would be a transaction per event (7 or more here with no window).
       expect(transactions).toBeGreaterThan(0);
