@@ -1,7 +1,6 @@
 import { NotFoundError } from '../errors.js';
-import type { Db, Reader } from '../store/store.js';
+import type { Db, Params, Reader } from '../store/store.js';
 import { SUMMARY_COLUMNS, type ExecutionSummary } from './executions.js';
-import { sqlTime } from './time-range.js';
 
 export interface TraceStep {
   index: number;
@@ -40,15 +39,13 @@ export interface ExecutionTrace {
 }
 
 const RELATED_LIMIT = 20;
-/** Related executions are looked for this many hours either side of the traced one. */
-const RELATED_SPAN_HOURS = 24;
 
 const parse = (text: unknown): unknown => (typeof text === 'string' ? JSON.parse(text) : (text ?? null));
 
 /**
  * One execution, its steps in order, and its neighbours in the same agent run or session.
- * The steps are read on a second connection while the execution and its neighbours are read on
- * the first, so a trace costs the longer of the two paths, not their sum.
+ * Independent reads run side by side on the read connections: the steps while the execution is
+ * read, then the run's and the session's neighbours at once. A trace costs its longest path.
  */
 export async function traceExecution(read: Reader, executionId: string): Promise<ExecutionTrace> {
   const stepsRead = read((db) =>
@@ -62,11 +59,14 @@ export async function traceExecution(read: Reader, executionId: string): Promise
   );
   // Settled now, awaited below: an unknown id must not leave the steps read rejecting unobserved.
   stepsRead.catch(() => undefined);
-  const { row, related } = await read((db) => executionAndNeighbours(db, executionId));
+  const { row, groups } = await read((db) => executionAndGroups(db, executionId));
+  const [sameRun = [], sameSession = []] = await Promise.all(
+    (['run', 'session'] as const).map((kind) => {
+      const group = groups.find((g) => g.kind === kind);
+      return group ? read((db) => neighbours(db, group, executionId)) : undefined;
+    }),
+  );
   const steps = await stepsRead;
-  const sameRun = row.workflow_run_id === null ? [] : related.filter((e) => e.workflow_run_id === row.workflow_run_id);
-  const sameSession = row.session_id === null ? [] : related.filter((e) => e.session_id === row.session_id);
-
 
   const { user_email, user_name, error_message, input, output, attributes, source, ...summary } = row;
   const traceSteps: TraceStep[] = steps.map((s) => ({
@@ -110,8 +110,17 @@ export async function traceExecution(read: Reader, executionId: string): Promise
   };
 }
 
-/** The execution row, then its neighbours: the second query needs the first one's time and ids. */
-async function executionAndNeighbours(db: Db, executionId: string) {
+interface Group {
+  kind: 'run' | 'session';
+  column: 'agent_workflow_run_id' | 'agent_session_id';
+  id: string;
+  /** The recorded span of the group's start times (agent_spans), as SQL timestamps. */
+  first: string;
+  last: string;
+}
+
+/** The execution row and the spans of its run and session (the neighbour reads need both). */
+async function executionAndGroups(db: Db, executionId: string): Promise<{ row: Record<string, unknown>; groups: Group[] }> {
   const row = await db.one<Record<string, unknown>>(
     `SELECT ${SUMMARY_COLUMNS}, user_email, user_name, error_message, input, output, attributes, source
      FROM executions WHERE execution_id = $id`,
@@ -122,23 +131,53 @@ async function executionAndNeighbours(db: Db, executionId: string) {
       `No execution has id ${JSON.stringify(executionId)}. Ids look like the execution_id field of the logs; find one with list_executions (filter by user, tool, status or window) or failure_report.`,
     );
   }
-  // An agent run or a session lives for hours, not weeks: looking a day either side lets
-  // DuckDB skip every row group outside it (zone maps on started_at). One scan serves both.
-  const related =
-    row.workflow_run_id === null && row.session_id === null
-      ? []
-      : await db.all<ExecutionSummary>(
-          `SELECT ${SUMMARY_COLUMNS} FROM executions
-           WHERE started_at BETWEEN CAST($at AS TIMESTAMP) - INTERVAL ${RELATED_SPAN_HOURS} HOUR
-                                AND CAST($at AS TIMESTAMP) + INTERVAL ${RELATED_SPAN_HOURS} HOUR
-             AND (agent_workflow_run_id = $run OR agent_session_id = $session) AND execution_id <> $id
-           ORDER BY started_at LIMIT ${4 * RELATED_LIMIT}`,
-          {
-            run: (row.workflow_run_id as string | null) ?? '',
-            session: (row.session_id as string | null) ?? '',
-            id: executionId,
-            at: sqlTime(row.started_at as string),
-          },
-        );
-  return { row, related };
+  const wanted = [
+    { kind: 'run' as const, column: 'agent_workflow_run_id' as const, id: row.workflow_run_id as string | null },
+    { kind: 'session' as const, column: 'agent_session_id' as const, id: row.session_id as string | null },
+  ].filter((g) => g.id !== null);
+  if (wanted.length === 0) return { row, groups: [] };
+  const params: Params = Object.fromEntries(wanted.map((g, i) => [`key${i}`, `${g.kind}:${g.id}`]));
+  const spans = await db.all<{ key: string; first: string; last: string }>(
+    `SELECT key, strftime(first_started_at, '%Y-%m-%d %H:%M:%S.%f') AS first, strftime(last_started_at, '%Y-%m-%d %H:%M:%S.%f') AS last
+     FROM agent_spans WHERE key IN (${wanted.map((_, i) => `$key${i}`).join(', ')})`,
+    params,
+  );
+  const groups = wanted.flatMap((g) => {
+    const span = spans.find((s) => s.key === `${g.kind}:${g.id}`);
+    return span ? [{ ...g, id: g.id!, first: span.first, last: span.last }] : [];
+  });
+  return { row, groups };
+}
+
+/** A time as DuckDB prints it, checked before it is written into a query as a literal. */
+const SQL_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/;
+
+/**
+ * The first executions of a run or session, the traced one left out, and one more than shown
+ * (it tells whether there are more). Only the group's span is read, so DuckDB skips every row
+ * group outside it, and the filter is one equality it pushes into the scan.
+ */
+async function neighbours(db: Db, group: Group, executionId: string): Promise<ExecutionSummary[]> {
+  // The span's ends are written as literals, not bound: with bound values this read took about
+  // twice as long at 10M executions. They come from agent_spans, formatted by DuckDB, and are checked.
+  if (!SQL_TIMESTAMP.test(group.first) || !SQL_TIMESTAMP.test(group.last)) {
+    throw new Error(`unexpected span bounds for ${group.kind} ${group.id}: ${group.first} .. ${group.last}`);
+  }
+  // DuckDB would fetch these few rows in a second pass over the whole table by row id ("late
+  // materialization"), which costs more than reading them within the group's span.
+  await db.run('SET late_materialization_max_rows = 0');
+  try {
+    const rows = await db.all<ExecutionSummary>(
+      // Ordered on the stored time, formatted after the limit: ordering on the formatted text
+      // would format every member of the group first.
+      `SELECT ${SUMMARY_COLUMNS} FROM (
+         SELECT * FROM executions
+         WHERE started_at BETWEEN TIMESTAMP '${group.first}' AND TIMESTAMP '${group.last}' AND ${group.column} = $id
+         ORDER BY started_at LIMIT ${RELATED_LIMIT + 2})`,
+      { id: group.id },
+    );
+    return rows.filter((r) => r.execution_id !== executionId);
+  } finally {
+    await db.run('RESET late_materialization_max_rows');
+  }
 }

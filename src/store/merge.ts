@@ -83,11 +83,14 @@ const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
   { when: (o) => o.updated > 0, sql: `DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
   { when: (o) => o.updated > 0, sql: `DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
   { when: (o) => o.updated > 0, sql: `DELETE FROM failures WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
+  // Rows are stored in started_at order: the join above scrambles the lines, and windowed queries
+  // skip whole row groups by their started_at min/max only when a row group spans a short time.
   {
     when: (o) => o.inserted + o.updated > 0,
     sql: `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, source, ingested_at)
    SELECT ${EXECUTION_COLUMNS.map((c) => `r.${c}`).join(', ')}, $source, now()::TIMESTAMP
-   FROM ${CHANGED}`,
+   FROM ${CHANGED}
+   ORDER BY r.started_at`,
   },
   { when: (o) => o.with_steps > 0, sql: `INSERT INTO steps ${STEP_EXTRACT}` },
   {
@@ -95,7 +98,8 @@ const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
     sql: `INSERT INTO failures
    SELECT r.execution_id, r.started_at, r.status, r.error_type, r.error_layer, r.tool_name, r.tool_server,
           r.failing_connector, r.user_id, r.user_team, r.agent_client, r.environment, r.via_mcp
-   FROM ${CHANGED} AND r.status IN ('failed', 'terminated')`,
+   FROM ${CHANGED} AND r.status IN ('failed', 'terminated')
+   ORDER BY r.started_at`,
   },
   // The catalog: every tool ever seen, with the span of its use.
   {
@@ -108,6 +112,21 @@ const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
      kind = excluded.kind,
      first_seen = least(coalesce(tools.first_seen, excluded.first_seen), excluded.first_seen),
      last_seen = greatest(coalesce(tools.last_seen, excluded.last_seen), excluded.last_seen)`,
+  },
+  // The span of each session and run the batch touches, widened, never narrowed: a record that
+  // moves an execution to another session leaves the old span wide, which costs a longer scan
+  // and never a missed neighbour.
+  {
+    when: (o) => o.inserted + o.updated > 0,
+    sql: `INSERT INTO agent_spans
+   SELECT key, min(started_at), max(started_at)
+   FROM (SELECT 'session:' || r.agent_session_id AS key, r.started_at FROM ${CHANGED} AND r.agent_session_id IS NOT NULL
+         UNION ALL
+         SELECT 'run:' || r.agent_workflow_run_id, r.started_at FROM ${CHANGED} AND r.agent_workflow_run_id IS NOT NULL)
+   GROUP BY key
+   ON CONFLICT (key) DO UPDATE SET
+     first_started_at = least(agent_spans.first_started_at, excluded.first_started_at),
+     last_started_at = greatest(agent_spans.last_started_at, excluded.last_started_at)`,
   },
   {
     when: (o) => o.rejects > 0,

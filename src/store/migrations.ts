@@ -132,4 +132,22 @@ export const MIGRATIONS: readonly string[] = [
          user_id, user_team, agent_client, environment, via_mcp
   FROM executions WHERE status IN ('failed', 'terminated') ORDER BY started_at;
   `,
+  // 6: the time span of each agent session and workflow run. trace_execution finds an execution's
+  // neighbours by scanning only that span instead of guessing a window around it. The merge
+  // widens a span as executions arrive; it never narrows one, so it always covers every member.
+  // One key column ('session:<id>', 'run:<id>'): DuckDB answers a point lookup from the index
+  // of a single-column key, and scans on a composite one.
+  `
+  CREATE TABLE agent_spans (
+    key VARCHAR PRIMARY KEY,
+    first_started_at TIMESTAMP NOT NULL,
+    last_started_at TIMESTAMP NOT NULL
+  );
+  INSERT INTO agent_spans
+  SELECT 'session:' || agent_session_id, min(started_at), max(started_at) FROM executions
+  WHERE agent_session_id IS NOT NULL GROUP BY agent_session_id;
+  INSERT INTO agent_spans
+  SELECT 'run:' || agent_workflow_run_id, min(started_at), max(started_at) FROM executions
+  WHERE agent_workflow_run_id IS NOT NULL GROUP BY agent_workflow_run_id;
+  `,
 ];

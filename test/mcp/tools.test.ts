@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOOLS } from '../../src/mcp/registry.js';
+import { blockFromText } from '../../src/ingest/lines.js';
+import { ingestLines } from '../../src/ingest/batch.js';
+import { lines, openTestStore, record } from '../helpers.js';
 import { call, connect, fixtureStore, text } from './harness.js';
 
 describe('MCP tools over the SDK client (fixture with known answers)', () => {
@@ -160,6 +163,32 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
     expect(s.payloads).toBe('visible');
     expect(s.execution.input).toEqual({ account: 'ACME', owner_email: 'ana@example.com' });
     expect(text(result)).toContain('Failing step: 1 Update opportunities');
+  });
+
+  it('trace_execution: finds a session that lasts days and grows across batches, first executions first', async () => {
+    const store = await openTestStore();
+    const at = (hours: number) => new Date(Date.parse('2026-10-20T00:00:00Z') + hours * 3_600_000).toISOString();
+    const inSession = (i: number, hours: number, run?: string) =>
+      record(`long_${String(i).padStart(2, '0')}`, {
+        started_at: at(hours),
+        ended_at: at(hours + 0.01),
+        agent: { client: 'claude-code', session_id: 's_long', ...(run ? { workflow_run_id: run } : {}) },
+      });
+    // 24 executions, one every 5 hours (almost five days), in two batches, the second one
+    // earlier in time than the first: the session's span must widen both ways.
+    await ingestLines(store, blockFromText(lines(...Array.from({ length: 12 }, (_, i) => inSession(i + 12, (i + 12) * 5, i === 0 ? 'run_x' : undefined)))), 'late');
+    await ingestLines(store, blockFromText(lines(...Array.from({ length: 12 }, (_, i) => inSession(i, i * 5, i === 11 ? 'run_x' : undefined)))), 'early');
+    const client = await connect(store);
+    const s = (await call(client, 'trace_execution', { execution_id: 'long_23' })).structuredContent;
+    expect(s.related.same_session.map((e: any) => e.execution_id)).toEqual(Array.from({ length: 20 }, (_, i) => `long_${String(i).padStart(2, '0')}`));
+    expect(s.related.more_in_run_or_session).toBe(true);
+    const run = (await call(client, 'trace_execution', { execution_id: 'long_12' })).structuredContent;
+    expect(run.related.same_workflow_run.map((e: any) => e.execution_id)).toEqual(['long_11']);
+    const spans = await store.read((db) => db.all('SELECT key, iso(first_started_at) AS first, iso(last_started_at) AS last FROM agent_spans ORDER BY key'));
+    expect(spans).toEqual([
+      { key: 'run:run_x', first: at(55), last: at(60) },
+      { key: 'session:s_long', first: at(0), last: at(115) },
+    ]);
   });
 
   it('fleet_catalog lists the names that exist', async () => {

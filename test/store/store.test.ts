@@ -6,7 +6,9 @@ import { fixedClock } from '../../src/clock.js';
 import { SchemaTooNewError } from '../../src/errors.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { Store } from '../../src/store/store.js';
-import { openTestStore, tempDir, TEST_NOW } from '../helpers.js';
+import { blockFromText } from '../../src/ingest/lines.js';
+import { ingestLines } from '../../src/ingest/batch.js';
+import { lines, openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
 
 const clock = fixedClock(new Date(TEST_NOW));
 
@@ -19,7 +21,7 @@ describe('Store', () => {
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['executions', 'steps', 'quarantine', 'ingest_checkpoints', 'tools', 'schema_version']));
   });
 
-  it('upgrades a version 3 database in place: failed executions get the connector of their first failed step, and a failures table', async () => {
+  it('upgrades a version 3 database in place: failed executions get the connector of their first failed step, a failures table, and session and run spans', async () => {
     const path = join(tempDir(), 'v3.duckdb');
     const instance = await DuckDBInstance.create(path);
     const db = await instance.connect();
@@ -28,10 +30,10 @@ describe('Store', () => {
       await db.run(MIGRATIONS[version - 1]!);
       await db.run(`INSERT INTO schema_version VALUES (${version}, now()::TIMESTAMP)`);
     }
-    const execution = (id: string, status: string) =>
-      `('${id}', TIMESTAMP '2026-10-30 10:00:00', '${status}', 'wf', 'workflow', 'u1', true, 1, 2, 'old', now()::TIMESTAMP)`;
-    await db.run(`INSERT INTO executions (execution_id, started_at, status, tool_name, tool_kind, user_id, via_mcp, tasks, step_count, source, ingested_at)
-                  VALUES ${execution('failed-wf', 'failed')}, ${execution('ok-wf', 'succeeded')}`);
+    const execution = (id: string, status: string, at = '2026-10-30 10:00:00', run = 'NULL') =>
+      `('${id}', TIMESTAMP '${at}', '${status}', 'wf', 'workflow', 'u1', true, 1, 2, 'old', now()::TIMESTAMP, 's_1', ${run})`;
+    await db.run(`INSERT INTO executions (execution_id, started_at, status, tool_name, tool_kind, user_id, via_mcp, tasks, step_count, source, ingested_at, agent_session_id, agent_workflow_run_id)
+                  VALUES ${execution('failed-wf', 'failed', undefined, "'run_1'")}, ${execution('ok-wf', 'succeeded', '2026-10-29 08:00:00')}`);
     await db.run(`INSERT INTO steps (execution_id, step_index, name, connector, status) VALUES
                   ('failed-wf', 0, 'Read', 'jira', 'succeeded'), ('failed-wf', 2, 'Post', 'slack', 'failed'),
                   ('failed-wf', 1, 'Notify', 'pagerduty', 'terminated'), ('ok-wf', 0, 'Read', 'jira', 'succeeded')`);
@@ -47,6 +49,12 @@ describe('Store', () => {
       ]);
       const failures = await store.read((d) => d.all('SELECT execution_id, failing_connector FROM failures'));
       expect(failures).toEqual([{ execution_id: 'failed-wf', failing_connector: 'pagerduty' }]);
+      // Migration 6: the span of each session and run, from the executions already stored.
+      const spans = await store.read((d) => d.all('SELECT key, iso(first_started_at) AS first, iso(last_started_at) AS last FROM agent_spans ORDER BY key'));
+      expect(spans).toEqual([
+        { key: 'run:run_1', first: '2026-10-30T10:00:00.000Z', last: '2026-10-30T10:00:00.000Z' },
+        { key: 'session:s_1', first: '2026-10-29T08:00:00.000Z', last: '2026-10-30T10:00:00.000Z' },
+      ]);
     } finally {
       await store.close();
     }
@@ -68,6 +76,16 @@ describe('Store', () => {
     });
     expect(order).toEqual(['query started', 'write done']);
     expect(result?.n).toBe(1);
+  });
+
+  it('stores a batch in time order whatever the order of its lines, so windowed reads skip row groups', async () => {
+    const store = await openTestStore();
+    const ids = Array.from({ length: 50 }, (_, i) => i);
+    const shuffled = [...ids].sort((a, b) => ((a * 37) % 50) - ((b * 37) % 50));
+    await ingestLines(store, blockFromText(lines(...shuffled.map((i) =>
+      record(`e${i}`, { started_at: new Date(Date.parse('2026-10-30T00:00:00Z') + i * 60_000).toISOString(), ended_at: undefined, status: 'running' })))), 'shuffled');
+    const stored = await store.read((db) => db.all<{ id: string }>('SELECT execution_id AS id FROM executions ORDER BY rowid'));
+    expect(stored.map((r) => r.id)).toEqual(ids.map((i) => `e${i}`));
   });
 
   it('keeps extension auto-install off', async () => {
