@@ -1,7 +1,8 @@
 import type { Db, Params } from '../store/store.js';
-import { whereClause, type Filters } from './filters.js';
+import type { Filters } from './filters.js';
 import { describeRange, previousRange, type TimeRange } from './time-range.js';
 import { round } from './usage.js';
+import { usageRows } from './usage-rows.js';
 
 export interface CostRow {
   key: string | null;
@@ -32,6 +33,7 @@ export interface CostReport {
 const GROUP_COLUMNS = { user: 'user_id', team: 'user_team', tool: 'tool_name' } as const;
 
 /**
+ * Counted from hourly_usage (whole hours) and executions (the partial hours at the ends).
  * Tasks (the cost unit: 1 per connector call unless the record says otherwise, the sum of the
  * steps for a workflow; resolved at ingest) and cost_usd where the logs carry it.
  */
@@ -41,34 +43,35 @@ export async function costReport(
 ): Promise<CostReport> {
   const previous = previousRange(args.range);
   const params: Params = { limit: args.limit + 1, top_n: args.topN ?? 3 };
-  const where = whereClause(args.range, args.filters, params);
-  const prevWhere = whereClause(previous, args.filters, params, 'p_');
+  const current = usageRows(args.range, args.filters, params, 'c_');
+  const before = usageRows(previous, args.filters, params, 'p_');
   const column = GROUP_COLUMNS[args.groupBy];
   const inner = args.groupBy === 'tool' ? 'user_id' : 'tool_name';
 
   const totals = await db.one<{ tasks: number; cost: number | null; no_cost: number; prev_tasks: number }>(
-    `SELECT coalesce(sum(tasks) FILTER (${where}), 0)::DOUBLE AS tasks,
-            round(sum(cost_usd) FILTER (${where}), 4)::DOUBLE AS cost,
-            count(*) FILTER (${where} AND cost_usd IS NULL)::INTEGER AS no_cost,
-            coalesce(sum(tasks) FILTER (${prevWhere}), 0)::DOUBLE AS prev_tasks
-     FROM executions
-     WHERE started_at >= CAST($p_from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)`,
+    `SELECT coalesce(sum(tasks) FILTER (is_current), 0)::DOUBLE AS tasks,
+            round(sum(cost_usd) FILTER (is_current), 4)::DOUBLE AS cost,
+            coalesce(sum(without_cost) FILTER (is_current), 0)::INTEGER AS no_cost,
+            coalesce(sum(tasks) FILTER (NOT is_current), 0)::DOUBLE AS prev_tasks
+     FROM (SELECT true AS is_current, * FROM ${current} AS c UNION ALL SELECT false, * FROM ${before} AS p)`,
     params,
   );
+  // Sums over hourly_usage (see usageRows); a group whose executions were all replaced away
+  // sums to zero executions and is left out.
   const rows = await db.all<Omit<CostRow, 'top' | 'share_of_tasks'> & { top: string }>(
-    `WITH cur AS (SELECT * FROM executions WHERE ${where}),
+    `WITH cur AS (SELECT * FROM ${current} AS c),
      groups AS (
        SELECT ${column} AS key, sum(tasks)::DOUBLE AS tasks, round(sum(cost_usd), 4)::DOUBLE AS cost_usd,
-              count(*)::INTEGER AS executions
-       FROM cur GROUP BY 1
+              sum(executions)::INTEGER AS executions
+       FROM cur GROUP BY 1 HAVING sum(executions) <> 0
      ),
      prev AS (
-       SELECT ${column} AS key, sum(tasks)::DOUBLE AS tasks FROM executions WHERE ${prevWhere} GROUP BY 1
+       SELECT ${column} AS key, sum(tasks)::DOUBLE AS tasks FROM ${before} AS p GROUP BY 1
      ),
      inner_ranked AS (
        SELECT ${column} AS key, ${inner} AS sub, sum(tasks)::DOUBLE AS tasks, round(sum(cost_usd), 4)::DOUBLE AS cost_usd,
               row_number() OVER (PARTITION BY ${column} ORDER BY sum(tasks) DESC, ${inner}) AS rn
-       FROM cur GROUP BY 1, 2
+       FROM cur GROUP BY 1, 2 HAVING sum(executions) <> 0
      ),
      tops AS (
        SELECT key, to_json(list({'key': sub, 'tasks': tasks, 'cost_usd': cost_usd} ORDER BY rn)) AS top

@@ -31,10 +31,16 @@ export const FILTER_COLUMNS: Record<keyof Filters, string> = {
 export function whereClause(range: TimeRange, filters: Filters, params: Params, prefix = ''): string {
   params[`${prefix}from`] = sqlTime(range.from);
   params[`${prefix}to`] = sqlTime(range.to);
-  const parts = [
+  return [
     `started_at >= CAST($${prefix}from AS TIMESTAMP)`,
     `started_at < CAST($${prefix}to AS TIMESTAMP)`,
-  ];
+    ...filterConditions(filters, params),
+  ].join(' AND ');
+}
+
+/** One condition per filter given, on columns that executions and hourly_usage share. */
+export function filterConditions(filters: Filters, params: Params): string[] {
+  const parts: string[] = [];
   for (const [key, column] of Object.entries(FILTER_COLUMNS) as Array<[keyof Filters, string]>) {
     const value = filters[key];
     if (value === undefined) continue;
@@ -42,7 +48,7 @@ export function whereClause(range: TimeRange, filters: Filters, params: Params, 
     params[name] = value;
     parts.push(`${column} = $${name}`);
   }
-  return parts.join(' AND ');
+  return parts;
 }
 
 export function activeFilters(filters: Filters): Filters {

@@ -2,6 +2,7 @@ import { UserInputError } from '../errors.js';
 import type { Db, Params } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { bucketKey, describeRange, lengthMs, sqlTime, type TimeRange } from './time-range.js';
+import { usageRows } from './usage-rows.js';
 import { round } from './usage.js';
 
 const HOUR = 3_600_000;
@@ -69,20 +70,25 @@ export async function whoDroveSpike(
   const lookbackFrom = new Date(range.from.getTime() - lookback * cycleMs);
 
   const params: Params = {};
-  const where = whereClause({ from: lookbackFrom, to: range.to }, filters, params);
-  params.window_from = sqlTime(range.from);
+  const windowFrom = range.from;
+  const history = usageRows({ from: lookbackFrom, to: windowFrom }, filters, params, 'h_');
+  const inWindow = usageRows(range, filters, params, 'w_');
+  params.grid_from = sqlTime(lookbackFrom);
+  params.grid_to = sqlTime(range.to);
+  params.window_from = sqlTime(windowFrom);
   // One query answers both whether there is history before the window (which decides the
   // baseline method) and the buckets with either baseline; the method is picked from its answer.
   const cycleKey = bucket === 'hour' ? 'hour(start)' : 'dayofweek(start)';
   const scoredBuckets = await db.all<{ start: string; n: number; history_baseline: number; median_baseline: number; history_rows: number }>(
     `WITH grid AS (
-       SELECT unnest(generate_series(date_trunc('${bucket}', CAST($from AS TIMESTAMP)),
-                                     CAST($to AS TIMESTAMP) - INTERVAL 1 MICROSECOND, INTERVAL 1 ${bucket})) AS start
+       SELECT unnest(generate_series(date_trunc('${bucket}', CAST($grid_from AS TIMESTAMP)),
+                                     CAST($grid_to AS TIMESTAMP) - INTERVAL 1 MICROSECOND, INTERVAL 1 ${bucket})) AS start
      ),
      counts AS (
-       SELECT ${bucketKey(bucket, 'started_at')} AS k, count(*)::INTEGER AS n,
-              count(*) FILTER (started_at < CAST($window_from AS TIMESTAMP)) AS before_window
-       FROM executions WHERE ${where} GROUP BY 1
+       SELECT ${bucketKey(bucket, 'hour')} AS k, sum(executions)::INTEGER AS n,
+              sum(executions) FILTER (NOT in_window) AS before_window
+       FROM (SELECT false AS in_window, * FROM ${history} AS h UNION ALL SELECT true, * FROM ${inWindow} AS w)
+       GROUP BY 1
      ),
      filled AS (
        SELECT g.start, coalesce(c.n, 0) AS n FROM grid g LEFT JOIN counts c ON c.k = ${bucketKey(bucket, 'g.start')}
@@ -127,7 +133,7 @@ export async function whoDroveSpike(
   const periodStart = new Date(period.first.start);
   const periodEnd = new Date(Date.parse(period.last.start) + bucketMs);
   const ranked = await rankContributors(db, {
-    where, params: { ...params }, periodStart, periodEnd, method, cycleMs, lookback,
+    range, filters, periodStart, periodEnd, method, cycleMs, lookback,
     windowBuckets: buckets.length, periodBuckets: period.rows.length, limit: args.limit, totalExcess: period.excess,
   });
   return {
@@ -191,53 +197,68 @@ const DIMENSIONS = [
 async function rankContributors(
   db: Db,
   a: {
-    where: string; params: Params; periodStart: Date; periodEnd: Date; method: BaselineMethod;
+    range: TimeRange; filters: Filters; periodStart: Date; periodEnd: Date; method: BaselineMethod;
     cycleMs: number; lookback: number; windowBuckets: number; periodBuckets: number; limit: number; totalExcess: number;
   },
 ): Promise<SpikeReport['contributors']> {
+  // The last bucket can reach past the end of the window ("now"): nothing after it counts.
+  const periodEnd = new Date(Math.min(a.periodEnd.getTime(), a.range.to.getTime()));
   const params: Params = {
-    ...a.params,
     p_start: sqlTime(a.periodStart),
-    p_end: sqlTime(a.periodEnd),
+    p_end: sqlTime(periodEnd),
+    window_from: sqlTime(a.range.from),
     limit: a.limit,
   };
   const periodUs = (a.periodEnd.getTime() - a.periodStart.getTime()) * 1000;
   const cycleUs = a.cycleMs * 1000;
-  const inPeriod = 'started_at >= CAST($p_start AS TIMESTAMP) AND started_at < CAST($p_end AS TIMESTAMP)';
+  const inPeriod = 'hour >= CAST($p_start AS TIMESTAMP) AND hour < CAST($p_end AS TIMESTAMP)';
   // Same hours (or weekday) as the period on the previous cycles; or, for median_bucket, the whole window.
   const inBaseline =
     a.method === 'median_bucket'
-      ? `started_at >= CAST($window_from AS TIMESTAMP)`
-      : `started_at < CAST($p_start AS TIMESTAMP)
-         AND started_at >= CAST($p_start AS TIMESTAMP) - INTERVAL ${a.lookback * (a.cycleMs / 1000)} SECOND
-         AND ((epoch_us(started_at) - epoch_us(CAST($p_start AS TIMESTAMP))) % ${cycleUs} + ${cycleUs}) % ${cycleUs} < ${periodUs}`;
+      ? 'in_window'
+      : `hour < CAST($p_start AS TIMESTAMP)
+         AND ((epoch_us(hour) - epoch_us(CAST($p_start AS TIMESTAMP))) % ${cycleUs} + ${cycleUs}) % ${cycleUs} < ${periodUs}`;
   const baselineScale = a.method === 'median_bucket' ? a.periodBuckets / a.windowBuckets : 1 / a.lookback;
-  // The rows that can count are the period and, for a same-hours baseline, the same span on each
-  // previous cycle: a few hours out of weeks. Reading those spans only (each pruned by the zone
-  // maps on started_at) instead of the whole lookback is what keeps this fast at 10M rows; the
-  // predicates above still decide, the spans only narrow the read.
-  const spans = a.method === 'median_bucket' ? undefined : scanSpans(a.periodStart, a.periodEnd, a.cycleMs, a.lookback);
-  spans?.forEach(([from, to], i) => {
-    params[`span${i}_from`] = sqlTime(from);
-    params[`span${i}_to`] = sqlTime(to);
-  });
+  // The hours that can count are the period and, for a same-hours baseline, the same span on
+  // each previous cycle: a few hours out of weeks, read from hourly_usage.
+  const spans: Array<{ range: TimeRange; inWindow: boolean }> =
+    a.method === 'median_bucket'
+      ? [
+          { range: { from: a.periodStart, to: periodEnd }, inWindow: false },
+          { range: a.range, inWindow: true },
+        ]
+      : scanSpans(a.periodStart, periodEnd, a.cycleMs, a.lookback).map(([from, to]) => ({ range: { from, to }, inWindow: false }));
   const source = spans
-    ? `(${spans.map((_, i) => `SELECT * FROM executions WHERE started_at >= CAST($span${i}_from AS TIMESTAMP) AND started_at < CAST($span${i}_to AS TIMESTAMP)`).join(' UNION ALL ')}) AS executions`
-    : 'executions';
+    .map((span, i) => `SELECT ${span.inWindow} AS in_window, * FROM ${usageRows(span.range, a.filters, params, `s${i}_`)} AS s${i}`)
+    .join(' UNION ALL ');
+  // In median_bucket mode the period is read twice (once as the period, once inside the window):
+  // each read counts only for the side its flag names.
+  const periodSide = a.method === 'median_bucket' ? `NOT in_window AND ${inPeriod}` : inPeriod;
+  const samplesWhere = whereClause({ from: a.periodStart, to: periodEnd }, a.filters, params, 'sample_');
   const mask = 'GROUPING(user_id, tool_name, user_team, agent_client)';
-  // Two steps: the rows are first counted per (user, tool, team, client), a few thousand groups
-  // at most, and the five rankings are rolled up from those; grouping sets with filtered
-  // aggregates straight over a million rows cost several times more.
+  const same = (column: string) => `f.${column} IS NOT DISTINCT FROM s.${column}`;
+  // Two steps: the hours are first summed per (user, tool, team, client), a few thousand groups
+  // at most, and the five rankings are rolled up from those. The sample ids come from the
+  // period's executions, a few hours of them.
   const rows = await db.all<Contributor & { mask: number }>(
     `WITH fine AS (
        SELECT user_id, tool_name, user_team, agent_client,
-              count(*) FILTER (${inPeriod}) AS executions,
-              count(*) FILTER (${inBaseline}) AS baseline_executions,
-              count(*) FILTER (${inPeriod} AND status = 'succeeded') AS succeeded,
-              count(*) FILTER (${inPeriod} AND status <> 'running') AS finished,
-              min_by({'at': started_at, 'id': execution_id}, started_at, 3) FILTER (${inPeriod}) AS samples
-       FROM ${source} WHERE ${a.where} AND ((${inPeriod}) OR (${inBaseline}))
+              coalesce(sum(executions) FILTER (${periodSide}), 0) AS executions,
+              coalesce(sum(executions) FILTER (${inBaseline}), 0) AS baseline_executions,
+              coalesce(sum(executions) FILTER (${periodSide} AND status = 'succeeded'), 0) AS succeeded,
+              coalesce(sum(executions) FILTER (${periodSide} AND status <> 'running'), 0) AS finished
+       FROM (${source})
        GROUP BY ALL
+     ),
+     samples AS (
+       SELECT user_id, tool_name, user_team, agent_client,
+              min_by({'at': started_at, 'id': execution_id}, started_at, 3) AS samples
+       FROM executions WHERE ${samplesWhere}
+       GROUP BY ALL
+     ),
+     joined AS (
+       SELECT f.*, s.samples FROM fine f
+       LEFT JOIN samples s ON ${['user_id', 'tool_name', 'user_team', 'agent_client'].map(same).join(' AND ')}
      )
      SELECT mask, key, executions, baseline, excess, success_rate, sample_execution_ids FROM (
        SELECT ${mask}::INTEGER AS mask,
@@ -247,7 +268,7 @@ async function rankContributors(
               round(sum(executions) - sum(baseline_executions) * ${baselineScale}, 1)::DOUBLE AS excess,
               round(sum(succeeded) / nullif(sum(finished), 0), 3)::DOUBLE AS success_rate,
               list_transform(list_sort(flatten(list(samples) FILTER (samples IS NOT NULL)))[1:3], s -> s.id) AS sample_execution_ids
-       FROM fine
+       FROM joined
        GROUP BY GROUPING SETS (${DIMENSIONS.map((d) => d.set).join(', ')}))
      WHERE executions > 0
      QUALIFY row_number() OVER (PARTITION BY mask ORDER BY excess DESC, executions DESC, key NULLS LAST) <= $limit

@@ -1,5 +1,6 @@
 import type { Db, Params } from '../store/store.js';
 import { describeRange, previousRange, sqlTime, type TimeRange } from './time-range.js';
+import { usageRows } from './usage-rows.js';
 
 export interface UnusedTool {
   name: string;
@@ -23,19 +24,14 @@ export interface UnusedTools {
 
 /**
  * Tools in the catalog (every tool ever seen, plus those listed in a catalog file) with no
- * execution in the window. Tools first seen after the window are not counted as unused in it.
+ * execution in the window, runs counted from hourly_usage. Tools first seen after the window are not counted as unused in it.
  */
 export async function unusedTools(
   db: Db,
   args: { range: TimeRange; server?: string; kind?: string; limit: number },
 ): Promise<UnusedTools> {
   const previous = previousRange(args.range);
-  const params: Params = {
-    from: sqlTime(args.range.from),
-    to: sqlTime(args.range.to),
-    p_from: sqlTime(previous.from),
-    limit: args.limit + 1,
-  };
+  const params: Params = { to: sqlTime(args.range.to), limit: args.limit + 1 };
   const conditions = ['(t.first_seen IS NULL OR t.first_seen < CAST($to AS TIMESTAMP))'];
   if (args.server !== undefined) {
     params.server = args.server;
@@ -45,13 +41,14 @@ export async function unusedTools(
     params.kind = args.kind;
     conditions.push('t.kind = $kind');
   }
+  const current = usageRows(args.range, {}, params, 'c_');
+  const before = usageRows(previous, {}, params, 'p_');
   const rows = await db.all<UnusedTool & { unused_count: number; catalog_size: number }>(
     `WITH runs AS (
        SELECT tool_name, coalesce(tool_server, '') AS server,
-              count(*) FILTER (started_at >= CAST($from AS TIMESTAMP))::INTEGER AS in_window,
-              count(*) FILTER (started_at < CAST($from AS TIMESTAMP))::INTEGER AS in_previous
-       FROM executions
-       WHERE started_at >= CAST($p_from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)
+              coalesce(sum(executions) FILTER (is_current), 0)::INTEGER AS in_window,
+              coalesce(sum(executions) FILTER (NOT is_current), 0)::INTEGER AS in_previous
+       FROM (SELECT true AS is_current, * FROM ${current} AS c UNION ALL SELECT false, * FROM ${before} AS p)
        GROUP BY 1, 2
      ),
      catalog AS (

@@ -2,6 +2,7 @@ import { STATUSES } from '../ingest/format.js';
 import type { Params, Reader } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { bucketKey, describeRange, lengthMs, previousRange, sqlTime, type TimeRange } from './time-range.js';
+import { usageRows } from './usage-rows.js';
 
 export type Bucket = 'hour' | 'day';
 
@@ -40,7 +41,7 @@ export interface UsageSummary {
   sample_execution_ids: string[];
 }
 
-const STATUS_SUMS = STATUSES.map((s) => `count(*) FILTER (status = '${s}')::INTEGER AS ${s}`).join(', ');
+const STATUS_SUMS = STATUSES.map((s) => `coalesce(sum(executions) FILTER (status = '${s}'), 0)::INTEGER AS ${s}`).join(', ');
 
 /** hour buckets up to 48 h, day buckets beyond, unless asked. */
 export function defaultBucket(range: TimeRange): Bucket {
@@ -48,10 +49,10 @@ export function defaultBucket(range: TimeRange): Bucket {
 }
 
 /**
- * The window's totals, series, active users and change drivers. The queries are independent and
- * run side by side on the read connections; the totals are summed from the series (one scan of
- * the window for both), and distinct users are counted over (user, kind) pairs grouped first,
- * which is cheaper than three DISTINCT aggregates over every execution.
+ * The window's totals, series, active users and change drivers, counted from hourly_usage (see
+ * usageRows): at 10M executions that reads about 12x fewer rows than the executions themselves.
+ * The queries are independent and run side by side on the read connections; the totals are
+ * summed from the series. Only the sample ids are read from executions.
  */
 export async function usageSummary(
   read: Reader,
@@ -59,21 +60,22 @@ export async function usageSummary(
 ): Promise<UsageSummary> {
   const { range, filters } = args;
   const bucket = args.bucket ?? defaultBucket(range);
-  const params: Params = {};
-  const where = whereClause(range, filters, params);
   const previous = previousRange(range);
-  const prevWhere = whereClause(previous, filters, params, 'p_');
+  const params: Params = {};
+  const current = usageRows(range, filters, params, 'c_');
+  const before = usageRows(previous, filters, params, 'p_');
   params.bucket_from = sqlTime(range.from);
+  params.bucket_to = sqlTime(range.to);
 
   const seriesRead = read((db) =>
     db.all<{ start: string; total: number; tasks: number } & StatusCounts>(
       `WITH buckets AS (
-         SELECT unnest(generate_series(date_trunc('${bucket}', CAST($bucket_from AS TIMESTAMP)), CAST($to AS TIMESTAMP) - INTERVAL 1 MICROSECOND, INTERVAL 1 ${bucket})) AS start
+         SELECT unnest(generate_series(date_trunc('${bucket}', CAST($bucket_from AS TIMESTAMP)), CAST($bucket_to AS TIMESTAMP) - INTERVAL 1 MICROSECOND, INTERVAL 1 ${bucket})) AS start
        ),
        counts AS (
-         SELECT ${bucketKey(bucket, 'started_at')} AS k, count(*)::INTEGER AS total, ${STATUS_SUMS},
+         SELECT ${bucketKey(bucket, 'hour')} AS k, sum(executions)::INTEGER AS total, ${STATUS_SUMS},
                 coalesce(sum(tasks), 0)::DOUBLE AS tasks
-         FROM executions WHERE ${where} GROUP BY 1
+         FROM ${current} AS u GROUP BY 1
        )
        SELECT iso(b.start) AS start, coalesce(c.total, 0) AS total,
               ${STATUSES.map((s) => `coalesce(c.${s}, 0) AS ${s}`).join(', ')}, coalesce(c.tasks, 0) AS tasks
@@ -86,32 +88,34 @@ export async function usageSummary(
       `SELECT count(DISTINCT user_id)::INTEGER AS users,
               count(DISTINCT user_id) FILTER (tool_kind = 'workflow')::INTEGER AS workflow_users,
               count(DISTINCT user_id) FILTER (tool_kind = 'connector')::INTEGER AS connector_users
-       FROM (SELECT user_id, tool_kind FROM executions WHERE ${where} GROUP BY ALL)`,
+       FROM (SELECT user_id, tool_kind FROM ${current} AS u GROUP BY ALL HAVING sum(executions) > 0)`,
       params,
     ),
   );
-  // The tool and the user that moved the total most, from one scan of both windows.
-  const span = 'started_at >= CAST($p_from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)';
+  // The tool and the user that moved the total most, and the previous window's total, from one
+  // read of both windows.
   const driversRead = read((db) =>
-    db.all<{ tool: string | null; user: string | null; is_tool: boolean; current: number; previous: number }>(
-      `SELECT tool_name AS tool, user_id AS "user", GROUPING(tool_name) = 0 AS is_tool,
-              count(*) FILTER (${where})::INTEGER AS current,
-              count(*) FILTER (${prevWhere})::INTEGER AS previous
-       FROM executions WHERE ${span}
-       GROUP BY GROUPING SETS ((tool_name), (user_id))
-       QUALIFY row_number() OVER (PARTITION BY GROUPING(tool_name)
-                                  ORDER BY abs(count(*) FILTER (${where}) - count(*) FILTER (${prevWhere})) DESC, tool_name, user_id) = 1`,
+    db.all<{ tool: string | null; user: string | null; grouping: number; current: number; previous: number }>(
+      `SELECT tool_name AS tool, user_id AS "user", GROUPING(tool_name, user_id)::INTEGER AS grouping,
+              coalesce(sum(executions) FILTER (is_current), 0)::INTEGER AS current,
+              coalesce(sum(executions) FILTER (NOT is_current), 0)::INTEGER AS previous
+       FROM (SELECT true AS is_current, * FROM ${current} AS c UNION ALL SELECT false, * FROM ${before} AS p)
+       GROUP BY GROUPING SETS ((tool_name), (user_id), ())
+       QUALIFY row_number() OVER (PARTITION BY GROUPING(tool_name, user_id)
+                                  ORDER BY abs(current - previous) DESC, tool_name, user_id) = 1`,
       params,
     ),
   );
-  const smallRead = read(async (db) => ({
-    prevTotal: await db.one<{ total: number }>(`SELECT count(*)::INTEGER AS total FROM executions WHERE ${prevWhere}`, params),
-    samples: await db.all<{ id: string }>(
-      `SELECT execution_id AS id FROM executions WHERE ${where} ORDER BY started_at DESC LIMIT 3`,
-      params,
-    ),
-  }));
-  const [seriesRows, users, driverRows, { prevTotal, samples }] = await Promise.all([seriesRead, usersRead, driversRead, smallRead]);
+  const samplesRead = read((db) => {
+    const sampleParams: Params = {};
+    return db.all<{ id: string }>(
+      `SELECT execution_id AS id FROM executions WHERE ${whereClause(range, filters, sampleParams)} ORDER BY started_at DESC LIMIT 3`,
+      sampleParams,
+    );
+  });
+  const [seriesRows, users, driverRows, samples] = await Promise.all([seriesRead, usersRead, driversRead, samplesRead]);
+  // GROUPING(tool_name, user_id): 1 for the tool rows, 2 for the user rows, 3 for the grand total.
+  const prevTotal = { total: driverRows.find((r) => r.grouping === 3)?.previous ?? 0 };
 
   const totals: Record<string, number> = { total: 0, tasks: 0, ...Object.fromEntries(STATUSES.map((s) => [s, 0])) };
   const series = seriesRows.map(({ tasks, ...bucketRow }) => {
@@ -121,8 +125,8 @@ export async function usageSummary(
   });
   const windowDelta = (totals?.total ?? 0) - (prevTotal?.total ?? 0);
   const driver = (isTool: boolean): ChangeDriver | null => {
-    const row = driverRows.find((r) => r.is_tool === isTool);
-    if (!row) return null;
+    const row = driverRows.find((r) => r.grouping === (isTool ? 1 : 2));
+    if (!row || (row.current === 0 && row.previous === 0)) return null;
     const delta = row.current - row.previous;
     return {
       name: isTool ? row.tool : row.user,

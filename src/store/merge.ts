@@ -1,3 +1,4 @@
+import { ROLLUP_SOURCE_COLUMNS, rollupDeltaSql, upsertRollupSql } from './rollup.js';
 import type { Db } from './store.js';
 
 /**
@@ -80,6 +81,18 @@ interface Outcome {
 
 /** Each statement with the condition under which it has rows to touch. */
 const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
+  // The hourly rollup first, while the replaced executions are still stored: they are taken out
+  // of their hour (sign -1), then the winners are added (sign 1).
+  {
+    when: (o) => o.updated > 0,
+    sql: upsertRollupSql(rollupDeltaSql(`
+      SELECT ${ROLLUP_SOURCE_COLUMNS.join(', ')}, -1 AS sign FROM executions
+      WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`)),
+  },
+  {
+    when: (o) => o.inserted + o.updated > 0,
+    sql: upsertRollupSql(rollupDeltaSql(`SELECT ${ROLLUP_SOURCE_COLUMNS.map((c) => `r.${c}`).join(', ')}, 1 AS sign FROM ${CHANGED}`)),
+  },
   { when: (o) => o.updated > 0, sql: `DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
   { when: (o) => o.updated > 0, sql: `DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
   { when: (o) => o.updated > 0, sql: `DELETE FROM failures WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },

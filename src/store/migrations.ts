@@ -3,6 +3,8 @@
  * shipped: add a new one. Times are UTC `TIMESTAMP` (not TIMESTAMPTZ): bucketing is 6-11x faster
  * (shared/facts.md), and every writer converts to UTC before storing.
  */
+import { BACKFILL_ROLLUP_SQL, CREATE_ROLLUP_SQL } from './rollup.js';
+
 export const MIGRATIONS: readonly string[] = [
   // 1: executions, steps, quarantine, checkpoints, tool catalog
   `
@@ -149,5 +151,9 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO agent_spans
   SELECT 'run:' || agent_workflow_run_id, min(started_at), max(started_at) FROM executions
   WHERE agent_workflow_run_id IS NOT NULL GROUP BY agent_workflow_run_id;
+  `,
+  // 7: executions counted per hour and dimensions, for the windowed tools (src/store/rollup.ts).
+  `${CREATE_ROLLUP_SQL};
+  ${BACKFILL_ROLLUP_SQL};
   `,
 ];

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { scanSpans, whoDroveSpike } from '../../src/analytics/spike.js';
 import { previousRange, resolveRange, parseWindow } from '../../src/analytics/time-range.js';
 import { usageSummary } from '../../src/analytics/usage.js';
+import { costReport } from '../../src/analytics/cost.js';
+import { unusedTools } from '../../src/analytics/unused.js';
 import { fixedClock } from '../../src/clock.js';
 import { fixtureStore } from '../mcp/harness.js';
 import { smallFleet } from '../fixtures/small-fleet.js';
@@ -59,6 +61,51 @@ describe('analytics functions called directly', () => {
     const report = await store.read((db) => whoDroveSpike(db, { range: resolveRange({ window: '7d' }, clock), filters: {}, limit: 3 }));
     expect(report.spike).toBeNull();
     expect(report.note).toMatch(/no spike/);
+  });
+
+  it('windows that do not start or end on the hour count exactly: whole hours from the rollup, the edges from executions', async () => {
+    const store = await fixtureStore();
+    const count = async (from: string, to: string, extra = '') =>
+      (await store.read((db) => db.one<{ n: number }>(
+        `SELECT count(*)::INTEGER AS n FROM executions WHERE started_at >= CAST($from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP) ${extra}`,
+        { from: from.replace('T', ' ').replace('Z', ''), to: to.replace('T', ' ').replace('Z', '') },
+      )))!.n;
+    const ranges = [
+      ['2026-10-28T15:05:00Z', '2026-10-28T15:31:00Z'], // inside one hour
+      ['2026-10-28T14:59:00Z', '2026-10-28T16:01:00Z'], // two edges, one whole hour
+      ['2026-10-27T10:17:00Z', '2026-10-29T15:21:00Z'], // days, with partial first and last hours
+      ['2026-10-20T00:00:00Z', '2026-10-30T10:30:00Z'], // aligned start, partial end
+    ];
+    for (const [from, to] of ranges) {
+      const range = resolveRange({ from, to }, clock);
+      const usage = await usageSummary((task) => store.read(task), { range, filters: {} });
+      const previous = previousRange(range);
+      expect(usage.total_executions, `${from} .. ${to}`).toBe(await count(from!, to!));
+      expect(usage.by_status.failed, `${from} .. ${to}`).toBe(await count(from!, to!, "AND status = 'failed'"));
+      expect(usage.previous_window.total_executions).toBe(await count(previous.from.toISOString(), previous.to.toISOString()));
+      expect(usage.series.reduce((sum, b) => sum + b.total, 0)).toBe(usage.total_executions);
+      const filtered = await usageSummary((task) => store.read(task), { range, filters: { user: 'u_bot' } });
+      expect(filtered.total_executions).toBe(await count(from!, to!, "AND user_id = 'u_bot'"));
+    }
+    // The spike counted from a window that ends mid-hour: only what happened before "now".
+    const spike = await store.read((db) =>
+      whoDroveSpike(db, { range: resolveRange({ from: '2026-10-27T00:00:00Z', to: '2026-10-28T15:21:00Z' }, clock), filters: {}, limit: 3 }),
+    );
+    expect(spike.spike?.executions).toBe(await count('2026-10-28T15:00:00Z', '2026-10-28T15:21:00Z'));
+    expect(spike.contributors.users[0]).toMatchObject({ key: 'u_bot', executions: await count('2026-10-28T15:00:00Z', '2026-10-28T15:21:00Z', "AND user_id = 'u_bot'") });
+    expect(spike.contributors.users[0]!.sample_execution_ids).toEqual(['bot_0', 'bot_1', 'bot_2']);
+    // Cost and unused tools over a window with partial hours at both ends.
+    const range = resolveRange({ from: '2026-10-27T10:17:00Z', to: '2026-10-29T15:21:00Z' }, clock);
+    const cost = await store.read((db) => costReport(db, { range, filters: {}, groupBy: 'user', limit: 10 }));
+    const tasks = await store.read((db) => db.all<{ user: string; tasks: number; n: number }>(
+      `SELECT user_id AS user, sum(tasks)::DOUBLE AS tasks, count(*)::INTEGER AS n FROM executions
+       WHERE started_at >= TIMESTAMP '2026-10-27 10:17:00' AND started_at < TIMESTAMP '2026-10-29 15:21:00' GROUP BY 1 ORDER BY 2 DESC, 1`));
+    expect(cost.rows.map((r) => ({ user: r.key, tasks: r.tasks, n: r.executions }))).toEqual(tasks);
+    expect(cost.total_tasks).toBe(tasks.reduce((sum, r) => sum + r.tasks, 0));
+    // 10:01 and 10:02 are jira_create_issue; slack_post ran at 10:03, after the window.
+    const unused = await store.read((db) => unusedTools(db, { range: resolveRange({ from: '2026-10-31T10:00:30Z', to: '2026-10-31T10:02:30Z' }, clock), limit: 20 }));
+    expect(unused.tools.map((t) => t.name)).toContain('slack_post');
+    expect(unused.tools.map((t) => t.name)).not.toContain('jira_create_issue');
   });
 
   it('usage_summary counts a superseded running record once, with its final status', async () => {
