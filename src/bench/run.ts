@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,29 +145,13 @@ async function underLoad(dbPath: string, traceId: string, rate: number): Promise
   const before = (await store.read((db) => db.one<{ n: number }>('SELECT count(*)::DOUBLE AS n FROM executions')))!.n;
   const tailer = new LogTailer(store, { dirs: [dir], sweepIntervalMs: 200 });
   await tailer.start();
-  let written = 0;
-  const template = (i: number) =>
-    JSON.stringify({
-      execution_id: `live_${i}`,
-      started_at: new Date(now - 3_600_000 + (i % 3_600_000)).toISOString(),
-      ended_at: new Date(now - 3_600_000 + (i % 3_600_000) + 800).toISOString(),
-      status: i % 20 === 0 ? 'failed' : 'succeeded',
-      tool: { name: 'github_search_code', kind: 'connector', server: 'eng-gateway' },
-      user: { id: `u_live_${i % 50}`, team: 'eng' },
-      agent: { client: 'cursor', session_id: `s_${i % 500}` },
-      input: { query: `search ${i}`, repo: 'acme/platform' },
-      output: { items: i % 40 },
-    });
-  const perTick = rate / 10;
   const started = performance.now();
-  const writer = setInterval(() => {
-    const chunk: string[] = [];
-    for (let i = 0; i < perTick; i++) chunk.push(template(written++));
-    appendFileSync(live, `${chunk.join('\n')}\n`);
-  }, 100);
+  const writer = spawn(process.execPath, [join(here, 'live-writer.js'), live, String(rate), BENCH_ANCHOR], { stdio: 'inherit' });
+  const writerExit = new Promise((r) => writer.once('exit', r));
   await new Promise((r) => setTimeout(r, 2000)); // let the load settle
   const tools = await measureTools(store, TOOL_CALLS(traceId), repeats);
-  clearInterval(writer);
+  writer.kill('SIGTERM');
+  await writerExit;
   const seconds = (performance.now() - started) / 1000;
   await tailer.stop();
   const after = (await store.read((db) => db.one<{ n: number }>('SELECT count(*)::DOUBLE AS n FROM executions')))!.n;

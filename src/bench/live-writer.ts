@@ -1,0 +1,37 @@
+/**
+ * The load generator of the under-load bench: appends `rate` executions a second to a log file,
+ * a tenth of them every 100 ms, until it is sent SIGTERM. It runs in a process of its own, as a
+ * fleet's gateways do: in the server's process its JSON work would be measured as the server's.
+ *
+ * Usage: node live-writer.js <file> <executions per second> <anchor time>
+ */
+import { appendFileSync } from 'node:fs';
+
+const [file, rateArg, anchorArg] = process.argv.slice(2);
+if (!file || !rateArg || !anchorArg) {
+  process.stderr.write('usage: live-writer <file> <executions per second> <anchor time>\n');
+  process.exit(2);
+}
+const perTick = Number(rateArg) / 10;
+const anchor = Date.parse(anchorArg);
+
+const record = (i: number) =>
+  JSON.stringify({
+    execution_id: `live_${i}`,
+    started_at: new Date(anchor - 3_600_000 + (i % 3_600_000)).toISOString(),
+    ended_at: new Date(anchor - 3_600_000 + (i % 3_600_000) + 800).toISOString(),
+    status: i % 20 === 0 ? 'failed' : 'succeeded',
+    tool: { name: 'github_search_code', kind: 'connector', server: 'eng-gateway' },
+    user: { id: `u_live_${i % 50}`, team: 'eng' },
+    agent: { client: 'cursor', session_id: `s_${i % 500}` },
+    input: { query: `search ${i}`, repo: 'acme/platform' },
+    output: { items: i % 40 },
+  });
+
+let written = 0;
+setInterval(() => {
+  const chunk: string[] = [];
+  for (let i = 0; i < perTick; i++) chunk.push(record(written++));
+  appendFileSync(file, `${chunk.join('\n')}\n`);
+}, 100);
+process.on('SIGTERM', () => process.exit(0));
