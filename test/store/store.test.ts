@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +87,32 @@ describe('Store', () => {
       record(`e${i}`, { started_at: new Date(Date.parse('2026-10-30T00:00:00Z') + i * 60_000).toISOString(), ended_at: undefined, status: 'running' })))), 'shuffled');
     const stored = await store.read((db) => db.all<{ id: string }>('SELECT execution_id AS id FROM executions ORDER BY rowid'));
     expect(stored.map((r) => r.id)).toEqual(ids.map((i) => `e${i}`));
+  });
+
+  it('checkpoints once the WAL is large, at a quiet moment: after running queries end', async () => {
+    const path = join(tempDir(), 'wal.duckdb');
+    const store = await Store.open({ path, clock, checkpointWalBytes: 1 });
+    const walBytes = () => (existsSync(`${path}.wal`) ? statSync(`${path}.wal`).size : 0);
+    try {
+      await store.write((db) => db.run('CREATE TABLE t (n INTEGER)'));
+      await store.write(async () => undefined); // queued behind the checkpoint
+      expect(walBytes()).toBe(0);
+
+      let endQuery!: () => void;
+      const query = store.read(() => new Promise<void>((resolve) => (endQuery = resolve)));
+      await store.write((db) => db.run('INSERT INTO t VALUES (1)'));
+      const order: string[] = [];
+      const nextWrite = store.write(async () => void order.push('write after the checkpoint'));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(walBytes()).toBeGreaterThan(0); // the checkpoint waits for the query
+      order.push('query ends');
+      endQuery();
+      await Promise.all([query, nextWrite]);
+      expect(order).toEqual(['query ends', 'write after the checkpoint']);
+      expect(walBytes()).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it('keeps extension auto-install off', async () => {
