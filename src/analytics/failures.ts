@@ -1,6 +1,7 @@
 import type { Params, Reader } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { describeRange, type TimeRange } from './time-range.js';
+import { usageRows } from './usage-rows.js';
 
 export interface FailureGroup {
   error_type: string | null;
@@ -30,7 +31,7 @@ export interface FailureReport {
 /**
  * Failed and terminated executions grouped by error type, layer, tool and failing connector.
  * The groups come from the narrow `failures` table (a few percent of the rows); the failure rate
- * needs every execution's status and is counted in parallel on another read connection.
+ * needs the count of every status, which hourly_usage gives, read in parallel on another connection.
  */
 export async function failureReport(
   read: Reader,
@@ -39,26 +40,32 @@ export async function failureReport(
   const params: Params = {};
   const { status: _ignored, ...filters } = args.filters;
   const where = whereClause(args.range, filters, params);
-  const totalsRead = read((db) =>
-    db.one<{ failures: number; finished: number }>(
-      `SELECT count(*) FILTER (status IN ('failed', 'terminated'))::INTEGER AS failures,
-              count(*) FILTER (status <> 'running')::INTEGER AS finished
-       FROM executions WHERE ${where}`,
-      params,
-    ),
-  );
+  const totalsRead = read((db) => {
+    const totalParams: Params = {};
+    return db.one<{ failures: number; finished: number }>(
+      `SELECT coalesce(sum(executions) FILTER (status IN ('failed', 'terminated')), 0)::INTEGER AS failures,
+              coalesce(sum(executions) FILTER (status <> 'running'), 0)::INTEGER AS finished
+       FROM ${usageRows(args.range, filters, totalParams, 't_')} AS u`,
+      totalParams,
+    );
+  });
   totalsRead.catch(() => undefined); // awaited below; never left rejecting unobserved
   // Every group comes back (a few hundred rows at most): the layer totals are summed from them,
   // which saves a second query, and the page is cut here.
   const groups = await read((db) =>
     db.all<FailureGroup>(
-      `SELECT error_type, error_layer, tool_name AS tool, failing_connector AS connector,
-              count(*)::INTEGER AS count,
-              count(*) FILTER (status = 'terminated')::INTEGER AS terminated,
-              count(DISTINCT user_id)::INTEGER AS affected_users,
-              iso(min(started_at)) AS first_seen, iso(max(started_at)) AS last_seen,
-              arg_max(execution_id, started_at) AS sample_execution_id
-       FROM failures WHERE ${where}
+      // Per user first, then per group: counting the users as rows is cheaper than a DISTINCT.
+      `WITH per_user AS (
+         SELECT error_type, error_layer, tool_name, failing_connector, user_id,
+                count(*) AS n, count(*) FILTER (status = 'terminated') AS terminated,
+                min(started_at) AS first, max(started_at) AS last, arg_max(execution_id, started_at) AS sample
+         FROM failures WHERE ${where}
+         GROUP BY ALL
+       )
+       SELECT error_type, error_layer, tool_name AS tool, failing_connector AS connector,
+              sum(n)::INTEGER AS count, sum(terminated)::INTEGER AS terminated, count(*)::INTEGER AS affected_users,
+              iso(min(first)) AS first_seen, iso(max(last)) AS last_seen, arg_max(sample, last) AS sample_execution_id
+       FROM per_user
        GROUP BY 1, 2, 3, 4
        ORDER BY count DESC, last_seen DESC`,
       params,

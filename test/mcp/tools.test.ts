@@ -130,6 +130,8 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
       ['http_500', 'sync_opportunities', 'salesforce', 1],
     ]);
     expect(s.groups[1]).toMatchObject({ sample_execution_id: 'wf_fail', first_seen: '2026-10-30T02:00:00.000Z' });
+    expect(s.groups.map((g: any) => [g.affected_users, g.terminated])).toEqual([[1, 0], [1, 0]]);
+    expect(s.failure_rate).toBe(Math.round((6 / 43) * 1000) / 1000);
   });
 
   it('list_executions pages with a cursor and never shows payloads', async () => {
