@@ -184,6 +184,8 @@ async function ingestFile(store: Store, path: string, summary: IngestSummary, op
         return load.finish(path);
       });
       addBatch(summary, result);
+      // A large transaction's index entries stay in memory until a checkpoint writes them out.
+      store.checkpointSoon();
       await Promise.all(taken.map((c) => rm(c.path, { force: true })));
     }
   } finally {

@@ -96,14 +96,11 @@ const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
   { when: (o) => o.updated > 0, sql: `DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
   { when: (o) => o.updated > 0, sql: `DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
   { when: (o) => o.updated > 0, sql: `DELETE FROM failures WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
-  // Rows are stored in started_at order: the join above scrambles the lines, and windowed queries
-  // skip whole row groups by their started_at min/max only when a row group spans a short time.
   {
     when: (o) => o.inserted + o.updated > 0,
     sql: `INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}, source, ingested_at)
    SELECT ${EXECUTION_COLUMNS.map((c) => `r.${c}`).join(', ')}, $source, now()::TIMESTAMP
-   FROM ${CHANGED}
-   ORDER BY r.started_at`,
+   FROM ${CHANGED}`,
   },
   { when: (o) => o.with_steps > 0, sql: `INSERT INTO steps ${STEP_EXTRACT}` },
   {
@@ -111,8 +108,7 @@ const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
     sql: `INSERT INTO failures
    SELECT r.execution_id, r.started_at, r.status, r.error_type, r.error_layer, r.tool_name, r.tool_server,
           r.failing_connector, r.user_id, r.user_team, r.agent_client, r.environment, r.via_mcp
-   FROM ${CHANGED} AND r.status IN ('failed', 'terminated')
-   ORDER BY r.started_at`,
+   FROM ${CHANGED} AND r.status IN ('failed', 'terminated')`,
   },
   // The catalog: every tool ever seen, with the span of its use.
   {

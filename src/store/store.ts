@@ -63,9 +63,12 @@ const WRITE_YIELD_MAX_MS = 50;
  * 10k executions a second DuckDB's default (a 16 MB WAL) checkpointed every second or two, for up
  * to 650 ms each, and the queries running then waited. The store checkpoints itself once the WAL
  * passes QUIET_CHECKPOINT_WAL_BYTES, waiting up to QUIET_CHECKPOINT_WAIT_MS for running queries
- * to end; DuckDB's own threshold stays as a backstop far above it.
+ * to end; DuckDB's own threshold stays as a backstop far above it. Bulk file ingest asks for a
+ * checkpoint after each of its large transactions (checkpointSoon): their rows bypass the WAL,
+ * but until a checkpoint their index entries stay in memory, and memory_limit runs out (seen at
+ * 3.3M executions with 384 MB).
  */
-const QUIET_CHECKPOINT_WAL_BYTES = 128 * 1024 * 1024;
+const QUIET_CHECKPOINT_WAL_BYTES = 64 * 1024 * 1024;
 const QUIET_CHECKPOINT_WAIT_MS = 2_000;
 const DUCKDB_CHECKPOINT_THRESHOLD = '1GB';
 
@@ -219,14 +222,18 @@ export class Store {
    * checkpoint changes nothing: the next commit tries again, and DuckDB's own threshold remains.
    */
   private checkpointWhenQuiet(): void {
-    if (this.path === ':memory:' || this.checkpointQueued || this.closed) return;
     let walBytes: number;
     try {
       walBytes = statSync(`${this.path}.wal`).size;
     } catch {
       return;
     }
-    if (walBytes < this.checkpointWalBytes) return;
+    if (walBytes >= this.checkpointWalBytes) this.checkpointSoon();
+  }
+
+  /** Queues a checkpoint behind the queued writes, taken when no query runs (or after a bounded wait). */
+  checkpointSoon(): void {
+    if (this.path === ':memory:' || this.checkpointQueued || this.closed) return;
     this.checkpointQueued = true;
     const checkpoint = this.writeTail.then(async () => {
       try {

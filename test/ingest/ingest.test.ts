@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../src/ingest/files.js';
-import { count, lines, openTestStore, record, tempDir } from '../helpers.js';
-import type { Store } from '../../src/store/store.js';
+import { fixedClock } from '../../src/clock.js';
+import { Store } from '../../src/store/store.js';
+import { count, lines, openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
 
 async function ingestText(store: Store, text: string, name = 'a.jsonl') {
   const dir = tempDir();
@@ -132,6 +133,22 @@ describe('file ingest: batches and transactions', () => {
     expect(piecesSummary).toEqual(wholeSummary);
     expect(await snapshot(pieces)).toEqual(await snapshot(whole));
     expect(await count(pieces, "SELECT count(*) FROM executions WHERE status = 'running'")).toBe(0);
+  });
+
+  it('checkpoints after each large transaction, so its index entries do not pile up in memory', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'bulk.jsonl');
+    writeFileSync(path, mixedFleet());
+    // A WAL threshold the file never reaches: only the ingest's own requests checkpoint.
+    const store = await Store.open({ path: join(dir, 'bulk.duckdb'), clock: fixedClock(new Date(TEST_NOW)), checkpointWalBytes: 2 ** 40 });
+    try {
+      await ingestFiles(store, [path], { transactionRecords: 9 });
+      await store.write(async () => undefined); // behind the last checkpoint
+      const wal = join(dir, 'bulk.duckdb.wal');
+      expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it('commits the lines read before a file breaks off, and reports the file as failed', async () => {

@@ -7,9 +7,7 @@ import { fixedClock } from '../../src/clock.js';
 import { SchemaTooNewError } from '../../src/errors.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { Store } from '../../src/store/store.js';
-import { blockFromText } from '../../src/ingest/lines.js';
-import { ingestLines } from '../../src/ingest/batch.js';
-import { lines, openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
+import { openTestStore, tempDir, TEST_NOW } from '../helpers.js';
 
 const clock = fixedClock(new Date(TEST_NOW));
 
@@ -77,16 +75,6 @@ describe('Store', () => {
     });
     expect(order).toEqual(['query started', 'write done']);
     expect(result?.n).toBe(1);
-  });
-
-  it('stores a batch in time order whatever the order of its lines, so windowed reads skip row groups', async () => {
-    const store = await openTestStore();
-    const ids = Array.from({ length: 50 }, (_, i) => i);
-    const shuffled = [...ids].sort((a, b) => ((a * 37) % 50) - ((b * 37) % 50));
-    await ingestLines(store, blockFromText(lines(...shuffled.map((i) =>
-      record(`e${i}`, { started_at: new Date(Date.parse('2026-10-30T00:00:00Z') + i * 60_000).toISOString(), ended_at: undefined, status: 'running' })))), 'shuffled');
-    const stored = await store.read((db) => db.all<{ id: string }>('SELECT execution_id AS id FROM executions ORDER BY rowid'));
-    expect(stored.map((r) => r.id)).toEqual(ids.map((i) => `e${i}`));
   });
 
   it('checkpoints once the WAL is large, at a quiet moment: after running queries end', async () => {
