@@ -20,7 +20,7 @@ describe('Store', () => {
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['executions', 'steps', 'quarantine', 'ingest_checkpoints', 'tools', 'schema_version']));
   });
 
-  it('upgrades a version 3 database in place: failed executions get the connector of their first failed step, a failures table, and session and run spans', async () => {
+  it('upgrades a version 3 database in place: failed executions get the connector of their first failed step, a failures table, session and run spans, and the hourly rollup', async () => {
     const path = join(tempDir(), 'v3.duckdb');
     const instance = await DuckDBInstance.create(path);
     const db = await instance.connect();
@@ -53,6 +53,12 @@ describe('Store', () => {
       expect(spans).toEqual([
         { key: 'run:run_1', first: '2026-10-30T10:00:00.000Z', last: '2026-10-30T10:00:00.000Z' },
         { key: 'session:s_1', first: '2026-10-29T08:00:00.000Z', last: '2026-10-30T10:00:00.000Z' },
+      ]);
+      // Migration 7: the hourly rollup, backfilled from the same executions.
+      const hours = await store.read((d) => d.all('SELECT iso(hour) AS hour, status, executions::INTEGER AS n, tasks FROM hourly_usage ORDER BY hour'));
+      expect(hours).toEqual([
+        { hour: '2026-10-29T08:00:00.000Z', status: 'succeeded', n: 1, tasks: 1 },
+        { hour: '2026-10-30T10:00:00.000Z', status: 'failed', n: 1, tasks: 1 },
       ]);
     } finally {
       await store.close();
