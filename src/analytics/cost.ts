@@ -2,7 +2,7 @@ import type { Db, Params } from '../store/store.js';
 import type { Filters } from './filters.js';
 import { describeRange, previousRange, type TimeRange } from './time-range.js';
 import { round } from './usage.js';
-import { usageRows } from './usage-rows.js';
+import { flaggedUsageRows } from './usage-rows.js';
 
 export interface CostRow {
   key: string | null;
@@ -43,8 +43,7 @@ export async function costReport(
 ): Promise<CostReport> {
   const previous = previousRange(args.range);
   const params: Params = { limit: args.limit + 1, top_n: args.topN ?? 3 };
-  const current = usageRows(args.range, args.filters, params, 'c_');
-  const before = usageRows(previous, args.filters, params, 'p_');
+  const both = flaggedUsageRows('is_current', [{ range: args.range, flag: true }, { range: previous, flag: false }], args.filters, params, 'w_');
   const column = GROUP_COLUMNS[args.groupBy];
   const inner = args.groupBy === 'tool' ? 'user_id' : 'tool_name';
 
@@ -53,20 +52,20 @@ export async function costReport(
             round(sum(cost_usd) FILTER (is_current), 4)::DOUBLE AS cost,
             coalesce(sum(without_cost) FILTER (is_current), 0)::INTEGER AS no_cost,
             coalesce(sum(tasks) FILTER (NOT is_current), 0)::DOUBLE AS prev_tasks
-     FROM (SELECT true AS is_current, * FROM ${current} AS c UNION ALL SELECT false, * FROM ${before} AS p)`,
+     FROM ${both} AS u`,
     params,
   );
   // Sums over hourly_usage (see usageRows); a group whose executions were all replaced away
   // sums to zero executions and is left out.
   const rows = await db.all<Omit<CostRow, 'top' | 'share_of_tasks'> & { top: string }>(
-    `WITH cur AS (SELECT * FROM ${current} AS c),
+    `WITH cur AS (SELECT * FROM ${both} AS u WHERE is_current),
      groups AS (
        SELECT ${column} AS key, sum(tasks)::DOUBLE AS tasks, round(sum(cost_usd), 4)::DOUBLE AS cost_usd,
               sum(executions)::INTEGER AS executions
        FROM cur GROUP BY 1 HAVING sum(executions) <> 0
      ),
      prev AS (
-       SELECT ${column} AS key, sum(tasks)::DOUBLE AS tasks FROM ${before} AS p GROUP BY 1
+       SELECT ${column} AS key, sum(tasks)::DOUBLE AS tasks FROM ${both} AS u WHERE NOT is_current GROUP BY 1
      ),
      inner_ranked AS (
        SELECT ${column} AS key, ${inner} AS sub, sum(tasks)::DOUBLE AS tasks, round(sum(cost_usd), 4)::DOUBLE AS cost_usd,

@@ -2,7 +2,7 @@ import { UserInputError } from '../errors.js';
 import type { Db, Params } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { bucketKey, describeRange, lengthMs, sqlTime, type TimeRange } from './time-range.js';
-import { usageRows } from './usage-rows.js';
+import { flaggedUsageRows } from './usage-rows.js';
 import { round } from './usage.js';
 
 const HOUR = 3_600_000;
@@ -71,8 +71,13 @@ export async function whoDroveSpike(
 
   const params: Params = {};
   const windowFrom = range.from;
-  const history = usageRows({ from: lookbackFrom, to: windowFrom }, filters, params, 'h_');
-  const inWindow = usageRows(range, filters, params, 'w_');
+  const lookbackAndWindow = flaggedUsageRows(
+    'in_window',
+    [{ range: { from: lookbackFrom, to: windowFrom }, flag: false }, { range, flag: true }],
+    filters,
+    params,
+    'w_',
+  );
   params.grid_from = sqlTime(lookbackFrom);
   params.grid_to = sqlTime(range.to);
   params.window_from = sqlTime(windowFrom);
@@ -87,7 +92,7 @@ export async function whoDroveSpike(
      counts AS (
        SELECT ${bucketKey(bucket, 'hour')} AS k, sum(executions)::INTEGER AS n,
               sum(executions) FILTER (NOT in_window) AS before_window
-       FROM (SELECT false AS in_window, * FROM ${history} AS h UNION ALL SELECT true, * FROM ${inWindow} AS w)
+       FROM ${lookbackAndWindow} AS u
        GROUP BY 1
      ),
      filled AS (
@@ -221,16 +226,14 @@ async function rankContributors(
   const baselineScale = a.method === 'median_bucket' ? a.periodBuckets / a.windowBuckets : 1 / a.lookback;
   // The hours that can count are the period and, for a same-hours baseline, the same span on
   // each previous cycle: a few hours out of weeks, read from hourly_usage.
-  const spans: Array<{ range: TimeRange; inWindow: boolean }> =
+  const spans: Array<{ range: TimeRange; flag: boolean }> =
     a.method === 'median_bucket'
       ? [
-          { range: { from: a.periodStart, to: periodEnd }, inWindow: false },
-          { range: a.range, inWindow: true },
+          { range: { from: a.periodStart, to: periodEnd }, flag: false },
+          { range: a.range, flag: true },
         ]
-      : scanSpans(a.periodStart, periodEnd, a.cycleMs, a.lookback).map(([from, to]) => ({ range: { from, to }, inWindow: false }));
-  const source = spans
-    .map((span, i) => `SELECT ${span.inWindow} AS in_window, * FROM ${usageRows(span.range, a.filters, params, `s${i}_`)} AS s${i}`)
-    .join(' UNION ALL ');
+      : scanSpans(a.periodStart, periodEnd, a.cycleMs, a.lookback).map(([from, to]) => ({ range: { from, to }, flag: false }));
+  const source = flaggedUsageRows('in_window', spans, a.filters, params, 's_');
   // In median_bucket mode the period is read twice (once as the period, once inside the window):
   // each read counts only for the side its flag names.
   const periodSide = a.method === 'median_bucket' ? `NOT in_window AND ${inPeriod}` : inPeriod;
@@ -247,7 +250,7 @@ async function rankContributors(
               coalesce(sum(executions) FILTER (${inBaseline}), 0) AS baseline_executions,
               coalesce(sum(executions) FILTER (${periodSide} AND status = 'succeeded'), 0) AS succeeded,
               coalesce(sum(executions) FILTER (${periodSide} AND status <> 'running'), 0) AS finished
-       FROM (${source})
+       FROM ${source} AS u
        GROUP BY ALL
      ),
      samples AS (

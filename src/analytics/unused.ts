@@ -1,6 +1,6 @@
 import type { Db, Params } from '../store/store.js';
 import { describeRange, previousRange, sqlTime, type TimeRange } from './time-range.js';
-import { usageRows } from './usage-rows.js';
+import { flaggedUsageRows } from './usage-rows.js';
 
 export interface UnusedTool {
   name: string;
@@ -41,14 +41,13 @@ export async function unusedTools(
     params.kind = args.kind;
     conditions.push('t.kind = $kind');
   }
-  const current = usageRows(args.range, {}, params, 'c_');
-  const before = usageRows(previous, {}, params, 'p_');
+  const both = flaggedUsageRows('is_current', [{ range: args.range, flag: true }, { range: previous, flag: false }], {}, params, 'w_');
   const rows = await db.all<UnusedTool & { unused_count: number; catalog_size: number }>(
     `WITH runs AS (
        SELECT tool_name, coalesce(tool_server, '') AS server,
               coalesce(sum(executions) FILTER (is_current), 0)::INTEGER AS in_window,
               coalesce(sum(executions) FILTER (NOT is_current), 0)::INTEGER AS in_previous
-       FROM (SELECT true AS is_current, * FROM ${current} AS c UNION ALL SELECT false, * FROM ${before} AS p)
+       FROM ${both} AS u
        GROUP BY 1, 2
      ),
      catalog AS (

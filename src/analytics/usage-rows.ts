@@ -40,3 +40,21 @@ export function usageRows(range: TimeRange, filters: Filters, params: Params, pr
   if (wholeTo < to) parts.push(counted('tail_from', 'to', wholeTo, to));
   return `(${parts.join(' UNION ALL ')})`;
 }
+
+/**
+ * usageRows of several ranges read as one source, each row carrying its range's flag in the
+ * boolean column `flagColumn` (is_current, in_window): one read answers for both windows of a
+ * comparison, told apart by FILTER (flag) / FILTER (NOT flag).
+ */
+export function flaggedUsageRows(
+  flagColumn: string,
+  ranges: Array<{ range: TimeRange; flag: boolean }>,
+  filters: Filters,
+  params: Params,
+  prefix: string,
+): string {
+  const parts = ranges.map(
+    ({ range, flag }, i) => `SELECT ${flag} AS ${flagColumn}, * FROM ${usageRows(range, filters, params, `${prefix}${i}_`)} AS r${i}`,
+  );
+  return `(${parts.join(' UNION ALL ')})`;
+}

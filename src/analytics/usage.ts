@@ -2,7 +2,7 @@ import { STATUSES } from '../ingest/format.js';
 import type { Params, Reader } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { bucketKey, describeRange, lengthMs, previousRange, sqlTime, type TimeRange } from './time-range.js';
-import { usageRows } from './usage-rows.js';
+import { flaggedUsageRows, usageRows } from './usage-rows.js';
 
 export type Bucket = 'hour' | 'day';
 
@@ -63,7 +63,7 @@ export async function usageSummary(
   const previous = previousRange(range);
   const params: Params = {};
   const current = usageRows(range, filters, params, 'c_');
-  const before = usageRows(previous, filters, params, 'p_');
+  const both = flaggedUsageRows('is_current', [{ range, flag: true }, { range: previous, flag: false }], filters, params, 'b_');
   params.bucket_from = sqlTime(range.from);
   params.bucket_to = sqlTime(range.to);
 
@@ -99,7 +99,7 @@ export async function usageSummary(
       `SELECT tool_name AS tool, user_id AS "user", GROUPING(tool_name, user_id)::INTEGER AS grouping,
               coalesce(sum(executions) FILTER (is_current), 0)::INTEGER AS current,
               coalesce(sum(executions) FILTER (NOT is_current), 0)::INTEGER AS previous
-       FROM (SELECT true AS is_current, * FROM ${current} AS c UNION ALL SELECT false, * FROM ${before} AS p)
+       FROM ${both} AS u
        GROUP BY GROUPING SETS ((tool_name), (user_id), ())
        QUALIFY row_number() OVER (PARTITION BY GROUPING(tool_name, user_id)
                                   ORDER BY abs(current - previous) DESC, tool_name, user_id) = 1`,

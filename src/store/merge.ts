@@ -129,9 +129,8 @@ const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
     when: (o) => o.inserted + o.updated > 0,
     sql: `INSERT INTO agent_spans
    SELECT key, min(started_at), max(started_at)
-   FROM (SELECT 'session:' || r.agent_session_id AS key, r.started_at FROM ${CHANGED} AND r.agent_session_id IS NOT NULL
-         UNION ALL
-         SELECT 'run:' || r.agent_workflow_run_id, r.started_at FROM ${CHANGED} AND r.agent_workflow_run_id IS NOT NULL)
+   FROM (SELECT unnest(['session:' || r.agent_session_id, 'run:' || r.agent_workflow_run_id]) AS key, r.started_at FROM ${CHANGED})
+   WHERE key IS NOT NULL
    GROUP BY key
    ON CONFLICT (key) DO UPDATE SET
      first_started_at = least(agent_spans.first_started_at, excluded.first_started_at),

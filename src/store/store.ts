@@ -131,7 +131,6 @@ export class Store {
   private readonly readsDone: Array<() => void> = [];
   private readonly closeHooks: Array<() => void> = [];
   private checkpointQueued = false;
-  private readonly checkpointWalBytes: number;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -139,10 +138,9 @@ export class Store {
     readers: Db[],
     readonly path: string,
     readonly clock: Clock,
-    checkpointWalBytes = QUIET_CHECKPOINT_WAL_BYTES,
+    private readonly checkpointWalBytes = QUIET_CHECKPOINT_WAL_BYTES,
   ) {
     this.idleReaders.push(...readers);
-    this.checkpointWalBytes = checkpointWalBytes;
   }
 
   static async open(options: StoreOptions): Promise<Store> {
