@@ -1,5 +1,5 @@
 import type { Db, Store } from '../store/store.js';
-import { mergeBatch, type MergeCounts } from '../store/merge.js';
+import { mergeBatch, type MergeCounts, type MergeOptions } from '../store/merge.js';
 import type { LineBlock } from './lines.js';
 import { TERMINAL_STATUSES } from './format.js';
 import { prepareBatchYielding, type PreparedBatch, type Reject } from './prepare.js';
@@ -10,6 +10,8 @@ import { join } from 'node:path';
 
 export interface BatchResult extends MergeCounts {
   lines: number;
+  /** Valid records held back for the next transaction of the same file (MergeOptions). */
+  deferred: number;
   /** Quarantined lines by reason. */
   quarantined: Record<string, number>;
   /** The first quarantined lines with their reasons (capped), for replies that must name them. */
@@ -64,10 +66,13 @@ export class BatchLoad {
     private readonly staging: StagingFile,
   ) {}
 
-  /** Starts an empty load; call inside `store.write`, with the `db` it hands over. */
-  static async begin(store: Store, db: Db): Promise<BatchLoad> {
+  /**
+   * Starts a load; call inside `store.write`, with the `db` it hands over. It starts empty, or,
+   * with `carryDeferred`, with the records the previous transaction of the same file deferred.
+   */
+  static async begin(store: Store, db: Db, options: { carryDeferred?: boolean } = {}): Promise<BatchLoad> {
     const staging = await prepareTables(store, db);
-    await db.runPrepared('DELETE FROM batch_records');
+    if (!options.carryDeferred) await db.runPrepared('DELETE FROM batch_records');
     await db.runPrepared('DELETE FROM batch_rejects');
     return new BatchLoad(db, staging);
   }
@@ -119,8 +124,8 @@ export class BatchLoad {
   }
 
   /** Merges everything loaded; `afterMerge` runs in the same transaction. */
-  async finish(source: string, afterMerge?: (db: Db) => Promise<void>): Promise<BatchResult> {
-    const counts = await mergeBatch(this.db, source);
+  async finish(source: string, afterMerge?: (db: Db) => Promise<void>, options: MergeOptions = {}): Promise<BatchResult> {
+    const counts = await mergeBatch(this.db, source, options);
     if (afterMerge) await afterMerge(this.db);
     const quarantined: Record<string, number> = {};
     for (const r of this.rejects) quarantined[r.reason] = (quarantined[r.reason] ?? 0) + 1;

@@ -5,8 +5,9 @@ import { join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UserInputError } from '../errors.js';
+import { ROW_GROUP_ROWS } from '../store/merge.js';
 import type { Store } from '../store/store.js';
-import { addBatch, BatchLoad, emptySummary, type IngestSummary } from './batch.js';
+import { addBatch, BatchLoad, emptySummary, type BatchResult, type IngestSummary } from './batch.js';
 import { prepareBatch, type Reject } from './prepare.js';
 import { splitLines } from './lines.js';
 import { scratchDir } from './scratch.js';
@@ -85,6 +86,10 @@ export interface FileIngestOptions {
   /** Valid records per transaction (several batches); see BatchLoad for why it is large. */
   transactionRecords?: number;
   onFile?: (path: string, summary: FileIngestSummary) => void;
+  /** After each committed transaction: progress, and what it stored and held back. */
+  onTransaction?: (path: string, result: BatchResult) => void;
+  /** Rows that new executions are stored in multiples of, but for a file's last transaction (MergeOptions). */
+  alignStoredRows?: number;
 }
 
 /** Two row groups: enough that most rows are written straight to the file, not to the WAL. */
@@ -130,6 +135,7 @@ interface SpooledChunk {
  */
 async function ingestFile(store: Store, path: string, summary: IngestSummary, options: FileIngestOptions): Promise<void> {
   const transactionRecords = options.transactionRecords ?? DEFAULT_TRANSACTION_RECORDS;
+  const alignStoredRows = options.alignStoredRows ?? ROW_GROUP_ROWS;
   const spool = await scratchDir(tmpdir(), 'blackbox-spool-');
   const queue: SpooledChunk[] = [];
   let queuedLines = 0;
@@ -165,10 +171,13 @@ async function ingestFile(store: Store, path: string, summary: IngestSummary, op
     }
   })();
 
+  // Records the last transaction deferred (a partial row group, see MergeOptions); the first
+  // transaction starts clean, the file's last one stores them.
+  let carried = 0;
   try {
     for (;;) {
       while (reading && queuedLines < transactionRecords) await storeWake.wait();
-      if (queue.length === 0) break;
+      if (queue.length === 0 && carried === 0) break;
       const taken: SpooledChunk[] = [];
       let lines = 0;
       while (queue.length > 0 && lines < transactionRecords) {
@@ -178,12 +187,15 @@ async function ingestFile(store: Store, path: string, summary: IngestSummary, op
       }
       queuedLines -= lines;
       readerWake.notify();
+      const last = !reading && queue.length === 0;
       const result = await store.write(async (db) => {
-        const load = await BatchLoad.begin(store, db);
+        const load = await BatchLoad.begin(store, db, { carryDeferred: carried > 0 });
         await load.addFiles(taken);
-        return load.finish(path);
+        return load.finish(path, undefined, { alignStoredRows: last ? undefined : alignStoredRows });
       });
+      carried = result.deferred;
       addBatch(summary, result);
+      options.onTransaction?.(path, result);
       // A large transaction's index entries stay in memory until a checkpoint writes them out.
       store.checkpointSoon();
       await Promise.all(taken.map((c) => rm(c.path, { force: true })));

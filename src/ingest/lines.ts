@@ -121,11 +121,25 @@ export async function* splitLines(input: AsyncIterable<Buffer>, options: SplitOp
     const lastNl = chunk.lastIndexOf(NEWLINE);
     const scan = lastNl >= start ? scanLines(chunk, start, lastNl) : undefined;
     if (scan && !scan.longLine) {
-      // Fast path: all the whole lines of this chunk in one copy.
-      lineNo += scan.lines;
-      append(chunk, start, lastNl + 1);
-      consumed += lastNl + 1 - start;
-      start = lastNl + 1;
+      // Fast path: the whole lines of this chunk in one copy, or, when they overflow the batch,
+      // in pieces cut at the first line end past batchBytes (a read chunk may hold many batches).
+      let linesLeft = scan.lines;
+      while (lastNl + 1 - start > batchBytes - accBytes) {
+        const cut = chunk.indexOf(NEWLINE, start + Math.max(0, batchBytes - accBytes - 1));
+        const pieceLines = countNewlines(chunk, start, cut);
+        lineNo += pieceLines;
+        linesLeft -= pieceLines;
+        append(chunk, start, cut + 1);
+        consumed += cut + 1 - start;
+        start = cut + 1;
+        yield take();
+      }
+      if (start <= lastNl) {
+        lineNo += linesLeft;
+        append(chunk, start, lastNl + 1);
+        consumed += lastNl + 1 - start;
+        start = lastNl + 1;
+      }
     }
     for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
       finishLine(chunk.subarray(start, nl), true);
@@ -153,4 +167,11 @@ function scanLines(chunk: Buffer, start: number, end: number): { lines: number; 
     lines++;
   }
   return { lines, longLine };
+}
+
+/** Newlines in chunk[start..end], end included. */
+function countNewlines(chunk: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = chunk.indexOf(NEWLINE, start); i !== -1 && i <= end; i = chunk.indexOf(NEWLINE, i + 1)) n++;
+  return n;
 }

@@ -145,14 +145,64 @@ const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
   },
 ];
 
-export async function mergeBatch(db: Db, source: string): Promise<MergeCounts> {
+/**
+ * DuckDB's row group: a transaction that appends a whole number of them leaves the table's row
+ * groups full; one that appends 250,000 rows leaves a partial group between full ones, and the
+ * next checkpoint rewrites its neighbours to merge it. Measured at 1M executions in four
+ * transactions: commits and checkpoints took 7.0 s with 250,000 rows each, 2.1 s with 245,760.
+ */
+export const ROW_GROUP_ROWS = 122_880;
+
+export interface MergeOptions {
+  /**
+   * Bulk ingest: store new executions only in whole multiples of this many rows (ROW_GROUP_ROWS)
+   * and keep the rest (the latest lines) in batch_records for the next transaction of the same
+   * file, whose last transaction stores everything. Carried records rank with the new lines as
+   * they would have in one batch, so the outcome is the same.
+   */
+  alignStoredRows?: number;
+}
+
+export interface MergeResult extends MergeCounts {
+  /** New executions held back for the next transaction (MergeOptions.alignStoredRows). */
+  deferred: number;
+}
+
+export async function mergeBatch(db: Db, source: string, options: MergeOptions = {}): Promise<MergeResult> {
   await db.run('CREATE TEMP TABLE IF NOT EXISTS batch_winners (line_no BIGINT, execution_id VARCHAR, outcome VARCHAR)');
   await db.runPrepared('DELETE FROM batch_winners');
   await db.runPrepared(BEST_SQL);
+  if (options.alignStoredRows) await deferPartialRowGroup(db, options.alignStoredRows);
   // Small batches (the watcher's, HTTP's) pay each statement's fixed cost; skip the empty ones.
   const outcome = (await db.one<Outcome>(OUTCOME_SQL))!;
   for (const { when, sql } of MERGE_SQL) {
     if (when(outcome)) await db.runPrepared(sql, sql.includes('$source') ? { source } : undefined);
   }
-  return { inserted: outcome.inserted, updated: outcome.updated, duplicates: outcome.valid - outcome.inserted - outcome.updated };
+  let deferred = 0;
+  if (options.alignStoredRows) {
+    // Only the held-back winners stay; the lines they outrank have changed nothing.
+    deferred = (await db.one<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM batch_winners WHERE outcome = 'defer'`))!.n;
+    await db.runPrepared(`DELETE FROM batch_records WHERE line_no NOT IN (SELECT line_no FROM batch_winners WHERE outcome = 'defer')`);
+  }
+  return {
+    inserted: outcome.inserted,
+    updated: outcome.updated,
+    duplicates: outcome.valid - outcome.inserted - outcome.updated - deferred,
+    deferred,
+  };
+}
+
+/** Marks the latest new executions beyond the last whole multiple of `rows` as 'defer'. */
+async function deferPartialRowGroup(db: Db, rows: number): Promise<void> {
+  const counts = (await db.one<{ inserts: number; stored: number }>(
+    `SELECT count(*) FILTER (outcome = 'insert')::INTEGER AS inserts, count(*) FILTER (outcome IN ('insert', 'update'))::INTEGER AS stored
+     FROM batch_winners`,
+  ))!;
+  const excess = counts.stored % rows;
+  // Under one row group, aligned already, or a remainder made of replacements: nothing to hold back.
+  if (counts.stored < rows || excess === 0 || excess > counts.inserts) return;
+  await db.run(
+    `UPDATE batch_winners SET outcome = 'defer'
+     WHERE line_no IN (SELECT line_no FROM batch_winners WHERE outcome = 'insert' ORDER BY line_no DESC LIMIT ${excess})`,
+  );
 }

@@ -2,6 +2,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { quarantinedTotal, type BatchResult } from '../../src/ingest/batch.js';
 import { ingestFiles } from '../../src/ingest/files.js';
 import { fixedClock } from '../../src/clock.js';
 import { Store } from '../../src/store/store.js';
@@ -133,6 +134,50 @@ describe('file ingest: batches and transactions', () => {
     expect(piecesSummary).toEqual(wholeSummary);
     expect(await snapshot(pieces)).toEqual(await snapshot(whole));
     expect(await count(pieces, "SELECT count(*) FROM executions WHERE status = 'running'")).toBe(0);
+  });
+
+  it('stores new executions in whole row groups until the last transaction, and the outcome is the same', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'mixed.jsonl');
+    writeFileSync(path, mixedFleet());
+    const whole = await openTestStore();
+    const wholeSummary = await ingestFiles(whole, [path]);
+    const aligned = await openTestStore();
+    const transactions: BatchResult[] = [];
+    // Row groups of 5 rows stand in for DuckDB's 122,880.
+    const summary = await ingestFiles(aligned, [path], {
+      batchBytes: 700,
+      transactionRecords: 9,
+      alignStoredRows: 5,
+      onTransaction: (_, result) => transactions.push(result),
+    });
+    expect(summary).toEqual(wholeSummary);
+    expect(await snapshot(aligned)).toEqual(await snapshot(whole));
+    const deferring = transactions.filter((t) => t.deferred > 0);
+    expect(deferring.length).toBeGreaterThan(1);
+    for (const t of deferring) expect((t.inserted + t.updated) % 5).toBe(0);
+    expect(transactions.at(-1)!.deferred).toBe(0);
+  });
+
+  it('stores the records held back for alignment when a file breaks off', async () => {
+    const text = lines(...Array.from({ length: 400 }, (_, i) => record(`t${i}`, { input: { note: `row ${i} `.repeat(20) } })));
+    const zipped = gzipSync(text);
+    const dir = tempDir();
+    const path = join(dir, 'cut.jsonl.gz');
+    writeFileSync(path, zipped.subarray(0, Math.floor(zipped.length * 0.6)));
+    const store = await openTestStore();
+    const transactions: BatchResult[] = [];
+    const summary = await ingestFiles(store, [path], {
+      batchBytes: 4096,
+      transactionRecords: 50,
+      alignStoredRows: 7,
+      onTransaction: (_, result) => transactions.push(result),
+    });
+    expect(summary.failed).toHaveLength(1);
+    expect(transactions.some((t) => t.deferred > 0)).toBe(true);
+    // Every line read is accounted for, and every stored one is counted.
+    expect(summary.inserted + summary.updated + summary.duplicates + quarantinedTotal(summary)).toBe(summary.lines);
+    expect(await count(store, 'SELECT count(*) FROM executions')).toBe(summary.inserted);
   });
 
   it('checkpoints after each large transaction, so its index entries do not pile up in memory', async () => {

@@ -21,6 +21,13 @@ describe('splitLines', () => {
     expect(batch!.endOffset).toBe(Buffer.byteLength('{"a":1}\n{"b":2}\n\n{"c":3}\n'));
   });
 
+  it('cuts one read chunk into batches of about batchBytes, with exact numbers and offsets', async () => {
+    const lines = Array.from({ length: 10 }, (_, i) => `{"n":${i}}`); // 7 bytes each, 8 with the newline
+    const batches = await collect([lines.join('\n') + '\n'], { trailingPartialLine: 'emit', batchBytes: 20 });
+    expect(batches.map((b) => b.data.toString().split('\n'))).toEqual([lines.slice(0, 3), lines.slice(3, 6), lines.slice(6, 9), lines.slice(9)]);
+    expect(batches.map((b) => [b.firstLineNo, b.endLineNo, b.endOffset])).toEqual([[1, 3, 24], [4, 6, 48], [7, 9, 72], [10, 10, 80]]);
+  });
+
   it('holds back a last line without its newline when tailing, and emits it when reading a whole file', async () => {
     const held = await collect(['{"a":1}\n{"b":'], { trailingPartialLine: 'hold' });
     expect(held[0]!.data.toString()).toBe('{"a":1}');
