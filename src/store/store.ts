@@ -64,9 +64,9 @@ const WRITE_YIELD_MAX_MS = 50;
  * to 650 ms each, and the queries running then waited. The store checkpoints itself once the WAL
  * passes QUIET_CHECKPOINT_WAL_BYTES, waiting up to QUIET_CHECKPOINT_WAIT_MS for running queries
  * to end; DuckDB's own threshold stays as a backstop far above it. Bulk file ingest asks for a
- * checkpoint after each of its large transactions (checkpointSoon): their rows bypass the WAL,
- * but until a checkpoint their index entries stay in memory, and memory_limit runs out (seen at
- * 3.3M executions with 384 MB).
+ * checkpoint after every million executions it stores (checkpointSoon): their rows bypass the
+ * WAL, but until a checkpoint their index entries stay in memory, and memory_limit runs out (seen
+ * at 3.3M executions with 384 MB).
  */
 const QUIET_CHECKPOINT_WAL_BYTES = 64 * 1024 * 1024;
 const QUIET_CHECKPOINT_WAIT_MS = 2_000;

@@ -180,20 +180,25 @@ describe('file ingest: batches and transactions', () => {
     expect(await count(store, 'SELECT count(*) FROM executions')).toBe(summary.inserted);
   });
 
-  it('checkpoints after each large transaction, so its index entries do not pile up in memory', async () => {
+  it('checkpoints once enough executions are stored, so their index entries do not pile up in memory', async () => {
     const dir = tempDir();
     const path = join(dir, 'bulk.jsonl');
-    writeFileSync(path, mixedFleet());
-    // A WAL threshold the file never reaches: only the ingest's own requests checkpoint.
-    const store = await Store.open({ path: join(dir, 'bulk.duckdb'), clock: fixedClock(new Date(TEST_NOW)), checkpointWalBytes: 2 ** 40 });
-    try {
-      await ingestFiles(store, [path], { transactionRecords: 9 });
-      await store.write(async () => undefined); // behind the last checkpoint
-      const wal = join(dir, 'bulk.duckdb.wal');
-      expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0);
-    } finally {
-      await store.close();
-    }
+    writeFileSync(path, lines(...Array.from({ length: 30 }, (_, i) => record(`b${i}`))));
+    const walAfterIngest = async (checkpointEveryRows: number) => {
+      const name = `bulk-${checkpointEveryRows}.duckdb`;
+      // A WAL threshold the file never reaches: only the ingest's own requests checkpoint.
+      const store = await Store.open({ path: join(dir, name), clock: fixedClock(new Date(TEST_NOW)), checkpointWalBytes: 2 ** 40 });
+      try {
+        await ingestFiles(store, [path], { batchBytes: 700, transactionRecords: 9, checkpointEveryRows });
+        await store.write(async () => undefined); // behind a checkpoint requested by the last transaction
+        const wal = join(dir, `${name}.wal`);
+        return existsSync(wal) ? statSync(wal).size : 0;
+      } finally {
+        await store.close();
+      }
+    };
+    expect(await walAfterIngest(1_000)).toBeGreaterThan(0); // 30 stored: under the threshold
+    expect(await walAfterIngest(1)).toBe(0); // every storing transaction is followed by one
   });
 
   it('commits the lines read before a file breaks off, and reports the file as failed', async () => {
