@@ -1,4 +1,6 @@
-import { createWriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { generateLines } from '../sample/generate.js';
 
 /** The bench data ends here, and "now" is pinned to it, so 7d and 30d windows hold data. */
@@ -25,4 +27,23 @@ export async function writeDataset(path: string, executions: number): Promise<{ 
   }
   await new Promise<void>((r) => out.end(() => r()));
   return { lines, bytes };
+}
+
+/**
+ * The same file with random (UUIDv4-shaped) execution ids instead of the generator's time-ordered
+ * ones. The ingest cost depends on the id shape (the primary-key index inserts time-ordered keys
+ * cheaply), and UUIDv4 ids are common. Each id maps to one UUID, so repeats and running-then-final
+ * pairs still share theirs.
+ */
+export async function withRandomIds(source: string, dest: string): Promise<void> {
+  const out = createWriteStream(dest);
+  const uuid = (id: string) => {
+    const h = createHash('md5').update(id).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  };
+  for await (const line of createInterface({ input: createReadStream(source), crlfDelay: Infinity })) {
+    const rewritten = line.replace(/"execution_id":"([^"\\]*)"/, (_, id: string) => `"execution_id":"${uuid(id)}"`);
+    if (!out.write(`${rewritten}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((r) => out.end(() => r()));
 }

@@ -9,7 +9,7 @@ import { fixedClock } from '../clock.js';
 import { DEFAULT_MEMORY_LIMIT } from '../cli/config.js';
 import { LogTailer } from '../ingest/tailer.js';
 import { Store } from '../store/store.js';
-import { BENCH_ANCHOR, writeDataset } from './dataset.js';
+import { BENCH_ANCHOR, withRandomIds, writeDataset } from './dataset.js';
 import { benchHttpIngest } from './http-ingest.js';
 import { measureTools, timeCalls, type Percentiles } from './latency.js';
 import { runMeasured } from './proc.js';
@@ -56,6 +56,8 @@ interface ScaleResult {
   lines: number;
   fileMiB: number;
   ours: { seconds: number; rate: number; peakRssMiB: number; summary: Record<string, unknown> };
+  /** The same ingest with UUIDv4-shaped ids (main scale only). */
+  oursRandomIds?: { seconds: number; rate: number };
   ceiling: { seconds: number; rate: number };
   sqlite?: { seconds: number; rate: number };
   tools: Record<string, Percentiles>;
@@ -108,6 +110,23 @@ async function runScale(executions: number): Promise<ScaleResult> {
     sqlite = { seconds, rate: Math.round(lines / seconds) };
   }
 
+  let oursRandomIds: ScaleResult['oursRandomIds'];
+  if (executions === Number(values.executions)) {
+    const randomFile = join(work, `fleet-${executions}-uuid.jsonl`);
+    const randomDb = join(work, `ours-${executions}-uuid.duckdb`);
+    await withRandomIds(file, randomFile);
+    rmDb(randomDb);
+    log(`scale ${executions}: mcp-blackbox ingest, random ids`);
+    const run = await runMeasured(process.execPath, [CLI, 'ingest', randomFile, '--db', randomDb, '--now', BENCH_ANCHOR, '--json'], {
+      ...process.env,
+      MCP_BLACKBOX_MEMORY_LIMIT: DEFAULT_MEMORY_LIMIT,
+    });
+    if (run.code !== 0) throw new Error(`ingest (random ids) failed: ${run.stderr}`);
+    oursRandomIds = { seconds: run.seconds, rate: Math.round(lines / run.seconds) };
+    rmSync(randomFile, { force: true });
+    rmDb(randomDb);
+  }
+
   log(`scale ${executions}: tool latency`);
   const store = await Store.open({ path: dbPath, clock: fixedClock(new Date(BENCH_ANCHOR)), memoryLimit: DEFAULT_MEMORY_LIMIT });
   const traceId = await failedWorkflowId(store);
@@ -127,6 +146,7 @@ async function runScale(executions: number): Promise<ScaleResult> {
     lines,
     fileMiB: Math.round(bytes / 1024 / 1024),
     ours: { seconds: ours.seconds, rate: Math.round(lines / ours.seconds), peakRssMiB: ours.peakRssMiB, summary },
+    oursRandomIds,
     ceiling: { seconds: JSON.parse(ceiling.stdout).seconds, rate: Math.round(lines / JSON.parse(ceiling.stdout).seconds) },
     sqlite,
     tools,
@@ -213,6 +233,7 @@ function writeResults(r: {
   out.push(`## 1. File ingest (${f(main.executions)} executions, ${f(main.lines)} lines, ${f(main.fileMiB)} MiB)`, '');
   out.push('| path | seconds | lines/s | vs ceiling |', '| --- | ---: | ---: | ---: |');
   out.push(`| \`mcp-blackbox ingest\` (validation, idempotency, quarantine) | ${main.ours.seconds.toFixed(1)} | ${f(main.ours.rate)} | ${ratio(main.ours.rate, main.ceiling.rate)}x |`);
+  if (main.oursRandomIds) out.push(`| the same, with random UUIDv4-shaped execution ids instead of time-ordered ones | ${main.oursRandomIds.seconds.toFixed(1)} | ${f(main.oursRandomIds.rate)} | ${ratio(main.oursRandomIds.rate, main.ceiling.rate)}x |`);
   out.push(`| ceiling: DuckDB \`read_json\` into a flat table, no validation | ${main.ceiling.seconds.toFixed(1)} | ${f(main.ceiling.rate)} | 1.00x |`);
   if (main.sqlite) out.push(`| peers' stack: SQLite (better-sqlite3 12, WAL, 10k-row transactions, primary key) | ${main.sqlite.seconds.toFixed(1)} | ${f(main.sqlite.rate)} | ${ratio(main.sqlite.rate, main.ceiling.rate)}x |`);
   out.push('', `Ratios: ours / ceiling = **${ratio(main.ours.rate, main.ceiling.rate)}** (target ≥ 0.5)${main.sqlite ? `; ours / SQLite = **${ratio(main.ours.rate, main.sqlite.rate)}**` : ''}.`, '');
