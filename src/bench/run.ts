@@ -77,19 +77,25 @@ function rmDb(path: string): void {
   for (const suffix of ['', '.wal', '.audit.jsonl', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
 }
 
+/** `mcp-blackbox ingest` of one file into a fresh database, in a process of its own, at the default memory limit. */
+async function cliIngest(file: string, dbPath: string): Promise<Awaited<ReturnType<typeof runMeasured>>> {
+  rmDb(dbPath);
+  const run = await runMeasured(process.execPath, [CLI, 'ingest', file, '--db', dbPath, '--now', BENCH_ANCHOR, '--json'], {
+    ...process.env,
+    MCP_BLACKBOX_MEMORY_LIMIT: DEFAULT_MEMORY_LIMIT,
+  });
+  if (run.code !== 0) throw new Error(`ingest of ${file} failed: ${run.stderr}`);
+  return run;
+}
+
 async function runScale(executions: number): Promise<ScaleResult> {
   const file = join(work, `fleet-${executions}.jsonl`);
   log(`scale ${executions}: generating ${file}`);
   const { lines, bytes } = await writeDataset(file, executions);
 
   const dbPath = join(work, `ours-${executions}.duckdb`);
-  rmDb(dbPath);
   log(`scale ${executions}: mcp-blackbox ingest`);
-  const ours = await runMeasured(process.execPath, [CLI, 'ingest', file, '--db', dbPath, '--now', BENCH_ANCHOR, '--json'], {
-    ...process.env,
-    MCP_BLACKBOX_MEMORY_LIMIT: DEFAULT_MEMORY_LIMIT,
-  });
-  if (ours.code !== 0) throw new Error(`ingest failed: ${ours.stderr}`);
+  const ours = await cliIngest(file, dbPath);
   const summary = JSON.parse(ours.stdout) as Record<string, unknown>;
 
   const ceilingDb = join(work, `ceiling-${executions}.duckdb`);
@@ -115,13 +121,8 @@ async function runScale(executions: number): Promise<ScaleResult> {
     const randomFile = join(work, `fleet-${executions}-uuid.jsonl`);
     const randomDb = join(work, `ours-${executions}-uuid.duckdb`);
     await withRandomIds(file, randomFile);
-    rmDb(randomDb);
     log(`scale ${executions}: mcp-blackbox ingest, random ids`);
-    const run = await runMeasured(process.execPath, [CLI, 'ingest', randomFile, '--db', randomDb, '--now', BENCH_ANCHOR, '--json'], {
-      ...process.env,
-      MCP_BLACKBOX_MEMORY_LIMIT: DEFAULT_MEMORY_LIMIT,
-    });
-    if (run.code !== 0) throw new Error(`ingest (random ids) failed: ${run.stderr}`);
+    const run = await cliIngest(randomFile, randomDb);
     oursRandomIds = { seconds: run.seconds, rate: Math.round(lines / run.seconds) };
     rmSync(randomFile, { force: true });
     rmDb(randomDb);
@@ -201,8 +202,7 @@ async function main(): Promise<void> {
     const target = memoryGb * 1024 * 1024 * 1024;
     const { lines } = await writeDataset(file, Math.ceil(target / 650));
     const dbPath = join(work, 'memory.duckdb');
-    rmDb(dbPath);
-    const run = await runMeasured(process.execPath, [CLI, 'ingest', file, '--db', dbPath, '--now', BENCH_ANCHOR, '--json'], { ...process.env, MCP_BLACKBOX_MEMORY_LIMIT: DEFAULT_MEMORY_LIMIT });
+    const run = await cliIngest(file, dbPath);
     memory = { fileMiB: Math.round(statSync(file).size / 1024 / 1024), lines, peakRssMiB: run.peakRssMiB, seconds: run.seconds };
     rmSync(file, { force: true });
     rmDb(dbPath);

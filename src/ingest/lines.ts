@@ -124,21 +124,16 @@ export async function* splitLines(input: AsyncIterable<Buffer>, options: SplitOp
       // Fast path: the whole lines of this chunk in one copy, or, when they overflow the batch,
       // in pieces cut at the first line end past batchBytes (a read chunk may hold many batches).
       let linesLeft = scan.lines;
-      while (lastNl + 1 - start > batchBytes - accBytes) {
-        const cut = chunk.indexOf(NEWLINE, start + Math.max(0, batchBytes - accBytes - 1));
-        const pieceLines = countNewlines(chunk, start, cut);
+      while (start <= lastNl) {
+        const overflow = lastNl + 1 - start > batchBytes - accBytes;
+        const cut = overflow ? chunk.indexOf(NEWLINE, start + Math.max(0, batchBytes - accBytes - 1)) : lastNl;
+        const pieceLines = cut === lastNl ? linesLeft : countNewlines(chunk, start, cut);
         lineNo += pieceLines;
         linesLeft -= pieceLines;
         append(chunk, start, cut + 1);
         consumed += cut + 1 - start;
         start = cut + 1;
-        yield take();
-      }
-      if (start <= lastNl) {
-        lineNo += linesLeft;
-        append(chunk, start, lastNl + 1);
-        consumed += lastNl + 1 - start;
-        start = lastNl + 1;
+        if (overflow) yield take();
       }
     }
     for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {

@@ -172,16 +172,14 @@ export async function mergeBatch(db: Db, source: string, options: MergeOptions =
   await db.run('CREATE TEMP TABLE IF NOT EXISTS batch_winners (line_no BIGINT, execution_id VARCHAR, outcome VARCHAR)');
   await db.runPrepared('DELETE FROM batch_winners');
   await db.runPrepared(BEST_SQL);
-  if (options.alignStoredRows) await deferPartialRowGroup(db, options.alignStoredRows);
+  const deferred = options.alignStoredRows ? await deferPartialRowGroup(db, options.alignStoredRows) : 0;
   // Small batches (the watcher's, HTTP's) pay each statement's fixed cost; skip the empty ones.
   const outcome = (await db.one<Outcome>(OUTCOME_SQL))!;
   for (const { when, sql } of MERGE_SQL) {
     if (when(outcome)) await db.runPrepared(sql, sql.includes('$source') ? { source } : undefined);
   }
-  let deferred = 0;
   if (options.alignStoredRows) {
     // Only the held-back winners stay; the lines they outrank have changed nothing.
-    deferred = (await db.one<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM batch_winners WHERE outcome = 'defer'`))!.n;
     await db.runPrepared(`DELETE FROM batch_records WHERE line_no NOT IN (SELECT line_no FROM batch_winners WHERE outcome = 'defer')`);
   }
   return {
@@ -192,17 +190,18 @@ export async function mergeBatch(db: Db, source: string, options: MergeOptions =
   };
 }
 
-/** Marks the latest new executions beyond the last whole multiple of `rows` as 'defer'. */
-async function deferPartialRowGroup(db: Db, rows: number): Promise<void> {
+/** Marks the latest new executions beyond the last whole multiple of `rows` as 'defer'; returns how many. */
+async function deferPartialRowGroup(db: Db, rows: number): Promise<number> {
   const counts = (await db.one<{ inserts: number; stored: number }>(
     `SELECT count(*) FILTER (outcome = 'insert')::INTEGER AS inserts, count(*) FILTER (outcome IN ('insert', 'update'))::INTEGER AS stored
      FROM batch_winners`,
   ))!;
   const excess = counts.stored % rows;
   // Under one row group, aligned already, or a remainder made of replacements: nothing to hold back.
-  if (counts.stored < rows || excess === 0 || excess > counts.inserts) return;
+  if (counts.stored < rows || excess === 0 || excess > counts.inserts) return 0;
   await db.run(
     `UPDATE batch_winners SET outcome = 'defer'
      WHERE line_no IN (SELECT line_no FROM batch_winners WHERE outcome = 'insert' ORDER BY line_no DESC LIMIT ${excess})`,
   );
+  return excess;
 }

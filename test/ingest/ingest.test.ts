@@ -114,6 +114,21 @@ describe('file ingest: batches and transactions', () => {
     return lines(...(out as Array<Record<string, unknown> | string>));
   }
 
+  function mixedFleetFile(): string {
+    const path = join(tempDir(), 'mixed.jsonl');
+    writeFileSync(path, mixedFleet());
+    return path;
+  }
+
+  /** 400 records, gzipped and cut at 60%: the file breaks off mid-way. */
+  function cutGzipFile(): string {
+    const text = lines(...Array.from({ length: 400 }, (_, i) => record(`t${i}`, { input: { note: `row ${i} `.repeat(20) } })));
+    const zipped = gzipSync(text);
+    const path = join(tempDir(), 'cut.jsonl.gz');
+    writeFileSync(path, zipped.subarray(0, Math.floor(zipped.length * 0.6)));
+    return path;
+  }
+
   async function snapshot(store: Store) {
     return store.read((db) =>
       db.all(`SELECT e.execution_id, e.status, e.step_count, e.tasks, (SELECT count(*)::INTEGER FROM steps s WHERE s.execution_id = e.execution_id) AS steps,
@@ -123,9 +138,7 @@ describe('file ingest: batches and transactions', () => {
   }
 
   it('gives the same result in one batch or in many small batches over several transactions', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'mixed.jsonl');
-    writeFileSync(path, mixedFleet());
+    const path = mixedFleetFile();
     const whole = await openTestStore();
     const wholeSummary = await ingestFiles(whole, [path]);
     const pieces = await openTestStore();
@@ -137,9 +150,7 @@ describe('file ingest: batches and transactions', () => {
   });
 
   it('stores new executions in whole row groups until the last transaction, and the outcome is the same', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'mixed.jsonl');
-    writeFileSync(path, mixedFleet());
+    const path = mixedFleetFile();
     const whole = await openTestStore();
     const wholeSummary = await ingestFiles(whole, [path]);
     const aligned = await openTestStore();
@@ -160,11 +171,7 @@ describe('file ingest: batches and transactions', () => {
   });
 
   it('stores the records held back for alignment when a file breaks off', async () => {
-    const text = lines(...Array.from({ length: 400 }, (_, i) => record(`t${i}`, { input: { note: `row ${i} `.repeat(20) } })));
-    const zipped = gzipSync(text);
-    const dir = tempDir();
-    const path = join(dir, 'cut.jsonl.gz');
-    writeFileSync(path, zipped.subarray(0, Math.floor(zipped.length * 0.6)));
+    const path = cutGzipFile();
     const store = await openTestStore();
     const transactions: BatchResult[] = [];
     const summary = await ingestFiles(store, [path], {
@@ -202,11 +209,7 @@ describe('file ingest: batches and transactions', () => {
   });
 
   it('commits the lines read before a file breaks off, and reports the file as failed', async () => {
-    const text = lines(...Array.from({ length: 400 }, (_, i) => record(`t${i}`, { input: { note: `row ${i} `.repeat(20) } })));
-    const zipped = gzipSync(text);
-    const dir = tempDir();
-    const path = join(dir, 'cut.jsonl.gz');
-    writeFileSync(path, zipped.subarray(0, Math.floor(zipped.length * 0.6)));
+    const path = cutGzipFile();
     const store = await openTestStore();
     const summary = await ingestFiles(store, [path], { batchBytes: 4096, transactionRecords: 1_000_000 });
     expect(summary.failed).toEqual([{ path, error: expect.stringMatching(/unexpected end of file/i) }]);
