@@ -3,13 +3,16 @@
  * a tenth of them every 100 ms, until it is sent SIGTERM. It runs in a process of its own, as a
  * fleet's gateways do: in the server's process its JSON work would be measured as the server's.
  *
- * Usage: node live-writer.js <file> <executions per second> <anchor time>
+ * Usage: node live-writer.js <file> <executions per second> <anchor time> [id prefix]
+ *
+ * Ids are `<prefix>_<n>` (prefix `live` by default): each round of the bench passes its own, so
+ * every round stores new executions rather than repeats of the last round's.
  */
 import { appendFileSync } from 'node:fs';
 
-const [file, rateArg, anchorArg] = process.argv.slice(2);
+const [file, rateArg, anchorArg, idPrefix = 'live'] = process.argv.slice(2);
 if (!file || !rateArg || !anchorArg) {
-  process.stderr.write('usage: live-writer <file> <executions per second> <anchor time>\n');
+  process.stderr.write('usage: live-writer <file> <executions per second> <anchor time> [id prefix]\n');
   process.exit(2);
 }
 const perTick = Number(rateArg) / 10;
@@ -17,7 +20,7 @@ const anchor = Date.parse(anchorArg);
 
 const record = (i: number) =>
   JSON.stringify({
-    execution_id: `live_${i}`,
+    execution_id: `${idPrefix}_${i}`,
     started_at: new Date(anchor - 3_600_000 + (i % 3_600_000)).toISOString(),
     ended_at: new Date(anchor - 3_600_000 + (i % 3_600_000) + 800).toISOString(),
     status: i % 20 === 0 ? 'failed' : 'succeeded',
