@@ -149,6 +149,10 @@ export class Store {
     const config: Record<string, string> = {
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'true',
+      // DuckDB's allocator hands freed memory back to the system from a thread of its own rather
+      // than keeping it: peak RSS while ingesting a 1 GB file went from 837-892 MiB to 753-777 MiB
+      // (three and two runs), and a 1M ingest took 24.7-30.7 s against 23.2-31.3 s without it.
+      allocator_background_threads: 'true',
     };
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (path !== ':memory:') config.checkpoint_threshold = DUCKDB_CHECKPOINT_THRESHOLD;

@@ -109,10 +109,14 @@ describe('Store', () => {
     }
   });
 
-  it('keeps extension auto-install off', async () => {
+  it('keeps extension auto-install off, and returns freed memory from the allocator\'s own thread', async () => {
     const store = await openTestStore();
-    const row = await store.read((db) => db.one<{ v: string }>("SELECT current_setting('autoinstall_known_extensions')::VARCHAR AS v"));
-    expect(row?.v).toBe('false');
+    const row = await store.read((db) =>
+      db.one<{ install: string; purge: string }>(
+        "SELECT current_setting('autoinstall_known_extensions')::VARCHAR AS install, current_setting('allocator_background_threads')::VARCHAR AS purge",
+      ),
+    );
+    expect(row).toEqual({ install: 'false', purge: 'true' });
   });
 
   it('refuses a database written by a newer release, naming both versions', async () => {
