@@ -222,10 +222,13 @@ const truncateAsync = (fd: number, length: number) =>
 
 const stagingFiles = new WeakMap<Db, StagingFile>();
 
-/** The batch tables live as long as the write connection, so statements on them stay prepared. */
+/**
+ * The batch tables live as long as the write connection, so statements on them stay prepared.
+ * They are created inside the caller's transaction, so a transaction that fails takes them with
+ * it (its rollback undoes the CREATE): they are checked for in every transaction, not once per
+ * connection, or every write after the first failed one would fail too.
+ */
 async function prepareTables(store: Store, db: Db): Promise<StagingFile> {
-  const existing = stagingFiles.get(db);
-  if (existing) return existing;
   await db.run(`CREATE TEMP TABLE IF NOT EXISTS batch_records (
     line_no BIGINT, execution_id VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, duration_ms DOUBLE,
     status VARCHAR, is_terminal BOOLEAN, tool_name VARCHAR, tool_kind VARCHAR, tool_server VARCHAR,
@@ -235,6 +238,8 @@ async function prepareTables(store: Store, db: Db): Promise<StagingFile> {
     error_type VARCHAR, error_message VARCHAR, error_layer VARCHAR, attributes JSON,
     step_list ${STEP_LIST_TYPE}, step_count INTEGER, failing_connector VARCHAR)`);
   await db.run('CREATE TEMP TABLE IF NOT EXISTS batch_rejects (line_no BIGINT, reason VARCHAR, raw VARCHAR)');
+  const existing = stagingFiles.get(db);
+  if (existing) return existing;
   const staging = await StagingFile.create(store);
   stagingFiles.set(db, staging);
   return staging;

@@ -2,7 +2,8 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { quarantinedTotal, type BatchResult } from '../../src/ingest/batch.js';
+import { ingestLines, quarantinedTotal, type BatchResult } from '../../src/ingest/batch.js';
+import { blockFromText } from '../../src/ingest/lines.js';
 import { ingestFiles } from '../../src/ingest/files.js';
 import { fixedClock } from '../../src/clock.js';
 import { Store } from '../../src/store/store.js';
@@ -27,6 +28,15 @@ async function stored(store: Store, id: string) {
 }
 
 describe('file ingest: idempotency', () => {
+  it('a failed first write leaves the store able to ingest: the batch tables it created are rolled back with it', async () => {
+    const store = await openTestStore();
+    const block = blockFromText(lines(record('f1'), record('f2')).trimEnd());
+    await expect(ingestLines(store, block, 'test', async () => Promise.reject(new Error('disk full')))).rejects.toThrow('disk full');
+    expect(await count(store, 'SELECT count(*) FROM executions')).toBe(0);
+    expect(await ingestLines(store, block, 'test')).toMatchObject({ inserted: 2 });
+    expect(await ingestText(store, lines(record('f3')))).toMatchObject({ inserted: 1, failed: [] });
+  });
+
   it('a repeated file and repeated lines never double count', async () => {
     const store = await openTestStore();
     const text = lines(record('e1'), record('e2'), record('e1'));
