@@ -32,6 +32,11 @@ export class SchemaTooNewError extends ExpectedError {
   override readonly name = 'SchemaTooNewError';
 }
 
+/** DuckDB ran out of its memory limit; the write was rolled back. */
+export class StoreOutOfMemoryError extends ExpectedError {
+  override readonly name = 'StoreOutOfMemoryError';
+}
+
 export function isExpected(error: unknown): error is ExpectedError {
   return error instanceof ExpectedError;
 }

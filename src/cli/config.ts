@@ -44,6 +44,8 @@ export const DEFAULT_DB = 'blackbox.duckdb';
  * of RSS; fleet queries at 10M executions run well within it.
  */
 export const DEFAULT_MEMORY_LIMIT = '384MB';
+/** How a person raises it, for the store's out-of-memory error. */
+export const MEMORY_LIMIT_HINT = `Raise it with ${ENV.memory} (for example ${ENV.memory}=1GB).`;
 
 export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Config {
   return {

@@ -2,7 +2,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
 import type { Clock } from '../clock.js';
-import { DatabaseLockedError, SchemaTooNewError } from '../errors.js';
+import { DatabaseLockedError, SchemaTooNewError, StoreOutOfMemoryError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Params = Record<string, DuckDBValue>;
@@ -35,6 +35,8 @@ export interface StoreOptions {
   readers?: number;
   /** WAL size at which the store checkpoints at the next quiet moment (tests lower it). */
   checkpointWalBytes?: number;
+  /** How an operator raises memoryLimit (an environment variable, a flag), for the out-of-memory error. */
+  memoryLimitHint?: string;
 }
 
 /**
@@ -113,6 +115,50 @@ function wrap(connection: DuckDBConnection, beforeStatement?: () => Promise<void
   };
 }
 
+const OUT_OF_MEMORY = /Out of Memory Error/;
+
+const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30, TIB: 2 ** 40 };
+
+/** A size as DuckDB prints a setting ('366.2 MiB', '1.0 GB'), in bytes. */
+export function parseByteSize(text: string): number | undefined {
+  const match = /^\s*([\d.]+)\s*([KMGT]?i?B)\s*$/i.exec(text);
+  const unit = match && BYTE_UNITS[match[2]!.toUpperCase()];
+  return match && unit ? Number(match[1]) * unit : undefined;
+}
+
+export interface MemoryFacts {
+  /** As DuckDB prints it, e.g. '366.2 MiB'. */
+  memory_limit: string;
+  index_bytes: number;
+  executions: number;
+}
+
+/**
+ * What ran out and what to do, for the person or sender whose write failed. When the indexes
+ * hold much of the limit, the cause is the primary-key index: DuckDB keeps the parts of it that a
+ * transaction changes in memory, and random execution ids change parts all over it. With UUIDv4
+ * ids it held about 100 bytes per stored execution (214 MB at 2.1M when a 10M ingest stopped at
+ * the default 384MB; 769 MB at 7.9M with 1GB); time-ordered ids only change its newest end.
+ */
+export function outOfMemoryMessage(error: unknown, facts: MemoryFacts | undefined, hint: string): string {
+  const duckdb = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  let detail = '';
+  if (facts) {
+    const limitBytes = parseByteSize(facts.memory_limit);
+    detail = ` Its indexes held ${Math.round(facts.index_bytes / 1048576)} MB of it, with ${Math.round(facts.executions).toLocaleString('en-US')} executions stored.`;
+    if (limitBytes !== undefined && facts.index_bytes >= limitBytes / 4) {
+      detail +=
+        ' Random execution ids (such as UUIDv4) keep about 100 bytes each of the primary-key index in memory while new ' +
+        'ones are added, so with random ids the limit must grow by about 100 MB per million executions stored; ' +
+        'time-ordered ids (UUIDv7, ULID) need far less.';
+    }
+  }
+  return (
+    `DuckDB ran out of its memory limit${facts ? ` (${facts.memory_limit})` : ''} while writing; the batch was rolled back and none of it was stored.${detail} ` +
+    `${hint} Ingest is idempotent: send or ingest the same lines again once the limit is raised. (DuckDB: ${duckdb})`
+  );
+}
+
 const LOCK_PATTERN = /Could not set lock on file "([^"]+)": Conflicting lock is held in (.+?) \(PID (\d+)\)/;
 
 /**
@@ -139,6 +185,7 @@ export class Store {
     readonly path: string,
     readonly clock: Clock,
     private readonly checkpointWalBytes = QUIET_CHECKPOINT_WAL_BYTES,
+    private readonly memoryLimitHint = 'Raise the memory limit.',
   ) {
     this.idleReaders.push(...readers);
   }
@@ -171,7 +218,7 @@ export class Store {
       // Every time leaves the database as RFC 3339 UTC text.
       await db.run("CREATE OR REPLACE TEMP MACRO iso(t) AS strftime(t, '%Y-%m-%dT%H:%M:%S.%gZ')");
     }
-    store = new Store(instance, writer, readers, path, options.clock, options.checkpointWalBytes);
+    store = new Store(instance, writer, readers, path, options.clock, options.checkpointWalBytes, options.memoryLimitHint);
     await store.migrate();
     return store;
   }
@@ -189,13 +236,25 @@ export class Store {
         return value;
       } catch (error) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw error;
+        throw OUT_OF_MEMORY.test(String(error)) ? await this.outOfMemory(error) : error;
       } finally {
         this.pendingWrites--;
       }
     });
     this.writeTail = result.catch(() => undefined);
     return result;
+  }
+
+  /** The out-of-memory error for a failed write, with what the store held when it happened. */
+  private async outOfMemory(error: unknown): Promise<StoreOutOfMemoryError> {
+    const facts = await this.writer
+      .one<MemoryFacts>(
+        `SELECT current_setting('memory_limit') AS memory_limit,
+                (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'ART_INDEX')::DOUBLE AS index_bytes,
+                (SELECT count(*) FROM executions)::DOUBLE AS executions`,
+      )
+      .catch(() => undefined);
+    return new StoreOutOfMemoryError(outOfMemoryMessage(error, facts, this.memoryLimitHint));
   }
 
   /** Writes queued or running: HTTP ingest sheds load (503) above a limit instead of queueing without bound. */

@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { onceAMinute } from '../../src/cli/commands/serve.js';
 import { smallFleet, FIXTURE_NOW } from '../fixtures/small-fleet.js';
 import { lines, record, tempDir } from '../helpers.js';
 
@@ -39,6 +40,35 @@ describe('mcp-blackbox CLI (built)', () => {
     expect(badNow.stderr).toMatch(/--now must be an RFC 3339 timestamp/);
     expect(cli('frobnicate').status).toBe(2);
     expect(cli('--help').stdout).toMatch(/ingest.*\n.*summary/s);
+  });
+
+  it('ingest that runs out of the memory limit fails the file, exit 1, naming the variable that raises it', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.jsonl'), lines(record('e1'), record('e2')));
+    const result = spawnSync(process.execPath, [CLI, 'ingest', dir, '--db', join(dir, 'a.duckdb'), '--now', FIXTURE_NOW], {
+      encoding: 'utf8',
+      env: { ...process.env, MCP_BLACKBOX_DB: '', MCP_BLACKBOX_MEMORY_LIMIT: '16MB' },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/new executions\s+0\n/);
+    expect(result.stdout).toMatch(/FAILED .*a\.jsonl: DuckDB ran out of its memory limit .*Raise it with MCP_BLACKBOX_MEMORY_LIMIT \(for example MCP_BLACKBOX_MEMORY_LIMIT=1GB\)/);
+  });
+
+  it("serve's watcher log repeats the same error at most once a minute", () => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-01T00:00:00Z') });
+    try {
+      const written: string[] = [];
+      const log = onceAMinute((line) => written.push(line));
+      log('watch: a.jsonl: out of memory');
+      vi.advanceTimersByTime(30_000);
+      log('watch: a.jsonl: out of memory');
+      log('watch: b.jsonl: out of memory');
+      vi.advanceTimersByTime(30_000);
+      log('watch: a.jsonl: out of memory');
+      expect(written).toEqual(['watch: a.jsonl: out of memory', 'watch: b.jsonl: out of memory', 'watch: a.jsonl: out of memory']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('serve speaks MCP over stdio to the SDK client, with nothing else on stdout', async () => {

@@ -1,12 +1,16 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { signWebhook } from '../../src/http/webhooks.js';
-import { count, openTestStore, record, TEST_NOW } from '../helpers.js';
+import { join } from 'node:path';
+import { fixedClock } from '../../src/clock.js';
+import { Store } from '../../src/store/store.js';
+import { count, openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
 import { bearer, startHttp, TOKENS } from './harness.js';
 
 const SECRET = `whsec_${Buffer.from('first-secret-0123456789').toString('base64')}`;
 const NEXT_SECRET = `whsec_${Buffer.from('second-secret-9876543210').toString('base64')}`;
 const NOW_S = Math.floor(Date.parse(TEST_NOW) / 1000);
+const clock = fixedClock(new Date(TEST_NOW));
 
 function signed(body: string, opts: { id?: string; ts?: number; secrets?: string[] } = {}) {
   const id = opts.id ?? 'msg_1';
@@ -125,6 +129,20 @@ describe('POST /v1/executions', () => {
     const res = await fetch(`${url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(record('q')) });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
+  });
+
+  it('503 with Retry-After and the reason when the store runs out of its memory limit; nothing stored', async () => {
+    const store = await Store.open({ path: join(tempDir(), 'small.duckdb'), clock, memoryLimit: '16MB' });
+    try {
+      const { url } = await startHttp(store);
+      const res = await fetch(`${url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(record('oom')) });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('60');
+      expect((await res.json()).error).toMatch(/ran out of its memory limit .* none of it was stored/);
+      expect(await count(store, 'SELECT count(*) FROM executions')).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it('rejects a foreign Host or Origin, and a token in the query string', async () => {

@@ -4,14 +4,50 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
-import { SchemaTooNewError } from '../../src/errors.js';
+import { SchemaTooNewError, StoreOutOfMemoryError } from '../../src/errors.js';
+import { ingestLines } from '../../src/ingest/batch.js';
+import { blockFromText } from '../../src/ingest/lines.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import { Store } from '../../src/store/store.js';
-import { openTestStore, tempDir, TEST_NOW } from '../helpers.js';
+import { outOfMemoryMessage, parseByteSize, Store } from '../../src/store/store.js';
+import { count, lines, openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
 
 const clock = fixedClock(new Date(TEST_NOW));
 
 describe('Store', () => {
+  it('a write that runs out of the memory limit is rolled back and says how to raise it; the same lines go in once it is raised', async () => {
+    // 16MB is below the 32 MiB buffer DuckDB's JSON reader takes for a batch, so the load fails every time.
+    const store = await Store.open({ path: join(tempDir(), 'small.duckdb'), clock, memoryLimit: '16MB', memoryLimitHint: 'Raise it with TEST_LIMIT.' });
+    try {
+      const block = blockFromText(lines(record('m1'), record('m2')).trimEnd());
+      const failed = ingestLines(store, block, 'test');
+      await expect(failed).rejects.toBeInstanceOf(StoreOutOfMemoryError);
+      await expect(failed).rejects.toThrow(/ran out of its memory limit \(15\.\d MiB\) while writing; the batch was rolled back.*Raise it with TEST_LIMIT\. Ingest is idempotent.*\(DuckDB: Out of Memory Error/s);
+      expect(await count(store, 'SELECT count(*) FROM executions')).toBe(0);
+      await store.write((db) => db.run("SET memory_limit = '256MB'"));
+      expect(await ingestLines(store, block, 'test')).toMatchObject({ inserted: 2, quarantined: {} });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('blames random execution ids only when the indexes hold a large share of the limit', () => {
+    const oom = new Error('Out of Memory Error: could not allocate block of size 256.0 KiB (366.1 MiB/366.2 MiB used)\n\nPossible solutions: ...');
+    const indexBound = outOfMemoryMessage(oom, { memory_limit: '366.2 MiB', index_bytes: 214 * 2 ** 20, executions: 2_088_960 }, 'Raise it.');
+    expect(indexBound).toContain('Its indexes held 214 MB of it, with 2,088,960 executions stored. Random execution ids (such as UUIDv4)');
+    expect(indexBound).toMatch(/Raise it\. Ingest is idempotent.*\(DuckDB: Out of Memory Error: could not allocate block of size 256\.0 KiB \(366\.1 MiB\/366\.2 MiB used\)\)$/);
+    const other = outOfMemoryMessage(oom, { memory_limit: '366.2 MiB', index_bytes: 20 * 2 ** 20, executions: 100_000 }, 'Raise it.');
+    expect(other).toContain('Its indexes held 20 MB of it, with 100,000 executions stored. Raise it.');
+    expect(other).not.toContain('Random execution ids');
+    expect(outOfMemoryMessage(oom, undefined, 'Raise it.')).toMatch(/^DuckDB ran out of its memory limit while writing; .* Raise it\./);
+  });
+
+  it('reads sizes as DuckDB prints its settings', () => {
+    expect(parseByteSize('366.2 MiB')).toBeCloseTo(366.2 * 2 ** 20);
+    expect(parseByteSize('1.0 GiB')).toBe(2 ** 30);
+    expect(parseByteSize('384.0 MB')).toBe(384e6);
+    expect(parseByteSize('unlimited')).toBeUndefined();
+  });
+
   it('applies migrations at open and records the schema version', async () => {
     const store = await openTestStore();
     const row = await store.read((db) => db.one<{ v: number }>('SELECT max(version) AS v FROM schema_version'));

@@ -15,7 +15,7 @@ import { HttpAuth } from '../../http/auth.js';
 import { parseListen, startHttpServer } from '../../http/server.js';
 import { SAMPLE_ANCHOR } from '../../sample/fleet.js';
 import { Store } from '../../store/store.js';
-import { auditMirrorPath, ENV, resolveConfig, type CommonFlags, type Config } from '../config.js';
+import { auditMirrorPath, ENV, MEMORY_LIMIT_HINT, resolveConfig, type CommonFlags, type Config } from '../config.js';
 import { AuditLog } from '../../access/audit.js';
 import { formatIngestSummary } from './ingest.js';
 import { fleetSummaryText } from './summary.js';
@@ -58,13 +58,29 @@ interface Services {
   tailer?: LogTailer;
 }
 
+/**
+ * A log that repeats a line at most once a minute: a watched file that cannot be stored (the
+ * store out of memory, say) fails again at every change, as often as every second.
+ */
+export function onceAMinute(write: (line: string) => void): (line: string) => void {
+  const lastWritten = new Map<string, number>();
+  return (line) => {
+    const now = Date.now();
+    if (now - (lastWritten.get(line) ?? -Infinity) < 60_000) return;
+    if (lastWritten.size > 1000) lastWritten.clear();
+    lastWritten.set(line, now);
+    write(line);
+  };
+}
+
 /** What every serving mode shares: the catalog, the watcher, the audit log. */
 async function startServices(store: Store, config: Config, flags: ServeFlags): Promise<Services> {
   if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
+  const watchLog = onceAMinute(log);
   const tailer = flags.watch?.length
     ? new LogTailer(store, {
         dirs: flags.watch,
-        onError: (path, error) => log(`watch: ${path}: ${error instanceof Error ? error.message : String(error)}`),
+        onError: (path, error) => watchLog(`watch: ${path}: ${error instanceof Error ? error.message : String(error)}`),
       })
     : undefined;
   if (tailer) {
@@ -183,7 +199,7 @@ export function registerServeCommands(
     .action(
       helpers.run(async (flags: ServeFlags) => {
         const config = resolveConfig(flags, process.env);
-        const store = await Store.open({ path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit });
+        const store = await Store.open({ path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit, memoryLimitHint: MEMORY_LIMIT_HINT });
         try {
           const services = await startServices(store, config, flags);
           if (flags.http) await serveHttp(services, config, flags);
@@ -208,7 +224,7 @@ export function registerServeCommands(
         const config = { ...resolveConfig(flags, process.env), clock: fixedClock(new Date(now)) };
         const samples = sampleLogsDir();
         if (!existsSync(samples)) throw new Error(`sample logs not found at ${samples}`);
-        const store = await Store.open({ path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit });
+        const store = await Store.open({ path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit, memoryLimitHint: MEMORY_LIMIT_HINT });
         try {
           const started = performance.now();
           const summary = await ingestFiles(store, [samples]);
