@@ -53,7 +53,7 @@ export async function traceExecution(read: Reader, executionId: string): Promise
       `SELECT step_index, name, connector, operation, status, iso(started_at) AS started_at, iso(ended_at) AS ended_at,
               CASE WHEN ended_at >= started_at THEN (epoch_ms(ended_at) - epoch_ms(started_at))::DOUBLE END AS duration_ms,
               tasks, auth_mode, auth_identity, error_type, error_layer, error_message, input, output
-       FROM steps WHERE execution_id = $id ORDER BY step_index`,
+       FROM steps WHERE execution_key = execution_key_of($id) ORDER BY step_index`,
       { id: executionId },
     ),
   );
@@ -123,7 +123,7 @@ interface Group {
 async function executionAndGroups(db: Db, executionId: string): Promise<{ row: Record<string, unknown>; groups: Group[] }> {
   const row = await db.one<Record<string, unknown>>(
     `SELECT ${SUMMARY_COLUMNS}, user_email, user_name, error_message, input, output, attributes, source
-     FROM executions WHERE execution_id = $id`,
+     FROM executions WHERE execution_key = execution_key_of($id)`,
     { id: executionId },
   );
   if (!row) {

@@ -164,7 +164,7 @@ function loadSql(paths: string[]): string {
   const files = `[${paths.map((p) => `'${p.replaceAll("'", "''")}'`).join(', ')}]`;
   return `
   INSERT INTO batch_records
-  SELECT __line, execution_id, s_utc, e_utc,
+  SELECT __line, execution_id, execution_key_of(execution_id), s_utc, e_utc,
          coalesce(duration_ms, CASE WHEN e_utc >= s_utc THEN CAST(epoch_ms(e_utc) - epoch_ms(s_utc) AS DOUBLE) END),
          status, status IN (${TERMINAL_STATUSES.map((x) => `'${x}'`).join(', ')}),
          tool.name, coalesce(tool.kind, 'connector'), tool.server,
@@ -230,7 +230,7 @@ const stagingFiles = new WeakMap<Db, StagingFile>();
  */
 async function prepareTables(store: Store, db: Db): Promise<StagingFile> {
   await db.run(`CREATE TEMP TABLE IF NOT EXISTS batch_records (
-    line_no BIGINT, execution_id VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, duration_ms DOUBLE,
+    line_no BIGINT, execution_id VARCHAR, execution_key BLOB, started_at TIMESTAMP, ended_at TIMESTAMP, duration_ms DOUBLE,
     status VARCHAR, is_terminal BOOLEAN, tool_name VARCHAR, tool_kind VARCHAR, tool_server VARCHAR,
     user_id VARCHAR, user_email VARCHAR, user_name VARCHAR, user_team VARCHAR,
     agent_client VARCHAR, agent_session_id VARCHAR, agent_workflow_run_id VARCHAR,

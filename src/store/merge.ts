@@ -26,14 +26,15 @@ const EXECUTION_COLUMNS = [
   'tool_server', 'user_id', 'user_email', 'user_name', 'user_team', 'agent_client',
   'agent_session_id', 'agent_workflow_run_id', 'environment', 'via_mcp', 'tasks', 'cost_usd',
   'input', 'output', 'error_type', 'error_message', 'error_layer', 'attributes', 'step_count', 'failing_connector',
+  'execution_key',
 ] as const;
 
 const STEP_EXTRACT = `
   SELECT w.execution_id, s."index"::INTEGER, s.name, s.connector, s.operation, s.status,
          timezone('UTC', try_cast(s.started_at AS TIMESTAMPTZ)), timezone('UTC', try_cast(s.ended_at AS TIMESTAMPTZ)),
          s.tasks, s.auth.mode, s.auth.identity, s.input, s.output, s.error.type, s.error.message, s.error.layer,
-         NULL::JSON AS attributes
-  FROM (SELECT r.execution_id, unnest(r.step_list) AS s FROM batch_records r JOIN batch_winners w USING (line_no)
+         NULL::JSON AS attributes, w.execution_key
+  FROM (SELECT r.execution_id, r.execution_key, unnest(r.step_list) AS s FROM batch_records r JOIN batch_winners w USING (line_no)
         WHERE w.outcome IN ('insert', 'update') AND r.step_count > 0) AS w`;
 
 /**
@@ -42,19 +43,19 @@ const STEP_EXTRACT = `
  */
 const BEST_SQL = `
   INSERT INTO batch_winners
-  SELECT b.line_no, b.execution_id,
+  SELECT b.line_no, b.execution_id, b.execution_key,
     CASE
-      WHEN e.execution_id IS NULL THEN 'insert'
+      WHEN e.execution_key IS NULL THEN 'insert'
       WHEN b.is_terminal AND e.status = 'running' THEN 'update'
       WHEN b.is_terminal AND b.ended_at > coalesce(e.ended_at, TIMESTAMP '-infinity') THEN 'update'
       ELSE 'keep'
     END AS outcome
   FROM (
-    SELECT line_no, execution_id, is_terminal, ended_at, row_number() OVER (
-      PARTITION BY execution_id ORDER BY is_terminal DESC, ended_at DESC NULLS LAST, line_no) AS rank
+    SELECT line_no, execution_id, execution_key, is_terminal, ended_at, row_number() OVER (
+      PARTITION BY execution_key ORDER BY is_terminal DESC, ended_at DESC NULLS LAST, line_no) AS rank
     FROM batch_records
   ) b
-  LEFT JOIN executions e USING (execution_id)
+  LEFT JOIN executions e USING (execution_key)
   WHERE b.rank = 1`;
 
 const CHANGED = `batch_records r JOIN batch_winners w USING (line_no) WHERE w.outcome IN ('insert', 'update')`;
@@ -87,14 +88,14 @@ const MERGE_SQL: Array<{ when: (o: Outcome) => boolean; sql: string }> = [
     when: (o) => o.updated > 0,
     sql: upsertRollupSql(rollupDeltaSql(`
       SELECT ${ROLLUP_SOURCE_COLUMNS.join(', ')}, -1 AS sign FROM executions
-      WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')`)),
+      WHERE execution_key IN (SELECT execution_key FROM batch_winners WHERE outcome = 'update')`)),
   },
   {
     when: (o) => o.inserted + o.updated > 0,
     sql: upsertRollupSql(rollupDeltaSql(`SELECT ${ROLLUP_SOURCE_COLUMNS.map((c) => `r.${c}`).join(', ')}, 1 AS sign FROM ${CHANGED}`)),
   },
-  { when: (o) => o.updated > 0, sql: `DELETE FROM steps WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
-  { when: (o) => o.updated > 0, sql: `DELETE FROM executions WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
+  { when: (o) => o.updated > 0, sql: `DELETE FROM steps WHERE execution_key IN (SELECT execution_key FROM batch_winners WHERE outcome = 'update')` },
+  { when: (o) => o.updated > 0, sql: `DELETE FROM executions WHERE execution_key IN (SELECT execution_key FROM batch_winners WHERE outcome = 'update')` },
   { when: (o) => o.updated > 0, sql: `DELETE FROM failures WHERE execution_id IN (SELECT execution_id FROM batch_winners WHERE outcome = 'update')` },
   {
     when: (o) => o.inserted + o.updated > 0,
@@ -169,7 +170,7 @@ export interface MergeResult extends MergeCounts {
 }
 
 export async function mergeBatch(db: Db, source: string, options: MergeOptions = {}): Promise<MergeResult> {
-  await db.run('CREATE TEMP TABLE IF NOT EXISTS batch_winners (line_no BIGINT, execution_id VARCHAR, outcome VARCHAR)');
+  await db.run('CREATE TEMP TABLE IF NOT EXISTS batch_winners (line_no BIGINT, execution_id VARCHAR, execution_key BLOB, outcome VARCHAR)');
   await db.runPrepared('DELETE FROM batch_winners');
   await db.runPrepared(BEST_SQL);
   const deferred = options.alignStoredRows ? await deferPartialRowGroup(db, options.alignStoredRows) : 0;

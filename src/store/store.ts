@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
 import type { Clock } from '../clock.js';
 import { DatabaseLockedError, SchemaTooNewError, StoreOutOfMemoryError } from '../errors.js';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS, type CopyingMigration } from './migrations.js';
 
 export type Params = Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;
@@ -35,6 +35,8 @@ export interface StoreOptions {
   readers?: number;
   /** WAL size at which the store checkpoints at the next quiet moment (tests lower it). */
   checkpointWalBytes?: number;
+  /** Rows per transaction when a migration copies a table (tests lower it). */
+  migrationCopyRows?: number;
   /** How an operator raises memoryLimit (an environment variable, a flag), for the out-of-memory error. */
   memoryLimitHint?: string;
 }
@@ -73,6 +75,9 @@ const WRITE_YIELD_MAX_MS = 50;
 const QUIET_CHECKPOINT_WAL_BYTES = 64 * 1024 * 1024;
 const QUIET_CHECKPOINT_WAIT_MS = 2_000;
 const DUCKDB_CHECKPOINT_THRESHOLD = '1GB';
+
+/** Rows per transaction when a migration copies a table (CopyingMigration); a checkpoint follows every second range. */
+const MIGRATION_COPY_ROWS = 500_000;
 
 function wrap(connection: DuckDBConnection, beforeStatement?: () => Promise<void>): Db {
   // Write statements are prepared once per connection: for the big ingest statements, parsing
@@ -126,6 +131,19 @@ export function parseByteSize(text: string): number | undefined {
   return match && unit ? Number(match[1]) * unit : undefined;
 }
 
+/** What a write that ran out of memory was doing, and how to do it again: ingest by default. */
+export interface WriteContext {
+  /** Completes 'DuckDB ran out of its memory limit while ...; ...'. */
+  failed: string;
+  /** Said after how to raise the limit. */
+  retry: string;
+}
+
+const INGEST_WRITE: WriteContext = {
+  failed: 'writing; the batch was rolled back and none of it was stored',
+  retry: 'Ingest is idempotent: send or ingest the same lines again once the limit is raised.',
+};
+
 export interface MemoryFacts {
   /** As DuckDB prints it, e.g. '366.2 MiB'. */
   memory_limit: string;
@@ -140,7 +158,7 @@ export interface MemoryFacts {
  * ids it held about 100 bytes per stored execution (214 MB at 2.1M when a 10M ingest stopped at
  * the default 384MB; 769 MB at 7.9M with 1GB); time-ordered ids only change its newest end.
  */
-export function outOfMemoryMessage(error: unknown, facts: MemoryFacts | undefined, hint: string): string {
+export function outOfMemoryMessage(error: unknown, facts: MemoryFacts | undefined, hint: string, context: WriteContext = INGEST_WRITE): string {
   const duckdb = (error instanceof Error ? error.message : String(error)).split('\n')[0];
   let detail = '';
   if (facts) {
@@ -154,8 +172,8 @@ export function outOfMemoryMessage(error: unknown, facts: MemoryFacts | undefine
     }
   }
   return (
-    `DuckDB ran out of its memory limit${facts ? ` (${facts.memory_limit})` : ''} while writing; the batch was rolled back and none of it was stored.${detail} ` +
-    `${hint} Ingest is idempotent: send or ingest the same lines again once the limit is raised. (DuckDB: ${duckdb})`
+    `DuckDB ran out of its memory limit${facts ? ` (${facts.memory_limit})` : ''} while ${context.failed}.${detail} ` +
+    `${hint} ${context.retry} (DuckDB: ${duckdb})`
   );
 }
 
@@ -186,6 +204,7 @@ export class Store {
     readonly clock: Clock,
     private readonly checkpointWalBytes = QUIET_CHECKPOINT_WAL_BYTES,
     private readonly memoryLimitHint = 'Raise the memory limit.',
+    private readonly migrationCopyRows = MIGRATION_COPY_ROWS,
   ) {
     this.idleReaders.push(...readers);
   }
@@ -218,13 +237,13 @@ export class Store {
       // Every time leaves the database as RFC 3339 UTC text.
       await db.run("CREATE OR REPLACE TEMP MACRO iso(t) AS strftime(t, '%Y-%m-%dT%H:%M:%S.%gZ')");
     }
-    store = new Store(instance, writer, readers, path, options.clock, options.checkpointWalBytes, options.memoryLimitHint);
+    store = new Store(instance, writer, readers, path, options.clock, options.checkpointWalBytes, options.memoryLimitHint, options.migrationCopyRows);
     await store.migrate();
     return store;
   }
 
   /** Runs `task` alone on the write connection inside one transaction. */
-  write<T>(task: (db: Db) => Promise<T>): Promise<T> {
+  write<T>(task: (db: Db) => Promise<T>, context: WriteContext = INGEST_WRITE): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     this.pendingWrites++;
     const result = this.writeTail.then(async () => {
@@ -236,7 +255,7 @@ export class Store {
         return value;
       } catch (error) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw OUT_OF_MEMORY.test(String(error)) ? await this.outOfMemory(error) : error;
+        throw OUT_OF_MEMORY.test(String(error)) ? await this.outOfMemory(error, context) : error;
       } finally {
         this.pendingWrites--;
       }
@@ -246,7 +265,7 @@ export class Store {
   }
 
   /** The out-of-memory error for a failed write, with what the store held when it happened. */
-  private async outOfMemory(error: unknown): Promise<StoreOutOfMemoryError> {
+  private async outOfMemory(error: unknown, context: WriteContext): Promise<StoreOutOfMemoryError> {
     const facts = await this.writer
       .one<MemoryFacts>(
         `SELECT current_setting('memory_limit') AS memory_limit,
@@ -254,7 +273,7 @@ export class Store {
                 (SELECT count(*) FROM executions)::DOUBLE AS executions`,
       )
       .catch(() => undefined);
-    return new StoreOutOfMemoryError(outOfMemoryMessage(error, facts, this.memoryLimitHint));
+    return new StoreOutOfMemoryError(outOfMemoryMessage(error, facts, this.memoryLimitHint, context));
   }
 
   /** Writes queued or running: HTTP ingest sheds load (503) above a limit instead of queueing without bound. */
@@ -349,10 +368,39 @@ export class Store {
       );
     }
     for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      const migration = MIGRATIONS[version - 1]!;
+      const context: WriteContext = {
+        failed: `upgrading ${this.path} to schema version ${version}; the step was rolled back and the database stays at version ${version - 1}`,
+        retry: 'Open it again once the limit is raised: the upgrade starts over.',
+      };
+      const recordVersion = (db: Db) => db.run('INSERT INTO schema_version VALUES ($version, now()::TIMESTAMP)', { version });
+      if (typeof migration === 'string') {
+        await this.write(async (db) => {
+          await db.run(migration);
+          await recordVersion(db);
+        }, context);
+        continue;
+      }
+      await this.write((db) => db.run(migration.before), context);
+      for (const copy of migration.copies) await this.copyInRanges(copy, context);
       await this.write(async (db) => {
-        await db.run(MIGRATIONS[version - 1]!);
-        await db.run('INSERT INTO schema_version VALUES ($version, now()::TIMESTAMP)', { version });
-      });
+        await db.run(migration.after);
+        await recordVersion(db);
+      }, context);
+    }
+  }
+
+  /**
+   * Copies a table a range of rowids per transaction, with a checkpoint after every few ranges,
+   * as bulk ingest does: a transaction's new index entries stay in memory until a checkpoint.
+   */
+  private async copyInRanges({ from, into, select }: CopyingMigration['copies'][number], context: WriteContext): Promise<void> {
+    const last = await this.write((db) => db.one<{ n: number | null }>(`SELECT max(rowid)::DOUBLE AS n FROM ${from}`), context);
+    const rows = this.migrationCopyRows;
+    for (let first = 0; last?.n != null && first <= last.n; first += rows) {
+      // Literal bounds: DuckDB skips the row groups outside them, which it does not for bound parameters.
+      await this.write((db) => db.run(`INSERT INTO ${into} ${select} WHERE rowid >= ${first} AND rowid < ${first + rows}`), context);
+      if ((first / rows) % 2 === 1) this.checkpointSoon();
     }
   }
 }

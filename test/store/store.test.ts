@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
 import { SchemaTooNewError, StoreOutOfMemoryError } from '../../src/errors.js';
+import { traceExecution } from '../../src/analytics/trace.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromText } from '../../src/ingest/lines.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
@@ -62,7 +63,7 @@ describe('Store', () => {
     const db = await instance.connect();
     await db.run('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)');
     for (let version = 1; version <= 3; version++) {
-      await db.run(MIGRATIONS[version - 1]!);
+      await db.run(MIGRATIONS[version - 1] as string);
       await db.run(`INSERT INTO schema_version VALUES (${version}, now()::TIMESTAMP)`);
     }
     const execution = (id: string, status: string, at = '2026-10-30 10:00:00', run = 'NULL') =>
@@ -72,10 +73,13 @@ describe('Store', () => {
     await db.run(`INSERT INTO steps (execution_id, step_index, name, connector, status) VALUES
                   ('failed-wf', 0, 'Read', 'jira', 'succeeded'), ('failed-wf', 2, 'Post', 'slack', 'failed'),
                   ('failed-wf', 1, 'Notify', 'pagerduty', 'terminated'), ('ok-wf', 0, 'Read', 'jira', 'succeeded')`);
+    // What an upgrade to version 8 interrupted in its copy leaves behind; the next open starts it again.
+    await db.run('CREATE TABLE executions_keyed (leftover INTEGER); INSERT INTO executions_keyed VALUES (1)');
     db.closeSync();
     instance.closeSync();
 
-    const store = await Store.open({ path, clock });
+    // One row per copy transaction, so the copy crosses ranges and checkpoints.
+    const store = await Store.open({ path, clock, migrationCopyRows: 1 });
     try {
       const rows = await store.read((d) => d.all('SELECT execution_id, failing_connector FROM executions ORDER BY 1'));
       expect(rows).toEqual([
@@ -96,9 +100,41 @@ describe('Store', () => {
         { hour: '2026-10-29T08:00:00.000Z', status: 'succeeded', n: 1, tasks: 1 },
         { hour: '2026-10-30T10:00:00.000Z', status: 'failed', n: 1, tasks: 1 },
       ]);
+      // Migration 8: keyed by the id's bytes, copied in stored order (not by time or id). Stored
+      // executions and their steps are still found by id, and a record for a stored execution
+      // replaces it instead of adding a second row.
+      expect(await store.read((d) => d.all('SELECT execution_id FROM executions ORDER BY rowid'))).toEqual([{ execution_id: 'failed-wf' }, { execution_id: 'ok-wf' }]);
+      expect((await store.read((d) => d.all<{ i: number }>('SELECT step_index AS i FROM steps ORDER BY rowid'))).map((r) => r.i)).toEqual([0, 2, 1, 0]);
+      const trace = await traceExecution((task) => store.read(task), 'failed-wf');
+      expect(trace.steps.map((s) => s.name)).toEqual(['Read', 'Notify', 'Post']);
+      const final = record('ok-wf', { started_at: '2026-10-29T08:00:00Z', ended_at: '2026-10-29T08:00:05Z', status: 'failed', tool: { name: 'wf', kind: 'workflow' } });
+      expect(await ingestLines(store, blockFromText(JSON.stringify(final)), 'new')).toMatchObject({ inserted: 0, updated: 1 });
+      expect(await store.read((d) => d.all('SELECT execution_id, status, source FROM executions ORDER BY 1'))).toEqual([
+        { execution_id: 'failed-wf', status: 'failed', source: 'old' },
+        { execution_id: 'ok-wf', status: 'failed', source: 'new' },
+      ]);
     } finally {
       await store.close();
     }
+  });
+
+  it('keys executions by the bytes of their ids: a UUID, the same UUID in upper case, an OpenTelemetry id and plain text are four executions, each found by its id', async () => {
+    const store = await openTestStore();
+    const uuid = '0f8e4a6c-3b1d-4c2e-9a7f-5d6e8b9c0a1b';
+    const otlp = '0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331';
+    const ids = [uuid, uuid.toUpperCase(), otlp, 'ex_7f3a'];
+    const block = blockFromText(lines(...ids.map((id) => record(id))).trimEnd());
+    expect(await ingestLines(store, block, 'first')).toMatchObject({ inserted: 4, duplicates: 0 });
+    expect(await ingestLines(store, block, 'again')).toMatchObject({ inserted: 0, updated: 0, duplicates: 4 });
+    const keys = await store.read((db) => db.all<{ id: string; key: string }>('SELECT execution_id AS id, hex(execution_key) AS key FROM executions'));
+    const text = (id: string) => `00${Buffer.from(id).toString('hex')}`.toUpperCase();
+    expect(Object.fromEntries(keys.map((k) => [k.id, k.key]))).toEqual({
+      [uuid]: `01${uuid.replaceAll('-', '')}`.toUpperCase(),
+      [uuid.toUpperCase()]: text(uuid.toUpperCase()),
+      [otlp]: `02${otlp.replace('-', '')}`.toUpperCase(),
+      ex_7f3a: text('ex_7f3a'),
+    });
+    for (const id of ids) expect((await traceExecution((task) => store.read(task), id)).execution.execution_id).toBe(id);
   });
 
   it('a write made while a query runs yields to it only for a moment: a query that waits for the write still ends', async () => {
