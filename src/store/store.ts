@@ -155,8 +155,9 @@ export interface MemoryFacts {
  * What ran out and what to do, for the person or sender whose write failed. When the indexes
  * hold much of the limit, the cause is the primary-key index: DuckDB keeps the parts of it that a
  * transaction changes in memory, and random execution ids change parts all over it. With UUIDv4
- * ids it held about 100 bytes per stored execution (214 MB at 2.1M when a 10M ingest stopped at
- * the default 384MB; 769 MB at 7.9M with 1GB); time-ordered ids only change its newest end.
+ * ids the indexes held about 60 bytes per stored execution (203 MB at 3.3M when a 10M ingest
+ * stopped at the default 384MB; 513 MB at the end of it with 1GB); time-ordered ids only change
+ * the index's newest end.
  */
 export function outOfMemoryMessage(error: unknown, facts: MemoryFacts | undefined, hint: string, context: WriteContext = INGEST_WRITE): string {
   const duckdb = (error instanceof Error ? error.message : String(error)).split('\n')[0];
@@ -166,8 +167,8 @@ export function outOfMemoryMessage(error: unknown, facts: MemoryFacts | undefine
     detail = ` Its indexes held ${Math.round(facts.index_bytes / 1048576)} MB of it, with ${Math.round(facts.executions).toLocaleString('en-US')} executions stored.`;
     if (limitBytes !== undefined && facts.index_bytes >= limitBytes / 4) {
       detail +=
-        ' Random execution ids (such as UUIDv4) keep about 100 bytes each of the primary-key index in memory while new ' +
-        'ones are added, so with random ids the limit must grow by about 100 MB per million executions stored; ' +
+        ' Random execution ids (such as UUIDv4) keep about 60 bytes each of the indexes in memory while new ' +
+        'ones are added, so with random ids the limit must grow by about 60 MB per million executions stored; ' +
         'time-ordered ids (UUIDv7, ULID) need far less.';
     }
   }
