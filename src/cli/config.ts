@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { clockFrom, type Clock } from '../clock.js';
+import type { StoreOptions } from '../store/store.js';
 
 /**
  * Everything the program takes from its environment, read once here. Nothing else reads
@@ -45,7 +46,12 @@ export const DEFAULT_DB = 'blackbox.duckdb';
  */
 export const DEFAULT_MEMORY_LIMIT = '384MB';
 /** How a person raises it, for the store's out-of-memory error. */
-export const MEMORY_LIMIT_HINT = `Raise it with ${ENV.memory} (for example ${ENV.memory}=1GB).`;
+const MEMORY_LIMIT_HINT = `Raise it with ${ENV.memory} (for example ${ENV.memory}=1GB).`;
+
+/** The store as the commands that ingest open it: the configured file and memory limit, and how to raise it. */
+export function storeOptions(config: Config): StoreOptions {
+  return { path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit, memoryLimitHint: MEMORY_LIMIT_HINT };
+}
 
 export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Config {
   return {

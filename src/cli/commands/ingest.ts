@@ -1,12 +1,12 @@
 import { ingestFiles, type FileIngestSummary } from '../../ingest/files.js';
 import { quarantinedTotal } from '../../ingest/batch.js';
 import { Store } from '../../store/store.js';
-import { MEMORY_LIMIT_HINT, resolveConfig, type CommonFlags } from '../config.js';
+import { resolveConfig, storeOptions, type CommonFlags } from '../config.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 
 export async function ingestCommand(inputs: string[], flags: CommonFlags & { json?: boolean }): Promise<number> {
   const config = resolveConfig(flags, process.env);
-  const store = await Store.open({ path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit, memoryLimitHint: MEMORY_LIMIT_HINT });
+  const store = await Store.open(storeOptions(config));
   try {
     const started = performance.now();
     const summary = await ingestFiles(store, inputs);

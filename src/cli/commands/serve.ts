@@ -15,7 +15,7 @@ import { HttpAuth } from '../../http/auth.js';
 import { parseListen, startHttpServer } from '../../http/server.js';
 import { SAMPLE_ANCHOR } from '../../sample/fleet.js';
 import { Store } from '../../store/store.js';
-import { auditMirrorPath, ENV, MEMORY_LIMIT_HINT, resolveConfig, type CommonFlags, type Config } from '../config.js';
+import { auditMirrorPath, ENV, resolveConfig, storeOptions, type CommonFlags, type Config } from '../config.js';
 import { AuditLog } from '../../access/audit.js';
 import { formatIngestSummary } from './ingest.js';
 import { fleetSummaryText } from './summary.js';
@@ -199,7 +199,7 @@ export function registerServeCommands(
     .action(
       helpers.run(async (flags: ServeFlags) => {
         const config = resolveConfig(flags, process.env);
-        const store = await Store.open({ path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit, memoryLimitHint: MEMORY_LIMIT_HINT });
+        const store = await Store.open(storeOptions(config));
         try {
           const services = await startServices(store, config, flags);
           if (flags.http) await serveHttp(services, config, flags);
@@ -224,7 +224,7 @@ export function registerServeCommands(
         const config = { ...resolveConfig(flags, process.env), clock: fixedClock(new Date(now)) };
         const samples = sampleLogsDir();
         if (!existsSync(samples)) throw new Error(`sample logs not found at ${samples}`);
-        const store = await Store.open({ path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit, memoryLimitHint: MEMORY_LIMIT_HINT });
+        const store = await Store.open(storeOptions(config));
         try {
           const started = performance.now();
           const summary = await ingestFiles(store, [samples]);
