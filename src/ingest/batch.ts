@@ -72,8 +72,8 @@ export class BatchLoad {
    */
   static async begin(store: Store, db: Db, options: { carryDeferred?: boolean } = {}): Promise<BatchLoad> {
     const staging = await prepareTables(store, db);
-    if (!options.carryDeferred) await db.runPrepared('DELETE FROM batch_records');
-    await db.runPrepared('DELETE FROM batch_rejects');
+    if (!options.carryDeferred) await db.run('DELETE FROM batch_records');
+    await db.run('DELETE FROM batch_rejects');
     return new BatchLoad(db, staging);
   }
 
@@ -86,7 +86,7 @@ export class BatchLoad {
   async add(batch: PreparedBatch): Promise<void> {
     if (batch.valid > 0) {
       await this.staging.replace(batch.staging);
-      await this.db.runPrepared(loadSql([this.staging.path]));
+      await this.db.run(loadSql([this.staging.path]));
     }
     await this.addRejects(batch.rejects);
     this.valid += batch.valid;
@@ -98,7 +98,6 @@ export class BatchLoad {
    */
   async addFiles(chunks: ReadonlyArray<{ path: string; valid: number; rejects: Reject[] }>): Promise<void> {
     const withRecords = chunks.filter((c) => c.valid > 0).map((c) => c.path);
-    // Not prepared: the file list differs every time, and planning is small next to the read.
     if (withRecords.length > 0) await this.db.run(loadSql(withRecords));
     for (const chunk of chunks) {
       await this.addRejects(chunk.rejects);
@@ -223,7 +222,7 @@ const truncateAsync = (fd: number, length: number) =>
 const stagingFiles = new WeakMap<Db, StagingFile>();
 
 /**
- * The batch tables live as long as the write connection, so statements on them stay prepared.
+ * The batch tables live as long as the write connection, emptied for each transaction.
  * They are created inside the caller's transaction, so a transaction that fails takes them with
  * it (its rollback undoes the CREATE): they are checked for in every transaction, not once per
  * connection, or every write after the first failed one would fail too.

@@ -171,17 +171,17 @@ export interface MergeResult extends MergeCounts {
 
 export async function mergeBatch(db: Db, source: string, options: MergeOptions = {}): Promise<MergeResult> {
   await db.run('CREATE TEMP TABLE IF NOT EXISTS batch_winners (line_no BIGINT, execution_id VARCHAR, execution_key BLOB, outcome VARCHAR)');
-  await db.runPrepared('DELETE FROM batch_winners');
-  await db.runPrepared(BEST_SQL);
+  await db.run('DELETE FROM batch_winners');
+  await db.run(BEST_SQL);
   const deferred = options.alignStoredRows ? await deferPartialRowGroup(db, options.alignStoredRows) : 0;
   // Small batches (the watcher's, HTTP's) pay each statement's fixed cost; skip the empty ones.
   const outcome = (await db.one<Outcome>(OUTCOME_SQL))!;
   for (const { when, sql } of MERGE_SQL) {
-    if (when(outcome)) await db.runPrepared(sql, sql.includes('$source') ? { source } : undefined);
+    if (when(outcome)) await db.run(sql, sql.includes('$source') ? { source } : undefined);
   }
   if (options.alignStoredRows) {
     // Only the held-back winners stay; the lines they outrank have changed nothing.
-    await db.runPrepared(`DELETE FROM batch_records WHERE line_no NOT IN (SELECT line_no FROM batch_winners WHERE outcome = 'defer')`);
+    await db.run(`DELETE FROM batch_records WHERE line_no NOT IN (SELECT line_no FROM batch_winners WHERE outcome = 'defer')`);
   }
   return {
     inserted: outcome.inserted,

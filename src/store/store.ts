@@ -1,6 +1,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { Clock } from '../clock.js';
 import { DatabaseLockedError, SchemaTooNewError, StoreOutOfMemoryError } from '../errors.js';
 import { MIGRATIONS, type CopyingMigration } from './migrations.js';
@@ -13,11 +13,6 @@ export interface Db {
   all<T = Row>(sql: string, params?: Params): Promise<T[]>;
   one<T = Row>(sql: string, params?: Params): Promise<T | undefined>;
   run(sql: string, params?: Params): Promise<void>;
-  /**
-   * Like `run`, but prepares `sql` once per connection and reuses it: for the big ingest
-   * statements, binding and planning cost more than executing a small batch.
-   */
-  runPrepared(sql: string, params?: Params): Promise<void>;
   /** The raw client, for the appender (bulk staging). */
   readonly connection: DuckDBConnection;
 }
@@ -79,23 +74,15 @@ const DUCKDB_CHECKPOINT_THRESHOLD = '1GB';
 /** Rows per transaction when a migration copies a table (CopyingMigration); a checkpoint follows every second range. */
 const MIGRATION_COPY_ROWS = 500_000;
 
+/**
+ * No statement is prepared once and run again. This DuckDB plans a prepared statement with the
+ * table statistics of the moment it was prepared, so a reused plan can miss rows inserted since
+ * (duckdb/duckdb#23704, #24182; the fix, #24696, is not in @duckdb/node-api 1.5.6-r.1) or crash:
+ * the merge's rollup, prepared while the stored tool names were short, killed the process with
+ * a segmentation fault once a longer one was stored (compressed materialization sized from the
+ * old statistics). Planning each statement anew cost nothing measurable on 10,000-line batches.
+ */
 function wrap(connection: DuckDBConnection, beforeStatement?: () => Promise<void>): Db {
-  // Write statements are prepared once per connection: for the big ingest statements, parsing
-  // and planning cost more than running a batch. Reads are not: strings read back through a
-  // reused prepared statement came back corrupted with this client (seen with the audit chain's
-  // hashes), so queries that return rows run unprepared. The cache is bounded.
-  const prepared = new Map<string, DuckDBPreparedStatement>();
-  const statement = async (sql: string, params?: Params): Promise<DuckDBPreparedStatement> => {
-    let cached = prepared.get(sql);
-    if (!cached) {
-      if (prepared.size >= 256) prepared.delete(prepared.keys().next().value!);
-      cached = await connection.prepare(sql);
-      prepared.set(sql, cached);
-    }
-    cached.clearBindings();
-    if (params) cached.bind(paramsFor(sql, params)!);
-    return cached;
-  };
   return {
     connection,
     async all<T>(sql: string, params?: Params) {
@@ -112,10 +99,6 @@ function wrap(connection: DuckDBConnection, beforeStatement?: () => Promise<void
     async run(sql: string, params?: Params) {
       await beforeStatement?.();
       await connection.run(sql, paramsFor(sql, params));
-    },
-    async runPrepared(sql: string, params?: Params) {
-      await beforeStatement?.();
-      await (await statement(sql, params)).run();
     },
   };
 }

@@ -106,6 +106,16 @@ describe('file ingest: idempotency', () => {
     expect(await ingestText(store, lines(later))).toMatchObject({ updated: 1 });
     expect(await stored(store, 'e1')).toMatchObject({ status: 'stopped', step_count: 1 });
     expect(await count(store, "SELECT count(*) FROM steps WHERE execution_id = 'e1'")).toBe(1);
+
+    // A winner without steps leaves none of the replaced one's; a running record without steps
+    // gains the final record's.
+    const bare = { ...late, ended_at: '2026-10-30T10:00:30Z', status: 'failed', steps: undefined };
+    expect(await ingestText(store, lines(bare))).toMatchObject({ updated: 1 });
+    expect(await stored(store, 'e1')).toMatchObject({ status: 'failed', step_count: 0 });
+    expect(await count(store, "SELECT count(*) FROM steps WHERE execution_id = 'e1'")).toBe(0);
+    await ingestText(store, lines(record('e2', { status: 'running', ended_at: undefined })));
+    expect(await ingestText(store, lines(record('e2', { tool: { name: 'wf', kind: 'workflow' }, steps: [step('succeeded')] })))).toMatchObject({ updated: 1 });
+    expect(await count(store, "SELECT count(*) FROM steps WHERE execution_id = 'e2'")).toBe(1);
   });
 });
 
