@@ -1,5 +1,5 @@
 import type { Db, Store } from '../store/store.js';
-import { mergeBatch, type MergeCounts, type MergeOptions } from '../store/merge.js';
+import { mergeBatch, mergeWithFallback, type MergeCounts, type MergeOptions } from '../store/merge.js';
 import type { LineBlock } from './lines.js';
 import { TERMINAL_STATUSES } from './format.js';
 import { prepareBatchYielding, type PreparedBatch, type Reject } from './prepare.js';
@@ -44,11 +44,13 @@ export async function commitBatch(
   source: string,
   afterMerge?: (db: Db) => Promise<void>,
 ): Promise<BatchResult> {
-  return store.write(async (db) => {
-    const load = await BatchLoad.begin(store, db);
-    await load.add(batch);
-    return load.finish(source, afterMerge);
-  });
+  return mergeWithFallback((scope) =>
+    store.write(async (db) => {
+      const load = await BatchLoad.begin(store, db);
+      await load.add(batch);
+      return load.finish(source, afterMerge, { scope });
+    }),
+  );
 }
 
 /**

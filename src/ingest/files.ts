@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UserInputError } from '../errors.js';
-import { ROW_GROUP_ROWS } from '../store/merge.js';
+import { mergeWithFallback, ROW_GROUP_ROWS } from '../store/merge.js';
 import type { Store } from '../store/store.js';
 import { addBatch, BatchLoad, emptySummary, type BatchResult, type IngestSummary } from './batch.js';
 import { prepareBatch, type Reject } from './prepare.js';
@@ -206,11 +206,13 @@ async function ingestFile(
       queuedLines -= lines;
       readerWake.notify();
       const last = !reading && queue.length === 0;
-      const result = await store.write(async (db) => {
-        const load = await BatchLoad.begin(store, db, { carryDeferred: carried > 0 });
-        await load.addFiles(taken);
-        return load.finish(path, undefined, { alignStoredRows: last ? undefined : alignStoredRows });
-      });
+      const result = await mergeWithFallback((scope) =>
+        store.write(async (db) => {
+          const load = await BatchLoad.begin(store, db, { carryDeferred: carried > 0 });
+          await load.addFiles(taken);
+          return load.finish(path, undefined, { alignStoredRows: last ? undefined : alignStoredRows, scope });
+        }),
+      );
       carried = result.deferred;
       addBatch(summary, result);
       options.onTransaction?.(path, result);

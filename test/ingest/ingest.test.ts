@@ -190,6 +190,34 @@ describe('file ingest: batches and transactions', () => {
     expect(transactions.at(-1)!.deferred).toBe(0);
   });
 
+  it('looks again in the whole table when a record moved its start out of its transaction\'s span, records carried over included', async () => {
+    // x0 is stored by the first transaction; its final record, which moved its start, arrives in
+    // a later one whose span (its own lines and those carried over) misses the stored copy.
+    const text = lines(
+      record('x0', { started_at: '2026-10-29T08:00:00Z', ended_at: undefined, status: 'running' }),
+      ...Array.from({ length: 30 }, (_, i) => record(`r${i}`, { started_at: '2026-10-30T10:00:00Z' })),
+      record('x0', { started_at: '2026-10-30T12:00:00Z', ended_at: '2026-10-30T12:00:03Z', status: 'failed', error: { type: 'timeout', layer: 'platform' } }),
+      ...Array.from({ length: 5 }, (_, i) => record(`s${i}`, { started_at: '2026-10-30T12:00:01Z' })),
+    );
+    const path = join(tempDir(), 'moved.jsonl');
+    writeFileSync(path, text);
+    const whole = await openTestStore();
+    expect(await ingestFiles(whole, [path])).toMatchObject({ lines: 37, inserted: 36, updated: 0, duplicates: 1 });
+    const pieces = await openTestStore();
+    const transactions: BatchResult[] = [];
+    const summary = await ingestFiles(pieces, [path], {
+      batchBytes: 700,
+      transactionRecords: 9,
+      alignStoredRows: 5,
+      onTransaction: (_, result) => transactions.push(result),
+    });
+    expect(summary).toMatchObject({ lines: 37, inserted: 36, updated: 1, duplicates: 0, failed: [] });
+    expect(transactions.some((t) => t.deferred > 0)).toBe(true);
+    expect(await snapshot(pieces)).toEqual(await snapshot(whole));
+    expect(await stored(pieces, 'x0')).toMatchObject({ status: 'failed', started_at: '2026-10-30T12:00:00.000Z' });
+    expect(await count(pieces, "SELECT count(*) FROM failures WHERE execution_id = 'x0'")).toBe(1);
+  });
+
   it('stores the records held back for alignment when a file breaks off', async () => {
     const path = cutGzipFile();
     const store = await openTestStore();

@@ -69,4 +69,36 @@ describe('hourly_usage, the rollup the windowed tools read', () => {
     const teams = await store.read((db) => db.all(`SELECT user_team AS team, executions::INTEGER AS n FROM hourly_usage ORDER BY team NULLS LAST`));
     expect(teams).toEqual([{ team: '', n: 1 }, { team: null, n: 1 }]);
   });
+
+  it('replaces an execution whose new record moved its start out of the batch\'s time span', async () => {
+    // The merge looks for stored copies among executions started within the batch's span first;
+    // this copy lies outside it, so the insert meets the primary key and the merge looks again
+    // in the whole table.
+    const store = await openTestStore();
+    const ingest = (...records: unknown[]) => ingestLines(store, blockFromText(lines(...records)), 'test');
+    const steps = (status: string) => [{ index: 0, name: 'Call', status, tasks: 2 }];
+    await ingest(
+      record('moved', { started_at: '2026-10-29T08:00:00Z', ended_at: '2026-10-29T08:00:04Z', status: 'failed', tool: { name: 'wf', kind: 'workflow' }, steps: steps('failed'), error: { type: 'timeout', layer: 'platform' } }),
+      record('other', { started_at: '2026-10-29T08:30:00Z' }),
+    );
+    const result = await ingest(
+      record('moved', { started_at: at('10:00:00'), ended_at: at('10:00:09'), status: 'succeeded', tool: { name: 'wf', kind: 'workflow' }, steps: [...steps('succeeded'), { index: 1, name: 'Notify', status: 'succeeded' }] }),
+      record('new', { started_at: at('10:30:00') }),
+    );
+    expect(result).toMatchObject({ inserted: 1, updated: 1, duplicates: 0 });
+    const rows = await store.read((db) =>
+      db.all(`SELECT execution_id AS id, iso(started_at) AS started_at, status, step_count,
+                     (SELECT count(*)::INTEGER FROM steps s WHERE s.execution_id = e.execution_id) AS steps,
+                     (SELECT count(*)::INTEGER FROM failures f WHERE f.execution_id = e.execution_id) AS failures
+              FROM executions e ORDER BY id`),
+    );
+    expect(rows).toEqual([
+      { id: 'moved', started_at: at('10:00:00.000'), status: 'succeeded', step_count: 2, steps: 2, failures: 0 },
+      { id: 'new', started_at: at('10:30:00.000'), status: 'succeeded', step_count: 0, steps: 0, failures: 0 },
+      { id: 'other', started_at: '2026-10-29T08:30:00.000Z', status: 'succeeded', step_count: 0, steps: 0, failures: 0 },
+    ]);
+    expect(await rollupDrift(store)).toEqual([]);
+    // A repeat of the moved record, in a batch of its own, is a duplicate.
+    expect(await ingest(record('moved', { started_at: at('10:00:00'), ended_at: at('10:00:09'), status: 'succeeded', tool: { name: 'wf', kind: 'workflow' } }))).toMatchObject({ inserted: 0, updated: 0, duplicates: 1 });
+  });
 });
