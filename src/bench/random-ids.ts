@@ -1,17 +1,24 @@
 #!/usr/bin/env node
-import { existsSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fixedClock } from '../clock.js';
 import { DEFAULT_MEMORY_LIMIT } from '../cli/config.js';
+import { ingestLines } from '../ingest/batch.js';
+import { blockFromText } from '../ingest/lines.js';
 import { Store } from '../store/store.js';
 import { BENCH_ANCHOR, withRandomIds, writeDataset } from './dataset.js';
+import { percentiles } from './latency.js';
 import { runMeasured } from './proc.js';
 
 /**
  * How far file ingest goes with random (UUIDv4-shaped) execution ids within a memory limit: the
  * primary-key index keeps what random keys change in memory, so the limit, not the disk, decides.
+ * Then what a watcher or HTTP transaction costs on what was stored: `--live-batches` batches of
+ * 10,000 new UUIDv4 executions each (1% first sent as running and finished in the next batch, 2%
+ * sent twice), committed one after another the way the watcher commits a second of a busy fleet.
  * `node dist/bench/random-ids.js --executions 10000000 --memory-limit 384MB`
  * Reuses the bench's data files in the work directory when they are there.
  */
@@ -20,6 +27,7 @@ const { values } = parseArgs({
     executions: { type: 'string', default: '10000000' },
     'memory-limit': { type: 'string', default: DEFAULT_MEMORY_LIMIT },
     workdir: { type: 'string', default: '/tmp/blackbox-bench' },
+    'live-batches': { type: 'string', default: '20' },
   },
 });
 
@@ -28,6 +36,7 @@ const work = values.workdir!;
 const file = join(work, `fleet-${executions}.jsonl`);
 const randomFile = join(work, `fleet-${executions}-uuid.jsonl`);
 const db = join(work, `random-ids-${executions}.duckdb`);
+mkdirSync(work, { recursive: true });
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 if (!existsSync(randomFile)) {
@@ -48,6 +57,7 @@ const run = await runMeasured(process.execPath, [cli, 'ingest', randomFile, '--d
 });
 const store = await Store.open({ path: db, clock: fixedClock(new Date(BENCH_ANCHOR)), memoryLimit: values['memory-limit'] });
 const stored = await store.read((d) => d.one<{ n: number }>('SELECT count(*)::DOUBLE AS n FROM executions'));
+const live = await liveBatches(store, Number(values['live-batches']));
 await store.close();
 const summary = (() => {
   try {
@@ -66,5 +76,47 @@ process.stdout.write(
     stored: stored?.n,
     peakRssMiB: run.peakRssMiB,
     error: failure,
+    liveBatchMs: live,
   })}\n`,
 );
+
+/** Milliseconds per committed batch (p50, p95), from after the newest stored start on; the error that stopped them, if any. */
+async function liveBatches(store: Store, batches: number) {
+  if (batches <= 0) return undefined;
+  const newest = await store.read((d) => d.one<{ t: string }>('SELECT iso(max(started_at)) AS t FROM executions'));
+  let time = Date.parse(newest?.t ?? BENCH_ANCHOR);
+  const record = (id: string, at: number, running: boolean) =>
+    JSON.stringify({
+      execution_id: id,
+      started_at: new Date(at).toISOString(),
+      ...(running ? {} : { ended_at: new Date(at + 800).toISOString() }),
+      status: running ? 'running' : 'succeeded',
+      tool: { name: 'github_search_code', kind: 'connector', server: 'eng-gateway' },
+      user: { id: `u_live_${at % 50}`, team: 'eng' },
+      agent: { client: 'cursor', session_id: `s_live_${at % 500}` },
+      input: { query: 'search', repo: 'acme/platform' },
+      output: { items: at % 40 },
+    });
+  let unfinished: Array<{ id: string; at: number }> = [];
+  const samples: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const lines = unfinished.map((u) => record(u.id, u.at, false));
+    unfinished = [];
+    for (let i = 0; i < 10_000; i++) {
+      time += 100;
+      const id = randomUUID();
+      const running = i % 100 === 0;
+      if (running) unfinished.push({ id, at: time });
+      lines.push(record(id, time, running));
+      if (i % 50 === 0) lines.push(lines.at(-1)!);
+    }
+    const started = performance.now();
+    try {
+      await ingestLines(store, blockFromText(lines.join('\n')), 'random-ids-live');
+    } catch (error) {
+      return { ...(samples.length ? percentiles(samples) : {}), error: error instanceof Error ? error.message : String(error) };
+    }
+    samples.push(performance.now() - started);
+  }
+  return percentiles(samples);
+}
