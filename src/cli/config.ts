@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { clockFrom, type Clock } from '../clock.js';
-import type { StoreOptions } from '../store/store.js';
+import { UserInputError } from '../errors.js';
+import { parseByteSize, type StoreOptions } from '../store/store.js';
 
 /**
  * Everything the program takes from its environment, read once here. Nothing else reads
@@ -48,16 +49,42 @@ export const DEFAULT_MEMORY_LIMIT = '384MB';
 /** How a person raises it, for the store's out-of-memory error. */
 const MEMORY_LIMIT_HINT = `Raise it with ${ENV.memory} (for example ${ENV.memory}=1GB).`;
 
-/** The store as the commands that ingest open it: the configured file and memory limit, and how to raise it. */
+/**
+ * The store as every command opens it: the configured file and memory limit, and how to raise it.
+ * Commands that only read need the limit too: opening a file an older version wrote may upgrade
+ * it, and an upgrade copies the tables (migration 8).
+ */
 export function storeOptions(config: Config): StoreOptions {
   return { path: config.dbPath, clock: config.clock, memoryLimit: config.memoryLimit, memoryLimitHint: MEMORY_LIMIT_HINT };
+}
+
+/** Below a few MB DuckDB fails to create or upgrade a database (seen at 1MB and 2MB); 16MB opens it. */
+const MIN_MEMORY_LIMIT_BYTES = 16e6;
+
+/**
+ * The memory limit, checked here: DuckDB answers a value it cannot read with "Failed to set
+ * config", which names neither the setting nor the variable, and a tiny one with an allocation
+ * error at open.
+ */
+function memoryLimitFrom(value: string | undefined): string {
+  if (value === undefined) return DEFAULT_MEMORY_LIMIT;
+  const bytes = parseByteSize(value);
+  if (bytes === undefined || !Number.isFinite(bytes)) {
+    throw new UserInputError(
+      `${ENV.memory} must be a size with a unit, such as 384MB, 1GB or 512MiB; got ${JSON.stringify(value)}. Leave it unset for the default (${DEFAULT_MEMORY_LIMIT}).`,
+    );
+  }
+  if (bytes < MIN_MEMORY_LIMIT_BYTES) {
+    throw new UserInputError(`${ENV.memory}=${value.trim()} is too small for DuckDB to open a database; give at least 16MB (the default is ${DEFAULT_MEMORY_LIMIT}).`);
+  }
+  return value.trim();
 }
 
 export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Config {
   return {
     dbPath: resolve(flags.db ?? env[ENV.db] ?? DEFAULT_DB),
     clock: clockFrom(flags.now ?? env[ENV.now]),
-    memoryLimit: env[ENV.memory] ?? DEFAULT_MEMORY_LIMIT,
+    memoryLimit: memoryLimitFrom(env[ENV.memory]),
     auditKey: env[ENV.auditKey] || undefined,
     redactSecrets: !['off', 'false', '0'].includes((env[ENV.redact] ?? '').toLowerCase()),
   };

@@ -38,6 +38,18 @@ describe('mcp-blackbox CLI (built)', () => {
     const badNow = cli('ingest', dir, '--db', join(dir, 'x.duckdb'), '--now', 'tomorrow');
     expect(badNow.status).toBe(2);
     expect(badNow.stderr).toMatch(/--now must be an RFC 3339 timestamp/);
+    const withLimit = (limit: string) =>
+      spawnSync(process.execPath, [CLI, 'quarantine', '--db', join(dir, 'x.duckdb')], {
+        encoding: 'utf8',
+        env: { ...process.env, MCP_BLACKBOX_DB: '', MCP_BLACKBOX_MEMORY_LIMIT: limit },
+      });
+    const noUnit = withLimit('80%');
+    expect(noUnit.status).toBe(2);
+    expect(noUnit.stderr).toContain('MCP_BLACKBOX_MEMORY_LIMIT must be a size with a unit, such as 384MB, 1GB or 512MiB; got "80%"');
+    const tiny = withLimit('2MB');
+    expect(tiny.status).toBe(2);
+    expect(tiny.stderr).toMatch(/MCP_BLACKBOX_MEMORY_LIMIT=2MB is too small .* at least 16MB/);
+    expect(withLimit(' 512 MiB ').status).toBe(0);
     expect(cli('frobnicate').status).toBe(2);
     expect(cli('--help').stdout).toMatch(/ingest.*\n.*summary/s);
   });
