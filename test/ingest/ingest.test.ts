@@ -108,7 +108,9 @@ describe('file ingest: idempotency', () => {
     expect(await count(store, "SELECT count(*) FROM steps WHERE execution_id = 'e1'")).toBe(1);
 
     // A winner without steps leaves none of the replaced one's; a running record without steps
-    // gains the final record's.
+    // gains the final record's. With write statements prepared once and reused, this sequence
+    // crashed the process: the rollup's plan, made while every stored tool name was 'wf', met
+    // 'jira_create_issue' (see wrap() in store.ts).
     const bare = { ...late, ended_at: '2026-10-30T10:00:30Z', status: 'failed', steps: undefined };
     expect(await ingestText(store, lines(bare))).toMatchObject({ updated: 1 });
     expect(await stored(store, 'e1')).toMatchObject({ status: 'failed', step_count: 0 });
