@@ -103,7 +103,10 @@ function wrap(connection: DuckDBConnection, beforeStatement?: () => Promise<void
   };
 }
 
-const OUT_OF_MEMORY = /Out of Memory Error/;
+/** DuckDB's errors for a memory limit reached: in a statement, or when a commit cannot get a block. */
+const OUT_OF_MEMORY = /Out of Memory Error|Failed to commit: (could not allocate|failed to allocate|failed to pin) /;
+/** A FATAL error: DuckDB refuses every later statement on this instance. */
+const INVALIDATED = /FATAL Error|database has been invalidated/;
 
 const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30, TIB: 2 ** 40 };
 
@@ -180,17 +183,47 @@ export class Store {
   private readonly closeHooks: Array<() => void> = [];
   private checkpointQueued = false;
 
+  /** Set while the database is being reopened (reopen): reads wait for it. */
+  private reopening: Promise<void> | undefined;
+  private reopenQueued = false;
+
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly writer: Db,
+    private instance: DuckDBInstance,
+    private writer: Db,
     readers: Db[],
     readonly path: string,
     readonly clock: Clock,
+    private readonly config: Record<string, string>,
+    private readonly readerCount: number,
     private readonly checkpointWalBytes = QUIET_CHECKPOINT_WAL_BYTES,
     private readonly memoryLimitHint = 'Raise the memory limit.',
     private readonly migrationCopyRows = MIGRATION_COPY_ROWS,
   ) {
     this.idleReaders.push(...readers);
+  }
+
+  /** The instance and its connections: one writer (which yields to running reads) and `readers` readers. */
+  private static async connect(
+    path: string,
+    config: Record<string, string>,
+    readers: number,
+    yieldToReads: () => Promise<void>,
+  ): Promise<{ instance: DuckDBInstance; writer: Db; readers: Db[] }> {
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, config);
+    } catch (error) {
+      throw translateOpenError(error, path);
+    }
+    const writer = wrap(await instance.connect(), yieldToReads);
+    const readerDbs: Db[] = [];
+    for (let i = 0; i < readers; i++) readerDbs.push(wrap(await instance.connect()));
+    for (const db of [writer, ...readerDbs]) {
+      await db.run("SET TimeZone = 'UTC'");
+      // Every time leaves the database as RFC 3339 UTC text.
+      await db.run("CREATE OR REPLACE TEMP MACRO iso(t) AS strftime(t, '%Y-%m-%dT%H:%M:%S.%gZ')");
+    }
+    return { instance, writer, readers: readerDbs };
   }
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -206,22 +239,9 @@ export class Store {
     };
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (path !== ':memory:') config.checkpoint_threshold = DUCKDB_CHECKPOINT_THRESHOLD;
-    let instance: DuckDBInstance;
-    try {
-      instance = await DuckDBInstance.create(path, config);
-    } catch (error) {
-      throw translateOpenError(error, path);
-    }
     let store: Store | undefined;
-    const writer = wrap(await instance.connect(), () => store?.yieldToReads() ?? Promise.resolve());
-    const readers: Db[] = [];
-    for (let i = 0; i < (options.readers ?? 2); i++) readers.push(wrap(await instance.connect()));
-    for (const db of [writer, ...readers]) {
-      await db.run("SET TimeZone = 'UTC'");
-      // Every time leaves the database as RFC 3339 UTC text.
-      await db.run("CREATE OR REPLACE TEMP MACRO iso(t) AS strftime(t, '%Y-%m-%dT%H:%M:%S.%gZ')");
-    }
-    store = new Store(instance, writer, readers, path, options.clock, options.checkpointWalBytes, options.memoryLimitHint, options.migrationCopyRows);
+    const { instance, writer, readers } = await Store.connect(path, config, options.readers ?? 2, () => store?.yieldToReads() ?? Promise.resolve());
+    store = new Store(instance, writer, readers, path, options.clock, config, readers.length, options.checkpointWalBytes, options.memoryLimitHint, options.migrationCopyRows);
     await store.migrate();
     return store;
   }
@@ -232,14 +252,24 @@ export class Store {
     this.pendingWrites++;
     const result = this.writeTail.then(async () => {
       await this.writer.run('BEGIN TRANSACTION');
+      let committing = false;
       try {
         const value = await task(this.writer);
+        committing = true;
         await this.writer.run('COMMIT');
         this.checkpointWhenQuiet();
         return value;
       } catch (error) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw OUT_OF_MEMORY.test(String(error)) ? await this.outOfMemory(error, context) : error;
+        const failure = OUT_OF_MEMORY.test(String(error)) ? await this.outOfMemory(error, context) : error;
+        // A failed commit can leave DuckDB's in-memory tables damaged: with this client alone, a
+        // commit that ran out of memory (24MB, 20,000 keyed rows a transaction) was followed by a
+        // checkpoint that failed with "Corrupted in-memory column" and invalidated the database,
+        // in three runs of four. A FATAL error has invalidated it already. Either way the
+        // database is opened again from its file, where every committed write is intact.
+        // An in-memory database has no file to come back from.
+        if ((committing || INVALIDATED.test(String(error))) && this.path !== ':memory:') await this.reopen();
+        throw failure;
       } finally {
         this.pendingWrites--;
       }
@@ -268,10 +298,18 @@ export class Store {
   /** Runs `task` on a read connection of its own. */
   async read<T>(task: (db: Db) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
+    while (this.reopening) await this.reopening;
     const db = this.idleReaders.pop() ?? (await new Promise<Db>((r) => this.waitingReaders.push(r)));
     this.activeReads++;
     try {
       return await task(db);
+    } catch (error) {
+      // A read that finds the database invalidated (FATAL) has it reopened behind the queued writes.
+      if (INVALIDATED.test(String(error)) && this.path !== ':memory:' && !this.reopenQueued) {
+        this.reopenQueued = true;
+        this.writeTail = this.writeTail.then(() => this.reopen()).catch(() => undefined).finally(() => (this.reopenQueued = false));
+      }
+      throw error;
     } finally {
       if (--this.activeReads === 0) for (const done of this.readsDone.splice(0)) done();
       const next = this.waitingReaders.shift();
@@ -325,6 +363,39 @@ export class Store {
   /** Runs `hook` when the store closes (after its last write): for resources tied to its connections. */
   onClose(hook: () => void): void {
     this.closeHooks.push(hook);
+  }
+
+  /**
+   * Closes the DuckDB instance and opens the file again, once the reads running now have ended
+   * (new ones wait). Called from within the write queue, so no write runs meanwhile.
+   */
+  private async reopen(): Promise<void> {
+    let done!: () => void;
+    this.reopening = new Promise<void>((resolve) => (done = resolve));
+    try {
+      // Every reader back in the pool: a reader handed from one read to a waiting one is counted
+      // by neither activeReads nor the pool for a moment. Rare enough to poll for.
+      while (this.activeReads > 0 || this.idleReaders.length < this.readerCount) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (const db of [this.writer, ...this.idleReaders]) {
+        try {
+          db.connection.closeSync();
+        } catch {
+          // An invalidated instance may refuse; it is dropped either way.
+        }
+      }
+      try {
+        this.instance.closeSync();
+      } catch {
+        // As above.
+      }
+      const fresh = await Store.connect(this.path, this.config, this.readerCount, () => this.yieldToReads());
+      this.instance = fresh.instance;
+      this.writer = fresh.writer;
+      this.idleReaders.splice(0, this.idleReaders.length, ...fresh.readers);
+    } finally {
+      this.reopening = undefined;
+      done();
+    }
   }
 
   /** Waits for queued writes, then releases the file lock. */

@@ -31,6 +31,42 @@ describe('Store', () => {
     }
   });
 
+  it('a commit that runs out of memory fails as out of memory, and the store goes on from the database reopened, with every committed write', async () => {
+    // With 24MB and 20,000 keyed rows a transaction, DuckDB runs out of memory in COMMIT
+    // ("Failed to commit: could not allocate block"). With this client alone that left a damaged
+    // in-memory table in three runs of four, and the next checkpoint invalidated the database;
+    // so the store reopens the file after any failed commit.
+    const path = join(tempDir(), 'commit.duckdb');
+    const store = await Store.open({ path, clock, memoryLimit: '24MB', memoryLimitHint: 'Raise it with TEST_LIMIT.' });
+    let committed = 0;
+    let failure: unknown;
+    try {
+      await store.write((db) => db.run('CREATE TABLE filler (k VARCHAR PRIMARY KEY, v VARCHAR)'));
+      for (let i = 0; i < 100 && failure === undefined; i++) {
+        try {
+          await store.write((db) => db.run(`INSERT INTO filler SELECT md5(random()::VARCHAR) || range, repeat('x', 50) FROM range(20000)`));
+          committed += 20_000;
+        } catch (error) {
+          failure = error;
+        }
+      }
+      expect(failure).toBeInstanceOf(StoreOutOfMemoryError);
+      expect(String(failure)).toMatch(/Raise it with TEST_LIMIT\..*\(DuckDB: TransactionContext Error: Failed to commit: /s);
+      expect(committed).toBeGreaterThan(0);
+      store.checkpointSoon();
+      expect(await count(store, 'SELECT count(*) FROM filler')).toBe(committed);
+      await store.write((db) => db.run(`INSERT INTO filler VALUES ('after', 'x')`));
+    } finally {
+      await store.close();
+    }
+    const reopened = await Store.open({ path, clock });
+    try {
+      expect(await count(reopened, 'SELECT count(*) FROM filler')).toBe(committed + 1);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('blames random execution ids only when the indexes hold a large share of the limit', () => {
     const oom = new Error('Out of Memory Error: could not allocate block of size 256.0 KiB (366.1 MiB/366.2 MiB used)\n\nPossible solutions: ...');
     const indexBound = outOfMemoryMessage(oom, { memory_limit: '366.2 MiB', index_bytes: 214 * 2 ** 20, executions: 2_088_960 }, 'Raise it.');
