@@ -8,6 +8,25 @@ export const BENCH_ANCHOR = '2026-11-01T00:00:00Z';
 export const BENCH_DAYS = 60;
 
 /**
+ * One execution as the bench's live loads write it (live-writer.js, random-ids.js): a connector
+ * call with small payloads, for one of 50 users in one of 500 sessions, picked by `n`. A running
+ * record has no end yet.
+ */
+export function liveRecord(id: string, startedAtMs: number, status: 'running' | 'succeeded' | 'failed', n: number): string {
+  return JSON.stringify({
+    execution_id: id,
+    started_at: new Date(startedAtMs).toISOString(),
+    ...(status === 'running' ? {} : { ended_at: new Date(startedAtMs + 800).toISOString() }),
+    status,
+    tool: { name: 'github_search_code', kind: 'connector', server: 'eng-gateway' },
+    user: { id: `u_live_${n % 50}`, team: 'eng' },
+    agent: { client: 'cursor', session_id: `s_${n % 500}` },
+    input: { query: `search ${n}`, repo: 'acme/platform' },
+    output: { items: n % 40 },
+  });
+}
+
+/**
  * N executions of the sample fleet over 60 days, with steps and payloads of a few hundred bytes,
  * 2% repeated lines, 1% running-then-final pairs and 0.1% bad lines. Returns lines written.
  */

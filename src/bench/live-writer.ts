@@ -9,6 +9,7 @@
  * every round stores new executions rather than repeats of the last round's.
  */
 import { appendFileSync } from 'node:fs';
+import { liveRecord } from './dataset.js';
 
 const [file, rateArg, anchorArg, idPrefix = 'live'] = process.argv.slice(2);
 if (!file || !rateArg || !anchorArg) {
@@ -19,17 +20,7 @@ const perTick = Number(rateArg) / 10;
 const anchor = Date.parse(anchorArg);
 
 const record = (i: number) =>
-  JSON.stringify({
-    execution_id: `${idPrefix}_${i}`,
-    started_at: new Date(anchor - 3_600_000 + (i % 3_600_000)).toISOString(),
-    ended_at: new Date(anchor - 3_600_000 + (i % 3_600_000) + 800).toISOString(),
-    status: i % 20 === 0 ? 'failed' : 'succeeded',
-    tool: { name: 'github_search_code', kind: 'connector', server: 'eng-gateway' },
-    user: { id: `u_live_${i % 50}`, team: 'eng' },
-    agent: { client: 'cursor', session_id: `s_${i % 500}` },
-    input: { query: `search ${i}`, repo: 'acme/platform' },
-    output: { items: i % 40 },
-  });
+  liveRecord(`${idPrefix}_${i}`, anchor - 3_600_000 + (i % 3_600_000), i % 20 === 0 ? 'failed' : 'succeeded', i);
 
 let written = 0;
 setInterval(() => {

@@ -9,7 +9,7 @@ import { DEFAULT_MEMORY_LIMIT } from '../cli/config.js';
 import { ingestLines } from '../ingest/batch.js';
 import { blockFromText } from '../ingest/lines.js';
 import { Store } from '../store/store.js';
-import { BENCH_ANCHOR, withRandomIds, writeDataset } from './dataset.js';
+import { BENCH_ANCHOR, liveRecord, withRandomIds, writeDataset } from './dataset.js';
 import { percentiles } from './latency.js';
 import { runMeasured } from './proc.js';
 
@@ -85,29 +85,17 @@ async function liveBatches(store: Store, batches: number) {
   if (batches <= 0) return undefined;
   const newest = await store.read((d) => d.one<{ t: string }>('SELECT iso(max(started_at)) AS t FROM executions'));
   let time = Date.parse(newest?.t ?? BENCH_ANCHOR);
-  const record = (id: string, at: number, running: boolean) =>
-    JSON.stringify({
-      execution_id: id,
-      started_at: new Date(at).toISOString(),
-      ...(running ? {} : { ended_at: new Date(at + 800).toISOString() }),
-      status: running ? 'running' : 'succeeded',
-      tool: { name: 'github_search_code', kind: 'connector', server: 'eng-gateway' },
-      user: { id: `u_live_${at % 50}`, team: 'eng' },
-      agent: { client: 'cursor', session_id: `s_live_${at % 500}` },
-      input: { query: 'search', repo: 'acme/platform' },
-      output: { items: at % 40 },
-    });
   let unfinished: Array<{ id: string; at: number }> = [];
   const samples: number[] = [];
   for (let b = 0; b < batches; b++) {
-    const lines = unfinished.map((u) => record(u.id, u.at, false));
+    const lines = unfinished.map((u) => liveRecord(u.id, u.at, 'succeeded', u.at));
     unfinished = [];
     for (let i = 0; i < 10_000; i++) {
       time += 100;
       const id = randomUUID();
       const running = i % 100 === 0;
       if (running) unfinished.push({ id, at: time });
-      lines.push(record(id, time, running));
+      lines.push(liveRecord(id, time, running ? 'running' : 'succeeded', time));
       if (i % 50 === 0) lines.push(lines.at(-1)!);
     }
     const started = performance.now();

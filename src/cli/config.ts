@@ -69,7 +69,7 @@ const MIN_MEMORY_LIMIT_BYTES = 16e6;
 function memoryLimitFrom(value: string | undefined): string {
   if (value === undefined) return DEFAULT_MEMORY_LIMIT;
   const bytes = parseByteSize(value);
-  if (bytes === undefined || !Number.isFinite(bytes)) {
+  if (bytes === undefined) {
     throw new UserInputError(
       `${ENV.memory} must be a size with a unit, such as 384MB, 1GB or 512MiB; got ${JSON.stringify(value)}. Leave it unset for the default (${DEFAULT_MEMORY_LIMIT}).`,
     );

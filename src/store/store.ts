@@ -112,7 +112,7 @@ const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB
 
 /** A size as DuckDB prints a setting ('366.2 MiB', '1.0 GB'), in bytes. */
 export function parseByteSize(text: string): number | undefined {
-  const match = /^\s*([\d.]+)\s*([KMGT]?i?B)\s*$/i.exec(text);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B)\s*$/i.exec(text);
   const unit = match && BYTE_UNITS[match[2]!.toUpperCase()];
   return match && unit ? Number(match[1]) * unit : undefined;
 }
@@ -186,6 +186,7 @@ export class Store {
   /** Set while the database is being reopened (reopen): reads wait for it. */
   private reopening: Promise<void> | undefined;
   private reopenQueued = false;
+  private readonly readerCount: number;
 
   private constructor(
     private instance: DuckDBInstance,
@@ -194,12 +195,12 @@ export class Store {
     readonly path: string,
     readonly clock: Clock,
     private readonly config: Record<string, string>,
-    private readonly readerCount: number,
     private readonly checkpointWalBytes = QUIET_CHECKPOINT_WAL_BYTES,
     private readonly memoryLimitHint = 'Raise the memory limit.',
     private readonly migrationCopyRows = MIGRATION_COPY_ROWS,
   ) {
     this.idleReaders.push(...readers);
+    this.readerCount = readers.length;
   }
 
   /** The instance and its connections: one writer (which yields to running reads) and `readers` readers. */
@@ -241,7 +242,7 @@ export class Store {
     if (path !== ':memory:') config.checkpoint_threshold = DUCKDB_CHECKPOINT_THRESHOLD;
     let store: Store | undefined;
     const { instance, writer, readers } = await Store.connect(path, config, options.readers ?? 2, () => store?.yieldToReads() ?? Promise.resolve());
-    store = new Store(instance, writer, readers, path, options.clock, config, readers.length, options.checkpointWalBytes, options.memoryLimitHint, options.migrationCopyRows);
+    store = new Store(instance, writer, readers, path, options.clock, config, options.checkpointWalBytes, options.memoryLimitHint, options.migrationCopyRows);
     await store.migrate();
     return store;
   }
@@ -267,8 +268,7 @@ export class Store {
         // checkpoint that failed with "Corrupted in-memory column" and invalidated the database,
         // in three runs of four. A FATAL error has invalidated it already. Either way the
         // database is opened again from its file, where every committed write is intact.
-        // An in-memory database has no file to come back from.
-        if ((committing || INVALIDATED.test(String(error))) && this.path !== ':memory:') await this.reopen();
+        if (committing || INVALIDATED.test(String(error))) await this.reopen();
         throw failure;
       } finally {
         this.pendingWrites--;
@@ -305,7 +305,7 @@ export class Store {
       return await task(db);
     } catch (error) {
       // A read that finds the database invalidated (FATAL) has it reopened behind the queued writes.
-      if (INVALIDATED.test(String(error)) && this.path !== ':memory:' && !this.reopenQueued) {
+      if (INVALIDATED.test(String(error)) && !this.reopenQueued) {
         this.reopenQueued = true;
         this.writeTail = this.writeTail.then(() => this.reopen()).catch(() => undefined).finally(() => (this.reopenQueued = false));
       }
@@ -370,24 +370,16 @@ export class Store {
    * (new ones wait). Called from within the write queue, so no write runs meanwhile.
    */
   private async reopen(): Promise<void> {
+    // An in-memory database has no file to come back from.
+    if (this.path === ':memory:') return;
     let done!: () => void;
     this.reopening = new Promise<void>((resolve) => (done = resolve));
     try {
       // Every reader back in the pool: a reader handed from one read to a waiting one is counted
       // by neither activeReads nor the pool for a moment. Rare enough to poll for.
       while (this.activeReads > 0 || this.idleReaders.length < this.readerCount) await new Promise((resolve) => setTimeout(resolve, 5));
-      for (const db of [this.writer, ...this.idleReaders]) {
-        try {
-          db.connection.closeSync();
-        } catch {
-          // An invalidated instance may refuse; it is dropped either way.
-        }
-      }
-      try {
-        this.instance.closeSync();
-      } catch {
-        // As above.
-      }
+      // Closing an invalidated instance works (checked after a FATAL checkpoint error).
+      this.closeConnections();
       const fresh = await Store.connect(this.path, this.config, this.readerCount, () => this.yieldToReads());
       this.instance = fresh.instance;
       this.writer = fresh.writer;
@@ -398,6 +390,13 @@ export class Store {
     }
   }
 
+  /** Closes the connections and the instance (the readers must all be idle). */
+  private closeConnections(): void {
+    this.writer.connection.closeSync();
+    for (const r of this.idleReaders) r.connection.closeSync();
+    this.instance.closeSync();
+  }
+
   /** Waits for queued writes, then releases the file lock. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -405,9 +404,7 @@ export class Store {
     await this.writeTail;
     for (const hook of this.closeHooks.splice(0)) hook();
     if (this.path !== ':memory:') await this.writer.run('CHECKPOINT').catch(() => undefined);
-    this.writer.connection.closeSync();
-    for (const r of this.idleReaders) r.connection.closeSync();
-    this.instance.closeSync();
+    this.closeConnections();
   }
 
   private async migrate(): Promise<void> {
