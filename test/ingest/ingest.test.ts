@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -118,6 +119,23 @@ describe('file ingest: idempotency', () => {
     await ingestText(store, lines(record('e2', { status: 'running', ended_at: undefined })));
     expect(await ingestText(store, lines(record('e2', { tool: { name: 'wf', kind: 'workflow' }, steps: [step('succeeded')] })))).toMatchObject({ updated: 1 });
     expect(await count(store, "SELECT count(*) FROM steps WHERE execution_id = 'e2'")).toBe(1);
+  });
+
+  it('replaces the stored steps of many running executions, with text and UUID ids, by their final ones', async () => {
+    const store = await openTestStore();
+    const replaced = 40;
+    const ids = Array.from({ length: replaced }, (_, i) => (i % 2 ? randomUUID() : `wf${i}`));
+    const untouched = record('other', { tool: { name: 'wf', kind: 'workflow' }, steps: [{ index: 0, name: 'Keep', status: 'succeeded' }] });
+    const running = ids.map((id) =>
+      record(id, { status: 'running', ended_at: undefined, tool: { name: 'wf', kind: 'workflow' }, steps: [0, 1, 2].map((index) => ({ index, name: `Draft ${index}`, status: 'running' })) }),
+    );
+    await ingestText(store, lines(untouched, ...running));
+    expect(await count(store, 'SELECT count(*) FROM steps')).toBe(1 + 3 * replaced);
+
+    const final = ids.map((id) => record(id, { tool: { name: 'wf', kind: 'workflow' }, steps: [{ index: 0, name: 'Done', status: 'succeeded' }] }));
+    expect(await ingestText(store, lines(...final))).toMatchObject({ updated: replaced });
+    const steps = await store.read((db) => db.all<{ execution_id: string; name: string }>('SELECT execution_id, name FROM steps ORDER BY execution_id'));
+    expect(steps).toEqual([...ids.map((id) => ({ execution_id: id, name: 'Done' })), { execution_id: 'other', name: 'Keep' }].sort((a, b) => a.execution_id.localeCompare(b.execution_id)));
   });
 });
 
