@@ -37,6 +37,11 @@ export class StoreOutOfMemoryError extends ExpectedError {
   override readonly name = 'StoreOutOfMemoryError';
 }
 
+/** The database could not be opened again after a failed write; every call tries again until it can be. */
+export class StoreUnavailableError extends ExpectedError {
+  override readonly name = 'StoreUnavailableError';
+}
+
 export function isExpected(error: unknown): error is ExpectedError {
   return error instanceof ExpectedError;
 }

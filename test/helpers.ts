@@ -52,3 +52,22 @@ export async function count(store: Store, sql: string, params?: Record<string, s
   const row = await store.read((db) => db.one<{ n: number }>(`SELECT (${sql})::DOUBLE AS n`, params));
   return row?.n ?? NaN;
 }
+
+/**
+ * Commits 20,000 keyed rows at a time into a new table `filler` until a commit fails: at a 24MB
+ * memory limit DuckDB runs out of memory in COMMIT itself within a few writes ("Failed to commit:
+ * could not allocate block"). Returns the rows committed before and the failure.
+ */
+export async function writeUntilCommitFails(store: Store): Promise<{ committed: number; failure: unknown }> {
+  await store.write((db) => db.run('CREATE TABLE filler (k VARCHAR PRIMARY KEY, v VARCHAR)'));
+  let committed = 0;
+  for (let i = 0; i < 100; i++) {
+    try {
+      await store.write((db) => db.run(`INSERT INTO filler SELECT md5(random()::VARCHAR) || range, repeat('x', 50) FROM range(20000)`));
+      committed += 20_000;
+    } catch (failure) {
+      return { committed, failure };
+    }
+  }
+  throw new Error('no commit failed in 100 writes of 20,000 rows');
+}

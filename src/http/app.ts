@@ -5,7 +5,7 @@ import type { AccessOptions } from '../access/access.js';
 import type { AuditLog } from '../access/audit.js';
 import { LOCAL_CALLER, type Caller } from '../access/caller.js';
 import type { Clock } from '../clock.js';
-import { StoreOutOfMemoryError } from '../errors.js';
+import { StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
 import { createServer } from '../mcp/server.js';
 import type { Store } from '../store/store.js';
 import { HttpAuthError, type HttpAuth } from './auth.js';
@@ -60,8 +60,11 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (error instanceof BodyError) return reply.code(error.status).send({ error: error.message });
-    // The store cannot take writes until its memory limit is raised: the sender keeps its records.
-    if (error instanceof StoreOutOfMemoryError) return reply.code(503).header('Retry-After', '60').send({ error: error.message });
+    // The store cannot take writes until its memory limit is raised, or until its file can be
+    // opened again: the sender keeps its records, and a health check fails.
+    if (error instanceof StoreOutOfMemoryError || error instanceof StoreUnavailableError) {
+      return reply.code(503).header('Retry-After', '60').send({ error: error.message });
+    }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: 'The body is larger than the limit.' });
     if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: error.message });
     log(`[mcp-blackbox] http internal error: ${error.stack ?? error.message}`);

@@ -1,8 +1,8 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { Clock } from '../clock.js';
-import { DatabaseLockedError, SchemaTooNewError, StoreOutOfMemoryError } from '../errors.js';
+import { DatabaseLockedError, SchemaTooNewError, StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
 import { MIGRATIONS, type CopyingMigration } from './migrations.js';
 
 export type Params = Record<string, DuckDBValue>;
@@ -185,7 +185,13 @@ export class Store {
 
   /** Set while the database is being reopened (reopen): reads wait for it. */
   private reopening: Promise<void> | undefined;
-  private reopenQueued = false;
+  /** A reopen queued behind the writes (reopenBehindWrites), shared by whoever asks meanwhile. */
+  private queuedReopen: Promise<void> | undefined;
+  /**
+   * Set when a reopen failed: the old connections are closed and no new ones could be made. Every
+   * later read and write tries to open the file again first, and fails with this until it can.
+   */
+  private unavailable: StoreUnavailableError | undefined;
   private readonly readerCount: number;
 
   private constructor(
@@ -252,30 +258,38 @@ export class Store {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     this.pendingWrites++;
     const result = this.writeTail.then(async () => {
-      await this.writer.run('BEGIN TRANSACTION');
-      let committing = false;
       try {
-        const value = await task(this.writer);
-        committing = true;
-        await this.writer.run('COMMIT');
-        this.checkpointWhenQuiet();
-        return value;
-      } catch (error) {
-        await this.writer.run('ROLLBACK').catch(() => undefined);
-        const failure = OUT_OF_MEMORY.test(String(error)) ? await this.outOfMemory(error, context) : error;
-        // A failed commit can leave DuckDB's in-memory tables damaged: with this client alone, a
-        // commit that ran out of memory (24MB, 20,000 keyed rows a transaction) was followed by a
-        // checkpoint that failed with "Corrupted in-memory column" and invalidated the database,
-        // in three runs of four. A FATAL error has invalidated it already. Either way the
-        // database is opened again from its file, where every committed write is intact.
-        if (committing || INVALIDATED.test(String(error))) await this.reopen();
-        throw failure;
+        if (this.unavailable) await this.reopen();
+        return await this.transaction(task, context);
       } finally {
         this.pendingWrites--;
       }
     });
     this.writeTail = result.catch(() => undefined);
     return result;
+  }
+
+  private async transaction<T>(task: (db: Db) => Promise<T>, context: WriteContext): Promise<T> {
+    await this.writer.run('BEGIN TRANSACTION');
+    let committing = false;
+    try {
+      const value = await task(this.writer);
+      committing = true;
+      await this.writer.run('COMMIT');
+      this.checkpointWhenQuiet();
+      return value;
+    } catch (error) {
+      await this.writer.run('ROLLBACK').catch(() => undefined);
+      const failure = OUT_OF_MEMORY.test(String(error)) ? await this.outOfMemory(error, context) : error;
+      // A failed commit can leave DuckDB's in-memory tables damaged: with this client alone, a
+      // commit that ran out of memory (24MB, 20,000 keyed rows a transaction) was followed by a
+      // checkpoint that failed with "Corrupted in-memory column" and invalidated the database,
+      // in three runs of four. A FATAL error has invalidated it already. Either way the
+      // database is opened again from its file, where every committed write is intact. If that
+      // fails, this write still reports its own failure; later calls report the reopen's.
+      if (committing || INVALIDATED.test(String(error))) await this.reopen().catch(() => undefined);
+      throw failure;
+    }
   }
 
   /** The out-of-memory error for a failed write, with what the store held when it happened. */
@@ -299,16 +313,14 @@ export class Store {
   async read<T>(task: (db: Db) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
     while (this.reopening) await this.reopening;
+    if (this.unavailable) await this.reopenBehindWrites();
     const db = this.idleReaders.pop() ?? (await new Promise<Db>((r) => this.waitingReaders.push(r)));
     this.activeReads++;
     try {
       return await task(db);
     } catch (error) {
       // A read that finds the database invalidated (FATAL) has it reopened behind the queued writes.
-      if (INVALIDATED.test(String(error)) && !this.reopenQueued) {
-        this.reopenQueued = true;
-        this.writeTail = this.writeTail.then(() => this.reopen()).catch(() => undefined).finally(() => (this.reopenQueued = false));
-      }
+      if (INVALIDATED.test(String(error))) this.reopenBehindWrites().catch(() => undefined);
       throw error;
     } finally {
       if (--this.activeReads === 0) for (const done of this.readsDone.splice(0)) done();
@@ -365,9 +377,20 @@ export class Store {
     this.closeHooks.push(hook);
   }
 
+  /** Reopens the database behind the queued writes (from a read, which is outside the write queue). */
+  private reopenBehindWrites(): Promise<void> {
+    if (!this.queuedReopen) {
+      const reopened = this.writeTail.then(() => this.reopen());
+      this.writeTail = reopened.catch(() => undefined);
+      this.queuedReopen = reopened.finally(() => (this.queuedReopen = undefined));
+    }
+    return this.queuedReopen;
+  }
+
   /**
    * Closes the DuckDB instance and opens the file again, once the reads running now have ended
-   * (new ones wait). Called from within the write queue, so no write runs meanwhile.
+   * (new ones wait). Called from within the write queue, so no write runs meanwhile. Fails with
+   * StoreUnavailableError, and leaves the store unavailable, when the file cannot be opened.
    */
   private async reopen(): Promise<void> {
     // An in-memory database has no file to come back from.
@@ -378,12 +401,27 @@ export class Store {
       // Every reader back in the pool: a reader handed from one read to a waiting one is counted
       // by neither activeReads nor the pool for a moment. Rare enough to poll for.
       while (this.activeReads > 0 || this.idleReaders.length < this.readerCount) await new Promise((resolve) => setTimeout(resolve, 5));
-      // Closing an invalidated instance works (checked after a FATAL checkpoint error).
-      this.closeConnections();
-      const fresh = await Store.connect(this.path, this.config, this.readerCount, () => this.yieldToReads());
+      // Closing an invalidated instance works (checked after a FATAL checkpoint error). After a
+      // failed reopen the connections are closed already.
+      if (!this.unavailable) this.closeConnections();
+      let fresh: Awaited<ReturnType<typeof Store.connect>>;
+      try {
+        // DuckDB would create an empty database in place of a file that has gone, and every
+        // query would then fail on missing tables.
+        if (!existsSync(this.path)) throw new Error('the file no longer exists');
+        fresh = await Store.connect(this.path, this.config, this.readerCount, () => this.yieldToReads());
+      } catch (error) {
+        this.unavailable = new StoreUnavailableError(
+          `The database ${this.path} could not be opened again after a failed write: ${error instanceof Error ? error.message : String(error)}. ` +
+            'What was committed is in the file. Every read and write tries to open it again: fix the cause (the file moved or ' +
+            'deleted, the disk, its permissions, another process holding it) and call again, or restart mcp-blackbox.',
+        );
+        throw this.unavailable;
+      }
       this.instance = fresh.instance;
       this.writer = fresh.writer;
       this.idleReaders.splice(0, this.idleReaders.length, ...fresh.readers);
+      this.unavailable = undefined;
     } finally {
       this.reopening = undefined;
       done();
@@ -403,6 +441,7 @@ export class Store {
     this.closed = true;
     await this.writeTail;
     for (const hook of this.closeHooks.splice(0)) hook();
+    if (this.unavailable) return; // its connections are closed already
     if (this.path !== ':memory:') await this.writer.run('CHECKPOINT').catch(() => undefined);
     this.closeConnections();
   }

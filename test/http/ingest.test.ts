@@ -1,10 +1,11 @@
+import { renameSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { signWebhook } from '../../src/http/webhooks.js';
 import { join } from 'node:path';
 import { fixedClock } from '../../src/clock.js';
 import { Store } from '../../src/store/store.js';
-import { count, openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
+import { count, openTestStore, record, tempDir, TEST_NOW, writeUntilCommitFails } from '../helpers.js';
 import { bearer, startHttp, TOKENS } from './harness.js';
 
 const SECRET = `whsec_${Buffer.from('first-secret-0123456789').toString('base64')}`;
@@ -140,6 +141,32 @@ describe('POST /v1/executions', () => {
       expect(res.headers.get('retry-after')).toBe('60');
       expect((await res.json()).error).toMatch(/ran out of its memory limit .* none of it was stored/);
       expect(await count(store, 'SELECT count(*) FROM executions')).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('503 from ingest and from /healthz while the database cannot be opened again, and healthy once it can', async () => {
+    const path = join(tempDir(), 'moved.duckdb');
+    const store = await Store.open({ path, clock, memoryLimit: '24MB' });
+    try {
+      const { url } = await startHttp(store);
+      renameSync(path, `${path}.moved`);
+      await writeUntilCommitFails(store);
+      const ingest = () => fetch(`${url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(record('kept')) });
+      const refused = await ingest();
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('60');
+      expect((await refused.json()).error).toMatch(/could not be opened again after a failed write: the file no longer exists/);
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(503);
+      expect((await health.json()).error).toMatch(/could not be opened again/);
+
+      // (24MB is too little for ingest itself, so the check once the file is back is the health one.)
+      renameSync(`${path}.moved`, path);
+      const healthy = await fetch(`${url}/healthz`);
+      expect(healthy.status).toBe(200);
+      expect(await healthy.json()).toMatchObject({ status: 'ok', executions: 0 });
     } finally {
       await store.close();
     }

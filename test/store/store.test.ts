@@ -1,16 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
-import { SchemaTooNewError, StoreOutOfMemoryError } from '../../src/errors.js';
+import { SchemaTooNewError, StoreOutOfMemoryError, StoreUnavailableError } from '../../src/errors.js';
 import { traceExecution } from '../../src/analytics/trace.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromText } from '../../src/ingest/lines.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { outOfMemoryMessage, parseByteSize, Store } from '../../src/store/store.js';
-import { count, lines, openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
+import { count, lines, openTestStore, record, tempDir, TEST_NOW, writeUntilCommitFails } from '../helpers.js';
 
 const clock = fixedClock(new Date(TEST_NOW));
 
@@ -39,17 +39,10 @@ describe('Store', () => {
     const path = join(tempDir(), 'commit.duckdb');
     const store = await Store.open({ path, clock, memoryLimit: '24MB', memoryLimitHint: 'Raise it with TEST_LIMIT.' });
     let committed = 0;
-    let failure: unknown;
     try {
-      await store.write((db) => db.run('CREATE TABLE filler (k VARCHAR PRIMARY KEY, v VARCHAR)'));
-      for (let i = 0; i < 100 && failure === undefined; i++) {
-        try {
-          await store.write((db) => db.run(`INSERT INTO filler SELECT md5(random()::VARCHAR) || range, repeat('x', 50) FROM range(20000)`));
-          committed += 20_000;
-        } catch (error) {
-          failure = error;
-        }
-      }
+      const result = await writeUntilCommitFails(store);
+      committed = result.committed;
+      const { failure } = result;
       expect(failure).toBeInstanceOf(StoreOutOfMemoryError);
       expect(String(failure)).toMatch(/Raise it with TEST_LIMIT\..*\(DuckDB: TransactionContext Error: Failed to commit: /s);
       expect(committed).toBeGreaterThan(0);
@@ -57,6 +50,38 @@ describe('Store', () => {
       expect(await count(store, 'SELECT count(*) FROM filler')).toBe(committed);
       await store.write((db) => db.run(`INSERT INTO filler VALUES ('after', 'x')`));
     } finally {
+      await store.close();
+    }
+    const reopened = await Store.open({ path, clock });
+    try {
+      expect(await count(reopened, 'SELECT count(*) FROM filler')).toBe(committed + 1);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('when the file cannot be opened again after a failed commit, calls say so until it can, and nothing committed is lost', async () => {
+    const path = join(tempDir(), 'gone.duckdb');
+    const moved = `${path}.moved`;
+    const store = await Store.open({ path, clock, memoryLimit: '24MB' });
+    let committed = 0;
+    try {
+      // The open instance keeps writing to the file it opened; only a reopen looks for the path.
+      renameSync(path, moved);
+      const result = await writeUntilCommitFails(store);
+      committed = result.committed;
+      // The write that failed reports its own failure, not the reopen's.
+      expect(result.failure).toBeInstanceOf(StoreOutOfMemoryError);
+      const gone = /could not be opened again after a failed write: the file no longer exists\. What was committed is in the file/;
+      await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(StoreUnavailableError);
+      await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(gone);
+      await expect(store.write((db) => db.run(`INSERT INTO filler VALUES ('lost', 'x')`))).rejects.toThrow(gone);
+
+      renameSync(moved, path);
+      expect(await count(store, 'SELECT count(*) FROM filler')).toBe(committed);
+      await store.write((db) => db.run(`INSERT INTO filler VALUES ('after', 'x')`));
+    } finally {
+      if (existsSync(moved)) renameSync(moved, path);
       await store.close();
     }
     const reopened = await Store.open({ path, clock });
