@@ -40,9 +40,8 @@ describe('Store', () => {
     const store = await Store.open({ path, clock, memoryLimit: '24MB', memoryLimitHint: 'Raise it with TEST_LIMIT.' });
     let committed = 0;
     try {
-      const result = await writeUntilCommitFails(store);
-      committed = result.committed;
-      const { failure } = result;
+      let failure: unknown;
+      ({ committed, failure } = await writeUntilCommitFails(store));
       expect(failure).toBeInstanceOf(StoreOutOfMemoryError);
       expect(String(failure)).toMatch(/Raise it with TEST_LIMIT\..*\(DuckDB: TransactionContext Error: Failed to commit: /s);
       expect(committed).toBeGreaterThan(0);
@@ -68,10 +67,10 @@ describe('Store', () => {
     try {
       // The open instance keeps writing to the file it opened; only a reopen looks for the path.
       renameSync(path, moved);
-      const result = await writeUntilCommitFails(store);
-      committed = result.committed;
+      let failure: unknown;
+      ({ committed, failure } = await writeUntilCommitFails(store));
       // The write that failed reports its own failure, not the reopen's.
-      expect(result.failure).toBeInstanceOf(StoreOutOfMemoryError);
+      expect(failure).toBeInstanceOf(StoreOutOfMemoryError);
       const gone = /could not be opened again after a failed write: the file no longer exists\. What was committed is in the file/;
       await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(StoreUnavailableError);
       await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(gone);
