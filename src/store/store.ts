@@ -222,15 +222,22 @@ export class Store {
     } catch (error) {
       throw translateOpenError(error, path);
     }
-    const writer = wrap(await instance.connect(), yieldToReads);
-    const readerDbs: Db[] = [];
-    for (let i = 0; i < readers; i++) readerDbs.push(wrap(await instance.connect()));
-    for (const db of [writer, ...readerDbs]) {
-      await db.run("SET TimeZone = 'UTC'");
-      // Every time leaves the database as RFC 3339 UTC text.
-      await db.run("CREATE OR REPLACE TEMP MACRO iso(t) AS strftime(t, '%Y-%m-%dT%H:%M:%S.%gZ')");
+    const connections: DuckDBConnection[] = [];
+    try {
+      for (let i = 0; i <= readers; i++) connections.push(await instance.connect());
+      for (const connection of connections) {
+        await connection.run("SET TimeZone = 'UTC'");
+        // Every time leaves the database as RFC 3339 UTC text.
+        await connection.run("CREATE OR REPLACE TEMP MACRO iso(t) AS strftime(t, '%Y-%m-%dT%H:%M:%S.%gZ')");
+      }
+    } catch (error) {
+      // Not leaked: a reopen tries again later, and an instance left behind would still hold the file.
+      for (const connection of connections) connection.closeSync();
+      instance.closeSync();
+      throw error;
     }
-    return { instance, writer, readers: readerDbs };
+    const [writer, ...readerConnections] = connections;
+    return { instance, writer: wrap(writer!, yieldToReads), readers: readerConnections.map((c) => wrap(c)) };
   }
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -313,7 +320,7 @@ export class Store {
   async read<T>(task: (db: Db) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
     while (this.reopening) await this.reopening;
-    if (this.unavailable) await this.reopenBehindWrites();
+    if (this.unavailable) await this.reopenBehindWrites({ unlessRecovered: true });
     const db = this.idleReaders.pop() ?? (await new Promise<Db>((r) => this.waitingReaders.push(r)));
     this.activeReads++;
     try {
@@ -377,10 +384,13 @@ export class Store {
     this.closeHooks.push(hook);
   }
 
-  /** Reopens the database behind the queued writes (from a read, which is outside the write queue). */
-  private reopenBehindWrites(): Promise<void> {
+  /**
+   * Reopens the database behind the queued writes (from a read, which is outside the write queue).
+   * `unlessRecovered`: skipped if a write ahead of it has reopened the database meanwhile.
+   */
+  private reopenBehindWrites({ unlessRecovered = false } = {}): Promise<void> {
     if (!this.queuedReopen) {
-      const reopened = this.writeTail.then(() => this.reopen());
+      const reopened = this.writeTail.then(() => (unlessRecovered && !this.unavailable ? undefined : this.reopen()));
       this.writeTail = reopened.catch(() => undefined);
       this.queuedReopen = reopened.finally(() => (this.queuedReopen = undefined));
     }
