@@ -422,9 +422,9 @@ export class Store {
         fresh = await Store.connect(this.path, this.config, this.readerCount, () => this.yieldToReads());
       } catch (error) {
         this.unavailable = new StoreUnavailableError(
-          `The database ${this.path} could not be opened again after a failed write: ${error instanceof Error ? error.message : String(error)}. ` +
-            'What was committed is in the file. Every read and write tries to open it again: fix the cause (the file moved or ' +
-            'deleted, the disk, its permissions, another process holding it) and call again, or restart mcp-blackbox.',
+          `The database ${this.path} could not be opened again after a failed write (${error instanceof Error ? error.message : String(error)}). ` +
+            'Every write committed before is in that file. Fix the cause (a moved or deleted file, the disk, its permissions, ' +
+            'another process holding it): the next read or write opens it again. Or restart mcp-blackbox.',
         );
         throw this.unavailable;
       }

@@ -157,7 +157,7 @@ describe('POST /v1/executions', () => {
       const refused = await ingest();
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('60');
-      expect((await refused.json()).error).toMatch(/could not be opened again after a failed write: the file no longer exists/);
+      expect((await refused.json()).error).toMatch(/could not be opened again after a failed write \(the file no longer exists\)/);
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(503);
       expect((await health.json()).error).toMatch(/could not be opened again/);

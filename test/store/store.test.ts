@@ -71,7 +71,7 @@ describe('Store', () => {
       ({ committed, failure } = await writeUntilCommitFails(store));
       // The write that failed reports its own failure, not the reopen's.
       expect(failure).toBeInstanceOf(StoreOutOfMemoryError);
-      const gone = /could not be opened again after a failed write: the file no longer exists\. What was committed is in the file/;
+      const gone = /could not be opened again after a failed write \(the file no longer exists\)\. Every write committed before is in that file\. Fix the cause/;
       await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(StoreUnavailableError);
       await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(gone);
       await expect(store.write((db) => db.run(`INSERT INTO filler VALUES ('lost', 'x')`))).rejects.toThrow(gone);
