@@ -189,19 +189,24 @@ describe('file ingest: batches and transactions', () => {
     expect(await count(pieces, "SELECT count(*) FROM executions WHERE status = 'running'")).toBe(0);
   });
 
-  it('stores new executions in whole row groups until the last transaction, and the outcome is the same', async () => {
-    const path = mixedFleetFile();
-    const whole = await openTestStore();
-    const wholeSummary = await ingestFiles(whole, [path]);
-    const aligned = await openTestStore();
+  /** Transactions of 9 records that store new executions in row groups of 5 rows (standing in for DuckDB's 122,880). */
+  async function ingestInSmallAlignedTransactions(store: Store, path: string) {
     const transactions: BatchResult[] = [];
-    // Row groups of 5 rows stand in for DuckDB's 122,880.
-    const summary = await ingestFiles(aligned, [path], {
+    const summary = await ingestFiles(store, [path], {
       batchBytes: 700,
       transactionRecords: 9,
       alignStoredRows: 5,
       onTransaction: (_, result) => transactions.push(result),
     });
+    return { summary, transactions };
+  }
+
+  it('stores new executions in whole row groups until the last transaction, and the outcome is the same', async () => {
+    const path = mixedFleetFile();
+    const whole = await openTestStore();
+    const wholeSummary = await ingestFiles(whole, [path]);
+    const aligned = await openTestStore();
+    const { summary, transactions } = await ingestInSmallAlignedTransactions(aligned, path);
     expect(summary).toEqual(wholeSummary);
     expect(await snapshot(aligned)).toEqual(await snapshot(whole));
     const deferring = transactions.filter((t) => t.deferred > 0);
@@ -224,13 +229,7 @@ describe('file ingest: batches and transactions', () => {
     const whole = await openTestStore();
     expect(await ingestFiles(whole, [path])).toMatchObject({ lines: 37, inserted: 36, updated: 0, duplicates: 1 });
     const pieces = await openTestStore();
-    const transactions: BatchResult[] = [];
-    const summary = await ingestFiles(pieces, [path], {
-      batchBytes: 700,
-      transactionRecords: 9,
-      alignStoredRows: 5,
-      onTransaction: (_, result) => transactions.push(result),
-    });
+    const { summary, transactions } = await ingestInSmallAlignedTransactions(pieces, path);
     expect(summary).toMatchObject({ lines: 37, inserted: 36, updated: 1, duplicates: 0, failed: [] });
     expect(transactions.some((t) => t.deferred > 0)).toBe(true);
     expect(await snapshot(pieces)).toEqual(await snapshot(whole));

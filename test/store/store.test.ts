@@ -14,6 +14,16 @@ import { count, lines, openTestStore, record, tempDir, TEST_NOW, writeUntilCommi
 
 const clock = fixedClock(new Date(TEST_NOW));
 
+/** Opens the closed database at `path` afresh and checks the rows of writeUntilCommitFails's table. */
+async function expectFillerRowsAfterReopen(path: string, rows: number): Promise<void> {
+  const reopened = await Store.open({ path, clock });
+  try {
+    expect(await count(reopened, 'SELECT count(*) FROM filler')).toBe(rows);
+  } finally {
+    await reopened.close();
+  }
+}
+
 describe('Store', () => {
   it('a write that runs out of the memory limit is rolled back and says how to raise it; the same lines go in once it is raised', async () => {
     // 16MB is below the 32 MiB buffer DuckDB's JSON reader takes for a batch, so the load fails every time.
@@ -51,12 +61,7 @@ describe('Store', () => {
     } finally {
       await store.close();
     }
-    const reopened = await Store.open({ path, clock });
-    try {
-      expect(await count(reopened, 'SELECT count(*) FROM filler')).toBe(committed + 1);
-    } finally {
-      await reopened.close();
-    }
+    await expectFillerRowsAfterReopen(path, committed + 1);
   });
 
   it('when the file cannot be opened again after a failed commit, calls say so until it can, and nothing committed is lost', async () => {
@@ -83,12 +88,7 @@ describe('Store', () => {
       if (existsSync(moved)) renameSync(moved, path);
       await store.close();
     }
-    const reopened = await Store.open({ path, clock });
-    try {
-      expect(await count(reopened, 'SELECT count(*) FROM filler')).toBe(committed + 1);
-    } finally {
-      await reopened.close();
-    }
+    await expectFillerRowsAfterReopen(path, committed + 1);
   });
 
   it('blames random execution ids only when the indexes hold a large share of the limit', () => {
