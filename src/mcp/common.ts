@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { unknownFilterValues } from '../analytics/catalog.js';
+import { describeCoverage, storeCoverage, type Coverage } from '../analytics/coverage.js';
 import { activeFilters, type Filters } from '../analytics/filters.js';
 import { resolveRange, type TimeRange } from '../analytics/time-range.js';
 import { NotFoundError } from '../errors.js';
@@ -60,18 +61,39 @@ export function filtersOf(args: Filters): Filters {
 }
 
 /**
- * An empty answer is ambiguous: nothing happened, or a filter names something that does not
- * exist. In the second case say so, with the closest real names.
+ * An empty answer is ambiguous: nothing happened, a filter names something that does not exist,
+ * or the window lies where the store has no data at all (a log feed that stopped, a date typo).
+ * A filter naming nothing is an error, with the closest real names; a window without data gets a
+ * note that says where the data is. Returns the note, or undefined when the emptiness is real.
  */
-export async function explainEmpty(ctx: ToolContext, filters: Filters): Promise<void> {
+export async function explainEmpty(ctx: ToolContext, range: TimeRange, filters: Filters): Promise<string | undefined> {
   const problems = await ctx.store.read((db) => unknownFilterValues(db, filters));
-  if (problems.length === 0) return;
-  throw new NotFoundError(
-    problems
-      .map((p) => `No ${p.filter} is named ${JSON.stringify(p.value)}${p.closest.length ? `; closest: ${p.closest.join(', ')}` : ''}.`)
-      .join(' ') + ' Call fleet_catalog to list the names that exist.',
-  );
+  if (problems.length > 0) {
+    throw new NotFoundError(
+      problems
+        .map((p) => `No ${p.filter} is named ${JSON.stringify(p.value)}${p.closest.length ? `; closest: ${p.closest.join(', ')}` : ''}.`)
+        .join(' ') + ' Call fleet_catalog to list the names that exist.',
+    );
+  }
+  return coverageNote(await ctx.store.read((db) => storeCoverage(db, range)), range);
 }
+
+/** The note for a window that holds no execution at all, or undefined when it holds some. */
+export function coverageNote(coverage: Coverage, range: TimeRange): string | undefined {
+  const facts = describeCoverage(coverage, range);
+  if (!facts) return undefined;
+  return coverage.executions === 0
+    ? `${facts} Load logs with mcp-blackbox ingest, serve --watch, or POST /v1/executions.`
+    : `${facts} Ask again with from/to inside that span.`;
+}
+
+/** A tool's answer with the note, if there is one, in both the structured result and the summary. */
+export function withNote<T extends object>(structured: T, summary: string, note: string | undefined): { structured: T & { note?: string }; summary: string } {
+  return note ? { structured: { ...structured, note }, summary: `${summary.trimEnd()} ${note}` } : { structured, summary };
+}
+
+/** The output field that carries the note (see explainEmpty). */
+export const noteShape = z.string().optional().describe('Present when the window holds no data at all: where the data is.');
 
 export const pct = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
 export const n = (value: number): string => value.toLocaleString('en-US');

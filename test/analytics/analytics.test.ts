@@ -4,6 +4,7 @@ import { previousRange, resolveRange, parseWindow } from '../../src/analytics/ti
 import { usageSummary } from '../../src/analytics/usage.js';
 import { costReport } from '../../src/analytics/cost.js';
 import { unusedTools } from '../../src/analytics/unused.js';
+import { storeCoverage } from '../../src/analytics/coverage.js';
 import { fixedClock } from '../../src/clock.js';
 import { fixtureStore } from '../mcp/harness.js';
 import { smallFleet } from '../fixtures/small-fleet.js';
@@ -20,6 +21,21 @@ describe('time ranges', () => {
     expect(previousRange(resolveRange({ window: '7d' }, clock))).toEqual({ from: new Date('2026-10-18T00:00:00Z'), to: new Date('2026-10-25T00:00:00Z') });
     expect(() => parseWindow('0d')).toThrow(/longer than zero/);
     expect(() => parseWindow('500d')).toThrow(/at most 400d/);
+  });
+});
+
+describe('store coverage (for empty answers)', () => {
+  it('counts every execution, gives the oldest and newest start, and checks the half-open range', async () => {
+    const store = await fixtureStore();
+    const records = smallFleet();
+    const starts = records.map((r) => r.started_at as string).sort();
+    const newest = new Date(starts[starts.length - 1]!);
+    const coverage = (from: Date, to: Date) => store.read((db) => storeCoverage(db, { from, to }));
+    const whole = await coverage(new Date(starts[0]!), new Date(newest.getTime() + 1));
+    expect(whole).toEqual({ executions: new Set(records.map((r) => r.execution_id)).size, first: starts[0], last: starts[starts.length - 1], in_range: true });
+    // `from` is inclusive, `to` exclusive.
+    expect((await coverage(newest, new Date(newest.getTime() + 1))).in_range).toBe(true);
+    expect((await coverage(new Date(newest.getTime() - 1000), newest)).in_range).toBe(false);
   });
 });
 

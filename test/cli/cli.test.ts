@@ -28,6 +28,11 @@ describe('mcp-blackbox CLI (built)', () => {
     const quarantine = cli('quarantine', '--db', db);
     expect(quarantine.stdout).toMatch(/2 quarantined line\(s\)/);
     expect(quarantine.stdout).toContain('a.jsonl:3  invalid_json');
+    // A summary of a window the data does not reach says where the data is, and how to look there.
+    const stale = cli('summary', '--db', db, '--now', '2027-01-01T00:00:00Z');
+    expect(stale.status).toBe(0);
+    expect(stale.stdout).toMatch(/executions\s+0 /);
+    expect(stale.stdout).toMatch(/note\s+No execution at all started in this window\. The store holds 1 execution, from (\S+) to \1\. The newest started \d+ \w+ before this window's end: .* Look there with --now \1 /);
   });
 
   it('exits 2 with a clear message when it cannot run', () => {

@@ -6,6 +6,7 @@ import { blockFromText } from '../../src/ingest/lines.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { lines, openTestStore, record } from '../helpers.js';
 import { call, connect, fixtureStore, text } from './harness.js';
+import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
 
 describe('MCP tools over the SDK client (fixture with known answers)', () => {
   it('lists every tool with all annotations and an output schema', async () => {
@@ -211,6 +212,59 @@ describe('the tool registry', () => {
       expect(existsSync(`src/mcp/tools/${tool.name.replaceAll('_', '-')}.ts`), tool.name).toBe(true);
       expect(tests, tool.name).toMatch(new RegExp(`(call\\(\\w+, |name: )'${tool.name}'`));
     }
+  });
+});
+
+describe('An empty answer says where the data is', () => {
+  // The fixture's extent, from the records themselves.
+  const records = smallFleet();
+  const starts = records.map((r) => Date.parse(r.started_at as string));
+  const first = new Date(Math.min(...starts)).toISOString();
+  const last = new Date(Math.max(...starts)).toISOString();
+  const stored = new Set(records.map((r) => r.execution_id)).size;
+  const extent = `The store holds ${stored} executions, from ${first} to ${last}.`;
+
+  it('a window after the data: every windowed tool notes the extent and a stopped feed', async () => {
+    const client = await connect(await fixtureStore());
+    const after = { from: '2026-11-10T00:00:00Z', to: '2026-11-17T00:00:00Z' };
+    for (const [name, args] of [
+      ['usage_summary', after], ['tool_usage', after], ['cost_by_user', after], ['cost_by_tool', after],
+      ['list_executions', after], ['failure_report', after], ['who_drove_spike', after], ['unused_tools', after],
+    ] as const) {
+      const result = await call(client, name, args);
+      expect(result.isError, name).toBeFalsy();
+      expect(result.structuredContent.note, name).toContain(extent);
+      expect(result.structuredContent.note, name).toMatch(/The newest started 17 days before this window's end: .* feed has stopped/);
+      expect(text(result), name).toContain(extent);
+    }
+  });
+
+  it('a window before the data, and one in a gap of it', async () => {
+    const client = await connect(await fixtureStore());
+    const before = await call(client, 'failure_report', { from: '2026-08-01T00:00:00Z', to: '2026-08-08T00:00:00Z' });
+    expect(before.structuredContent.note).toContain(`${extent} This window ends before the oldest.`);
+    const gap = await call(client, 'usage_summary', { from: '2026-10-01T00:00:00Z', to: '2026-10-05T00:00:00Z' });
+    expect(gap.structuredContent.total_executions).toBe(0);
+    expect(gap.structuredContent.note).toContain(`${extent} This window falls in a gap between them.`);
+  });
+
+  it('an empty store says nothing has been ingested', async () => {
+    const client = await connect(await openTestStore(FIXTURE_NOW));
+    const result = await call(client, 'usage_summary', {});
+    expect(result.structuredContent.note).toMatch(/holds no executions yet.*mcp-blackbox ingest/);
+  });
+
+  it('no note when the window has data and the filters or the question leave nothing', async () => {
+    const client = await connect(await fixtureStore());
+    const filtered = await call(client, 'usage_summary', { status: 'terminated' });
+    expect(filtered.structuredContent.total_executions).toBe(0);
+    expect(filtered.structuredContent).not.toHaveProperty('note');
+    const noFailures = await call(client, 'failure_report', { window: '24h', user: 'u_ben' });
+    expect(noFailures.structuredContent.total_failures).toBe(0);
+    expect(noFailures.structuredContent).not.toHaveProperty('note');
+    const unused = await call(client, 'unused_tools', {});
+    expect(unused.structuredContent.unused_count).toBeGreaterThan(0);
+    expect(unused.structuredContent).not.toHaveProperty('note');
   });
 });
 

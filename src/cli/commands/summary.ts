@@ -1,3 +1,4 @@
+import { describeCoverage, storeCoverage } from '../../analytics/coverage.js';
 import { resolveRange } from '../../analytics/time-range.js';
 import { usageSummary } from '../../analytics/usage.js';
 import { toolUsage } from '../../analytics/tool-usage.js';
@@ -23,6 +24,14 @@ export async function fleetSummaryText(store: Store, clock: Clock, window: strin
     const out: string[] = [];
     out.push(`Fleet summary, ${usage.window.from} to ${usage.window.to}`);
     out.push(`  executions   ${n(usage.total_executions)} (${usage.change.percent === null ? 'no previous window' : `${usage.change.percent > 0 ? '+' : ''}${usage.change.percent}% vs previous ${window}`})`);
+    if (usage.total_executions === 0) {
+      const coverage = await storeCoverage(db, range);
+      const facts = describeCoverage(coverage, range);
+      if (facts) {
+        const advice = coverage.last ? ` Look there with --now ${coverage.last} (or a longer --window).` : ' Load logs with mcp-blackbox ingest.';
+        out.push(`  note         ${facts}${advice}`);
+      }
+    }
     out.push(`  success      ${pct(usage.success_rate)}  (failed ${n(usage.by_status.failed)}, terminated ${n(usage.by_status.terminated)}, stopped ${n(usage.by_status.stopped)})`);
     out.push(`  users        ${n(usage.active_users.total)} active (${usage.active_users.workflow_tool_users} workflow, ${usage.active_users.connector_tool_users} connector)`);
     out.push(`  tasks        ${n(usage.tasks)}`);

@@ -1,4 +1,4 @@
-import { filterArgs, limitArg, timeArgs } from '../common.js';
+import { filterArgs, limitArg, timeArgs, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 import { COST_UNIT, costOutputSchema, runCostReport, summarizeCost } from './cost-common.js';
 
@@ -20,7 +20,7 @@ Example: "Which tools cost the most tasks this month?"`,
   outputSchema: costOutputSchema,
   annotations: READ_ONLY,
   async handler(args, ctx) {
-    const result = await runCostReport(args, ctx, 'tool');
-    return { structured: result, summary: summarizeCost(result, 'user') };
+    const { report, note } = await runCostReport(args, ctx, 'tool');
+    return withNote(report, summarizeCost(report, 'user'), note);
   },
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { filterArgs, limitArg, timeArgs } from '../common.js';
+import { filterArgs, limitArg, timeArgs, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 import { COST_UNIT, costOutputSchema, runCostReport, summarizeCost } from './cost-common.js';
 
@@ -22,7 +22,7 @@ Example: "Who spent the most tasks on MCP tools this month, and on what?"`,
   outputSchema: costOutputSchema,
   annotations: READ_ONLY,
   async handler(args, ctx) {
-    const result = await runCostReport(args, ctx, args.group_by);
-    return { structured: result, summary: summarizeCost(result, 'tool') };
+    const { report, note } = await runCostReport(args, ctx, args.group_by);
+    return withNote(report, summarizeCost(report, 'tool'), note);
   },
 });

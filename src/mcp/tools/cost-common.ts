@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { costReport, type CostReport } from '../../analytics/cost.js';
 import type { Filters } from '../../analytics/filters.js';
 import type { TimeArgs } from '../../analytics/time-range.js';
-import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, pct, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, noteShape, pct, rangeOf, span, timeArgs, windowShape } from '../common.js';
 import { defineTool, READ_ONLY, type ToolContext } from '../tool.js';
 
 export const costOutputSchema = {
@@ -27,6 +27,7 @@ export const costOutputSchema = {
     }),
   ),
   has_more: z.boolean(),
+  note: noteShape,
 };
 
 export function summarizeCost(result: CostReport, innerLabel: string): string {
@@ -35,15 +36,20 @@ export function summarizeCost(result: CostReport, innerLabel: string): string {
     .map((r) => `${r.key ?? '(none)'} ${n(r.tasks)} tasks (${pct(r.share_of_tasks)}${r.cost_usd !== null ? `, $${r.cost_usd}` : ''}; top ${innerLabel}: ${r.top[0]?.key ?? '-'})`)
     .join('; ');
   const change = result.total_tasks - result.previous_total_tasks;
-  return `${n(result.total_tasks)} tasks${result.total_cost_usd !== null ? ` and $${result.total_cost_usd}` : ''} ${span(result.window)} (${change >= 0 ? '+' : ''}${n(change)} vs previous window). ${rows}.${result.has_more ? ' More rows not shown (raise limit).' : ''}`;
+  return `${n(result.total_tasks)} tasks${result.total_cost_usd !== null ? ` and $${result.total_cost_usd}` : ''} ${span(result.window)} (${change >= 0 ? '+' : ''}${n(change)} vs previous window).${rows ? ` ${rows}.` : ''}${result.has_more ? ' More rows not shown (raise limit).' : ''}`;
 }
 
-export async function runCostReport(args: TimeArgs & Filters & { limit: number }, ctx: ToolContext, groupBy: 'user' | 'team' | 'tool') {
+/** The report, and the note that explains it when it is empty (explainEmpty). */
+export async function runCostReport(
+  args: TimeArgs & Filters & { limit: number },
+  ctx: ToolContext,
+  groupBy: 'user' | 'team' | 'tool',
+): Promise<{ report: CostReport; note: string | undefined }> {
   const range = rangeOf(args, ctx, '30d');
   const filters = filtersOf(args);
   const result = await ctx.store.read((db) => costReport(db, { range, filters, groupBy, limit: args.limit }));
-  if (result.rows.length === 0) await explainEmpty(ctx, filters);
-  return result;
+  const note = result.rows.length === 0 ? await explainEmpty(ctx, range, filters) : undefined;
+  return { report: result, note };
 }
 
 export const COST_UNIT = `Tasks are the cost unit: a connector tool call costs 1 task unless its record says otherwise; a workflow costs the sum of its steps. cost_usd is summed where the logs carry it (executions_without_cost_usd says how many do not).`;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { failureReport } from '../../analytics/failures.js';
-import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, pct, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, noteShape, pct, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 const { status: _status, ...failureFilters } = filterArgs;
@@ -40,19 +40,20 @@ Example: "Why did my sync_opportunities runs fail last night?"`,
       }),
     ),
     has_more: z.boolean(),
+    note: noteShape,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
     const range = rangeOf(args, ctx, '7d');
     const filters = filtersOf(args);
     const result = await failureReport((task) => ctx.store.read(task), { range, filters, limit: args.limit });
-    if (result.total_failures === 0) await explainEmpty(ctx, filters);
+    const note = result.total_failures === 0 ? await explainEmpty(ctx, range, filters) : undefined;
     const groups = result.groups
       .slice(0, 5)
       .map((g) => `${g.count}× ${g.error_type ?? 'unknown'} (${g.error_layer ?? '?'}) in ${g.tool}${g.connector ? ` at ${g.connector}` : ''}, e.g. ${g.sample_execution_id}`)
       .join('; ');
     const layers = result.by_layer.map((l) => `${l.layer ?? 'unknown'} ${l.count}`).join(', ');
     const summary = `${n(result.total_failures)} failures ${span(result.window)} (failure rate ${pct(result.failure_rate)}; by layer: ${layers || 'none'}). ${groups}`;
-    return { structured: result, summary };
+    return withNote(result, summary, note);
   },
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listExecutions } from '../../analytics/executions.js';
-import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, noteShape, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 export const executionSummaryShape = z.object({
@@ -49,6 +49,7 @@ Example: "Show my failed executions since midnight."`,
     total_matching: z.number(),
     executions: z.array(executionSummaryShape),
     next_cursor: z.string().nullable(),
+    note: noteShape,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
@@ -57,11 +58,11 @@ Example: "Show my failed executions since midnight."`,
     const result = await ctx.store.read((db) =>
       listExecutions(db, { range, filters, limit: args.limit, cursor: args.cursor, workflowRunId: args.workflow_run_id, sessionId: args.session_id }),
     );
-    if (result.total_matching === 0) await explainEmpty(ctx, filters);
+    const note = result.total_matching === 0 ? await explainEmpty(ctx, range, filters) : undefined;
     const lines = result.executions
       .slice(0, 10)
       .map((e) => `${e.execution_id} ${e.started_at} ${e.tool} ${e.status}${e.error_type ? ` (${e.error_type}/${e.error_layer})` : ''} by ${e.user_id}`);
     const summary = `${n(result.total_matching)} executions match ${span(result.window)}; showing ${result.executions.length}${result.next_cursor ? ' (more: pass next_cursor)' : ''}.\n${lines.join('\n')}`;
-    return { structured: result, summary };
+    return withNote(result, summary, note);
   },
 });

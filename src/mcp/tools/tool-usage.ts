@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BREAKDOWN_DIMENSIONS, toolUsage } from '../../analytics/tool-usage.js';
-import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, pct, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, noteShape, pct, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 const DIMENSIONS = Object.keys(BREAKDOWN_DIMENSIONS) as [keyof typeof BREAKDOWN_DIMENSIONS, ...Array<keyof typeof BREAKDOWN_DIMENSIONS>];
@@ -43,18 +43,19 @@ Example: "Which MCP tools did the revops team use most this month?"`,
       }),
     ),
     has_more: z.boolean(),
+    note: noteShape,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
     const range = rangeOf(args, ctx, '7d');
     const filters = filtersOf(args);
     const result = await ctx.store.read((db) => toolUsage(db, { range, filters, by: args.by, limit: args.limit }));
-    if (result.total_runs === 0) await explainEmpty(ctx, filters);
+    const note = result.total_runs === 0 ? await explainEmpty(ctx, range, filters) : undefined;
     const top = result.rows
       .slice(0, 5)
       .map((r) => `${r.key ?? '(none)'} ${n(r.runs)} runs, ${pct(r.success_rate)} ok`)
       .join('; ');
     const summary = `${n(result.total_runs)} runs across ${n(result.total_groups)} ${args.by}(s) ${span(result.window)}. Top: ${top || 'none'}.${result.has_more ? ` ${result.total_groups - result.rows.length} more not shown (raise limit).` : ''}`;
-    return { structured: result, summary };
+    return withNote(result, summary, note);
   },
 });

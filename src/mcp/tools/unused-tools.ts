@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { storeCoverage } from '../../analytics/coverage.js';
 import { unusedTools } from '../../analytics/unused.js';
 import { TOOL_KINDS } from '../../ingest/format.js';
-import { limitArg, n, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { coverageNote, limitArg, n, noteShape, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 export const unused_tools = defineTool({
@@ -37,6 +38,7 @@ Example: "Which tools went unused this month?"`,
       }),
     ),
     has_more: z.boolean(),
+    note: noteShape,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
@@ -46,7 +48,12 @@ Example: "Which tools went unused this month?"`,
       .slice(0, 8)
       .map((t) => `${t.name}${t.server ? ` (${t.server})` : ''}: ${t.last_used ? `last used ${t.days_since_last_use}d ago` : 'never used'}`)
       .join('; ');
+    // Every tool unused may only mean that the window holds no data at all: say so, or an agent
+    // would recommend retiring the whole fleet.
+    const note = result.catalog_size > 0 && result.unused_count === result.catalog_size
+      ? coverageNote(await ctx.store.read((db) => storeCoverage(db, range)), range)
+      : undefined;
     const summary = `${n(result.unused_count)} of ${n(result.catalog_size)} catalog tools had no execution ${span(result.window)}${names ? `: ${names}` : ''}.${result.has_more ? ' More not shown (raise limit).' : ''}`;
-    return { structured: result, summary };
+    return withNote(result, summary, note);
   },
 });

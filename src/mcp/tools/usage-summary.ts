@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { usageSummary } from '../../analytics/usage.js';
 import { UserInputError } from '../../errors.js';
-import { explainEmpty, filterArgs, filtersOf, filtersShape, n, pct, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { explainEmpty, filterArgs, filtersOf, filtersShape, n, noteShape, pct, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 const statusCounts = { succeeded: z.number(), failed: z.number(), stopped: z.number(), terminated: z.number(), running: z.number() };
@@ -37,6 +37,7 @@ Example: "How many tool calls ran this week, and why are they up?"`,
     top_tool_driver: driver,
     top_user_driver: driver,
     sample_execution_ids: z.array(z.string()),
+    note: noteShape,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
@@ -46,7 +47,7 @@ Example: "How many tool calls ran this week, and why are they up?"`,
       throw new UserInputError('bucket "hour" is allowed for windows up to 14d (at most 336 points); use bucket "day" or a shorter window.');
     }
     const result = await usageSummary((task) => ctx.store.read(task), { range, filters, bucket: args.bucket });
-    if (result.total_executions === 0) await explainEmpty(ctx, filters);
+    const note = result.total_executions === 0 ? await explainEmpty(ctx, range, filters) : undefined;
     const change = result.change.percent === null ? 'no previous data' : `${result.change.percent > 0 ? '+' : ''}${result.change.percent}% vs previous window`;
     const drivers = [result.top_tool_driver, result.top_user_driver]
       .filter((d) => d && d.delta !== 0)
@@ -57,6 +58,6 @@ Example: "How many tool calls ran this week, and why are they up?"`,
       `${n(result.active_users.total)} active users (${result.active_users.workflow_tool_users} on workflow tools, ${result.active_users.connector_tool_users} on connector tools); ${n(result.tasks)} tasks.`,
       drivers.length ? `Biggest movers: ${drivers.join('; ')}.` : '',
     ].filter(Boolean).join(' ');
-    return { structured: result, summary };
+    return withNote(result, summary, note);
   },
 });

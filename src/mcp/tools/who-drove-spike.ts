@@ -63,8 +63,9 @@ Example: "Who drove Tuesday afternoon's spike?"`,
     const at = args.at ? parseInstant(args.at, 'at') : undefined;
     const result = await ctx.store.read((db) => whoDroveSpike(db, { range, filters, at, limit: args.limit }));
     if (!result.spike) {
-      await explainEmpty(ctx, filters);
-      return { structured: result, summary: result.note ?? 'No spike found.' };
+      // A window without data explains itself better than "no bucket rose above its baseline".
+      const note = (await explainEmpty(ctx, range, filters)) ?? result.note;
+      return { structured: { ...result, note }, summary: note ?? 'No spike found.' };
     }
     const top = (list: typeof result.contributors.users, label: string) =>
       list[0] ? `${label} ${list[0].key ?? '(none)'} (+${n(list[0].excess)}, ${pct(list[0].share_of_excess)} of the excess, ${pct(list[0].success_rate)} ok)` : '';
