@@ -2,30 +2,52 @@ import { formatDistanceStrict } from 'date-fns';
 import type { Db } from '../store/store.js';
 import { sqlTime, type TimeRange } from './time-range.js';
 
-/** What the store holds in all, and whether a range has any of it. */
-export interface Coverage {
+/** What the store holds in all, and how current it is. */
+export interface StoreExtent {
   executions: number;
-  /** Start of the oldest and the newest execution stored, or null when the store is empty. */
-  first: string | null;
-  last: string | null;
-  /** Whether any execution (before any filter) started inside the range. */
+  /** Starts of the oldest and the newest execution stored; null when the store is empty. */
+  oldest_started_at: string | null;
+  newest_started_at: string | null;
+  /** When the last execution was stored (wall clock): a feed that went quiet stops moving it. */
+  last_ingested_at: string | null;
+}
+
+/** The extent and whether a range has any execution (before any filter) in it. */
+export interface Coverage extends StoreExtent {
   in_range: boolean;
+}
+
+// DuckDB answers the count and the extremes from table statistics: ~2 ms at 10M executions, so a
+// health check can poll it and an empty answer can afford it.
+const EXTENT_COLUMNS = `count(*)::DOUBLE AS executions, iso(min(started_at)) AS oldest_started_at,
+  iso(max(started_at)) AS newest_started_at, iso(max(ingested_at)) AS last_ingested_at`;
+
+export async function storeExtent(db: Db): Promise<StoreExtent> {
+  return extentOf(await db.one<StoreExtent>(`SELECT ${EXTENT_COLUMNS} FROM executions`));
 }
 
 /**
  * The store's extent, for explaining an empty answer: "no executions" over a window the data
  * does not reach (a stopped log feed, a pinned clock, a typo in a date) must not read as an idle
- * fleet. Cheap at any size: DuckDB answers the count and the extremes from table statistics, and
- * the range check reads only the row groups whose zone maps overlap it (~2 ms at 10M).
+ * fleet. The range check reads only the row groups whose zone maps overlap the range.
  */
 export async function storeCoverage(db: Db, range: TimeRange): Promise<Coverage> {
-  const row = await db.one<{ executions: number; first: string | null; last: string | null; in_range: boolean }>(
-    `SELECT count(*)::DOUBLE AS executions, iso(min(started_at)) AS first, iso(max(started_at)) AS last,
+  const row = await db.one<Coverage>(
+    `SELECT ${EXTENT_COLUMNS},
             EXISTS (SELECT 1 FROM executions WHERE started_at >= CAST($from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)) AS in_range
      FROM executions`,
     { from: sqlTime(range.from), to: sqlTime(range.to) },
   );
-  return { executions: row?.executions ?? 0, first: row?.first ?? null, last: row?.last ?? null, in_range: row?.in_range ?? false };
+  return { ...extentOf(row), in_range: row?.in_range ?? false };
+}
+
+function extentOf(row: StoreExtent | undefined): StoreExtent {
+  return {
+    executions: row?.executions ?? 0,
+    oldest_started_at: row?.oldest_started_at ?? null,
+    newest_started_at: row?.newest_started_at ?? null,
+    last_ingested_at: row?.last_ingested_at ?? null,
+  };
 }
 
 /**
@@ -35,31 +57,14 @@ export async function storeCoverage(db: Db, range: TimeRange): Promise<Coverage>
  */
 export function describeCoverage(coverage: Coverage, range: TimeRange): string | undefined {
   if (coverage.in_range) return undefined;
-  if (coverage.executions === 0 || !coverage.first || !coverage.last) return 'The store holds no executions yet: nothing has been ingested.';
-  const first = new Date(coverage.first);
-  const last = new Date(coverage.last);
+  const { oldest_started_at: oldest, newest_started_at: newest } = coverage;
+  if (coverage.executions === 0 || !oldest || !newest) return 'The store holds no executions yet: nothing has been ingested.';
   const where =
-    last < range.from
-      ? `The newest started ${formatDistanceStrict(last, range.to)} before this window's end: if logs should still be arriving, their feed has stopped.`
-      : first >= range.to
+    new Date(newest) < range.from
+      ? `The newest started ${formatDistanceStrict(new Date(newest), range.to)} before this window's end: if logs should still be arriving, their feed has stopped.`
+      : new Date(oldest) >= range.to
         ? 'This window ends before the oldest.'
         : 'This window falls in a gap between them.';
   const count = `${coverage.executions.toLocaleString('en-US')} execution${coverage.executions === 1 ? '' : 's'}`;
-  return `No execution at all started in this window. The store holds ${count}, from ${coverage.first} to ${coverage.last}. ${where}`;
-}
-
-/** How current the store is, for health checks that alert on a log feed that went quiet. */
-export interface Freshness {
-  executions: number;
-  /** The newest execution's start, and when the last execution was stored (wall clock). */
-  newest_started_at: string | null;
-  last_ingested_at: string | null;
-}
-
-/** From table statistics, so a health check can poll it (~2 ms at 10M). */
-export async function storeFreshness(db: Db): Promise<Freshness> {
-  const row = await db.one<Freshness>(
-    'SELECT count(*)::DOUBLE AS executions, iso(max(started_at)) AS newest_started_at, iso(max(ingested_at)) AS last_ingested_at FROM executions',
-  );
-  return { executions: row?.executions ?? 0, newest_started_at: row?.newest_started_at ?? null, last_ingested_at: row?.last_ingested_at ?? null };
+  return `No execution at all started in this window. The store holds ${count}, from ${oldest} to ${newest}. ${where}`;
 }

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { AccessOptions } from '../access/access.js';
 import type { AuditLog } from '../access/audit.js';
 import { LOCAL_CALLER, type Caller } from '../access/caller.js';
-import { storeFreshness } from '../analytics/coverage.js';
+import { storeExtent } from '../analytics/coverage.js';
 import type { Clock } from '../clock.js';
 import { StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
 import { createServer } from '../mcp/server.js';
@@ -92,8 +92,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   };
 
   app.get('/healthz', async () => {
-    const freshness = await options.store.read((db) => storeFreshness(db));
-    return { status: 'ok', ...freshness, queued_writes: options.store.queuedWrites };
+    const extent = await options.store.read((db) => storeExtent(db));
+    return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites };
   });
 
   // RFC 9728: where a client learns which authorization server issues tokens for /mcp.

@@ -32,7 +32,13 @@ describe('store coverage (for empty answers)', () => {
     const newest = new Date(starts[starts.length - 1]!);
     const coverage = (from: Date, to: Date) => store.read((db) => storeCoverage(db, { from, to }));
     const whole = await coverage(new Date(starts[0]!), new Date(newest.getTime() + 1));
-    expect(whole).toEqual({ executions: new Set(records.map((r) => r.execution_id)).size, first: starts[0], last: starts[starts.length - 1], in_range: true });
+    expect(whole).toMatchObject({
+      executions: new Set(records.map((r) => r.execution_id)).size,
+      oldest_started_at: starts[0],
+      newest_started_at: starts[starts.length - 1],
+      in_range: true,
+    });
+    expect(Date.parse(whole.last_ingested_at!)).not.toBeNaN();
     // `from` is inclusive, `to` exclusive.
     expect((await coverage(newest, new Date(newest.getTime() + 1))).in_range).toBe(true);
     expect((await coverage(new Date(newest.getTime() - 1000), newest)).in_range).toBe(false);

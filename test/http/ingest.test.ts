@@ -46,13 +46,13 @@ describe('POST /v1/executions', () => {
     const store = await openTestStore();
     const { url } = await startHttp(store);
     const health = async () => (await (await fetch(`${url}/healthz`)).json()) as Record<string, unknown>;
-    expect(await health()).toEqual({ status: 'ok', executions: 0, newest_started_at: null, last_ingested_at: null, queued_writes: 0 });
+    expect(await health()).toEqual({ status: 'ok', executions: 0, oldest_started_at: null, newest_started_at: null, last_ingested_at: null, queued_writes: 0 });
     const before = Date.now();
     const body = JSON.stringify([record('f1', { started_at: '2026-10-30T09:00:00Z' }), record('f2', { started_at: '2026-10-30T11:30:00Z' })]);
     await fetch(`${url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body });
     const after = Date.now();
     const fresh = await health();
-    expect(fresh).toMatchObject({ status: 'ok', executions: 2, newest_started_at: '2026-10-30T11:30:00.000Z' });
+    expect(fresh).toMatchObject({ status: 'ok', executions: 2, oldest_started_at: '2026-10-30T09:00:00.000Z', newest_started_at: '2026-10-30T11:30:00.000Z' });
     // The last ingest is wall-clock time (not the pinned test clock), to the millisecond.
     const ingested = Date.parse(fresh.last_ingested_at as string);
     expect(ingested).toBeGreaterThanOrEqual(before - 1);

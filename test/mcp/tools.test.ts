@@ -8,6 +8,17 @@ import { lines, openTestStore, record } from '../helpers.js';
 import { call, connect, fixtureStore, text } from './harness.js';
 import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
 
+/** The fixture's extent, from the records themselves. */
+function fixtureExtent() {
+  const records = smallFleet();
+  const starts = records.map((r) => Date.parse(r.started_at as string));
+  return {
+    stored: new Set(records.map((r) => r.execution_id)).size,
+    first: new Date(Math.min(...starts)).toISOString(),
+    last: new Date(Math.max(...starts)).toISOString(),
+  };
+}
+
 describe('MCP tools over the SDK client (fixture with known answers)', () => {
   it('lists every tool with all annotations and an output schema', async () => {
     const client = await connect(await fixtureStore());
@@ -199,6 +210,10 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
     const s = (await call(client, 'fleet_catalog', { dimension: 'user' })).structuredContent;
     expect(s.dimensions.user.values.map((v: any) => v.value)).toEqual(['u_ana', 'u_ben', 'u_bot']);
     expect(s.dimensions.tool).toBeUndefined();
+    // And what the store holds in all, whatever the window: is the feed current?
+    const { stored, first, last } = fixtureExtent();
+    expect(s.store).toMatchObject({ executions: stored, oldest_started_at: first, newest_started_at: last });
+    expect(Date.parse(s.store.last_ingested_at)).not.toBeNaN();
   });
 });
 
@@ -216,12 +231,7 @@ describe('the tool registry', () => {
 });
 
 describe('An empty answer says where the data is', () => {
-  // The fixture's extent, from the records themselves.
-  const records = smallFleet();
-  const starts = records.map((r) => Date.parse(r.started_at as string));
-  const first = new Date(Math.min(...starts)).toISOString();
-  const last = new Date(Math.max(...starts)).toISOString();
-  const stored = new Set(records.map((r) => r.execution_id)).size;
+  const { stored, first, last } = fixtureExtent();
   const extent = `The store holds ${stored} executions, from ${first} to ${last}.`;
 
   it('a window after the data: every windowed tool notes the extent and a stopped feed', async () => {

@@ -28,7 +28,9 @@ export async function fleetSummaryText(store: Store, clock: Clock, window: strin
       const coverage = await storeCoverage(db, range);
       const facts = describeCoverage(coverage, range);
       if (facts) {
-        const advice = coverage.last ? ` Look there with --now ${coverage.last} (or a longer --window).` : ' Load logs with mcp-blackbox ingest.';
+        const advice = coverage.newest_started_at
+          ? ` Look there with --now ${coverage.newest_started_at} (or a longer --window).`
+          : ' Load logs with mcp-blackbox ingest.';
         out.push(`  note         ${facts}${advice}`);
       }
     }

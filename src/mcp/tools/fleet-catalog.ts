@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DISCOVERABLE, fleetCatalog } from '../../analytics/catalog.js';
+import { storeExtent } from '../../analytics/coverage.js';
 import { limitArg, n, rangeOf, timeArgs, windowShape } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
@@ -12,7 +13,7 @@ const valuesShape = z.object({
 export const fleet_catalog = defineTool({
   name: 'fleet_catalog',
   title: 'Names in the fleet',
-  description: `Lists the names that exist in the logs, so filters use real values instead of guesses: tools, users, teams, servers, clients and environments, each with execution counts and last seen, most active first.
+  description: `Lists the names that exist in the logs, so filters use real values instead of guesses: tools, users, teams, servers, clients and environments, each with execution counts and last seen, most active first. Also says what the store holds in all: its oldest and newest execution and when it last ingested one (is the log feed current?).
 
 Call it before filtering another tool by a name you are not sure of (is it "jira_create_issue" or "jira.create_issue"? "u_ana" or "ana@example.com"?). Other tools also answer an unknown name with the closest real ones.
 
@@ -26,14 +27,26 @@ Example: "Which MCP clients and servers do we have?"`,
   outputSchema: {
     window: windowShape,
     dimensions: z.object(Object.fromEntries(DISCOVERABLE.map((d) => [d, valuesShape.optional()])) as Record<(typeof DISCOVERABLE)[number], z.ZodOptional<typeof valuesShape>>),
+    store: z.object({
+      executions: z.number(),
+      oldest_started_at: z.string().nullable(),
+      newest_started_at: z.string().nullable(),
+      last_ingested_at: z.string().nullable(),
+    }),
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
     const range = rangeOf(args, ctx, '30d');
-    const result = await ctx.store.read((db) => fleetCatalog(db, { range, limit: args.limit, only: args.dimension }));
-    const summary = Object.entries(result.dimensions)
-      .map(([d, v]) => `${d}s (${n(v.distinct)}): ${v.values.slice(0, 8).map((x) => x.value).join(', ')}${v.distinct > 8 ? ', ...' : ''}`)
-      .join('\n');
-    return { structured: result, summary };
+    const [result, store] = await Promise.all([
+      ctx.store.read((db) => fleetCatalog(db, { range, limit: args.limit, only: args.dimension })),
+      ctx.store.read((db) => storeExtent(db)),
+    ]);
+    const summary = [
+      ...Object.entries(result.dimensions).map(([d, v]) => `${d}s (${n(v.distinct)}): ${v.values.slice(0, 8).map((x) => x.value).join(', ')}${v.distinct > 8 ? ', ...' : ''}`),
+      store.executions
+        ? `store: ${n(store.executions)} executions from ${store.oldest_started_at} to ${store.newest_started_at}; last ingest ${store.last_ingested_at}`
+        : 'store: empty, nothing ingested yet',
+    ].join('\n');
+    return { structured: { ...result, store }, summary };
   },
 });
