@@ -21,6 +21,7 @@ export function registerPrompts(server: McpServer): void {
               text: [
                 `Review our MCP tool fleet over the last ${w} with the mcp-blackbox tools, in this order:`,
                 `1. usage_summary (window ${w}): totals, success rate, active users, the change against the previous window and what drove it.`,
+                '   If it carries a note (the window holds no data at all), lead with that: say where the data is and whether the log feed has stopped, then review the last week that has data.',
                 `2. tool_usage (window ${w}, by tool) and again by client: what is used most and how reliably.`,
                 `3. If the series shows a peak, who_drove_spike (window ${w}) and name the user, tool and client behind it.`,
                 `4. failure_report (window ${w}): the top causes by layer; trace_execution one sample of the largest group.`,
