@@ -56,6 +56,15 @@ describe('mcp-blackbox CLI (built)', () => {
     expect(tiny.stderr).toMatch(/MCP_BLACKBOX_MEMORY_LIMIT=2MB is too small .* at least 16MB/);
     expect(withLimit(' 512 MiB ').status).toBe(0);
     expect(cli('frobnicate').status).toBe(2);
+    const file = join(dir, 'live.jsonl');
+    writeFileSync(file, '');
+    const watchFile = cli('serve', '--db', join(dir, 'x.duckdb'), '--watch', file);
+    expect(watchFile.status).toBe(2);
+    expect(watchFile.stderr).toContain(`--watch takes directories, and ${file} is not one. To tail a file, watch its directory: --watch ${dir}`);
+    // A directory not created yet is a warning, not an error: the gateway may create it later.
+    const later = cli('serve', '--db', join(dir, 'x.duckdb'), '--watch', join(dir, 'later'));
+    expect(later.status).toBe(0);
+    expect(later.stderr).toContain(`watch: ${join(dir, 'later')} does not exist yet; its log files will be read once it is created`);
     expect(cli('--help').stdout).toMatch(/ingest.*\n.*summary/s);
   });
 

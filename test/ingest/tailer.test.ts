@@ -1,4 +1,4 @@
-import { appendFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LogTailer } from '../../src/ingest/tailer.js';
@@ -39,6 +39,21 @@ describe('LogTailer', () => {
       await eventually(async () => expect(await executions(store)).toBe(6), 2000);
       writeFileSync(join(dir, 'second.ndjson'), lines(...ids(7, 8)));
       await eventually(async () => expect(await executions(store)).toBe(8), 2000);
+    } finally {
+      await tailer.stop();
+    }
+  });
+
+  it('a watched directory that does not exist yet is read once it is created', async () => {
+    const store = await openTestStore();
+    const dir = join(tempDir(), 'later');
+    const tailer = new LogTailer(store, { dirs: [dir], sweepIntervalMs: 100 });
+    await tailer.start();
+    try {
+      expect(await executions(store)).toBe(0);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'gateway.jsonl'), lines(...ids(1, 4)));
+      await eventually(async () => expect(await executions(store)).toBe(4), 4000);
     } finally {
       await tailer.stop();
     }

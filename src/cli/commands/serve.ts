@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -89,6 +89,23 @@ async function startServices(store: Store, config: Config, flags: ServeFlags): P
   }
   const audit = new AuditLog(store, { key: config.auditKey, mirrorPath: store.path === ':memory:' ? undefined : auditMirrorPath(config.dbPath) });
   return { store, audit, tailer };
+}
+
+/**
+ * A --watch path that names a file would watch nothing, silently; one that does not exist may be
+ * a typo, or a directory the gateway has not created yet (its files are read once it exists).
+ */
+function checkWatchDir(dir: string): void {
+  let info;
+  try {
+    info = statSync(dir);
+  } catch {
+    log(`watch: ${dir} does not exist yet; its log files will be read once it is created`);
+    return;
+  }
+  if (!info.isDirectory()) {
+    throw new UserInputError(`--watch takes directories, and ${dir} is not one. To tail a file, watch its directory: --watch ${dirname(resolve(dir))}`);
+  }
 }
 
 /** Stops in order: no new work, finish what was accepted, then release the database. */
@@ -199,6 +216,7 @@ export function registerServeCommands(
     .action(
       helpers.run(async (flags: ServeFlags) => {
         const config = resolveConfig(flags, process.env);
+        for (const dir of flags.watch ?? []) checkWatchDir(dir);
         const store = await Store.open(storeOptions(config));
         try {
           const services = await startServices(store, config, flags);
