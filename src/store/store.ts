@@ -192,6 +192,11 @@ export class Store {
    * later read and write tries to open the file again first, and fails with this until it can.
    */
   private unavailable: StoreUnavailableError | undefined;
+  /**
+   * When this database was created (its first schema_version row, wall clock to the microsecond):
+   * a reopen checks it, so that another database put at the path is not taken for this one.
+   */
+  private identity: string | undefined;
   private readonly readerCount: number;
 
   private constructor(
@@ -257,6 +262,7 @@ export class Store {
     const { instance, writer, readers } = await Store.connect(path, config, options.readers ?? 2, () => store?.yieldToReads() ?? Promise.resolve());
     store = new Store(instance, writer, readers, path, options.clock, config, options.checkpointWalBytes, options.memoryLimitHint, options.migrationCopyRows);
     await store.migrate();
+    store.identity = await identityOf(store.writer);
     return store;
   }
 
@@ -420,10 +426,15 @@ export class Store {
         // query would then fail on missing tables.
         if (!existsSync(this.path)) throw new Error('the file no longer exists');
         fresh = await Store.connect(this.path, this.config, this.readerCount, () => this.yieldToReads());
+        const identity = await identityOf(fresh.writer).catch(() => undefined);
+        if (identity !== this.identity) {
+          disconnect(fresh.instance, fresh.writer, fresh.readers);
+          throw new Error(`another database is now at that path: created ${identity ?? 'by something else'}, where this one was created ${this.identity}`);
+        }
       } catch (error) {
         this.unavailable = new StoreUnavailableError(
           `The database ${this.path} could not be opened again after a failed write (${error instanceof Error ? error.message : String(error)}). ` +
-            'Every write committed before is in that file. Fix the cause (a moved or deleted file, the disk, its permissions, ' +
+            'Every write committed before is in the file this store opened there. Fix the cause (a moved, deleted or replaced file, the disk, its permissions, ' +
             'another process holding it): the next read or write opens it again. Or restart mcp-blackbox.',
         );
         throw this.unavailable;
@@ -440,9 +451,7 @@ export class Store {
 
   /** Closes the connections and the instance (the readers must all be idle). */
   private closeConnections(): void {
-    this.writer.connection.closeSync();
-    for (const r of this.idleReaders) r.connection.closeSync();
-    this.instance.closeSync();
+    disconnect(this.instance, this.writer, this.idleReaders);
   }
 
   /** Waits for queued writes, then releases the file lock. */
@@ -504,6 +513,18 @@ export class Store {
       if ((first / rows) % 2 === 1) this.checkpointSoon();
     }
   }
+}
+
+function disconnect(instance: DuckDBInstance, writer: Db, readers: Db[]): void {
+  writer.connection.closeSync();
+  for (const r of readers) r.connection.closeSync();
+  instance.closeSync();
+}
+
+/** See Store.identity. */
+async function identityOf(db: Db): Promise<string | undefined> {
+  const row = await db.one<{ created: string | null }>('SELECT CAST(min(applied_at) AS VARCHAR) AS created FROM schema_version');
+  return row?.created ?? undefined;
 }
 
 function translateOpenError(error: unknown, path: string): Error {

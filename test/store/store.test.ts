@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, renameSync, statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
@@ -76,7 +76,7 @@ describe('Store', () => {
       ({ committed, failure } = await writeUntilCommitFails(store));
       // The write that failed reports its own failure, not the reopen's.
       expect(failure).toBeInstanceOf(StoreOutOfMemoryError);
-      const gone = /could not be opened again after a failed write \(the file no longer exists\)\. Every write committed before is in that file\. Fix the cause/;
+      const gone = /could not be opened again after a failed write \(the file no longer exists\)\. Every write committed before is in the file this store opened there\. Fix the cause/;
       await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(StoreUnavailableError);
       await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(gone);
       await expect(store.write((db) => db.run(`INSERT INTO filler VALUES ('lost', 'x')`))).rejects.toThrow(gone);
@@ -86,6 +86,36 @@ describe('Store', () => {
       await store.write((db) => db.run(`INSERT INTO filler VALUES ('after', 'x')`));
     } finally {
       if (existsSync(moved)) renameSync(moved, path);
+      await store.close();
+    }
+    await expectFillerRowsAfterReopen(path, committed + 1);
+  });
+
+  it('a reopen refuses another database put at the path, and takes its own back', async () => {
+    const path = join(tempDir(), 'own.duckdb');
+    const moved = `${path}.moved`;
+    const store = await Store.open({ path, clock, memoryLimit: '24MB' });
+    let committed = 0;
+    try {
+      renameSync(path, moved);
+      // Another mcp-blackbox database, created later, in its place.
+      await (await Store.open({ path, clock })).close();
+      let failure: unknown;
+      ({ committed, failure } = await writeUntilCommitFails(store));
+      expect(failure).toBeInstanceOf(StoreOutOfMemoryError);
+      const other = /could not be opened again after a failed write \(another database is now at that path: created \S+ \S+, where this one was created \S+ \S+\)/;
+      await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(other);
+      await expect(store.write((db) => db.run(`INSERT INTO filler VALUES ('lost', 'x')`))).rejects.toThrow(other);
+
+      rmSync(path);
+      renameSync(moved, path);
+      expect(await count(store, 'SELECT count(*) FROM filler')).toBe(committed);
+      await store.write((db) => db.run(`INSERT INTO filler VALUES ('after', 'x')`));
+    } finally {
+      if (existsSync(moved)) {
+        rmSync(path, { force: true });
+        renameSync(moved, path);
+      }
       await store.close();
     }
     await expectFillerRowsAfterReopen(path, committed + 1);
