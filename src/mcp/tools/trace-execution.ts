@@ -64,7 +64,7 @@ Example: "Why did execution ex_7f3a fail, and whose credentials did the failing 
     const e = view.execution;
     const failing = view.steps.find((s) => s.index === view.failing_step);
     const summary = [
-      `${e.execution_id}: ${e.tool} (${e.tool_kind}) for ${e.user_id}${e.team ? ` (${e.team})` : ''} via ${e.client ?? 'unknown client'}, ${e.status}, ${e.duration_ms ?? '?'} ms, ${e.tasks} tasks, started ${e.started_at}.`,
+      `${e.execution_id}: ${e.tool} (${e.tool_kind}) for ${e.user_id}${e.team ? ` (${e.team})` : ''} via ${e.client ?? 'unknown client'}, ${e.status}, ${e.duration_ms ?? '?'} ms, ${e.tasks} task${e.tasks === 1 ? '' : 's'}, started ${e.started_at}.`,
       e.error ? `Error ${e.error.type ?? '?'} at layer ${e.error.layer ?? '?'}: ${e.error.message ?? ''}` : '',
       view.steps.length ? `Steps: ${view.steps.map((s) => `${s.index} ${s.name} [${s.connector ?? '-'}:${s.operation ?? '-'}] ${s.status} auth=${s.auth.mode ?? '-'}${s.auth.identity ? `(${s.auth.identity})` : ''}`).join('; ')}.` : '',
       failing ? `Failing step: ${failing.index} ${failing.name}${failing.error?.type ? ` (${failing.error.type})` : ''}.` : '',
