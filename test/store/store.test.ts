@@ -24,6 +24,42 @@ async function expectFillerRowsAfterReopen(path: string, rows: number): Promise<
   }
 }
 
+/**
+ * Moves a store's file away (and puts another in its place with `replace`), writes until a commit
+ * fails, and expects reads and writes to fail with `unavailable` until the file is back; then the
+ * store goes on, with every committed row.
+ */
+async function expectRecoveryAfterFileSwap(unavailable: RegExp, replace?: (path: string) => Promise<void>): Promise<void> {
+  const path = join(tempDir(), 'swapped.duckdb');
+  const moved = `${path}.moved`;
+  const store = await Store.open({ path, clock, memoryLimit: '24MB' });
+  const putBack = () => {
+    rmSync(path, { force: true });
+    renameSync(moved, path);
+  };
+  let committed = 0;
+  try {
+    // The open instance keeps writing to the file it opened; only a reopen looks for the path.
+    renameSync(path, moved);
+    await replace?.(path);
+    let failure: unknown;
+    ({ committed, failure } = await writeUntilCommitFails(store));
+    // The write that failed reports its own failure, not the reopen's.
+    expect(failure).toBeInstanceOf(StoreOutOfMemoryError);
+    await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(StoreUnavailableError);
+    await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(unavailable);
+    await expect(store.write((db) => db.run(`INSERT INTO filler VALUES ('lost', 'x')`))).rejects.toThrow(unavailable);
+
+    putBack();
+    expect(await count(store, 'SELECT count(*) FROM filler')).toBe(committed);
+    await store.write((db) => db.run(`INSERT INTO filler VALUES ('after', 'x')`));
+  } finally {
+    if (existsSync(moved)) putBack();
+    await store.close();
+  }
+  await expectFillerRowsAfterReopen(path, committed + 1);
+}
+
 describe('Store', () => {
   it('a write that runs out of the memory limit is rolled back and says how to raise it; the same lines go in once it is raised', async () => {
     // 16MB is below the 32 MiB buffer DuckDB's JSON reader takes for a batch, so the load fails every time.
@@ -65,60 +101,17 @@ describe('Store', () => {
   });
 
   it('when the file cannot be opened again after a failed commit, calls say so until it can, and nothing committed is lost', async () => {
-    const path = join(tempDir(), 'gone.duckdb');
-    const moved = `${path}.moved`;
-    const store = await Store.open({ path, clock, memoryLimit: '24MB' });
-    let committed = 0;
-    try {
-      // The open instance keeps writing to the file it opened; only a reopen looks for the path.
-      renameSync(path, moved);
-      let failure: unknown;
-      ({ committed, failure } = await writeUntilCommitFails(store));
-      // The write that failed reports its own failure, not the reopen's.
-      expect(failure).toBeInstanceOf(StoreOutOfMemoryError);
-      const gone = /could not be opened again after a failed write \(the file no longer exists\)\. Every write committed before is in the file this store opened there\. Fix the cause/;
-      await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(StoreUnavailableError);
-      await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(gone);
-      await expect(store.write((db) => db.run(`INSERT INTO filler VALUES ('lost', 'x')`))).rejects.toThrow(gone);
-
-      renameSync(moved, path);
-      expect(await count(store, 'SELECT count(*) FROM filler')).toBe(committed);
-      await store.write((db) => db.run(`INSERT INTO filler VALUES ('after', 'x')`));
-    } finally {
-      if (existsSync(moved)) renameSync(moved, path);
-      await store.close();
-    }
-    await expectFillerRowsAfterReopen(path, committed + 1);
+    await expectRecoveryAfterFileSwap(
+      /could not be opened again after a failed write \(the file no longer exists\)\. Every write committed before is in the file this store opened there\. Fix the cause/,
+    );
   });
 
   it('a reopen refuses another database put at the path, and takes its own back', async () => {
-    const path = join(tempDir(), 'own.duckdb');
-    const moved = `${path}.moved`;
-    const store = await Store.open({ path, clock, memoryLimit: '24MB' });
-    let committed = 0;
-    try {
-      renameSync(path, moved);
+    await expectRecoveryAfterFileSwap(
+      /could not be opened again after a failed write \(another database is now at that path: created \S+ \S+, where this one was created \S+ \S+\)/,
       // Another mcp-blackbox database, created later, in its place.
-      await (await Store.open({ path, clock })).close();
-      let failure: unknown;
-      ({ committed, failure } = await writeUntilCommitFails(store));
-      expect(failure).toBeInstanceOf(StoreOutOfMemoryError);
-      const other = /could not be opened again after a failed write \(another database is now at that path: created \S+ \S+, where this one was created \S+ \S+\)/;
-      await expect(count(store, 'SELECT count(*) FROM filler')).rejects.toThrow(other);
-      await expect(store.write((db) => db.run(`INSERT INTO filler VALUES ('lost', 'x')`))).rejects.toThrow(other);
-
-      rmSync(path);
-      renameSync(moved, path);
-      expect(await count(store, 'SELECT count(*) FROM filler')).toBe(committed);
-      await store.write((db) => db.run(`INSERT INTO filler VALUES ('after', 'x')`));
-    } finally {
-      if (existsSync(moved)) {
-        rmSync(path, { force: true });
-        renameSync(moved, path);
-      }
-      await store.close();
-    }
-    await expectFillerRowsAfterReopen(path, committed + 1);
+      async (path) => (await Store.open({ path, clock })).close(),
+    );
   });
 
   it('blames random execution ids only when the indexes hold a large share of the limit', () => {
