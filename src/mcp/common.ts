@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { unknownFilterValues } from '../analytics/catalog.js';
-import { describeCoverage, storeCoverage, type Coverage } from '../analytics/coverage.js';
+import { describeCoverage, storeCoverage } from '../analytics/coverage.js';
 import { activeFilters, type Filters } from '../analytics/filters.js';
 import { resolveRange, type TimeRange } from '../analytics/time-range.js';
 import { NotFoundError } from '../errors.js';
@@ -75,11 +75,12 @@ export async function explainEmpty(ctx: ToolContext, range: TimeRange, filters: 
         .join(' ') + ' Call fleet_catalog to list the names that exist.',
     );
   }
-  return coverageNote(await ctx.store.read((db) => storeCoverage(db, range)), range);
+  return emptyWindowNote(ctx, range);
 }
 
 /** The note for a window that holds no execution at all, or undefined when it holds some. */
-export function coverageNote(coverage: Coverage, range: TimeRange): string | undefined {
+export async function emptyWindowNote(ctx: ToolContext, range: TimeRange): Promise<string | undefined> {
+  const coverage = await ctx.store.read((db) => storeCoverage(db, range));
   const facts = describeCoverage(coverage, range);
   if (!facts) return undefined;
   return coverage.executions === 0

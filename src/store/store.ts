@@ -237,8 +237,7 @@ export class Store {
       }
     } catch (error) {
       // Not leaked: a reopen tries again later, and an instance left behind would still hold the file.
-      for (const connection of connections) connection.closeSync();
-      instance.closeSync();
+      disconnect(instance, connections);
       throw error;
     }
     const [writer, ...readerConnections] = connections;
@@ -428,7 +427,7 @@ export class Store {
         fresh = await Store.connect(this.path, this.config, this.readerCount, () => this.yieldToReads());
         const identity = await identityOf(fresh.writer).catch(() => undefined);
         if (identity !== this.identity) {
-          disconnect(fresh.instance, fresh.writer, fresh.readers);
+          disconnect(fresh.instance, [fresh.writer, ...fresh.readers].map((db) => db.connection));
           throw new Error(`another database is now at that path: created ${identity ?? 'by something else'}, where this one was created ${this.identity}`);
         }
       } catch (error) {
@@ -451,7 +450,7 @@ export class Store {
 
   /** Closes the connections and the instance (the readers must all be idle). */
   private closeConnections(): void {
-    disconnect(this.instance, this.writer, this.idleReaders);
+    disconnect(this.instance, [this.writer, ...this.idleReaders].map((db) => db.connection));
   }
 
   /** Waits for queued writes, then releases the file lock. */
@@ -515,9 +514,9 @@ export class Store {
   }
 }
 
-function disconnect(instance: DuckDBInstance, writer: Db, readers: Db[]): void {
-  writer.connection.closeSync();
-  for (const r of readers) r.connection.closeSync();
+/** Closes the connections, then the instance, which releases the file. */
+function disconnect(instance: DuckDBInstance, connections: DuckDBConnection[]): void {
+  for (const connection of connections) connection.closeSync();
   instance.closeSync();
 }
 

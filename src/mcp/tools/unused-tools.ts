@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { storeCoverage } from '../../analytics/coverage.js';
 import { unusedTools } from '../../analytics/unused.js';
 import { TOOL_KINDS } from '../../ingest/format.js';
-import { coverageNote, limitArg, n, noteShape, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
+import { emptyWindowNote, limitArg, n, noteShape, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 export const unused_tools = defineTool({
@@ -51,7 +50,7 @@ Example: "Which tools went unused this month?"`,
     // Every tool unused may only mean that the window holds no data at all: say so, or an agent
     // would recommend retiring the whole fleet.
     const note = result.catalog_size > 0 && result.unused_count === result.catalog_size
-      ? coverageNote(await ctx.store.read((db) => storeCoverage(db, range)), range)
+      ? await emptyWindowNote(ctx, range)
       : undefined;
     const summary = `${n(result.unused_count)} of ${n(result.catalog_size)} catalog tools had no execution ${span(result.window)}${names ? `: ${names}` : ''}.${result.has_more ? ' More not shown (raise limit).' : ''}`;
     return withNote(result, summary, note);
