@@ -42,6 +42,11 @@ export class AccessList {
     return { id: user.id, role: user.role as Role };
   }
 
+  /** How many users can sign in with a bearer token (the others exist for stdio's --as only). */
+  get usersWithTokens(): number {
+    return this.file.users.filter((u) => u.token_sha256 !== undefined).length;
+  }
+
   /** The caller whose token hashes to `sha256Hex`, if any. */
   callerByTokenHash(sha256Hex: string): Caller | undefined {
     const user = this.file.users.find((u) => u.token_sha256?.toLowerCase() === sha256Hex.toLowerCase());

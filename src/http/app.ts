@@ -19,6 +19,11 @@ export interface HttpAppOptions {
   audit: AuditLog;
   access?: AccessOptions;
   auth: HttpAuth;
+  /**
+   * No caller authentication: every request is the local admin. Only a loopback listener may be
+   * in this mode (exposure.ts decides), never merely because no token was configured.
+   */
+  localMode: boolean;
   /** Standard Webhooks secrets (`whsec_...`); several during a rotation. */
   webhookSecrets: readonly string[];
   /** Host names the server answers to (DNS rebinding defence); the Host and any Origin must name one. */
@@ -79,7 +84,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     try {
       const caller = await options.auth.authenticate(request.headers.authorization);
       if (caller) return caller;
-      if (!options.auth.configured) return LOCAL_CALLER;
+      if (options.localMode) return LOCAL_CALLER;
       throw new HttpAuthError(401, 'This server requires a bearer token (Authorization: Bearer <token>).');
     } catch (error) {
       if (!(error instanceof HttpAuthError)) throw error;
@@ -91,8 +96,14 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     }
   };
 
-  app.get('/healthz', async () => {
+  // Open for liveness checks (load balancers carry no token); what the store holds is data, so
+  // outside local mode its figures need a valid token. The read runs either way: a store that
+  // cannot be opened answers 503 to both.
+  app.get('/healthz', async (request) => {
     const extent = await options.store.read((db) => storeExtent(db));
+    if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
+      return { status: 'ok' };
+    }
     return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites };
   });
 

@@ -46,6 +46,18 @@ export class HttpAuth {
     return Boolean(this.options.access || this.options.jwt);
   }
 
+  /**
+   * How a caller of /mcp can prove who it is: static tokens (only users that have one) and JWTs.
+   * Empty when nobody can: then only loopback may serve, as the local admin.
+   */
+  get callerMethods(): string[] {
+    const methods: string[] = [];
+    const withTokens = this.options.access?.usersWithTokens ?? 0;
+    if (withTokens > 0) methods.push(`a bearer token from the access file (${withTokens} user${withTokens === 1 ? '' : 's'} with tokens)`);
+    if (this.options.jwt) methods.push(`a JWT from ${this.options.jwt.issuer} for audience ${this.options.jwt.audience}`);
+    return methods;
+  }
+
   get jwtIssuer(): string | undefined {
     return this.options.jwt?.issuer;
   }

@@ -71,7 +71,7 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
       }
       return { webhookId: check.id };
     }
-    if (!headers.authorization && !options.auth.configured && options.webhookSecrets.length > 0) {
+    if (!headers.authorization && options.localMode && options.webhookSecrets.length > 0) {
       await reply.code(401).send({ error: 'This endpoint requires a Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature).' });
       return undefined;
     }

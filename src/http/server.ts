@@ -4,11 +4,9 @@ import { buildHttpApp, type HttpAppOptions } from './app.js';
 
 const closing = new WeakSet<FastifyInstance>();
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+import { describeExposure, isLoopback, planExposure, type Exposure } from './exposure.js';
 
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith('127.');
-}
+export { isLoopback };
 
 /** `8080`, `127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8080` to host and port (127.0.0.1 by default). */
 export function parseListen(value: string): { host: string; port: number } {
@@ -23,26 +21,24 @@ export function parseListen(value: string): { host: string; port: number } {
 export interface RunningHttpServer {
   app: FastifyInstance;
   url: string;
+  /** Who may do what on this listener. */
+  exposure: Exposure;
+  /** The lines that state it, for the start banner. */
+  banner: string;
   /** Stops accepting, lets in-flight requests finish (their batches commit), then resolves. */
   close(): Promise<void>;
 }
 
 export async function startHttpServer(
   listen: { host: string; port: number },
-  options: Omit<HttpAppOptions, 'allowedHostnames' | 'publicUrl'> & { extraHostnames?: string[]; publicUrl?: string },
+  options: Omit<HttpAppOptions, 'allowedHostnames' | 'publicUrl' | 'localMode'> & { extraHostnames?: string[]; publicUrl?: string },
 ): Promise<RunningHttpServer> {
-  const authConfigured = options.auth.configured || options.webhookSecrets.length > 0;
-  if (!isLoopback(listen.host) && !authConfigured) {
-    throw new UserInputError(
-      `Refusing to listen on ${listen.host} without authentication: anyone who can reach it could read the fleet's data. ` +
-        'Configure an access file with tokens (--access), JWT verification (--jwks-url, --jwt-issuer, --jwt-audience), or bind 127.0.0.1.',
-    );
-  }
+  const exposure = planExposure(listen.host, options.auth, options.webhookSecrets);
   let url = '';
-  const hostnames = isLoopback(listen.host)
-    ? ['127.0.0.1', 'localhost', '::1', ...(options.extraHostnames ?? [])]
-    : [listen.host, ...(options.extraHostnames ?? [])];
-  const app = buildHttpApp({ ...options, allowedHostnames: hostnames, publicUrl: () => options.publicUrl ?? url });
+  // Loopback names stay allowed on any bind: a page on another site cannot make a browser send
+  // them (DNS rebinding needs a name the attacker controls).
+  const hostnames = ['127.0.0.1', 'localhost', '::1', ...(isLoopback(listen.host) ? [] : [listen.host]), ...(options.extraHostnames ?? [])];
+  const app = buildHttpApp({ ...options, localMode: exposure.localMode, allowedHostnames: hostnames, publicUrl: () => options.publicUrl ?? url });
   // While closing, tell clients not to reuse their connection.
   app.addHook('onSend', async (_request, reply) => {
     if (closing.has(app)) reply.header('connection', 'close');
@@ -61,7 +57,7 @@ export async function startHttpServer(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : listen.port;
   url = `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}`;
-  return { app, url, close: () => closeGracefully(app) };
+  return { app, url, exposure, banner: describeExposure(exposure), close: () => closeGracefully(app) };
 }
 
 /**

@@ -45,7 +45,9 @@ describe('POST /v1/executions', () => {
   it('/healthz says how current the store is: the newest execution and the last ingest', async () => {
     const store = await openTestStore();
     const { url } = await startHttp(store);
-    const health = async () => (await (await fetch(`${url}/healthz`)).json()) as Record<string, unknown>;
+    const health = async () => (await (await fetch(`${url}/healthz`, { headers: bearer(TOKENS.gateway) })).json()) as Record<string, unknown>;
+    // Without a token (auth is configured) the store's figures are not shown, only liveness.
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(await health()).toEqual({ status: 'ok', executions: 0, oldest_started_at: null, newest_started_at: null, last_ingested_at: null, queued_writes: 0 });
     const before = Date.now();
     const body = JSON.stringify([record('f1', { started_at: '2026-10-30T09:00:00Z' }), record('f2', { started_at: '2026-10-30T11:30:00Z' })]);
@@ -181,7 +183,7 @@ describe('POST /v1/executions', () => {
 
       // (24MB is too little for ingest itself, so the check once the file is back is the health one.)
       renameSync(`${path}.moved`, path);
-      const healthy = await fetch(`${url}/healthz`);
+      const healthy = await fetch(`${url}/healthz`, { headers: bearer(TOKENS.root) });
       expect(healthy.status).toBe(200);
       expect(await healthy.json()).toMatchObject({ status: 'ok', executions: 0 });
     } finally {
@@ -225,6 +227,6 @@ describe('POST /v1/executions', () => {
     const { auditFor } = await import('../mcp/harness.js');
     await expect(
       startHttpServer({ host: '0.0.0.0', port: 0 }, { store, clock: store.clock, audit: auditFor(store), auth: new HttpAuth({}), webhookSecrets: [] }),
-    ).rejects.toThrow(/Refusing to listen on 0.0.0.0 without authentication/);
+    ).rejects.toThrow(/Refusing to listen on 0.0.0.0 \(reachable from other machines\): no authentication is configured/);
   });
 });

@@ -170,7 +170,7 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
     await services.tailer?.stop();
     await services.store.close();
   }, { onStdinEnd: false });
-  log(`mcp-blackbox serving HTTP on ${running.url}: POST /mcp (MCP Streamable HTTP), POST /v1/executions, POST /v1/traces, GET /healthz; auth ${auth.configured ? 'required' : 'off (local mode, loopback only)'}`);
+  log(`mcp-blackbox serving HTTP on ${running.url}: POST /mcp (MCP Streamable HTTP), POST /v1/executions, POST /v1/traces, GET /healthz\n${running.banner}`);
   return running.url;
 }
 
