@@ -55,7 +55,10 @@ export function createServer(options: ServerOptions): McpServer {
             content: [{ type: 'text' as const, text: safe.summary }],
           };
         } catch (error) {
-          return errorResult(tool.name, error, log);
+          // Error texts can quote stored values (the closest names to a misspelt filter): they
+          // pass the redactor like any answer.
+          const result = errorResult(tool.name, error, log);
+          return { ...result, content: result.content.map((c) => (c.type === 'text' ? { ...c, text: access.protectText(c.text) } : c)) };
         }
       },
     );

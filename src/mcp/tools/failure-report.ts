@@ -46,7 +46,8 @@ Example: "Why did my sync_opportunities runs fail last night?"`,
   async handler(args, ctx) {
     const range = rangeOf(args, ctx, '7d');
     const filters = filtersOf(args);
-    const result = await failureReport((task) => ctx.store.read(task), { range, filters, limit: args.limit });
+    const report = await failureReport((task) => ctx.store.read(task), { range, filters, limit: args.limit });
+    const result = { ...report, groups: report.groups.map((g) => ctx.access.viewFailureGroup(g)) };
     const note = result.total_failures === 0 ? await explainEmpty(ctx, range, filters) : undefined;
     const groups = result.groups
       .slice(0, 5)

@@ -55,9 +55,10 @@ Example: "Show my failed executions since midnight."`,
   async handler(args, ctx) {
     const range = rangeOf(args, ctx, '7d');
     const filters = filtersOf(args);
-    const result = await ctx.store.read((db) =>
+    const page = await ctx.store.read((db) =>
       listExecutions(db, { range, filters, limit: args.limit, cursor: args.cursor, workflowRunId: args.workflow_run_id, sessionId: args.session_id }),
     );
+    const result = { ...page, executions: page.executions.map((e) => ctx.access.viewSummary(e)) };
     const note = result.total_matching === 0 ? await explainEmpty(ctx, range, filters) : undefined;
     const lines = result.executions
       .slice(0, 10)
