@@ -28,7 +28,11 @@ export interface ExecutionTrace {
     attributes: Record<string, unknown> | null;
     source: string;
   };
+  /** The first STEP_CAP steps in order, plus the first failing step when it comes later. */
   steps: TraceStep[];
+  /** How many steps the execution has, and how many of them `steps` leaves out. */
+  step_total: number;
+  steps_omitted: number;
   /** The first step that failed or was terminated, if any. */
   failing_step: number | null;
   related: {
@@ -39,6 +43,8 @@ export interface ExecutionTrace {
 }
 
 const RELATED_LIMIT = 20;
+/** Steps in one answer: a runaway workflow can record 100,000, and the answer must stay readable. */
+export const STEP_CAP = 200;
 
 const parse = (text: unknown): unknown => (typeof text === 'string' ? JSON.parse(text) : (text ?? null));
 
@@ -53,8 +59,12 @@ export async function traceExecution(read: Reader, executionId: string): Promise
       `SELECT step_index, name, connector, operation, status, iso(started_at) AS started_at, iso(ended_at) AS ended_at,
               CASE WHEN ended_at >= started_at THEN (epoch_ms(ended_at) - epoch_ms(started_at))::DOUBLE END AS duration_ms,
               tasks, auth_mode, auth_identity, error_type, error_layer, error_message, input, output
-       FROM steps WHERE execution_key = execution_key_of($id) ORDER BY step_index`,
-      { id: executionId },
+       FROM steps WHERE execution_key = execution_key_of($id)
+       -- The first steps, and the first failing one wherever it is: it is what a trace is read for.
+       QUALIFY row_number() OVER (ORDER BY step_index) <= $cap
+            OR (status IN ('failed', 'terminated') AND row_number() OVER (PARTITION BY status IN ('failed', 'terminated') ORDER BY step_index) = 1)
+       ORDER BY step_index`,
+      { id: executionId, cap: STEP_CAP },
     ),
   );
   // Settled now, awaited below: an unknown id must not leave the steps read rejecting unobserved.
@@ -101,6 +111,8 @@ export async function traceExecution(read: Reader, executionId: string): Promise
       source: source as string,
     },
     steps: traceSteps,
+    step_total: Math.max(Number(summary.step_count ?? 0), traceSteps.length),
+    steps_omitted: Math.max(0, Number(summary.step_count ?? 0) - traceSteps.length),
     failing_step: failing ? failing.index : null,
     related: {
       same_workflow_run: sameRun.slice(0, RELATED_LIMIT),

@@ -1,7 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../access/caller.js';
 import { ingestLines, type BatchResult } from '../ingest/batch.js';
+import { MAX_NESTING_DEPTH } from '../ingest/format.js';
 import { blockFromText, type LineBlock } from '../ingest/lines.js';
+import { nestingExceeds, unstorableReason } from '../ingest/storable.js';
+import { unknownFields } from '../ingest/validate.js';
 import { mapTraces, type ExportTraceServiceRequest } from '../ingest/otlp.js';
 import type { HttpAppOptions } from './app.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
@@ -23,8 +26,11 @@ export function bodyToBlock(body: Buffer, contentType: string | undefined): { bl
   const text = body.toString('utf8');
   if (text.trim() === '') throw new BodyError(400, 'The body is empty: send a JSON object, a JSON array, or NDJSON records.');
   if (NDJSON_TYPES.includes(type)) {
-    const lines = text.replace(/\r?\n$/, '');
-    return { block: blockFromText(lines), records: lines.split('\n').length };
+    // The bytes as sent (not the decoded text): invalid UTF-8 must reach validation to be named.
+    const data = body.subarray(0, body.length - (body.at(-1) === 0x0a ? (body.at(-2) === 0x0d ? 2 : 1) : 0));
+    // Blank lines are no records: they are neither counted nor rejected.
+    const records = text.split('\n').filter((line) => line.trim() !== '').length;
+    return { block: { firstLineNo: 1, data, rejects: [] }, records };
   }
   if (type !== 'application/json') {
     throw new BodyError(415, `Content-Type ${type} is not accepted; send application/json (an object or an array) or application/x-ndjson.`);
@@ -37,7 +43,16 @@ export function bodyToBlock(body: Buffer, contentType: string | undefined): { bl
   }
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) throw new BodyError(400, 'The JSON array is empty.');
-  return { block: blockFromText(items.map((item) => JSON.stringify(item) ?? 'null').join('\n')), records: items.length };
+  // An item nested too deep would overflow the stack when serialised as a line: it is rejected
+  // here, with the reason the line reader would give, and stands as an empty line.
+  const rejects: LineBlock['rejects'] = [];
+  const lines = items.map((item, i) => {
+    if (!nestingExceeds(item, MAX_NESTING_DEPTH + 1)) return JSON.stringify(item) ?? 'null';
+    const reason = (item !== null && typeof item === 'object' && !Array.isArray(item) && unstorableReason(item as Record<string, unknown>, '', unknownFields(item as Record<string, unknown>))) || 'too_deep:record';
+    rejects.push({ lineNo: i + 1, head: '(not kept: nested too deep to show)', reason });
+    return '';
+  });
+  return { block: { ...blockFromText(lines.join('\n')), rejects }, records: items.length };
 }
 
 export async function registerIngestRoutes(scope: FastifyInstance, options: IngestScopeOptions): Promise<void> {
@@ -112,7 +127,7 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
       throw error;
     }
     const rejected = Object.values(result.quarantined).reduce((a, b) => a + b, 0);
-    return reply.code(rejected === records ? 422 : 200).send({
+    return reply.code(records > 0 && rejected >= records ? 422 : 200).send({
       request_id: request.id,
       received: records,
       accepted: result.inserted,

@@ -24,6 +24,20 @@ export const MAX_LINE_BYTES = 1024 * 1024;
 export const QUARANTINE_RAW_CAP = 8192;
 /** A record that starts further than this in the future is quarantined. */
 export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+/**
+ * The largest `tasks` and `cost_usd` of one execution (or step). Bounded so that no sum the tools
+ * take (billions of executions) can overflow to Infinity, which would fail every answer over it.
+ */
+export const MAX_AMOUNT = 1e9;
+/** The largest `duration_ms`: about 31 years. */
+export const MAX_DURATION_MS = 1e12;
+/** Step indexes are stored as 32-bit integers. */
+export const MAX_STEP_INDEX = 2 ** 31 - 1;
+/**
+ * Payloads (input, output, unknown fields) nested deeper than this are quarantined: what reads
+ * them back (serialisers, the MCP SDK) recurses, and a deep enough document overflows its stack.
+ */
+export const MAX_NESTING_DEPTH = 100;
 
 export const RFC3339_WITH_ZONE_PATTERN =
   '^\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2})$';
@@ -78,7 +92,7 @@ const timestamp = z
   .string()
   .regex(new RegExp(RFC3339_WITH_ZONE_PATTERN), 'RFC 3339 timestamp with zone')
   .refine(isRfc3339WithZone, 'not a real date and time');
-const nonNegative = z.number().finite().min(0);
+const amount = z.number().finite().min(0).max(MAX_AMOUNT);
 const optionalString = z.string().nullish();
 
 const errorSchema = z
@@ -91,14 +105,14 @@ const errorSchema = z
 
 export const stepSchema = z
   .object({
-    index: z.number().int().min(0),
+    index: z.number().int().min(0).max(MAX_STEP_INDEX),
     name: z.string(),
     connector: optionalString,
     operation: optionalString,
     status: z.enum(STATUSES),
     started_at: timestamp.nullish(),
     ended_at: timestamp.nullish(),
-    tasks: nonNegative.nullish(),
+    tasks: amount.nullish(),
     auth: z
       .object({ mode: z.enum(AUTH_MODES).nullish(), identity: optionalString })
       .passthrough()
@@ -114,7 +128,7 @@ export const executionSchema = z
     execution_id: z.string().min(1).max(128),
     started_at: timestamp,
     ended_at: timestamp.nullish(),
-    duration_ms: nonNegative.nullish(),
+    duration_ms: z.number().finite().min(0).max(MAX_DURATION_MS).nullish(),
     status: z.enum(STATUSES),
     tool: z
       .object({ name: z.string(), kind: z.enum(TOOL_KINDS).nullish(), server: optionalString })
@@ -132,8 +146,8 @@ export const executionSchema = z
       .nullish(),
     environment: optionalString,
     via_mcp: z.boolean().nullish(),
-    tasks: nonNegative.nullish(),
-    cost_usd: nonNegative.nullish(),
+    tasks: amount.nullish(),
+    cost_usd: amount.nullish(),
     input: z.unknown().optional(),
     output: z.unknown().optional(),
     error: errorSchema.nullish(),

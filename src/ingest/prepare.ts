@@ -1,5 +1,7 @@
-import { QUARANTINE_RAW_CAP } from './format.js';
+import { isUtf8 } from 'node:buffer';
+import { MAX_LINE_BYTES, QUARANTINE_RAW_CAP } from './format.js';
 import type { LineBlock } from './lines.js';
+import { unstorableReason } from './storable.js';
 import { recordReason, tasksOf, unknownFields } from './validate.js';
 
 export interface Reject {
@@ -89,6 +91,9 @@ function* prepareSteps(block: LineBlock, now: Date): Generator<void, PreparedBat
     out = bigger;
   };
   let valid = 0;
+  // Invalid UTF-8 reaches DuckDB as bytes and fails the whole read: find the lines that hold it,
+  // checking line by line only when the block as a whole is not valid.
+  const allUtf8 = isUtf8(data);
   let lineNo = block.firstLineNo;
   let start = 0;
   while (start <= data.length) {
@@ -97,22 +102,31 @@ function* prepareSteps(block: LineBlock, now: Date): Generator<void, PreparedBat
     let stop = end;
     if (stop > start && data[stop - 1] === CR) stop--;
     if (stop > start && !isBlank(data, start, stop)) {
-      let text = data.toString('utf8', start, stop);
+      let text = data.toString('utf8', start, Math.min(stop, start + MAX_LINE_BYTES + 1));
       // A UTF-8 byte order mark (files saved by some editors) is not part of the JSON.
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       let record: unknown;
       let reason: string | null;
-      try {
-        record = JSON.parse(text);
-        reason = recordReason(record, now);
-      } catch {
-        reason = 'invalid_json';
+      let extra: Record<string, unknown> | null = null;
+      // One limit for every source: the file reader rejects longer lines before they get here.
+      if (stop - start > MAX_LINE_BYTES) reason = 'line_too_long';
+      else if (!allUtf8 && !isUtf8(data.subarray(start, stop))) reason = 'invalid_utf8';
+      else {
+        try {
+          record = JSON.parse(text);
+          reason = recordReason(record, now);
+          if (!reason) {
+            extra = unknownFields(record as Record<string, unknown>);
+            reason = unstorableReason(record as Record<string, unknown>, text, extra);
+          }
+        } catch {
+          reason = 'invalid_json';
+        }
       }
       if (reason) {
         rejects.push({ lineNo, reason, raw: text.length > QUARANTINE_RAW_CAP ? text.slice(0, QUARANTINE_RAW_CAP) : text });
       } else {
         const rec = record as Record<string, unknown>;
-        const extra = unknownFields(rec);
         const prefix = `{"__line":${lineNo},"__tasks":${tasksOf(rec)}`;
         if (extra) {
           // Rare: re-serialise so the unknown fields travel in one known column (and a record's

@@ -1,4 +1,4 @@
-import { AUTH_MODES, ERROR_LAYERS, STATUSES, TOOL_KINDS } from './format.js';
+import { AUTH_MODES, ERROR_LAYERS, MAX_AMOUNT, MAX_DURATION_MS, MAX_STEP_INDEX, STATUSES, TOOL_KINDS } from './format.js';
 
 /**
  * The rules of the log format, as data: which fields exist, their kinds, which are required, and
@@ -16,6 +16,8 @@ export interface FieldRule {
   required?: boolean;
   values?: readonly string[];
   maxLength?: number;
+  /** For numbers and integers: the largest value the store holds and aggregates safely. */
+  max?: number;
 }
 
 const ERROR_RULES = (prefix: string): FieldRule[] => [
@@ -35,7 +37,7 @@ export const EXECUTION_RULES: FieldRule[] = [
   { name: 'user', kind: 'object' },
   { name: 'user.id', kind: 'string', required: true },
   { name: 'ended_at', kind: 'timestamp' },
-  { name: 'duration_ms', kind: 'number' },
+  { name: 'duration_ms', kind: 'number', max: MAX_DURATION_MS },
   { name: 'tool.kind', kind: 'enum', values: TOOL_KINDS },
   { name: 'tool.server', kind: 'string' },
   { name: 'user.email', kind: 'string' },
@@ -47,21 +49,21 @@ export const EXECUTION_RULES: FieldRule[] = [
   { name: 'agent.workflow_run_id', kind: 'string' },
   { name: 'environment', kind: 'string' },
   { name: 'via_mcp', kind: 'boolean' },
-  { name: 'tasks', kind: 'number' },
-  { name: 'cost_usd', kind: 'number' },
+  { name: 'tasks', kind: 'number', max: MAX_AMOUNT },
+  { name: 'cost_usd', kind: 'number', max: MAX_AMOUNT },
   ...ERROR_RULES(''),
   { name: 'steps', kind: 'array' },
 ];
 
 export const STEP_RULES: FieldRule[] = [
-  { name: 'index', kind: 'integer', required: true },
+  { name: 'index', kind: 'integer', required: true, max: MAX_STEP_INDEX },
   { name: 'name', kind: 'string', required: true },
   { name: 'status', kind: 'enum', values: STATUSES, required: true },
   { name: 'connector', kind: 'string' },
   { name: 'operation', kind: 'string' },
   { name: 'started_at', kind: 'timestamp' },
   { name: 'ended_at', kind: 'timestamp' },
-  { name: 'tasks', kind: 'number' },
+  { name: 'tasks', kind: 'number', max: MAX_AMOUNT },
   { name: 'auth', kind: 'object' },
   { name: 'auth.mode', kind: 'enum', values: AUTH_MODES },
   { name: 'auth.identity', kind: 'string' },

@@ -18,9 +18,9 @@ function kindTest(rule: FieldRule): string {
     case 'timestamp':
       return `typeof v === 'string' && isTimestamp(v)`;
     case 'number':
-      return `typeof v === 'number' && Number.isFinite(v) && v >= 0`;
+      return `typeof v === 'number' && Number.isFinite(v) && v >= 0${rule.max === undefined ? '' : ` && v <= ${rule.max}`}`;
     case 'integer':
-      return `typeof v === 'number' && Number.isInteger(v) && v >= 0`;
+      return `typeof v === 'number' && Number.isInteger(v) && v >= 0${rule.max === undefined ? '' : ` && v <= ${rule.max}`}`;
     case 'boolean':
       return `typeof v === 'boolean'`;
     case 'object':

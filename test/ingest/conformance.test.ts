@@ -56,6 +56,8 @@ const MUTATIONS: Mutation[] = [
   set('steps.1.status', 'ok'), set('steps.0.started_at', 'now'), set('steps.0.tasks', -2), set('steps.0.auth', 'user'),
   set('steps.0.auth.mode', 'none'), set('steps.0.auth.mode', 'admin'), set('steps.0.auth.identity', 9), set('steps.1.error.layer', 'llm'),
   set('steps.1.error', 'x'), set('extra_top_level', { any: 'thing' }), set('tool.version', 2),
+  set('tasks', 1e9), set('tasks', 1e308), set('cost_usd', 1e9 + 1), set('duration_ms', 1e12), set('duration_ms', 1e13),
+  set('steps.0.index', 2 ** 31 - 1), set('steps.0.index', 2 ** 31), set('steps.0.tasks', 1e10),
 ];
 
 describe('format conformance: zod schema vs the ingest validator', () => {

@@ -1,14 +1,17 @@
 import { z } from 'zod';
-import { traceExecution } from '../../analytics/trace.js';
+import { STEP_CAP, traceExecution } from '../../analytics/trace.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 import { executionSummaryShape } from './list-executions.js';
+
+/** Steps listed in the text answer; all of the shown ones are in the structured result. */
+const SUMMARY_STEPS = 50;
 
 const errorShape = z.object({ type: z.string().nullable(), layer: z.string().nullable(), message: z.string().nullable() }).nullable();
 
 export const trace_execution = defineTool({
   name: 'trace_execution',
   title: 'Trace one execution',
-  description: `Everything about one execution: who it ran for (user, team, email), the client, session and agent run, timings, status, the error with its layer, and every step in order with its connector, operation, status, timings, tasks and auth context (mode user/service/none and the identity whose credentials it used). failing_step names the first step that failed. related lists the other executions of the same agent run and session (up to 20 each).
+  description: `Everything about one execution: who it ran for (user, team, email), the client, session and agent run, timings, status, the error with its layer, and every step in order with its connector, operation, status, timings, tasks and auth context (mode user/service/none and the identity whose credentials it used). failing_step names the first step that failed. At most 200 steps are returned (the first ones, plus the first failing step); step_total and steps_omitted say how many there are. related lists the other executions of the same agent run and session (up to 20 each).
 
 Payloads (input, output, step payloads) are shown in full only on the caller's own executions; on anyone else's they are masked: keys and shape kept, values replaced by type and rough size (payloads: "masked"). Secrets are redacted everywhere. Admins who must see raw data use unmask_execution with a reason (audited). Every trace is recorded in the audit log.
 
@@ -45,6 +48,8 @@ Example: "Why did execution ex_7f3a fail, and whose credentials did the failing 
         output: z.unknown(),
       }),
     ),
+    step_total: z.number(),
+    steps_omitted: z.number(),
     failing_step: z.number().nullable(),
     related: z.object({
       same_workflow_run: z.array(executionSummaryShape),
@@ -66,7 +71,8 @@ Example: "Why did execution ex_7f3a fail, and whose credentials did the failing 
     const summary = [
       `${e.execution_id}: ${e.tool} (${e.tool_kind}) for ${e.user_id}${e.team ? ` (${e.team})` : ''} via ${e.client ?? 'unknown client'}, ${e.status}, ${e.duration_ms ?? '?'} ms, ${e.tasks} task${e.tasks === 1 ? '' : 's'}, started ${e.started_at}.`,
       e.error ? `Error ${e.error.type ?? '?'} at layer ${e.error.layer ?? '?'}: ${e.error.message ?? ''}` : '',
-      view.steps.length ? `Steps: ${view.steps.map((s) => `${s.index} ${s.name} [${s.connector ?? '-'}:${s.operation ?? '-'}] ${s.status} auth=${s.auth.mode ?? '-'}${s.auth.identity ? `(${s.auth.identity})` : ''}`).join('; ')}.` : '',
+      view.steps_omitted ? `Showing ${view.steps.length} of ${view.step_total} steps (the first ${STEP_CAP} and the first failing one); ${view.steps_omitted} left out.` : '',
+      view.steps.length ? `Steps: ${view.steps.slice(0, SUMMARY_STEPS).map((s) => `${s.index} ${s.name} [${s.connector ?? '-'}:${s.operation ?? '-'}] ${s.status} auth=${s.auth.mode ?? '-'}${s.auth.identity ? `(${s.auth.identity})` : ''}`).join('; ')}${view.steps.length > SUMMARY_STEPS ? `; and ${view.steps.length - SUMMARY_STEPS} more in the structured result` : ''}.` : '',
       failing ? `Failing step: ${failing.index} ${failing.name}${failing.error?.type ? ` (${failing.error.type})` : ''}.` : '',
       `Payloads ${view.payloads}. Related: ${view.related.same_workflow_run.length} in the same agent run, ${view.related.same_session.length} in the same session.`,
     ].filter(Boolean).join(' ');
