@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { allAuditEvents, appendAuditEvent, lastAuditEvent, type AuditRow } from '../store/audit-events.js';
+import { allAuditEvents, appendAuditEvents, auditTableExists, lastAuditEvent, type AuditRow } from '../store/audit-events.js';
 import type { Store } from '../store/store.js';
 import type { Caller } from './caller.js';
 
@@ -45,50 +45,151 @@ export function chainHash(prevHash: string, row: Omit<AuditRow, 'hash' | 'prev_h
     : `sha256:${createHash('sha256').update(payload).digest('hex')}`;
 }
 
+/** How long a view event may wait to share its commit with others. */
+const VIEW_BATCH_MS = 250;
+
+interface Pending {
+  caller: Caller;
+  event: AuditEventInput;
+  resolve: (row: AuditRow) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
- * The tamper-evident audit log. Each event is chained to the previous one by hash, written in its
- * own transaction through the store's single write path, and mirrored to a JSONL file before the
- * transaction commits: if either write fails, the event is not recorded and the caller's action
- * must not proceed (unmask fails closed).
+ * The tamper-evident audit log. Each event is chained to the previous one by hash, written
+ * through the store's single write path, and mirrored to a JSONL file before the transaction
+ * commits: if either write fails, the event is not recorded and the caller's action must not
+ * proceed (unmask fails closed).
+ *
+ * Events are group-committed: at most one audit transaction is queued or running, and every event
+ * recorded meanwhile goes into the next one. Views (`note`) also wait up to VIEW_BATCH_MS for
+ * company. Read tools write these rows, and one transaction per view filled the store's write
+ * queue, which ingest shares, under tool traffic.
  */
 export class AuditLog {
+  private readonly pending: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly options: AuditOptions = {},
-  ) {}
+  ) {
+    store.beforeClose(() => this.flush());
+  }
 
   /** Records an event; resolves only once it is committed. */
-  async record(caller: Caller, event: AuditEventInput): Promise<AuditRow> {
-    return this.store.write(async (db) => {
-      const last = await lastAuditEvent(db);
-      const base = {
-        seq: (last?.seq ?? 0) + 1,
-        at: this.store.clock.now().toISOString(),
-        actor: caller.id,
-        role: caller.role,
-        action: event.action,
-        target: event.target ?? null,
-        reason: event.reason ?? null,
-        details: event.details ? canonicalJson(event.details) : null,
-      };
-      const prevHash = last?.hash ?? GENESIS_HASH;
-      const row: AuditRow = { ...base, prev_hash: prevHash, hash: chainHash(prevHash, base, this.options.key) };
-      await appendAuditEvent(db, row);
-      if (this.options.mirrorPath) appendFileSync(this.options.mirrorPath, `${JSON.stringify(row)}\n`);
-      return row;
-    });
+  record(caller: Caller, event: AuditEventInput): Promise<AuditRow> {
+    const row = this.enqueue(caller, event);
+    this.schedule(0);
+    return row;
+  }
+
+  /**
+   * Records an event that nothing waits for (a view of masked data): it is committed with the
+   * next batch, at most VIEW_BATCH_MS later, and a failure is reported to `onError`.
+   */
+  note(caller: Caller, event: AuditEventInput, onError: (error: unknown) => void): void {
+    this.enqueue(caller, event).catch(onError);
+    this.schedule(VIEW_BATCH_MS);
+  }
+
+  /** Commits every event recorded so far. */
+  async flush(): Promise<void> {
+    while (this.flushing || this.pending.length > 0) {
+      if (this.flushing) await this.flushing;
+      else this.startFlush();
+    }
   }
 
   /** The recorder tools use, bound to one caller. */
-  as(caller: Caller): { record(event: AuditEventInput): Promise<AuditRow> } {
-    return { record: (event) => this.record(caller, event) };
+  as(caller: Caller): { record(event: AuditEventInput): Promise<AuditRow>; note(event: AuditEventInput, onError: (error: unknown) => void): void } {
+    return { record: (event) => this.record(caller, event), note: (event, onError) => this.note(caller, event, onError) };
   }
 
-  async verify(): Promise<ChainVerification> {
-    const rows = await this.store.read((db) => allAuditEvents(db));
-    const mirror = this.options.mirrorPath && existsSync(this.options.mirrorPath) ? readMirror(this.options.mirrorPath) : undefined;
-    return verifyChain(rows, { key: this.options.key, mirror, mirrorPath: this.options.mirrorPath });
+  private enqueue(caller: Caller, event: AuditEventInput): Promise<AuditRow> {
+    return new Promise<AuditRow>((resolve, reject) => this.pending.push({ caller, event, resolve, reject }));
   }
+
+  private schedule(delayMs: number): void {
+    if (delayMs === 0) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      if (!this.flushing) this.startFlush();
+      return; // a running flush starts the next one when it ends
+    }
+    if (this.timer || this.flushing) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.flushing) this.startFlush();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private startFlush(): void {
+    const batch = this.pending.splice(0);
+    if (batch.length === 0) return;
+    this.flushing = this.commit(batch)
+      .then(
+        (rows) => batch.forEach((p, i) => p.resolve(rows[i]!)),
+        (error: unknown) => batch.forEach((p) => p.reject(error)),
+      )
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.pending.length > 0) this.schedule(0);
+      });
+  }
+
+  private commit(batch: Pending[]): Promise<AuditRow[]> {
+    return this.store.write(async (db) => {
+      const last = await lastAuditEvent(db);
+      let seq = last?.seq ?? 0;
+      let prevHash = last?.hash ?? GENESIS_HASH;
+      const at = this.store.clock.now().toISOString();
+      const rows = batch.map(({ caller, event }) => {
+        const base = {
+          seq: ++seq,
+          at,
+          actor: caller.id,
+          role: caller.role,
+          action: event.action,
+          target: event.target ?? null,
+          reason: event.reason ?? null,
+          details: event.details ? canonicalJson(event.details) : null,
+        };
+        const row: AuditRow = { ...base, prev_hash: prevHash, hash: chainHash(prevHash, base, this.options.key) };
+        prevHash = row.hash;
+        return row;
+      });
+      await appendAuditEvents(db, rows);
+      if (this.options.mirrorPath) appendFileSync(this.options.mirrorPath, rows.map((row) => `${JSON.stringify(row)}\n`).join(''), { mode: 0o600 });
+      return rows;
+    });
+  }
+
+  /**
+   * Verifies the chain in the database and, unless `withoutMirror`, against the mirror file: a
+   * missing mirror is a failure once there are events, since without it a truncated tail cannot
+   * be told from a shorter log.
+   */
+  async verify(options: { withoutMirror?: boolean } = {}): Promise<ChainVerification> {
+    const rows = await this.store.read(async (db) => ((await auditTableExists(db)) ? allAuditEvents(db) : undefined));
+    const mirrorPath = options.withoutMirror ? undefined : this.options.mirrorPath;
+    if (!rows) {
+      return { ...emptyVerification(this.options.key, mirrorPath), ok: false, problem: 'the audit_events table is missing from the database: the audit log was dropped' };
+    }
+    let mirror: AuditRow[] | undefined;
+    if (mirrorPath && existsSync(mirrorPath)) {
+      const read = readMirror(mirrorPath);
+      if ('problem' in read) return { ...emptyVerification(this.options.key, mirrorPath), events: rows.length, ok: false, first_broken_seq: read.line, problem: read.problem };
+      mirror = read.rows;
+    }
+    return verifyChain(rows, { key: this.options.key, mirror, mirrorPath, requireMirror: Boolean(mirrorPath) });
+  }
+}
+
+function emptyVerification(key: string | undefined, mirrorPath: string | undefined): ChainVerification {
+  return { ok: true, events: 0, head_seq: null, keyed: Boolean(key), first_broken_seq: null, problem: null, mirror: { path: mirrorPath ?? null, events: null, matches: null } };
 }
 
 export interface ChainVerification {
@@ -102,11 +203,17 @@ export interface ChainVerification {
   mirror: { path: string | null; events: number | null; matches: boolean | null };
 }
 
-function readMirror(path: string): AuditRow[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as AuditRow);
+function readMirror(path: string): { rows: AuditRow[] } | { line: number; problem: string } {
+  const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '');
+  const rows: AuditRow[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    try {
+      rows.push(JSON.parse(lines[i]!) as AuditRow);
+    } catch {
+      return { line: i + 1, problem: `line ${i + 1} of the mirror file ${path} is not valid JSON: the mirror was edited` };
+    }
+  }
+  return { rows };
 }
 
 /**
@@ -117,10 +224,10 @@ function readMirror(path: string): AuditRow[] {
  */
 export function verifyChain(
   rows: AuditRow[],
-  options: { key?: string; mirror?: AuditRow[]; mirrorPath?: string },
+  options: { key?: string; mirror?: AuditRow[]; mirrorPath?: string; requireMirror?: boolean },
 ): ChainVerification {
   const result = (first: number | null, problem: string | null, mirrorMatches: boolean | null): ChainVerification => ({
-    ok: first === null,
+    ok: problem === null,
     events: rows.length,
     head_seq: rows.length ? rows[rows.length - 1]!.seq : null,
     keyed: Boolean(options.key),
@@ -152,6 +259,17 @@ export function verifyChain(
   }
   if (options.mirror) {
     const mirror = options.mirror;
+    // The mirror is a chain of its own: each line's hash is recomputed from its content, so a line
+    // edited with its hash kept is caught even where the database agrees with the hash.
+    let mirrorPrev = GENESIS_HASH;
+    for (let i = 0; i < mirror.length; i++) {
+      const line = mirror[i]!;
+      const { hash: _h, prev_hash: _p, ...base } = line;
+      if (line.prev_hash !== mirrorPrev || chainHash(mirrorPrev, base, options.key) !== line.hash) {
+        return result(line.seq ?? i + 1, `line ${i + 1} of the mirror file (event ${line.seq}) was modified: its hash does not match its content or does not link to the line before`, false);
+      }
+      mirrorPrev = line.hash;
+    }
     for (let i = 0; i < Math.min(mirror.length, rows.length); i++) {
       if (mirror[i]!.hash !== rows[i]!.hash || mirror[i]!.seq !== rows[i]!.seq) {
         return result(rows[i]!.seq, `event ${rows[i]!.seq} differs from its copy in the mirror file`, false);
@@ -164,6 +282,14 @@ export function verifyChain(
       return result(mirror.length + 1, `the mirror file ends at event ${mirror.length} but the database goes on to ${rows.length}: the mirror was truncated or events were added behind its back`, false);
     }
     return result(null, null, true);
+  }
+  if (options.requireMirror && rows.length > 0) {
+    return result(
+      null,
+      `the mirror file ${options.mirrorPath} is missing, so a truncated tail cannot be detected (the database chain itself verifies, ${rows.length} events). ` +
+        'Restore the mirror from where you keep it, or run audit verify --without-mirror to check the database chain alone.',
+      false,
+    );
   }
   return result(null, null, null);
 }

@@ -52,6 +52,7 @@ program
   .description('Recompute the audit hash chain; exit 1 and name the first broken event if it was edited, deleted, reordered or truncated')
   .addOption(dbOption())
   .option('--json', 'print the result as JSON')
+  .option('--without-mirror', 'check the database chain alone when the mirror file is gone (a truncated tail then goes unseen)')
   .action(run(auditVerifyCommand));
 
 registerServeCommands(program, { dbOption, nowOption, run });

@@ -9,6 +9,8 @@ import type { Store } from '../store/store.js';
 /** Records what the caller did (the audit log), bound to one caller; resolves once committed. */
 export interface CallerAudit {
   record(event: AuditEventInput): Promise<AuditRow>;
+  /** Records an event nothing waits for; it is committed with the next batch. */
+  note(event: AuditEventInput, onError: (error: unknown) => void): void;
 }
 
 /** What a tool handler may use: the store, the clock, the caller's view of the data, the audit log. */

@@ -21,11 +21,22 @@ export async function lastAuditEvent(db: Db): Promise<AuditRow | undefined> {
   return db.one<AuditRow>(`SELECT ${COLUMNS} FROM audit_events ORDER BY seq DESC LIMIT 1`);
 }
 
-export async function appendAuditEvent(db: Db, row: AuditRow): Promise<void> {
-  await db.run(
-    `INSERT INTO audit_events VALUES ($seq, CAST($at AS TIMESTAMP), $actor, $role, $action, $target, $reason, $details, $prev_hash, $hash)`,
-    { ...row, at: sqlTime(row.at) },
+/** Appends events in order, in the caller's transaction. */
+export async function appendAuditEvents(db: Db, rows: readonly AuditRow[]): Promise<void> {
+  for (const row of rows) {
+    await db.run(
+      `INSERT INTO audit_events VALUES ($seq, CAST($at AS TIMESTAMP), $actor, $role, $action, $target, $reason, $details, $prev_hash, $hash)`,
+      { ...row, at: sqlTime(row.at) },
+    );
+  }
+}
+
+/** Whether the audit table exists: a dropped one is a broken log, not an internal error. */
+export async function auditTableExists(db: Db): Promise<boolean> {
+  const table = await db.one<{ n: number }>(
+    "SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'audit_events'",
   );
+  return Boolean(table?.n);
 }
 
 /** Every event in storage order (by seq), for verification. */

@@ -181,6 +181,7 @@ export class Store {
   private activeReads = 0;
   private readonly readsDone: Array<() => void> = [];
   private readonly closeHooks: Array<() => void> = [];
+  private readonly beforeCloseHooks: Array<() => Promise<void>> = [];
   private checkpointQueued = false;
 
   /** Set while the database is being reopened (reopen): reads wait for it. */
@@ -384,6 +385,11 @@ export class Store {
     });
   }
 
+  /** Runs `hook` as the store starts to close, while it still takes writes: for work held back to batch it. */
+  beforeClose(hook: () => Promise<void>): void {
+    this.beforeCloseHooks.push(hook);
+  }
+
   /** Runs `hook` when the store closes (after its last write): for resources tied to its connections. */
   onClose(hook: () => void): void {
     this.closeHooks.push(hook);
@@ -456,6 +462,7 @@ export class Store {
   /** Waits for queued writes, then releases the file lock. */
   async close(): Promise<void> {
     if (this.closed) return;
+    for (const hook of this.beforeCloseHooks.splice(0)) await hook().catch(() => undefined);
     this.closed = true;
     await this.writeTail;
     for (const hook of this.closeHooks.splice(0)) hook();

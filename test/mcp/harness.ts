@@ -30,7 +30,8 @@ const audits = new WeakMap<Store, AuditLog>();
 
 /** One audit log per database, as in a real process, whoever the callers are. */
 export function auditFor(store: Store): AuditLog {
-  if (!audits.has(store)) audits.set(store, new AuditLog(store, { mirrorPath: join(tempDir(), 'audit.jsonl') }));
+  // Beside the database, as in production: it outlives the store, whose close commits held-back views.
+  if (!audits.has(store)) audits.set(store, new AuditLog(store, { mirrorPath: `${store.path}.audit.jsonl` }));
   return audits.get(store)!;
 }
 

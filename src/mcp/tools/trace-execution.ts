@@ -61,9 +61,10 @@ Example: "Why did execution ex_7f3a fail, and whose credentials did the failing 
   async handler(args, ctx) {
     const trace = await traceExecution((task) => ctx.store.read(task), args.execution_id);
     const view = ctx.access.viewTrace(trace);
-    // A view is recorded after the answer is built, not waited for: its commit (an fsync) would
-    // double the tool's latency. Unmask, which shows raw data, is audited before it answers.
-    ctx.audit.record({ action: 'view_execution', target: args.execution_id, details: { payloads: view.payloads } }).catch((error: unknown) => {
+    // A view is recorded after the answer is built, and committed with other views (the audit
+    // log batches them): one commit per view would double the tool's latency and fill the write
+    // queue that ingest shares. Unmask, which shows raw data, is audited before it answers.
+    ctx.audit.note({ action: 'view_execution', target: args.execution_id, details: { payloads: view.payloads } }, (error: unknown) => {
       process.stderr.write(`[mcp-blackbox] audit of view_execution ${args.execution_id} failed: ${error instanceof Error ? error.message : String(error)}\n`);
     });
     const e = view.execution;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { traceExecution } from '../../analytics/trace.js';
-import { AccessDenied } from '../../errors.js';
+import { AccessDenied, UserInputError } from '../../errors.js';
 import { defineTool } from '../tool.js';
 
 const FIELDS = ['input', 'output', 'steps'] as const;
@@ -10,7 +10,7 @@ export const unmask_execution = defineTool({
   title: 'Unmask one execution (admins, audited)',
   description: `Shows the raw payloads of one execution (its input, output and step payloads), unmasked and unredacted. Admins only, and only with a reason: the unmask is written to the tamper-evident audit log before any data is returned, and if the audit record cannot be written nothing is returned.
 
-Use it only when masked data from trace_execution is not enough to resolve an incident, and say why in reason (at least 10 characters, for example "INC-4521: customer reports wrong opportunity amounts"). fields narrows what is shown (input, output, steps; default all). A member's call is refused and the attempt is audited too.
+Use it only when masked data from trace_execution is not enough to resolve an incident, and say why in reason (at least 10 characters other than spaces, for example "INC-4521: customer reports wrong opportunity amounts"). fields narrows what is shown (input, output, steps; default all). A member's call is refused and the attempt is audited too.
 
 Example: "Unmask ex_7f3a's input to see which account the failed sync touched, for incident INC-4521."`,
   inputSchema: {
@@ -34,6 +34,10 @@ Example: "Unmask ex_7f3a's input to see which account the failed sync touched, f
     if (!ctx.access.isAdmin()) {
       await ctx.audit.record({ action: 'unmask_denied', target: args.execution_id, reason: args.reason });
       throw new AccessDenied('Only admins can unmask executions; this attempt was recorded in the audit log. Members see their own executions in full with trace_execution.');
+    }
+    // Ten spaces are not a reason: the audit log must say why.
+    if (args.reason.replace(/\s/g, '').length < 10) {
+      throw new UserInputError('reason must have at least 10 characters other than spaces: say why you need the raw data (a ticket or incident, what you look for).');
     }
     const trace = await traceExecution((task) => ctx.store.read(task), args.execution_id);
     const fields = args.fields ?? [...FIELDS];
