@@ -3,9 +3,8 @@ import { mergeBatch, mergeWithFallback, type MergeCounts, type MergeOptions } fr
 import type { LineBlock } from './lines.js';
 import { TERMINAL_STATUSES } from './format.js';
 import { prepareBatchYielding, type PreparedBatch, type Reject } from './prepare.js';
-import { scratchDir } from './scratch.js';
-import { closeSync, existsSync, ftruncate, openSync, write } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { SCRATCH_FILE_MODE, scratchDir } from './scratch.js';
+import { closeSync, ftruncate, openSync, write } from 'node:fs';
 import { join } from 'node:path';
 
 export interface BatchResult extends MergeCounts {
@@ -199,9 +198,9 @@ class StagingFile {
 
   /** The file lives in a private directory, removed when the store closes (or the process exits). */
   static async create(store: Store): Promise<StagingFile> {
-    const dir = await scratchDir(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'blackbox-staging-');
+    const dir = await scratchDir('staging');
     const path = join(dir.path, 'records.ndjson');
-    const fd = openSync(path, 'w+');
+    const fd = openSync(path, 'w+', SCRATCH_FILE_MODE);
     store.onClose(() => {
       closeSync(fd);
       dir.remove();

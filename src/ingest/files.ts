@@ -1,6 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
 import { open, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { glob, isDynamicPattern } from 'tinyglobby';
@@ -10,7 +9,7 @@ import type { Store } from '../store/store.js';
 import { addBatch, BatchLoad, emptySummary, type BatchResult, type IngestSummary } from './batch.js';
 import { prepareBatch, type Reject } from './prepare.js';
 import { splitLines } from './lines.js';
-import { scratchDir } from './scratch.js';
+import { SCRATCH_FILE_MODE, scratchDir } from './scratch.js';
 
 /** File names ingest reads: NDJSON, plain or gzip-compressed. */
 export const LOG_FILE_PATTERN = /\.(jsonl|ndjson)(\.gz)?$/i;
@@ -154,7 +153,7 @@ async function ingestFile(
 ): Promise<void> {
   const transactionRecords = options.transactionRecords ?? DEFAULT_TRANSACTION_RECORDS;
   const alignStoredRows = options.alignStoredRows ?? ROW_GROUP_ROWS;
-  const spool = await scratchDir(tmpdir(), 'blackbox-spool-');
+  const spool = await scratchDir('spool');
   const queue: SpooledChunk[] = [];
   let queuedLines = 0;
   let reading = true;
@@ -172,7 +171,7 @@ async function ingestFile(
         const prepared = prepareBatch(batch, store.clock.now());
         const chunk: SpooledChunk = { path: join(spool.path, `chunk-${n++}.ndjson`), valid: prepared.valid, rejects: prepared.rejects };
         try {
-          if (prepared.valid > 0) await writeFile(chunk.path, prepared.staging);
+          if (prepared.valid > 0) await writeFile(chunk.path, prepared.staging, { mode: SCRATCH_FILE_MODE });
         } finally {
           prepared.release();
         }

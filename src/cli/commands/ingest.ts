@@ -1,11 +1,13 @@
 import { ingestFiles, type FileIngestSummary } from '../../ingest/files.js';
 import { quarantinedTotal } from '../../ingest/batch.js';
+import { sweepStaleScratch } from '../../ingest/scratch.js';
 import { Store } from '../../store/store.js';
 import { resolveConfig, storeOptions, type CommonFlags } from '../config.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 
 export async function ingestCommand(inputs: string[], flags: CommonFlags & { json?: boolean }): Promise<number> {
   const config = resolveConfig(flags, process.env);
+  sweepStaleScratch();
   const store = await Store.open(storeOptions(config));
   try {
     const started = performance.now();

@@ -9,6 +9,7 @@ import { fixedClock } from '../../clock.js';
 import { UserInputError } from '../../errors.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { ingestFiles } from '../../ingest/files.js';
+import { sweepStaleScratch } from '../../ingest/scratch.js';
 import { LogTailer } from '../../ingest/tailer.js';
 import { createServer } from '../../mcp/server.js';
 import { HttpAuth } from '../../http/auth.js';
@@ -217,6 +218,7 @@ export function registerServeCommands(
       helpers.run(async (flags: ServeFlags) => {
         const config = resolveConfig(flags, process.env);
         for (const dir of flags.watch ?? []) checkWatchDir(dir);
+        sweepStaleScratch();
         const store = await Store.open(storeOptions(config));
         try {
           const services = await startServices(store, config, flags);
@@ -242,6 +244,7 @@ export function registerServeCommands(
         const config = { ...resolveConfig(flags, process.env), clock: fixedClock(new Date(now)) };
         const samples = sampleLogsDir();
         if (!existsSync(samples)) throw new Error(`sample logs not found at ${samples}`);
+        sweepStaleScratch();
         const store = await Store.open(storeOptions(config));
         try {
           const started = performance.now();
