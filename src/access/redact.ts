@@ -96,7 +96,36 @@ export function luhnValid(digits: string): boolean {
 
 const isCard = (digits: string) => digits.length >= 13 && digits.length <= 19 && luhnValid(digits);
 
+/**
+ * What every secret shape above needs somewhere in the text: a string without any of these (most
+ * ids, names, times and statuses) cannot match a pattern, and skips them all.
+ */
+const MAY_HOLD_SECRET = new RegExp(
+  [
+    'PRIVATE KEY', 'eyJ', '[Bb]earer', 'Basic', ':\\/\\/', '\\b(?:AKIA|ASIA|ABIA|ACCA)', 'gh[pousr]_', 'github_pat_', 'xox', 'xapp-',
+    '_(?:live|test)_', 'whsec_', 'AIza', 'sk-', SECRET_NAMES, '[A-Za-z0-9/+]{40}', '\\d(?:[ -]?\\d){12}',
+  ].join('|'),
+  'i',
+);
+
+/** Short strings repeat (keys, tool names, statuses): their redaction is remembered. */
+const SHORT = 64;
+const cache = new Map<string, string>();
+
 export function redactString(text: string): string {
+  if (text.length <= SHORT) {
+    const hit = cache.get(text);
+    if (hit !== undefined) return hit;
+    const out = redactUncached(text);
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(text, out);
+    return out;
+  }
+  return redactUncached(text);
+}
+
+function redactUncached(text: string): string {
+  if (!MAY_HOLD_SECRET.test(text)) return text;
   let out = text;
   for (const { name, pattern, replace, accept } of SECRET_PATTERNS) {
     out = out.replace(pattern, (match: string, ...groups: unknown[]) => {

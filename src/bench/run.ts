@@ -11,6 +11,7 @@ import { LogTailer } from '../ingest/tailer.js';
 import { Store } from '../store/store.js';
 import { BENCH_ANCHOR, withRandomIds, writeDataset } from './dataset.js';
 import { benchHttpIngest } from './http-ingest.js';
+import { benchMixedLoad, mixedLoadMarkdown, type MixedLoadResult } from './mixed-load.js';
 import { measureTools, timeCalls, type Percentiles } from './latency.js';
 import { runMeasured } from './proc.js';
 import { sqliteIngest, sqliteQueries } from './sqlite-baseline.js';
@@ -41,6 +42,9 @@ const repeats = Number(values.repeats);
 const now = Date.parse(BENCH_ANCHOR);
 mkdirSync(work, { recursive: true });
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+/** 8 ingest clients and 4 tool clients, as in the adversarial pass that found reads starving writes. */
+const MIXED_LOAD = { seconds: 15, rounds: 4, ingestClients: 8, toolClients: 4, batch: 500 };
 
 const TOOL_CALLS = (traceId: string): Record<string, Record<string, unknown>> => ({
   usage_summary: { window: '30d' },
@@ -255,7 +259,10 @@ async function main(): Promise<void> {
   log('http ingest');
   const http = await benchHttpIngest({ executions: 200_000, batch: 5000, concurrency: 4 });
 
-  writeResults({ results, main, load, memory, http });
+  log('mixed load: HTTP ingest under tool traffic');
+  const mixed = await benchMixedLoad(MIXED_LOAD);
+
+  writeResults({ results, main, load, memory, http, mixed });
   log(`wrote ${values.out}`);
 }
 
@@ -265,6 +272,7 @@ function writeResults(r: {
   load: LoadRound[];
   memory?: { fileMiB: number; lines: number; peakRssMiB: number; seconds: number };
   http: Awaited<ReturnType<typeof benchHttpIngest>>;
+  mixed: MixedLoadResult;
 }): void {
   const { main } = r;
   const f = (n: number) => n.toLocaleString('en-US');
@@ -327,6 +335,8 @@ function writeResults(r: {
   }
   out.push('', '## 6. HTTP ingest', '');
   out.push(`POST /v1/executions over loopback, NDJSON batches of ${f(r.http.batch)}, ${r.http.concurrency} in flight: ${f(r.http.executions)} executions in ${r.http.seconds.toFixed(1)} s = **${f(r.http.perSecond)} executions/s** (\`node dist/bench/http-ingest.js --executions 200000 --batch 5000 --concurrency 4\`).`, '');
+  out.push('## 7. Ingest under tool traffic', '');
+  out.push(...mixedLoadMarkdown(r.mixed, `node dist/bench/mixed-load.js --seconds ${MIXED_LOAD.seconds} --rounds ${MIXED_LOAD.rounds} --ingest-clients ${MIXED_LOAD.ingestClients} --tool-clients ${MIXED_LOAD.toolClients}`));
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, `${out.join('\n')}\n`);
 }

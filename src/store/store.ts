@@ -58,6 +58,15 @@ function paramsFor(sql: string, params?: Params): Params | undefined {
 const WRITE_YIELD_MAX_MS = 50;
 
 /**
+ * The share of its time the writer may spend waiting for queries, over the last second. Without
+ * it, tool clients that keep a query running at all times made every statement wait its 50 ms,
+ * and ingest ran several times slower (reads starved writes); with it, reads still go first, but
+ * writes keep most of their pace.
+ */
+const WRITE_YIELD_SHARE = 0.25;
+const WRITE_YIELD_WINDOW_MS = 1000;
+
+/**
  * Checkpoints (the WAL folded into the database file) are the writer's costliest moments: at
  * 10k executions a second DuckDB's default (a 16 MB WAL) checkpointed every second or two, for up
  * to 650 ms each, and the queries running then waited. The store checkpoints itself once the WAL
@@ -182,6 +191,8 @@ export class Store {
   private readonly readsDone: Array<() => void> = [];
   private readonly closeHooks: Array<() => void> = [];
   private readonly beforeCloseHooks: Array<() => Promise<void>> = [];
+  /** How long the writer has waited for queries since `start` (see WRITE_YIELD_SHARE). */
+  private yieldWindow = { start: 0, waited: 0 };
   private checkpointQueued = false;
 
   /** Set while the database is being reopened (reopen): reads wait for it. */
@@ -276,6 +287,7 @@ export class Store {
         return await this.transaction(task, context);
       } finally {
         this.pendingWrites--;
+        this.wakeReaders();
       }
     });
     this.writeTail = result.catch(() => undefined);
@@ -327,8 +339,7 @@ export class Store {
     if (this.closed) throw new Error('store is closed');
     while (this.reopening) await this.reopening;
     if (this.unavailable) await this.reopenBehindWrites({ unlessRecovered: true });
-    const db = this.idleReaders.pop() ?? (await new Promise<Db>((r) => this.waitingReaders.push(r)));
-    this.activeReads++;
+    const db = await this.acquireReader();
     try {
       return await task(db);
     } catch (error) {
@@ -336,10 +347,34 @@ export class Store {
       if (INVALIDATED.test(String(error))) this.reopenBehindWrites().catch(() => undefined);
       throw error;
     } finally {
+      this.idleReaders.push(db);
       if (--this.activeReads === 0) for (const done of this.readsDone.splice(0)) done();
-      const next = this.waitingReaders.shift();
-      if (next) next(db);
-      else this.idleReaders.push(db);
+      this.wakeReaders();
+    }
+  }
+
+  /**
+   * Reads run side by side on the read connections, except while writes queue up behind the one
+   * running: then one read at a time. DuckDB shares its threads among running queries, and two
+   * queries at once against one write left ingest a third of the machine.
+   */
+  private mayStartRead(): boolean {
+    return this.idleReaders.length > 0 && (this.activeReads === 0 || this.pendingWrites <= 1);
+  }
+
+  private acquireReader(): Promise<Db> {
+    if (this.waitingReaders.length === 0 && this.mayStartRead()) {
+      this.activeReads++;
+      return Promise.resolve(this.idleReaders.pop()!);
+    }
+    return new Promise<Db>((resolve) => this.waitingReaders.push(resolve));
+  }
+
+  /** Hands idle read connections to waiting reads, as far as mayStartRead allows. */
+  private wakeReaders(): void {
+    while (this.waitingReaders.length > 0 && this.mayStartRead()) {
+      this.activeReads++;
+      this.waitingReaders.shift()!(this.idleReaders.pop()!);
     }
   }
 
@@ -364,7 +399,7 @@ export class Store {
     this.checkpointQueued = true;
     const checkpoint = this.writeTail.then(async () => {
       try {
-        await this.yieldToReads(QUIET_CHECKPOINT_WAIT_MS);
+        await this.waitForReads(QUIET_CHECKPOINT_WAIT_MS);
         await this.writer.connection.run('CHECKPOINT');
       } finally {
         this.checkpointQueued = false;
@@ -373,8 +408,24 @@ export class Store {
     this.writeTail = checkpoint.catch(() => undefined);
   }
 
-  /** Resolves when no query is running, or after `maxMs`. */
+  /**
+   * Resolves when no query is running, or after `maxMs`, or at once when the writer has already
+   * waited its share of the last second (WRITE_YIELD_SHARE).
+   */
   private yieldToReads(maxMs = WRITE_YIELD_MAX_MS): Promise<void> {
+    // Waiting delays every write queued behind this one too: with a backlog, writes go first.
+    if (this.activeReads === 0 || this.pendingWrites > 1) return Promise.resolve();
+    const now = performance.now();
+    if (now - this.yieldWindow.start > WRITE_YIELD_WINDOW_MS) this.yieldWindow = { start: now, waited: 0 };
+    const allowed = Math.min(maxMs, WRITE_YIELD_SHARE * WRITE_YIELD_WINDOW_MS - this.yieldWindow.waited);
+    if (allowed <= 0) return Promise.resolve();
+    return this.waitForReads(allowed).then(() => {
+      this.yieldWindow.waited += performance.now() - now;
+    });
+  }
+
+  /** Resolves when no query is running, or after `maxMs`. */
+  private waitForReads(maxMs: number): Promise<void> {
     if (this.activeReads === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, maxMs);
@@ -419,8 +470,7 @@ export class Store {
     let done!: () => void;
     this.reopening = new Promise<void>((resolve) => (done = resolve));
     try {
-      // Every reader back in the pool: a reader handed from one read to a waiting one is counted
-      // by neither activeReads nor the pool for a moment. Rare enough to poll for.
+      // Every reader back in the pool.
       while (this.activeReads > 0 || this.idleReaders.length < this.readerCount) await new Promise((resolve) => setTimeout(resolve, 5));
       // Closing an invalidated instance works (checked after a FATAL checkpoint error). After a
       // failed reopen the connections are closed already.
@@ -451,6 +501,7 @@ export class Store {
     } finally {
       this.reopening = undefined;
       done();
+      this.wakeReaders();
     }
   }
 

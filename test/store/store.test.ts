@@ -264,6 +264,32 @@ describe('Store', () => {
     }
   });
 
+  it('reads do not starve writes: while writes queue up, one read runs at a time; otherwise two', async () => {
+    const store = await openTestStore();
+    let running = 0;
+    let most = 0;
+    const read = () =>
+      store.read(async (db) => {
+        most = Math.max(most, ++running);
+        await db.one('SELECT 1');
+        await new Promise((r) => setTimeout(r, 60));
+        running--;
+      });
+    await Promise.all([read(), read()]);
+    expect(most).toBe(2);
+
+    let release!: () => void;
+    const held = store.write(() => new Promise<void>((r) => (release = r)));
+    const queued = store.write(async () => undefined);
+    await new Promise((r) => setTimeout(r, 20));
+    most = 0;
+    const reads = Promise.all([read(), read(), read()]);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(most).toBe(1);
+    release();
+    await Promise.all([held, queued, reads]);
+  });
+
   it('keeps extension auto-install off, and returns freed memory from the allocator\'s own thread', async () => {
     const store = await openTestStore();
     const row = await store.read((db) =>
