@@ -147,15 +147,18 @@ export class AuditLog {
       let prevHash = last?.hash ?? GENESIS_HASH;
       const at = this.store.clock.now().toISOString();
       const rows = batch.map(({ caller, event }) => {
+        // The hash must be of what the database stores, and the database stores text as UTF-8: a
+        // lone surrogate (a crafted reason or JWT subject) would be stored as U+FFFD and the chain
+        // would no longer verify. Every string is made well-formed before it is hashed.
         const base = {
           seq: ++seq,
           at,
-          actor: caller.id,
+          actor: caller.id.toWellFormed(),
           role: caller.role,
           action: event.action,
-          target: event.target ?? null,
-          reason: event.reason ?? null,
-          details: event.details ? canonicalJson(event.details) : null,
+          target: event.target?.toWellFormed() ?? null,
+          reason: event.reason?.toWellFormed() ?? null,
+          details: event.details ? canonicalJson(event.details).toWellFormed() : null,
         };
         const row: AuditRow = { ...base, prev_hash: prevHash, hash: chainHash(prevHash, base, this.options.key) };
         prevHash = row.hash;

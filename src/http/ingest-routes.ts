@@ -1,10 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../access/caller.js';
 import { ingestLines, type BatchResult } from '../ingest/batch.js';
-import { MAX_NESTING_DEPTH } from '../ingest/format.js';
-import { blockFromText, type LineBlock } from '../ingest/lines.js';
-import { nestingExceeds, unstorableReason } from '../ingest/storable.js';
-import { unknownFields } from '../ingest/validate.js';
+import { blockFromRecords, type LineBlock } from '../ingest/lines.js';
 import { mapTraces, type ExportTraceServiceRequest } from '../ingest/otlp.js';
 import type { HttpAppOptions } from './app.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
@@ -43,16 +40,7 @@ export function bodyToBlock(body: Buffer, contentType: string | undefined): { bl
   }
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) throw new BodyError(400, 'The JSON array is empty.');
-  // An item nested too deep would overflow the stack when serialised as a line: it is rejected
-  // here, with the reason the line reader would give, and stands as an empty line.
-  const rejects: LineBlock['rejects'] = [];
-  const lines = items.map((item, i) => {
-    if (!nestingExceeds(item, MAX_NESTING_DEPTH + 1)) return JSON.stringify(item) ?? 'null';
-    const reason = (item !== null && typeof item === 'object' && !Array.isArray(item) && unstorableReason(item as Record<string, unknown>, '', unknownFields(item as Record<string, unknown>))) || 'too_deep:record';
-    rejects.push({ lineNo: i + 1, head: '(not kept: nested too deep to show)', reason });
-    return '';
-  });
-  return { block: { ...blockFromText(lines.join('\n')), rejects }, records: items.length };
+  return { block: blockFromRecords(items), records: items.length };
 }
 
 export async function registerIngestRoutes(scope: FastifyInstance, options: IngestScopeOptions): Promise<void> {
@@ -174,8 +162,7 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
       const mapped = mapTraces(payload);
       let quarantined: Array<{ lineNo: number; reason: string }> = [];
       if (mapped.records.length > 0) {
-        const text = mapped.records.map((r) => JSON.stringify(r)).join('\n');
-        const result = await ingestLines(options.store, blockFromText(text), `otlp:${request.id}`);
+        const result = await ingestLines(options.store, blockFromRecords(mapped.records), `otlp:${request.id}`);
         quarantined = result.rejected;
       }
       const rejectedSpans = mapped.rejected.length + quarantined.length;

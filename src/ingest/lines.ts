@@ -1,4 +1,6 @@
-import { MAX_LINE_BYTES, QUARANTINE_RAW_CAP } from './format.js';
+import { MAX_LINE_BYTES, MAX_NESTING_DEPTH, QUARANTINE_RAW_CAP } from './format.js';
+import { nestingExceeds, unstorableReason } from './storable.js';
+import { unknownFields } from './validate.js';
 
 /** A run of consecutive input lines, kept as bytes: they go to DuckDB without becoming JS strings. */
 export interface LineBlock {
@@ -37,6 +39,23 @@ const NEWLINE = 0x0a;
 /** Builds a block from lines already in memory (an HTTP body, a test). */
 export function blockFromText(text: string, firstLineNo = 1): LineBlock {
   return { firstLineNo, data: Buffer.from(text, 'utf8'), rejects: [] };
+}
+
+/**
+ * Records already parsed (the items of a JSON body, mapped OTLP spans) as a block, one line each.
+ * An item nested too deep would overflow the stack when serialised: it is rejected in place, with
+ * the reason the line reader gives, and stands as an empty line so that numbering holds.
+ */
+export function blockFromRecords(items: readonly unknown[]): LineBlock {
+  const rejects: LineBlock['rejects'] = [];
+  const lines = items.map((item, i) => {
+    if (!nestingExceeds(item, MAX_NESTING_DEPTH + 1)) return JSON.stringify(item) ?? 'null';
+    const record = item !== null && typeof item === 'object' && !Array.isArray(item) ? (item as Record<string, unknown>) : undefined;
+    const reason = (record && unstorableReason(record, '', unknownFields(record))) || 'too_deep:record';
+    rejects.push({ lineNo: i + 1, head: '(not kept: nested too deep to show)', reason });
+    return '';
+  });
+  return { ...blockFromText(lines.join('\n')), rejects };
 }
 
 /**

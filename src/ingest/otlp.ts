@@ -9,6 +9,8 @@
  * The README has the full mapping table.
  */
 
+import { MAX_NESTING_DEPTH } from './format.js';
+
 type AnyValue = {
   stringValue?: string;
   boolValue?: boolean;
@@ -50,22 +52,41 @@ export interface MappedTraces {
 const SPAN_KIND_CLIENT = 3;
 const STATUS_ERROR = 2;
 
-function value(v: AnyValue | undefined): unknown {
-  if (!v) return undefined;
+/** A span that cannot be mapped: it is rejected with this reason, and the others go on. */
+class UnmappableSpan extends Error {}
+
+const unmappable = (error: unknown): string =>
+  error instanceof UnmappableSpan ? error.message : `invalid_value:span (a field has the wrong type: ${error instanceof Error ? error.message : String(error)})`;
+
+function value(v: AnyValue | undefined, depth: number): unknown {
+  if (!v || typeof v !== 'object') return undefined;
+  // Values nest (arrays, key-value lists); past the payload limit they are refused rather than
+  // followed, so a crafted export cannot overflow the stack.
+  if (depth > MAX_NESTING_DEPTH) throw new UnmappableSpan(`too_deep:attributes (nested deeper than ${MAX_NESTING_DEPTH} levels)`);
   if (v.stringValue !== undefined) return v.stringValue;
   if (v.boolValue !== undefined) return v.boolValue;
   if (v.intValue !== undefined) return Number(v.intValue);
   if (v.doubleValue !== undefined) return v.doubleValue;
-  if (v.arrayValue) return (v.arrayValue.values ?? []).map(value);
-  if (v.kvlistValue) return attributesOf(v.kvlistValue.values);
+  if (v.arrayValue) return Array.isArray(v.arrayValue.values) ? v.arrayValue.values.map((item) => value(item, depth + 1)) : [];
+  if (v.kvlistValue) return attributesOf(v.kvlistValue.values, depth + 1);
   if (v.bytesValue !== undefined) return v.bytesValue;
   return undefined;
 }
 
-function attributesOf(list: KeyValue[] | undefined): Record<string, unknown> {
+function attributesOf(list: KeyValue[] | undefined, depth = 1): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const kv of list ?? []) if (kv && typeof kv.key === 'string') out[kv.key] = value(kv.value);
+  if (!Array.isArray(list)) return out;
+  for (const kv of list) if (kv && typeof kv.key === 'string') out[kv.key] = value(kv.value, depth);
   return out;
+}
+
+/** Nanosecond times as sent (a string or a number); an unparseable one sorts first. */
+function nanos(v: string | number | undefined): bigint {
+  try {
+    return BigInt(String(v ?? 0));
+  } catch {
+    return 0n;
+  }
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
@@ -135,8 +156,15 @@ export function mapTraces(request: ExportTraceServiceRequest): MappedTraces {
   const rejected: MappedTraces['rejected'] = [];
   let spanCount = 0;
   for (const rs of request.resourceSpans ?? []) {
-    const resource = attributesOf(rs.resource?.attributes);
-    const spans = (rs.scopeSpans ?? []).flatMap((ss) => ss.spans ?? []);
+    const spans = (Array.isArray(rs?.scopeSpans) ? rs.scopeSpans : []).flatMap((ss) => (Array.isArray(ss?.spans) ? ss.spans : [])).filter((s) => s && typeof s === 'object');
+    let resource: Record<string, unknown>;
+    try {
+      resource = attributesOf(rs.resource?.attributes);
+    } catch (error) {
+      spanCount += spans.length;
+      for (const span of spans) rejected.push({ span: `${String(span.name ?? '(unnamed)')} ${String(span.spanId ?? '')}`.trim(), reason: `resource ${unmappable(error)}` });
+      continue;
+    }
     spanCount += spans.length;
     const children = new Map<string, OtlpSpan[]>();
     for (const span of spans) {
@@ -147,67 +175,73 @@ export function mapTraces(request: ExportTraceServiceRequest): MappedTraces {
       }
     }
     for (const span of spans) {
-      const attrs = attributesOf(span.attributes);
-      if (!isToolCall(span, attrs)) continue;
-      const label = `${span.name ?? '(unnamed)'} ${span.spanId ?? ''}`.trim();
-      const tool = toolNameOf(span, attrs);
-      if (!tool) {
-        rejected.push({ span: label, reason: 'missing_field:tool.name (no gen_ai.tool.name, mcp.tool.name or tool in the span name)' });
-        continue;
+      const label = `${String(span.name ?? '(unnamed)')} ${String(span.spanId ?? '')}`.trim();
+      try {
+        const record = mapSpan(span, resource, children);
+        if (record && 'reason' in record) rejected.push({ span: label, reason: String(record.reason) });
+        else if (record) records.push(record);
+      } catch (error) {
+        // The export is untrusted input: a span whose fields have the wrong shapes costs only itself.
+        rejected.push({ span: label, reason: unmappable(error) });
       }
-      if (!span.traceId || !span.spanId) {
-        rejected.push({ span: label, reason: 'missing_field:execution_id (span has no traceId/spanId)' });
-        continue;
-      }
-      const startedAt = isoFromNanos(span.startTimeUnixNano);
-      if (!startedAt) {
-        rejected.push({ span: label, reason: 'missing_field:started_at (no startTimeUnixNano)' });
-        continue;
-      }
-      const endedAt = isoFromNanos(span.endTimeUnixNano);
-      const failed = isError(span, attrs);
-      const isClientSide = Number(span.kind) === SPAN_KIND_CLIENT || span.kind === 'SPAN_KIND_CLIENT';
-      const service = str(resource['service.name']);
-      const user = str(attrs['user.id']) ?? str(attrs['enduser.id']) ?? str(resource['user.id']) ?? str(resource['enduser.id']);
-      const errorType = str(attrs['error.type']) ?? (failed ? 'tool_error' : undefined);
-      const unknown = Object.fromEntries(Object.entries(attrs).filter(([k]) => !KNOWN_ATTRIBUTES.has(k)));
-      const stepSpans = (children.get(span.spanId) ?? []).slice().sort((a, b) => Number(BigInt(String(a.startTimeUnixNano ?? 0)) - BigInt(String(b.startTimeUnixNano ?? 0))));
-      const steps = stepSpans.map((child, index) => {
-        const c = attributesOf(child.attributes);
-        const childFailed = isError(child, c);
-        return {
-          index,
-          name: child.name ?? `step ${index}`,
-          connector: str(c['peer.service']) ?? str(c['db.system.name']) ?? str(c['db.system']) ?? str(c['server.address']) ?? null,
-          operation: str(c['db.operation.name']) ?? str(c['http.request.method']) ?? str(c['rpc.method']) ?? null,
-          status: isoFromNanos(child.endTimeUnixNano) ? (childFailed ? 'failed' : 'succeeded') : 'running',
-          started_at: isoFromNanos(child.startTimeUnixNano) ?? null,
-          ended_at: isoFromNanos(child.endTimeUnixNano) ?? null,
-          ...(childFailed ? { error: { type: str(c['error.type']) ?? 'error', message: child.status?.message ?? null } } : {}),
-        };
-      });
-      records.push({
-        execution_id: `${span.traceId}-${span.spanId}`,
-        started_at: startedAt,
-        ...(endedAt ? { ended_at: endedAt } : {}),
-        status: endedAt ? (failed ? 'failed' : 'succeeded') : 'running',
-        tool: { name: tool, kind: steps.length > 0 ? 'workflow' : 'connector', server: isClientSide ? null : (service ?? null) },
-        // Most instrumentations record no user: such calls are still executions, shown as `unknown`.
-        user: { id: user ?? 'unknown', email: str(attrs['user.email']) ?? null, name: str(attrs['user.name']) ?? null, team: str(attrs['user.team']) ?? null },
-        agent: {
-          client: str(attrs['mcp.client.name']) ?? str(attrs['client.name']) ?? (isClientSide ? service : undefined) ?? str(resource['mcp.client.name']) ?? null,
-          session_id: str(attrs['mcp.session.id']) ?? null,
-          // One trace is one agent run: its tool calls are the run's executions.
-          workflow_run_id: span.traceId,
-        },
-        environment: str(attrs['deployment.environment.name']) ?? str(resource['deployment.environment.name']) ?? str(resource['deployment.environment']) ?? null,
-        input: jsonish(attrs['gen_ai.tool.call.arguments'] ?? attrs['traceloop.entity.input']) ?? null,
-        output: jsonish(attrs['gen_ai.tool.call.result'] ?? attrs['traceloop.entity.output']) ?? null,
-        ...(failed ? { error: { type: errorType, message: span.status?.message ?? null, layer: errorType === 'tool_error' ? 'tool' : null } } : {}),
-        ...(steps.length ? { steps } : {}),
-        otel: { trace_id: span.traceId, span_id: span.spanId, span_name: span.name ?? null, attributes: unknown },
-      });
     }
   }
   return { records, rejected, spans: spanCount };
+}
+
+/** One span as an execution record, a reason it cannot be one, or undefined when it is no tool call. */
+function mapSpan(span: OtlpSpan, resource: Record<string, unknown>, children: Map<string, OtlpSpan[]>): Record<string, unknown> | { reason: string } | undefined {
+  const attrs = attributesOf(span.attributes);
+  if (!isToolCall(span, attrs)) return undefined;
+  const tool = toolNameOf(span, attrs);
+  if (!tool) return { reason: 'missing_field:tool.name (no gen_ai.tool.name, mcp.tool.name or tool in the span name)' };
+  if (!span.traceId || !span.spanId) return { reason: 'missing_field:execution_id (span has no traceId/spanId)' };
+  const startedAt = isoFromNanos(span.startTimeUnixNano);
+  if (!startedAt) return { reason: 'missing_field:started_at (no startTimeUnixNano)' };
+  const endedAt = isoFromNanos(span.endTimeUnixNano);
+  const failed = isError(span, attrs);
+  const isClientSide = Number(span.kind) === SPAN_KIND_CLIENT || span.kind === 'SPAN_KIND_CLIENT';
+  const service = str(resource['service.name']);
+  const user = str(attrs['user.id']) ?? str(attrs['enduser.id']) ?? str(resource['user.id']) ?? str(resource['enduser.id']);
+  const errorType = str(attrs['error.type']) ?? (failed ? 'tool_error' : undefined);
+  const unknown = Object.fromEntries(Object.entries(attrs).filter(([k]) => !KNOWN_ATTRIBUTES.has(k)));
+  const stepSpans = (children.get(span.spanId) ?? []).slice().sort((a, b) => {
+    const d = nanos(a.startTimeUnixNano) - nanos(b.startTimeUnixNano);
+    return d < 0n ? -1 : d > 0n ? 1 : 0;
+  });
+  const steps = stepSpans.map((child, index) => {
+    const c = attributesOf(child.attributes);
+    const childFailed = isError(child, c);
+    return {
+      index,
+      name: child.name ?? `step ${index}`,
+      connector: str(c['peer.service']) ?? str(c['db.system.name']) ?? str(c['db.system']) ?? str(c['server.address']) ?? null,
+      operation: str(c['db.operation.name']) ?? str(c['http.request.method']) ?? str(c['rpc.method']) ?? null,
+      status: isoFromNanos(child.endTimeUnixNano) ? (childFailed ? 'failed' : 'succeeded') : 'running',
+      started_at: isoFromNanos(child.startTimeUnixNano) ?? null,
+      ended_at: isoFromNanos(child.endTimeUnixNano) ?? null,
+      ...(childFailed ? { error: { type: str(c['error.type']) ?? 'error', message: child.status?.message ?? null } } : {}),
+    };
+  });
+  return {
+    execution_id: `${span.traceId}-${span.spanId}`,
+    started_at: startedAt,
+    ...(endedAt ? { ended_at: endedAt } : {}),
+    status: endedAt ? (failed ? 'failed' : 'succeeded') : 'running',
+    tool: { name: tool, kind: steps.length > 0 ? 'workflow' : 'connector', server: isClientSide ? null : (service ?? null) },
+    // Most instrumentations record no user: such calls are still executions, shown as `unknown`.
+    user: { id: user ?? 'unknown', email: str(attrs['user.email']) ?? null, name: str(attrs['user.name']) ?? null, team: str(attrs['user.team']) ?? null },
+    agent: {
+      client: str(attrs['mcp.client.name']) ?? str(attrs['client.name']) ?? (isClientSide ? service : undefined) ?? str(resource['mcp.client.name']) ?? null,
+      session_id: str(attrs['mcp.session.id']) ?? null,
+      // One trace is one agent run: its tool calls are the run's executions.
+      workflow_run_id: span.traceId,
+    },
+    environment: str(attrs['deployment.environment.name']) ?? str(resource['deployment.environment.name']) ?? str(resource['deployment.environment']) ?? null,
+    input: jsonish(attrs['gen_ai.tool.call.arguments'] ?? attrs['traceloop.entity.input']) ?? null,
+    output: jsonish(attrs['gen_ai.tool.call.result'] ?? attrs['traceloop.entity.output']) ?? null,
+    ...(failed ? { error: { type: errorType, message: span.status?.message ?? null, layer: errorType === 'tool_error' ? 'tool' : null } } : {}),
+    ...(steps.length ? { steps } : {}),
+    otel: { trace_id: span.traceId, span_id: span.spanId, span_name: span.name ?? null, attributes: unknown },
+  };
 }

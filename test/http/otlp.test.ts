@@ -106,3 +106,40 @@ describe('POST /v1/traces (OTLP/HTTP JSON)', () => {
     expect((await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
   });
 });
+
+describe('OTLP: a malformed span costs only itself', () => {
+  it('spans nested 100,000 deep, with fields of the wrong type, or with deep JSON arguments are rejected; the good one is stored', async () => {
+    const store = await openTestStore();
+    const { url } = await startHttp(store);
+    // Written as text: serialising it here would overflow this test's own stack.
+    const deepValue = `${'{"arrayValue":{"values":['.repeat(100_000)}{"stringValue":"bottom"}${']}}'.repeat(100_000)}`;
+    const tool = (name: string) => [attr('mcp.method.name', 'tools/call'), attr('gen_ai.tool.name', name)];
+    const span = (spanId: string, extra: Record<string, unknown>) => ({
+      traceId: 'ffffffffffffffffffffffffffffffff', spanId, name: 'tools/call t', kind: 2,
+      startTimeUnixNano: ns('2026-10-30T04:00:00Z'), endTimeUnixNano: ns('2026-10-30T04:00:01Z'), attributes: tool('t'), ...extra,
+    });
+    const body = JSON.stringify({
+      resourceSpans: [{
+        resource: { attributes: [attr('service.name', 'gw')] },
+        scopeSpans: [{
+          spans: [
+            span('0000000000000010', {}),
+            span('0000000000000011', { attributes: [...tool('t'), { key: 'deep', value: 'DEEP' }] }),
+            span('0000000000000012', { attributes: [...tool('t'), attr('gen_ai.tool.call.arguments', `${'['.repeat(50_000)}${']'.repeat(50_000)}`)] }),
+            span('0000000000000013', { name: 12345, attributes: 'not a list' }),
+            span('0000000000000014', { attributes: [...tool('t'), attr('gen_ai.tool.call.arguments', '"\\ud800"')] }),
+          ],
+        }],
+      }],
+    }).replace('"DEEP"', deepValue);
+    const res = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(200);
+    const reply = (await res.json()) as { partialSuccess: { rejectedSpans: number; errorMessage: string } };
+    expect(reply.partialSuccess.rejectedSpans).toBe(4);
+    expect(reply.partialSuccess.errorMessage).toMatch(/12345 0000000000000013: invalid_value:span \(a field has the wrong type/);
+    expect(reply.partialSuccess.errorMessage).toMatch(/too_deep:attributes/);
+    expect(reply.partialSuccess.errorMessage).toMatch(/too_deep:input/);
+    expect(reply.partialSuccess.errorMessage).toMatch(/invalid_value:input \(a lone UTF-16 surrogate/);
+    expect(await count(store, "SELECT count(*) FROM executions WHERE execution_id LIKE 'ffff%'")).toBe(1);
+  });
+});
