@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { UserInputError } from '../errors.js';
 import { buildHttpApp, type HttpAppOptions } from './app.js';
-
-const closing = new WeakSet<FastifyInstance>();
-
 import { describeExposure, isLoopback, planExposure, type Exposure } from './exposure.js';
 
 export { isLoopback };
+
+const closing = new WeakSet<FastifyInstance>();
 
 /** `8080`, `127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:8080` to host and port (127.0.0.1 by default). */
 export function parseListen(value: string): { host: string; port: number } {
