@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { clockFrom, type Clock } from '../clock.js';
 import { UserInputError } from '../errors.js';
@@ -78,6 +79,18 @@ function memoryLimitFrom(value: string | undefined): string {
     throw new UserInputError(`${ENV.memory}=${value.trim()} is too small for DuckDB to open a database; give at least 16MB (the default is ${DEFAULT_MEMORY_LIMIT}).`);
   }
   return value.trim();
+}
+
+/**
+ * For commands that only read: DuckDB would create an empty database at a mistyped path (and its
+ * directories), and the command would then report an empty fleet. Refused instead, naming the path.
+ */
+export function requireDatabase(config: Config): void {
+  if (!existsSync(config.dbPath)) {
+    throw new UserInputError(
+      `No database at ${config.dbPath}. Check --db (or ${ENV.db}); a database is created by mcp-blackbox ingest or serve.`,
+    );
+  }
 }
 
 export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Config {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { isExpected } from '../errors.js';
+import { VERSION } from '../version.js';
 import { ENV } from './config.js';
 import { EXIT_CANNOT_RUN } from './exit-codes.js';
 import { ingestCommand } from './commands/ingest.js';
@@ -17,6 +18,7 @@ const nowOption = () =>
 const program = new Command()
   .name('mcp-blackbox')
   .description('Flight recorder for an MCP tool fleet: ingest execution logs into DuckDB, answer questions as MCP tools.')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_CANNOT_RUN));
 

@@ -3,6 +3,7 @@ import { AccessView, type AccessOptions } from '../access/access.js';
 import type { Caller } from '../access/caller.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
+import { VERSION } from '../version.js';
 import { errorResult } from './errors.js';
 import { registerPrompts } from './prompts.js';
 import { TOOLS } from './registry.js';
@@ -19,7 +20,7 @@ export interface ServerOptions {
   log?: (line: string) => void;
 }
 
-export const SERVER_INFO = { name: 'mcp-blackbox', version: '0.1.0' };
+export const SERVER_INFO = { name: 'mcp-blackbox', version: VERSION };
 
 /**
  * Builds the MCP server for one caller. No side effects beyond the returned object: the entry

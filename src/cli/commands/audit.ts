@@ -1,11 +1,12 @@
 import { AuditLog } from '../../access/audit.js';
 import { Store } from '../../store/store.js';
-import { auditMirrorPath, resolveConfig, storeOptions, type CommonFlags } from '../config.js';
+import { auditMirrorPath, requireDatabase, resolveConfig, storeOptions, type CommonFlags } from '../config.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 
 /** `mcp-blackbox audit verify`: exit 0 when the chain verifies, 1 when it is broken. */
 export async function auditVerifyCommand(flags: CommonFlags & { json?: boolean; withoutMirror?: boolean }): Promise<number> {
   const config = resolveConfig(flags, process.env);
+  requireDatabase(config);
   const store = await Store.open(storeOptions(config));
   try {
     const result = await new AuditLog(store, { key: config.auditKey, mirrorPath: auditMirrorPath(config.dbPath) }).verify({ withoutMirror: flags.withoutMirror });

@@ -40,16 +40,15 @@ interface ServeFlags extends CommonFlags {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** The caller of a stdio session: from the access file when there is one, else local single-user mode. */
+/**
+ * The caller of a stdio session: from the access file when there is one, else single-user mode,
+ * where `--as NAME` names the one person (still an admin) so that their own recorded executions
+ * show in full; without it the caller is `local`.
+ */
 export function stdioCaller(flags: ServeFlags, env: NodeJS.ProcessEnv): Caller {
   const accessPath = flags.access ?? env[ENV.access];
   const userId = flags.as ?? env[ENV.user];
-  if (!accessPath) {
-    if (userId && userId !== LOCAL_CALLER.id) {
-      throw new UserInputError(`--as ${userId} needs an access file (--access or MCP_BLACKBOX_ACCESS) that gives the user a role; without one the server runs in single-user mode as "local".`);
-    }
-    return LOCAL_CALLER;
-  }
+  if (!accessPath) return userId ? { id: userId, role: 'admin' } : LOCAL_CALLER;
   return AccessList.load(accessPath).callerFor(userId);
 }
 

@@ -7,7 +7,7 @@ import { failureReport } from '../../analytics/failures.js';
 import { unusedTools } from '../../analytics/unused.js';
 import type { Clock } from '../../clock.js';
 import { Store } from '../../store/store.js';
-import { resolveConfig, storeOptions, type CommonFlags } from '../config.js';
+import { requireDatabase, resolveConfig, storeOptions, type CommonFlags } from '../config.js';
 
 const n = (v: number) => v.toLocaleString('en-US');
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
@@ -54,6 +54,7 @@ export async function fleetSummaryText(store: Store, clock: Clock, window: strin
 
 export async function summaryCommand(flags: CommonFlags & { window: string }): Promise<void> {
   const config = resolveConfig(flags, process.env);
+  requireDatabase(config);
   const store = await Store.open(storeOptions(config));
   try {
     process.stdout.write(await fleetSummaryText(store, config.clock, flags.window));

@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { describe, expect, it } from 'vitest';
+import { parseListen } from '../../src/http/server.js';
+import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
+import { lines, tempDir } from '../helpers.js';
+
+const CLI = join(process.cwd(), 'dist/cli/main.js');
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, MCP_BLACKBOX_DB: '' } });
+
+describe('first-run rough edges', () => {
+  it('--http takes every [HOST:]PORT form, and a bare port is a port', () => {
+    expect(parseListen('9000')).toEqual({ host: '127.0.0.1', port: 9000 });
+    expect(parseListen(':9000')).toEqual({ host: '127.0.0.1', port: 9000 });
+    expect(parseListen(' 8765 ')).toEqual({ host: '127.0.0.1', port: 8765 });
+    expect(parseListen('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('localhost:8080')).toEqual({ host: 'localhost', port: 8080 });
+    expect(parseListen('0.0.0.0:0')).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(parseListen('[::1]:8080')).toEqual({ host: '::1', port: 8080 });
+    expect(parseListen('gateway.internal:443')).toEqual({ host: 'gateway.internal', port: 443 });
+    for (const bad of ['', 'host:', '::1:80', '99999', 'a:b', '80:80:80', '[::1]']) {
+      expect(() => parseListen(bad), bad).toThrow(/--http takes \[HOST:\]PORT, like 8080, 127\.0\.0\.1:8080 or \[::1\]:8080/);
+    }
+  });
+
+  it('--version prints the package version', () => {
+    const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+    const run = cli('--version');
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe(version);
+  });
+
+  it('read commands refuse a database that does not exist, and create nothing', () => {
+    const dir = tempDir();
+    for (const command of [['summary'], ['quarantine'], ['audit', 'verify']]) {
+      const typo = join(dir, 'typo.duckdb');
+      const inMissingDir = join(dir, 'no', 'such', 'dir', 'x.duckdb');
+      for (const db of [typo, inMissingDir]) {
+        const run = cli(...command, '--db', db);
+        expect(run.status, command.join(' ')).toBe(2);
+        expect(run.stderr).toContain(`No database at ${db}. Check --db (or MCP_BLACKBOX_DB)`);
+        expect(existsSync(db)).toBe(false);
+      }
+      expect(existsSync(join(dir, 'no'))).toBe(false);
+    }
+  });
+
+  it('single-user mode: --as NAME names the local caller, an admin who sees their own payloads in full', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'fleet.jsonl'), lines(...smallFleet()));
+    const db = join(dir, 'fleet.duckdb');
+    expect(cli('ingest', dir, '--db', db, '--now', FIXTURE_NOW).status).toBe(0);
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--db', db, '--now', FIXTURE_NOW, '--as', 'u_ana'], stderr: 'pipe' });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk) => (stderr += String(chunk)));
+    const client = new Client({ name: 'first-run', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const own = (await client.callTool({ name: 'trace_execution', arguments: { execution_id: 'wf_fail' } })).structuredContent as any;
+      expect(own.payloads).toBe('visible');
+      expect(own.execution.input).toEqual({ account: 'ACME', owner_email: 'ana@example.com' });
+      const other = (await client.callTool({ name: 'trace_execution', arguments: { execution_id: 'ben_10-30' } })).structuredContent as any;
+      expect(other.payloads).toBe('masked');
+    } finally {
+      await client.close();
+    }
+    expect(stderr).toContain('serving MCP on stdio as u_ana (admin)');
+  });
+});
