@@ -4,6 +4,7 @@ import type { Caller } from '../access/caller.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
+import { compactText } from './compact-text.js';
 import { errorResult } from './errors.js';
 import { registerPrompts } from './prompts.js';
 import { TOOLS } from './registry.js';
@@ -51,9 +52,14 @@ export function createServer(options: ServerOptions): McpServer {
         try {
           const { structured, summary } = await tool.handler(args, ctx);
           const safe = tool.rawOutput ? { structured, summary } : access.protect({ structured, summary });
+          // The summary first, then every field of the result as compact text: clients that
+          // hand the model only the text content must not lose the cursor, the ids or the rows.
           return {
             structuredContent: safe.structured as Record<string, unknown>,
-            content: [{ type: 'text' as const, text: safe.summary }],
+            content: [
+              { type: 'text' as const, text: safe.summary },
+              { type: 'text' as const, text: compactText(safe.structured) },
+            ],
           };
         } catch (error) {
           // Error texts can quote stored values (the closest names to a misspelt filter): they

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { TOOLS } from '../../src/mcp/registry.js';
+import { call, connect, fixtureStore, text } from './harness.js';
+
+const ANA = { id: 'u_ana', role: 'member' } as const;
+const ROOT = { id: 'u_root', role: 'admin' } as const;
+
+/** Every execution id in a structured result (sample ids, rows, related executions). */
+function idsIn(value: unknown, found = new Set<string>()): Set<string> {
+  if (typeof value === 'string' && /^(?:ana|ben|bot|wf|legacy)_[\w-]+$/.test(value)) found.add(value);
+  else if (Array.isArray(value)) value.forEach((v) => idsIn(v, found));
+  else if (value && typeof value === 'object') Object.values(value).forEach((v) => idsIn(v, found));
+  return found;
+}
+
+describe('the text answer is enough to act on', () => {
+  it('every tool: each id and cursor of the structured result is in the text', async () => {
+    const store = await fixtureStore();
+    const client = await connect(store, ROOT);
+    for (const tool of TOOLS) {
+      const args: Record<string, unknown> =
+        tool.name === 'trace_execution' ? { execution_id: 'wf_fail' }
+        : tool.name === 'unmask_execution' ? { execution_id: 'wf_fail', reason: 'INC-7 text answer check' }
+        : tool.name === 'list_executions' ? { limit: 3 }
+        : {};
+      const result = await call(client, tool.name, args);
+      expect(result.isError, tool.name).toBeFalsy();
+      const answer = text(result);
+      for (const id of idsIn(result.structuredContent)) expect(answer, `${tool.name}: ${id}`).toContain(id);
+      const cursor = result.structuredContent.next_cursor;
+      if (cursor) expect(answer, `${tool.name}: next_cursor`).toContain(cursor);
+    }
+  });
+
+  it('list_executions pages with the cursor read from the text, and the ids in the text trace', async () => {
+    const store = await fixtureStore();
+    const client = await connect(store, ANA);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 3; page++) {
+      const answer = text(await call(client, 'list_executions', { user: 'u_ana', limit: 4, ...(cursor ? { cursor } : {}) }));
+      const rows = [...answer.matchAll(/^ {2}((?:ana|wf)_[\w-]+) \| /gm)].map((m) => m[1]!);
+      expect(rows).toHaveLength(4);
+      seen.push(...rows);
+      cursor = /^next_cursor: (\S+)$/m.exec(answer)?.[1];
+      expect(cursor).toBeDefined();
+    }
+    expect(new Set(seen).size).toBe(12);
+    const trace = await call(client, 'trace_execution', { execution_id: seen[0]! });
+    expect(trace.isError).toBeFalsy();
+  });
+
+  it('failure_report names samples the text alone can trace; trace_execution shows steps and related ids; unmask shows the raw data', async () => {
+    const store = await fixtureStore();
+    const client = await connect(store, ROOT);
+    const failures = text(await call(client, 'failure_report', {}));
+    const sample = /\| (wf_fail|bot_\d+)\s*$/m.exec(failures)?.[1];
+    expect(sample).toBeDefined();
+    const trace = text(await call(client, 'trace_execution', { execution_id: 'wf_fail' }));
+    expect(trace).toMatch(/steps \(\d+\):\n.*index \| name/);
+    expect(trace).toContain('wf_ok'); // the other execution of the same agent run, by id
+    const unmask = text(await call(client, 'unmask_execution', { execution_id: 'wf_fail', reason: 'INC-8 raw data in the text' }));
+    expect(unmask).toContain('account: ACME');
+    expect(unmask).toContain('owner_email: ana@example.com');
+  });
+});
