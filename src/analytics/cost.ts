@@ -1,6 +1,7 @@
 import type { Db, Params } from '../store/store.js';
 import type { Filters } from './filters.js';
 import { describeRange, previousRange, type TimeRange } from './time-range.js';
+import { previousWindowCaveat } from './coverage.js';
 import { round } from './usage.js';
 import { flaggedUsageRows } from './usage-rows.js';
 
@@ -26,6 +27,11 @@ export interface CostReport {
   previous_total_tasks: number;
   /** Executions without cost_usd: the money total covers only the rest. */
   executions_without_cost_usd: number;
+  /** Executions in the window, and the share of them that carry a cost_usd (null when none ran). */
+  executions: number;
+  share_with_cost_usd: number | null;
+  /** Why the change against the previous window is not given, when it would mislead (previousWindowCaveat). */
+  previous_window_caveat: string | null;
   rows: CostRow[];
   has_more: boolean;
 }
@@ -47,8 +53,9 @@ export async function costReport(
   const column = GROUP_COLUMNS[args.groupBy];
   const inner = args.groupBy === 'tool' ? 'user_id' : 'tool_name';
 
-  const totals = await db.one<{ tasks: number; cost: number | null; no_cost: number; prev_tasks: number }>(
+  const totals = await db.one<{ tasks: number; cost: number | null; no_cost: number; executions: number; prev_tasks: number }>(
     `SELECT coalesce(sum(tasks) FILTER (is_current), 0)::DOUBLE AS tasks,
+            coalesce(sum(executions) FILTER (is_current), 0)::INTEGER AS executions,
             round(sum(cost_usd) FILTER (is_current), 4)::DOUBLE AS cost,
             coalesce(sum(without_cost) FILTER (is_current), 0)::INTEGER AS no_cost,
             coalesce(sum(tasks) FILTER (NOT is_current), 0)::DOUBLE AS prev_tasks
@@ -88,6 +95,8 @@ export async function costReport(
     params,
   );
   const total = totals?.tasks ?? 0;
+  const executions = totals?.executions ?? 0;
+  const caveat = await previousWindowCaveat(db, previous);
   return {
     window: describeRange(args.range),
     previous_window: describeRange(previous),
@@ -97,6 +106,9 @@ export async function costReport(
     total_cost_usd: totals?.cost ?? null,
     previous_total_tasks: totals?.prev_tasks ?? 0,
     executions_without_cost_usd: totals?.no_cost ?? 0,
+    executions,
+    share_with_cost_usd: executions > 0 ? round((executions - (totals?.no_cost ?? 0)) / executions) : null,
+    previous_window_caveat: caveat,
     rows: rows.slice(0, args.limit).map((r) => ({
       ...r,
       share_of_tasks: total > 0 ? round(r.tasks / total) : null,

@@ -68,3 +68,22 @@ export function describeCoverage(coverage: Coverage, range: TimeRange): string |
   const count = `${coverage.executions.toLocaleString('en-US')} execution${coverage.executions === 1 ? '' : 's'}`;
   return `No execution at all started in this window. The store holds ${count}, from ${oldest} to ${newest}. ${where}`;
 }
+
+/**
+ * Why a change against `previous` would mislead, or null when it would not: the previous window
+ * reaches before the oldest data (so it is partly empty because nothing was recorded yet), or it
+ * holds no data at all while the store has some (a gap). "+116.9%" against a window that was
+ * mostly empty is wrong, not just imprecise: then no percentage is given, only this.
+ */
+export async function previousWindowCaveat(db: Db, previous: TimeRange): Promise<string | null> {
+  const coverage = await storeCoverage(db, previous);
+  if (coverage.executions === 0 || !coverage.oldest_started_at) return null;
+  const span = `${previous.from.toISOString()} to ${previous.to.toISOString()}`;
+  if (new Date(coverage.oldest_started_at) > previous.from) {
+    return `The previous window (${span}) starts before the oldest data (${coverage.oldest_started_at}), so it is partly empty: no change is given against it.`;
+  }
+  if (!coverage.in_range) {
+    return `The previous window (${span}) holds no data at all (a gap in the store's data): no change is given against it.`;
+  }
+  return null;
+}

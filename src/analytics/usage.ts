@@ -2,6 +2,7 @@ import { STATUSES } from '../ingest/format.js';
 import type { Params, Reader } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { bucketKey, describeRange, lengthMs, previousRange, sqlTime, type TimeRange } from './time-range.js';
+import { previousWindowCaveat } from './coverage.js';
 import { flaggedUsageRows, usageRows } from './usage-rows.js';
 
 export type Bucket = 'hour' | 'day';
@@ -35,7 +36,8 @@ export interface UsageSummary {
   bucket: Bucket;
   series: Array<{ start: string } & StatusCounts & { total: number }>;
   previous_window: { from: string; to: string; total_executions: number };
-  change: { delta: number; percent: number | null };
+  /** percent is null, and caveat says why, when the previous window is not comparable (previousWindowCaveat). */
+  change: { delta: number; percent: number | null; caveat?: string };
   top_tool_driver: ChangeDriver | null;
   top_user_driver: ChangeDriver | null;
   sample_execution_ids: string[];
@@ -113,7 +115,8 @@ export async function usageSummary(
       sampleParams,
     );
   });
-  const [seriesRows, users, driverRows, samples] = await Promise.all([seriesRead, usersRead, driversRead, samplesRead]);
+  const caveatRead = read((db) => previousWindowCaveat(db, previous));
+  const [seriesRows, users, driverRows, samples, caveat] = await Promise.all([seriesRead, usersRead, driversRead, samplesRead, caveatRead]);
   // GROUPING(tool_name, user_id): 1 for the tool rows, 2 for the user rows, 3 for the grand total.
   const prevTotal = { total: driverRows.find((r) => r.grouping === 3)?.previous ?? 0 };
 
@@ -156,7 +159,7 @@ export async function usageSummary(
     bucket,
     series,
     previous_window: { ...describeRange(previous), total_executions: prevTotal?.total ?? 0 },
-    change: { delta, percent: prevTotal?.total ? round((delta / prevTotal.total) * 100, 1) : null },
+    change: caveat ? { delta, percent: null, caveat } : { delta, percent: prevTotal?.total ? round((delta / prevTotal.total) * 100, 1) : null },
     top_tool_driver: driver(true),
     top_user_driver: driver(false),
     sample_execution_ids: samples.map((s) => s.id),

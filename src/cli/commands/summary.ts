@@ -23,7 +23,7 @@ export async function fleetSummaryText(store: Store, clock: Clock, window: strin
     const unused = await unusedTools(db, { range: resolveRange({ window: '30d' }, clock), limit: 5 });
     const out: string[] = [];
     out.push(`Fleet summary, ${usage.window.from} to ${usage.window.to}`);
-    out.push(`  executions   ${n(usage.total_executions)} (${usage.change.percent === null ? 'no previous window' : `${usage.change.percent > 0 ? '+' : ''}${usage.change.percent}% vs previous ${window}`})`);
+    out.push(`  executions   ${n(usage.total_executions)} (${usage.change.caveat ? `no change given: ${usage.change.caveat}` : usage.change.percent === null ? 'no previous window' : `${usage.change.percent > 0 ? '+' : ''}${usage.change.percent}% vs previous ${window}`})`);
     if (usage.total_executions === 0) {
       const coverage = await storeCoverage(db, range);
       const facts = describeCoverage(coverage, range);

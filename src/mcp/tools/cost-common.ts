@@ -14,6 +14,9 @@ export const costOutputSchema = {
   total_cost_usd: z.number().nullable(),
   previous_total_tasks: z.number(),
   executions_without_cost_usd: z.number(),
+  executions: z.number(),
+  share_with_cost_usd: z.number().nullable(),
+  previous_window_caveat: z.string().nullable(),
   rows: z.array(
     z.object({
       key: z.string().nullable(),
@@ -30,13 +33,21 @@ export const costOutputSchema = {
   note: noteShape,
 };
 
+/** Dollars to the cent, the way a person reads money. */
+export const usd = (value: number) => `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
 export function summarizeCost(result: CostReport, innerLabel: string): string {
   const rows = result.rows
     .slice(0, 5)
-    .map((r) => `${r.key ?? '(none)'} ${n(r.tasks)} tasks (${pct(r.share_of_tasks)}${r.cost_usd !== null ? `, $${r.cost_usd}` : ''}; top ${innerLabel}: ${r.top[0]?.key ?? '-'})`)
+    .map((r) => `${r.key ?? '(none)'} ${n(r.tasks)} tasks (${pct(r.share_of_tasks)}${r.cost_usd !== null ? `, ${usd(r.cost_usd)}` : ''}; top ${innerLabel}: ${r.top[0]?.key ?? '-'})`)
     .join('; ');
   const change = result.total_tasks - result.previous_total_tasks;
-  return `${n(result.total_tasks)} tasks${result.total_cost_usd !== null ? ` and $${result.total_cost_usd}` : ''} ${span(result.window)} (${change >= 0 ? '+' : ''}${n(change)} vs previous window).${rows ? ` ${rows}.` : ''}${result.has_more ? ' More rows not shown (raise limit).' : ''}`;
+  const versus = result.previous_window_caveat ? `no change given: ${result.previous_window_caveat}` : `${change >= 0 ? '+' : ''}${n(change)} vs previous window`;
+  // A dollar total over a window where most executions carry no price is not the spend: say so.
+  const money = result.total_cost_usd === null
+    ? ''
+    : ` and ${usd(result.total_cost_usd)}${result.share_with_cost_usd !== null && result.share_with_cost_usd < 1 ? ` (only ${pct(result.share_with_cost_usd)} of the ${n(result.executions)} executions carry a cost_usd; the rest are not in it)` : ''}`;
+  return `${n(result.total_tasks)} tasks${money} ${span(result.window)} (${versus}).${rows ? ` ${rows}.` : ''}${result.has_more ? ' More rows not shown (raise limit).' : ''}`;
 }
 
 /** The report, and the note that explains it when it is empty (explainEmpty). */

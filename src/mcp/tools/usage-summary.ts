@@ -33,7 +33,7 @@ Example: "How many tool calls ran this week, and why are they up?"`,
     bucket: z.enum(['hour', 'day']),
     series: z.array(z.object({ start: z.string(), total: z.number(), ...statusCounts })),
     previous_window: z.object({ from: z.string(), to: z.string(), total_executions: z.number() }),
-    change: z.object({ delta: z.number(), percent: z.number().nullable() }),
+    change: z.object({ delta: z.number(), percent: z.number().nullable(), caveat: z.string().optional().describe('Why no percentage is given: the previous window is not comparable.') }),
     top_tool_driver: driver,
     top_user_driver: driver,
     sample_execution_ids: z.array(z.string()),
@@ -48,7 +48,9 @@ Example: "How many tool calls ran this week, and why are they up?"`,
     }
     const result = await usageSummary((task) => ctx.store.read(task), { range, filters, bucket: args.bucket });
     const note = result.total_executions === 0 ? await explainEmpty(ctx, range, filters) : undefined;
-    const change = result.change.percent === null ? 'no previous data' : `${result.change.percent > 0 ? '+' : ''}${result.change.percent}% vs previous window`;
+    const change = result.change.caveat
+      ? `no change given: ${result.change.caveat}`
+      : result.change.percent === null ? 'no previous data' : `${result.change.percent > 0 ? '+' : ''}${result.change.percent}% vs previous window`;
     const drivers = [result.top_tool_driver, result.top_user_driver]
       .filter((d) => d && d.delta !== 0)
       .map((d) => `${d!.name} ${d!.delta > 0 ? '+' : ''}${n(d!.delta)}${d!.share_of_change !== null ? ` (${pct(d!.share_of_change)} of the change)` : ''}`);
