@@ -181,6 +181,6 @@ describe('trace_execution caps its steps', () => {
     expect(trace).toMatchObject({ step_total: 5000, steps_omitted: 4799, failing_step: 4321 });
     const text = result.content.map((c: any) => c.text).join('');
     expect(text).toContain('Showing 201 of 5000 steps');
-    expect(text).toContain('Failing step: 4321 s4321');
+    expect(text).toContain('Failing step: step 4322 of 5000, s4321.');
   });
 });

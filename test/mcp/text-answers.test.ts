@@ -59,8 +59,24 @@ describe('the text answer is enough to act on', () => {
     const trace = text(await call(client, 'trace_execution', { execution_id: 'wf_fail' }));
     expect(trace).toMatch(/steps \(\d+\):\n.*index \| name/);
     expect(trace).toContain('wf_ok'); // the other execution of the same agent run, by id
+    // Lines that cannot be misread: steps counted from 1, the layer spelled out, related runs named.
+    expect(trace).toMatch(/^step 1 of 2: Lookup account \(index 0\) on salesforce/m);
+    expect(trace).toMatch(/^step 2 of 2: Update opportunities \(index 1\) .*failed.*error http_500 at the connector layer/m);
+    expect(trace).toMatch(/^Error: http_500 at the connector layer: /m);
+    expect(trace).toMatch(/^Same agent run: wf_ok \(sync_opportunities, succeeded\)\.$/m);
+    expect(trace).not.toContain('?');
     const unmask = text(await call(client, 'unmask_execution', { execution_id: 'wf_fail', reason: 'INC-8 raw data in the text' }));
     expect(unmask).toContain('account: ACME');
     expect(unmask).toContain('owner_email: ana@example.com');
+  });
+
+  it('who_drove_spike with status failed speaks of failures, in whole numbers', async () => {
+    const store = await fixtureStore();
+    const client = await connect(store, ROOT);
+    const failed = text(await call(client, 'who_drove_spike', { status: 'failed' })).split('\n')[0]!;
+    expect(failed).toMatch(/^Spike \S+ to \S+: \d+ failures vs a baseline of about \d+ \(\+\d+\)\. Top user u_bot \(\+\d+ failures, /);
+    const all = text(await call(client, 'who_drove_spike', {})).split('\n')[0]!;
+    expect(all).toMatch(/: \d+ executions vs a baseline of about \d+ /);
+    expect(failed + all).not.toMatch(/\d\.\d+ (?:failures|executions)/);
   });
 });

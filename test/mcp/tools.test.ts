@@ -176,7 +176,7 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
     expect(s.related.same_workflow_run.map((e: any) => e.execution_id)).toEqual(['wf_ok']);
     expect(s.payloads).toBe('visible');
     expect(s.execution.input).toEqual({ account: 'ACME', owner_email: 'ana@example.com' });
-    expect(text(result)).toContain('Failing step: 1 Update opportunities');
+    expect(text(result)).toContain('Failing step: step 2 of 2, Update opportunities.');
   });
 
   it('trace_execution: finds a session that lasts days and grows across batches, first executions first', async () => {

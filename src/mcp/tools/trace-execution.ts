@@ -3,6 +3,11 @@ import { STEP_CAP, traceExecution } from '../../analytics/trace.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 import { executionSummaryShape } from './list-executions.js';
 
+/** An error as a sentence, with its layer spelled out: nothing reads as "?". */
+function describeError(error: { type: string | null; layer: string | null; message: string | null }): string {
+  return `${error.type ?? 'of no recorded type'} at the ${error.layer ? `${error.layer} layer` : 'unrecorded layer'}${error.message ? `: ${error.message}` : ''}`;
+}
+
 /** Steps listed in the text answer; all of the shown ones are in the structured result. */
 const SUMMARY_STEPS = 50;
 
@@ -69,14 +74,23 @@ Example: "Why did execution ex_7f3a fail, and whose credentials did the failing 
     });
     const e = view.execution;
     const failing = view.steps.find((s) => s.index === view.failing_step);
+    // Steps are numbered from 1 in the text ("step 1 of 3"), with their index in the logs beside it.
+    const stepLine = (st: (typeof view.steps)[number]) =>
+      `step ${st.index + 1} of ${view.step_total}: ${st.name} (index ${st.index}) on ${st.connector ?? 'no connector'}${st.operation ? `, ${st.operation}` : ''}, ${st.status}, auth ${st.auth.mode ?? 'not recorded'}${st.auth.identity ? ` as ${st.auth.identity}` : ''}${st.error ? `, error ${describeError(st.error)}` : ''}`;
+    const related = (label: string, list: typeof view.related.same_workflow_run) =>
+      list.length ? `${label}: ${list.map((r) => `${r.execution_id} (${r.tool}, ${r.status})`).join(', ')}.` : '';
     const summary = [
-      `${e.execution_id}: ${e.tool} (${e.tool_kind}) for ${e.user_id}${e.team ? ` (${e.team})` : ''} via ${e.client ?? 'unknown client'}, ${e.status}, ${e.duration_ms ?? '?'} ms, ${e.tasks} task${e.tasks === 1 ? '' : 's'}, started ${e.started_at}.`,
-      e.error ? `Error ${e.error.type ?? '?'} at layer ${e.error.layer ?? '?'}: ${e.error.message ?? ''}` : '',
+      `${e.execution_id}: ${e.tool} (${e.tool_kind}) for ${e.user_id}${e.team ? ` (${e.team})` : ''} via ${e.client ?? 'an unrecorded client'}, ${e.status}, ${e.duration_ms === null ? 'duration not recorded' : `${e.duration_ms} ms`}, ${e.tasks} task${e.tasks === 1 ? '' : 's'}, started ${e.started_at}.`,
+      e.error ? `Error: ${describeError(e.error)}.` : '',
       view.steps_omitted ? `Showing ${view.steps.length} of ${view.step_total} steps (the first ${STEP_CAP} and the first failing one); ${view.steps_omitted} left out.` : '',
-      view.steps.length ? `Steps: ${view.steps.slice(0, SUMMARY_STEPS).map((s) => `${s.index} ${s.name} [${s.connector ?? '-'}:${s.operation ?? '-'}] ${s.status} auth=${s.auth.mode ?? '-'}${s.auth.identity ? `(${s.auth.identity})` : ''}`).join('; ')}${view.steps.length > SUMMARY_STEPS ? `; and ${view.steps.length - SUMMARY_STEPS} more in the structured result` : ''}.` : '',
-      failing ? `Failing step: ${failing.index} ${failing.name}${failing.error?.type ? ` (${failing.error.type})` : ''}.` : '',
-      `Payloads ${view.payloads}. Related: ${view.related.same_workflow_run.length} in the same agent run, ${view.related.same_session.length} in the same session.`,
-    ].filter(Boolean).join(' ');
+      ...view.steps.slice(0, SUMMARY_STEPS).map((st) => `${stepLine(st)}.`),
+      view.steps.length > SUMMARY_STEPS ? `And ${view.steps.length - SUMMARY_STEPS} more steps in the structured result.` : '',
+      failing ? `Failing step: step ${failing.index + 1} of ${view.step_total}, ${failing.name}.` : '',
+      `Payloads ${view.payloads}.`,
+      related('Same agent run', view.related.same_workflow_run),
+      related('Same session', view.related.same_session),
+      view.related.more_in_run_or_session ? 'More executions in this run or session: list_executions with workflow_run_id or session_id.' : '',
+    ].filter(Boolean).join('\n');
     return { structured: view, summary };
   },
 });

@@ -67,11 +67,15 @@ Example: "Who drove Tuesday afternoon's spike?"`,
       const note = (await explainEmpty(ctx, range, filters)) ?? result.note;
       return { structured: { ...result, note }, summary: note ?? 'No spike found.' };
     }
+    // What is counted: executions, or with a status filter, executions of that status.
+    const what = filters.status === 'failed' ? 'failures' : filters.status ? `${filters.status} executions` : 'executions';
+    // Counts are whole; baselines are medians and averages, shown rounded so none reads as "3.1 executions".
+    const whole = (value: number) => n(Math.round(value));
     const top = (list: typeof result.contributors.users, label: string) =>
-      list[0] ? `${label} ${list[0].key ?? '(none)'} (+${n(list[0].excess)}, ${pct(list[0].share_of_excess)} of the excess, ${pct(list[0].success_rate)} ok)` : '';
+      list[0] ? `${label} ${list[0].key ?? '(none)'} (+${whole(list[0].excess)} ${what}, ${pct(list[0].share_of_excess)} of the excess, ${pct(list[0].success_rate)} ok)` : '';
     const s = result.spike;
     const summary = [
-      `Spike ${s.start} to ${s.end}: ${n(s.executions)} executions vs a baseline of ${n(s.baseline)} (+${n(s.excess)}).`,
+      `Spike ${s.start} to ${s.end}: ${whole(s.executions)} ${what} vs a baseline of about ${whole(s.baseline)} (+${whole(s.excess)}).`,
       [top(result.contributors.users, 'Top user'), top(result.contributors.tools, 'top tool'), top(result.contributors.clients, 'top client')].filter(Boolean).join('; ') + '.',
     ].join(' ');
     return { structured: result, summary };
