@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { allAuditEvents, appendAuditEvents, auditTableExists, lastAuditEvent, type AuditRow } from '../store/audit-events.js';
 import type { Store } from '../store/store.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Caller } from './caller.js';
 
 export const AUDIT_ACTIONS = ['unmask', 'unmask_denied', 'view_execution', 'audit_read', 'export'] as const;
@@ -22,6 +23,8 @@ export interface AuditOptions {
   key?: string;
   /** Append-only JSONL copy of every event (beside the database); also the anchor that reveals truncation. */
   mirrorPath?: string;
+  /** When events happen: the wall clock, whatever "now" the data is read at (--now pins only that). */
+  clock?: Clock;
 }
 
 /** JSON with object keys sorted at every level: the same event always encodes to the same bytes. */
@@ -145,7 +148,7 @@ export class AuditLog {
       const last = await lastAuditEvent(db);
       let seq = last?.seq ?? 0;
       let prevHash = last?.hash ?? GENESIS_HASH;
-      const at = this.store.clock.now().toISOString();
+      const at = (this.options.clock ?? systemClock).now().toISOString();
       const rows = batch.map(({ caller, event }) => {
         // The hash must be of what the database stores, and the database stores text as UTF-8: a
         // lone surrogate (a crafted reason or JWT subject) would be stored as U+FFFD and the chain

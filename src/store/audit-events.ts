@@ -53,7 +53,7 @@ export interface AuditQuery {
   limit: number;
 }
 
-export async function queryAuditEvents(db: Db, q: AuditQuery): Promise<{ total: number; rows: AuditRow[] }> {
+export async function queryAuditEvents(db: Db, q: AuditQuery): Promise<{ total: number; first: string | null; last: string | null; rows: AuditRow[] }> {
   const params: Record<string, string | number> = { from: q.from, to: q.to, limit: q.limit };
   const where = ['occurred_at >= CAST($from AS TIMESTAMP)', 'occurred_at < CAST($to AS TIMESTAMP)'];
   for (const key of ['actor', 'action', 'target'] as const) {
@@ -63,10 +63,13 @@ export async function queryAuditEvents(db: Db, q: AuditQuery): Promise<{ total: 
       where.push(`${key} = $${key}`);
     }
   }
-  const total = await db.one<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM audit_events WHERE ${where.join(' AND ')}`, params);
+  const total = await db.one<{ n: number; first: string | null; last: string | null }>(
+    `SELECT count(*)::INTEGER AS n, iso(min(occurred_at)) AS first, iso(max(occurred_at)) AS last FROM audit_events WHERE ${where.join(' AND ')}`,
+    params,
+  );
   const rows = await db.all<AuditRow>(
     `SELECT ${COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $limit`,
     params,
   );
-  return { total: total?.n ?? 0, rows };
+  return { total: total?.n ?? 0, first: total?.first ?? null, last: total?.last ?? null, rows };
 }

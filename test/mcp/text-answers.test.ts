@@ -79,4 +79,21 @@ describe('the text answer is enough to act on', () => {
     expect(all).toMatch(/: \d+ executions vs a baseline of about \d+ /);
     expect(failed + all).not.toMatch(/\d\.\d+ (?:failures|executions)/);
   });
+
+  it('audit_log says the range it covered, with wall-clock event times even when the data clock is pinned', async () => {
+    const store = await fixtureStore(); // the data clock is pinned to 2026-11-01
+    const client = await connect(store, ROOT);
+    const before = Date.now();
+    await call(client, 'unmask_execution', { execution_id: 'wf_fail', reason: 'INC-9 wall clock check' });
+    const after = Date.now();
+    const log = await call(client, 'audit_log', {});
+    const at = Date.parse(log.structuredContent.events[0].at);
+    expect(at).toBeGreaterThanOrEqual(before - 1);
+    expect(at).toBeLessThanOrEqual(after + 1);
+    const answer = text(log);
+    expect(answer).toMatch(/^1 audit event from (\S+) to \1 \(the whole log\); the chain verifies/);
+    expect(answer).not.toMatch(/1970|9999/);
+    // A window counts back from the wall clock too, where the events are.
+    expect((await call(client, 'audit_log', { window: '24h' })).structuredContent.total_matching).toBe(1);
+  });
 });

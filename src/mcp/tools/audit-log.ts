@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { AUDIT_ACTIONS } from '../../access/audit.js';
-import { sqlTime } from '../../analytics/time-range.js';
+import { describeRange, resolveRange, sqlTime } from '../../analytics/time-range.js';
+import { systemClock } from '../../clock.js';
 import { AccessDenied } from '../../errors.js';
 import { queryAuditEvents } from '../../store/audit-events.js';
-import { limitArg, rangeOf, span, timeArgs, windowShape } from '../common.js';
+import { limitArg, span, timeArgs, windowShape } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 export const audit_log = defineTool({
@@ -12,7 +13,7 @@ export const audit_log = defineTool({
   description: `The audit trail of looks at execution data: every trace_execution (view_execution), every unmask with its reason, every denied unmask; newest first, with whether the tamper-evident hash chain verifies.
 
 Admins only. Filter by actor (user id), action (${AUDIT_ACTIONS.join(', ')}) or target (execution id).
-Defaults: all events (give window or from/to to narrow), limit 50 (max 500).
+Defaults: all events (give window or from/to to narrow; event times are wall-clock times), limit 50 (max 500).
 Example: "Who unmasked executions this month, and why?"`,
   inputSchema: {
     ...timeArgs('all time'),
@@ -49,17 +50,28 @@ Example: "Who unmasked executions this month, and why?"`,
   annotations: READ_ONLY,
   async handler(args, ctx) {
     if (!ctx.access.isAdmin()) throw new AccessDenied('Only admins can read the audit log.');
-    // An audit trail is read whole unless asked otherwise.
-    const range = args.window || args.from || args.to ? rangeOf(args, ctx, '30d') : { from: new Date(0), to: new Date('9999-12-31T00:00:00Z') };
-    const { total, rows } = await ctx.store.read((db) =>
-      queryAuditEvents(db, { from: sqlTime(range.from), to: sqlTime(range.to), actor: args.actor, action: args.action, target: args.target, limit: args.limit }),
+    // An audit trail is read whole unless asked otherwise. Its events carry wall-clock times, so a
+    // window is counted back from the wall clock, not from the pinned "now" of the data.
+    const range = args.window || args.from || args.to ? resolveRange(args, systemClock, '30d') : undefined;
+    const { total, first, last, rows } = await ctx.store.read((db) =>
+      queryAuditEvents(db, {
+        from: sqlTime(range?.from ?? new Date(0)),
+        to: sqlTime(range?.to ?? new Date('9999-12-31T00:00:00Z')),
+        actor: args.actor,
+        action: args.action,
+        target: args.target,
+        limit: args.limit,
+      }),
     );
     const chain = await ctx.auditLog.verify();
     const events = rows.map(({ prev_hash: _p, hash: _h, details, ...e }) => ({ ...e, details: details ? JSON.parse(details) : null }));
-    const summary = `${total} audit events ${span({ from: range.from.toISOString(), to: range.to.toISOString() })}; chain ${chain.ok ? `verifies (${chain.events} events)` : `BROKEN at event ${chain.first_broken_seq}: ${chain.problem}`}. ${events
-      .slice(0, 5)
-      .map((e) => `#${e.seq} ${e.at} ${e.actor} ${e.action} ${e.target ?? ''}${e.reason ? ` "${e.reason}"` : ''}`)
-      .join('; ')}`;
-    return { structured: { window: { from: range.from.toISOString(), to: range.to.toISOString() }, total_matching: total, events, chain }, summary };
+    // The range echoed is the one asked for, or, for the whole log, the span its events cover.
+    const window = range ? describeRange(range) : { from: first ?? '', to: last ?? '' };
+    const covered = range ? span(window) : total ? `from ${first} to ${last} (the whole log)` : 'in the whole log';
+    const summary = [
+      `${total} audit event${total === 1 ? '' : 's'} ${covered}; the chain ${chain.ok ? `verifies (${chain.events} events)` : `is BROKEN${chain.first_broken_seq === null ? '' : ` at event ${chain.first_broken_seq}`}: ${chain.problem}`}.`,
+      ...events.slice(0, 5).map((e) => `#${e.seq} ${e.at} ${e.actor} (${e.role}) ${e.action}${e.target ? ` ${e.target}` : ''}${e.reason ? `: "${e.reason}"` : ''}`),
+    ].join('\n');
+    return { structured: { window, total_matching: total, events, chain }, summary };
   },
 });
