@@ -77,7 +77,12 @@ export class AccessView {
 
   /** Failure groups span users: their source text is never the caller's alone. */
   viewFailureGroup<T extends Pick<FailureGroup, 'error_type' | 'connector'>>(group: T): T {
-    return { ...group, error_type: this.freeText(group.error_type, false), connector: this.freeText(group.connector, false) };
+    return { ...group, error_type: this.aggregateText(group.error_type), connector: this.aggregateText(group.connector) };
+  }
+
+  /** Source text counted over many users' executions (an error type, a connector): others' addresses masked. */
+  aggregateText(value: string | null): string | null {
+    return this.freeText(value, false);
   }
 
   /** The last word on anything a tool returns (except an audited unmask): every string and key. */

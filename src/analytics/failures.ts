@@ -17,6 +17,18 @@ export interface FailureGroup {
   sample_execution_id: string;
 }
 
+/** One error type in one tool, with its total first and then its parts by layer and connector. */
+export interface FailureRollup {
+  error_type: string | null;
+  tool: string;
+  count: number;
+  terminated: number;
+  first_seen: string;
+  last_seen: string;
+  sample_execution_id: string;
+  parts: Array<{ error_layer: string | null; connector: string | null; count: number }>;
+}
+
 export interface FailureReport {
   window: { from: string; to: string };
   filters: Filters;
@@ -24,6 +36,8 @@ export interface FailureReport {
   /** Of all finished executions in the window, the share that failed or were terminated. */
   failure_rate: number | null;
   by_layer: Array<{ layer: string | null; count: number }>;
+  /** The first level: error type x tool, largest first (a burst of one error in one tool is one row). */
+  rollup: FailureRollup[];
   groups: FailureGroup[];
   has_more: boolean;
 }
@@ -77,13 +91,39 @@ export async function failureReport(
     .map(([layer, count]) => ({ layer, count }))
     .sort((a, b) => b.count - a.count || (a.layer === null ? 1 : b.layer === null ? -1 : a.layer.localeCompare(b.layer)));
   const totals = await totalsRead;
+  const rollup = rollUp(groups);
   return {
     window: describeRange(args.range),
     filters,
     total_failures: totals?.failures ?? 0,
     failure_rate: totals?.finished ? Math.round((totals.failures / totals.finished) * 1000) / 1000 : null,
     by_layer: byLayer,
+    rollup: rollup.slice(0, args.limit),
     groups: groups.slice(0, args.limit),
-    has_more: groups.length > args.limit,
+    has_more: groups.length > args.limit || rollup.length > args.limit,
   };
+}
+
+/** The groups summed to error type x tool; each keeps its parts, largest first. */
+function rollUp(groups: FailureGroup[]): FailureRollup[] {
+  const byKey = new Map<string, FailureRollup>();
+  for (const g of groups) {
+    const key = JSON.stringify([g.error_type, g.tool]);
+    let r = byKey.get(key);
+    if (!r) {
+      r = { error_type: g.error_type, tool: g.tool, count: 0, terminated: 0, first_seen: g.first_seen, last_seen: g.last_seen, sample_execution_id: g.sample_execution_id, parts: [] };
+      byKey.set(key, r);
+    }
+    r.count += g.count;
+    r.terminated += g.terminated;
+    if (g.first_seen < r.first_seen) r.first_seen = g.first_seen;
+    if (g.last_seen > r.last_seen) {
+      r.last_seen = g.last_seen;
+      r.sample_execution_id = g.sample_execution_id;
+    }
+    r.parts.push({ error_layer: g.error_layer, connector: g.connector, count: g.count });
+  }
+  const rows = [...byKey.values()];
+  for (const r of rows) r.parts.sort((a, b) => b.count - a.count);
+  return rows.sort((a, b) => b.count - a.count || (a.last_seen < b.last_seen ? 1 : -1));
 }

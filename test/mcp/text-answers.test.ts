@@ -96,4 +96,32 @@ describe('the text answer is enough to act on', () => {
     // A window counts back from the wall clock too, where the events are.
     expect((await call(client, 'audit_log', { window: '24h' })).structuredContent.total_matching).toBe(1);
   });
+
+  it('failure_report: a burst of one error in one tool reads as one line, its total before its parts', async () => {
+    const { openTestStore, record } = await import('../helpers.js');
+    const { ingestLines } = await import('../../src/ingest/batch.js');
+    const { blockFromText } = await import('../../src/ingest/lines.js');
+    const store = await openTestStore();
+    const at = (i: number) => new Date(Date.parse('2026-10-30T02:00:00Z') + i * 60_000).toISOString();
+    const burst = Array.from({ length: 30 }, (_, i) =>
+      record(`burst_${i}`, {
+        started_at: at(i), ended_at: at(i), status: 'failed',
+        tool: { name: 'sync_opportunities', kind: 'workflow' },
+        user: { id: `u_${i % 4}` },
+        error: { type: 'timeout', layer: i < 20 ? 'connector' : 'platform' },
+        steps: [{ index: 0, name: 'Query', status: 'failed', connector: i < 20 ? 'salesforce' : 'hubspot' }],
+      }),
+    );
+    const other = Array.from({ length: 3 }, (_, i) => record(`other_${i}`, { started_at: at(40 + i), ended_at: at(40 + i), status: 'failed', error: { type: 'http_500', layer: 'connector' } }));
+    await ingestLines(store, blockFromText([...burst, ...other].map((r) => JSON.stringify(r)).join('\n')), 'burst');
+    const result = await call(await connect(store, ROOT), 'failure_report', { window: '7d' });
+    expect(result.structuredContent.rollup.map((r: any) => [r.error_type, r.tool, r.count])).toEqual([
+      ['timeout', 'sync_opportunities', 30],
+      ['http_500', 'jira_create_issue', 3],
+    ]);
+    const lines = text(result).split('\n');
+    expect(lines[0]).toMatch(/^33 failures /);
+    expect(lines[1]).toMatch(/^30× timeout in sync_opportunities \(\S+ to \S+\): 20 at the connector layer via salesforce, 10 at the platform layer via hubspot; e\.g\. burst_29$/);
+    expect(lines[2]).toMatch(/^3× http_500 in jira_create_issue /);
+  });
 });

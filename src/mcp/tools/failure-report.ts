@@ -8,7 +8,7 @@ const { status: _status, ...failureFilters } = filterArgs;
 export const failure_report = defineTool({
   name: 'failure_report',
   title: 'Failures grouped by cause',
-  description: `Failed and terminated executions in a window, grouped by error type, error layer (llm, tool, connector, auth, platform), tool and the connector of the failing step, with counts, terminated count, affected users, first and last seen, and a sample execution id per group. Also the failure rate and the count per layer.
+  description: `Failed and terminated executions in a window: first rolled up by error type x tool (rollup: each with its total, first and last seen, a sample id, and its parts by error layer and failing connector), then the finer groups by error type, error layer (llm, tool, connector, auth, platform), tool and the connector of the failing step, with affected users per group. Also the failure rate and the count per layer.
 
 The entry point for "why did this agent workflow fail at 2am": narrow the window (from/to) and filters (user, tool), then trace_execution the sample id for the failing step and its auth context.
 
@@ -25,6 +25,18 @@ Example: "Why did my sync_opportunities runs fail last night?"`,
     total_failures: z.number(),
     failure_rate: z.number().nullable(),
     by_layer: z.array(z.object({ layer: z.string().nullable(), count: z.number() })),
+    rollup: z.array(
+      z.object({
+        error_type: z.string().nullable(),
+        tool: z.string(),
+        count: z.number(),
+        terminated: z.number(),
+        first_seen: z.string(),
+        last_seen: z.string(),
+        sample_execution_id: z.string(),
+        parts: z.array(z.object({ error_layer: z.string().nullable(), connector: z.string().nullable(), count: z.number() })),
+      }),
+    ),
     groups: z.array(
       z.object({
         error_type: z.string().nullable(),
@@ -47,14 +59,23 @@ Example: "Why did my sync_opportunities runs fail last night?"`,
     const range = rangeOf(args, ctx, '7d');
     const filters = filtersOf(args);
     const report = await failureReport((task) => ctx.store.read(task), { range, filters, limit: args.limit });
-    const result = { ...report, groups: report.groups.map((g) => ctx.access.viewFailureGroup(g)) };
+    const result = {
+      ...report,
+      rollup: report.rollup.map((r) => ({
+        ...r,
+        error_type: ctx.access.aggregateText(r.error_type),
+        parts: r.parts.map((p) => ({ ...p, connector: ctx.access.aggregateText(p.connector) })),
+      })),
+      groups: report.groups.map((g) => ctx.access.viewFailureGroup(g)),
+    };
     const note = result.total_failures === 0 ? await explainEmpty(ctx, range, filters) : undefined;
-    const groups = result.groups
-      .slice(0, 5)
-      .map((g) => `${g.count}× ${g.error_type ?? 'unknown'} (${g.error_layer ?? '?'}) in ${g.tool}${g.connector ? ` at ${g.connector}` : ''}, e.g. ${g.sample_execution_id}`)
-      .join('; ');
-    const layers = result.by_layer.map((l) => `${l.layer ?? 'unknown'} ${l.count}`).join(', ');
-    const summary = `${n(result.total_failures)} failures ${span(result.window)} (failure rate ${pct(result.failure_rate)}; by layer: ${layers || 'none'}). ${groups}`;
+    const layerName = (layer: string | null) => (layer ? `${layer} layer` : 'unrecorded layer');
+    const lines = result.rollup.slice(0, 5).map((r) => {
+      const parts = r.parts.map((p) => `${n(p.count)} at the ${layerName(p.error_layer)}${p.connector ? ` via ${p.connector}` : ''}`).join(', ');
+      return `${n(r.count)}× ${r.error_type ?? 'untyped error'} in ${r.tool} (${r.first_seen} to ${r.last_seen}${r.terminated ? `, ${n(r.terminated)} terminated` : ''}): ${parts}; e.g. ${r.sample_execution_id}`;
+    });
+    const layers = result.by_layer.map((l) => `${l.layer ?? 'unrecorded'} ${l.count}`).join(', ');
+    const summary = [`${n(result.total_failures)} failures ${span(result.window)} (failure rate ${pct(result.failure_rate)}; by layer: ${layers || 'none'}).`, ...lines].join('\n');
     return withNote(result, summary, note);
   },
 });
