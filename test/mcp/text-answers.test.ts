@@ -124,4 +124,21 @@ describe('the text answer is enough to act on', () => {
     expect(lines[1]).toMatch(/^30× timeout in sync_opportunities \(\S+ to \S+\): 20 at the connector layer via salesforce, 10 at the platform layer via hubspot; e\.g\. burst_29$/);
     expect(lines[2]).toMatch(/^3× http_500 in jira_create_issue /);
   });
+
+  it('fleet_catalog and unused_tools count the same catalog, and say how', async () => {
+    const store = await fixtureStore();
+    const client = await connect(store, ROOT);
+    for (const window of ['7d', '30d', '90d']) {
+      const catalog = await call(client, 'fleet_catalog', { window });
+      const unused = await call(client, 'unused_tools', { window });
+      expect(catalog.structuredContent.catalog, window).toEqual({
+        tools: unused.structuredContent.catalog_size,
+        used_in_window: unused.structuredContent.catalog_size - unused.structuredContent.unused_count,
+        unused_in_window: unused.structuredContent.unused_count,
+      });
+      for (const answer of [text(catalog), text(unused)]) expect(answer).toContain('The catalog is every tool ever seen in the logs (by name and server) plus those of the catalog file');
+    }
+    // never_tool (catalog file only) and legacy_tool (stopped in September) are the unused ones over 30 days.
+    expect((await call(client, 'fleet_catalog', { window: '30d' })).structuredContent.catalog.unused_in_window).toBe(2);
+  });
 });

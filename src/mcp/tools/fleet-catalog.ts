@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { DISCOVERABLE, fleetCatalog } from '../../analytics/catalog.js';
 import { storeExtent } from '../../analytics/coverage.js';
+import { unusedTools } from '../../analytics/unused.js';
 import { limitArg, n, rangeOf, timeArgs, windowShape } from '../common.js';
+import { CATALOG_COUNTS } from './unused-tools.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 const valuesShape = z.object({
@@ -13,7 +15,7 @@ const valuesShape = z.object({
 export const fleet_catalog = defineTool({
   name: 'fleet_catalog',
   title: 'Names in the fleet',
-  description: `Lists the names that exist in the logs, so filters use real values instead of guesses: tools, users, teams, servers, clients and environments, each with execution counts and last seen, most active first. Also says what the store holds in all: its oldest and newest execution and when it last ingested one (is the log feed current?).
+  description: `Lists the names that exist in the logs, so filters use real values instead of guesses: tools, users, teams, servers, clients and environments, each with execution counts and last seen, most active first. Also the catalog (the one unused_tools uses: tools ever seen plus the catalog file) with how many of its tools ran in the window, and what the store holds in all: its oldest and newest execution and when it last ingested one (is the log feed current?).
 
 Call it before filtering another tool by a name you are not sure of (is it "jira_create_issue" or "jira.create_issue"? "u_ana" or "ana@example.com"?). Other tools also answer an unknown name with the closest real ones.
 
@@ -27,6 +29,11 @@ Example: "Which MCP clients and servers do we have?"`,
   outputSchema: {
     window: windowShape,
     dimensions: z.object(Object.fromEntries(DISCOVERABLE.map((d) => [d, valuesShape.optional()])) as Record<(typeof DISCOVERABLE)[number], z.ZodOptional<typeof valuesShape>>),
+    catalog: z.object({
+      tools: z.number().describe('The catalog unused_tools uses: every tool ever seen (name and server) plus catalog-file tools, less any first seen after the window.'),
+      used_in_window: z.number(),
+      unused_in_window: z.number(),
+    }),
     store: z.object({
       executions: z.number(),
       oldest_started_at: z.string().nullable(),
@@ -37,16 +44,20 @@ Example: "Which MCP clients and servers do we have?"`,
   annotations: READ_ONLY,
   async handler(args, ctx) {
     const range = rangeOf(args, ctx, '30d');
-    const [result, store] = await Promise.all([
+    const [result, store, unused] = await Promise.all([
       ctx.store.read((db) => fleetCatalog(db, { range, limit: args.limit, only: args.dimension })),
       ctx.store.read((db) => storeExtent(db)),
+      // The same count unused_tools gives, by the same function: the two tools cannot disagree.
+      ctx.store.read((db) => unusedTools(db, { range, limit: 1 })),
     ]);
+    const catalog = { tools: unused.catalog_size, used_in_window: unused.catalog_size - unused.unused_count, unused_in_window: unused.unused_count };
     const summary = [
-      ...Object.entries(result.dimensions).map(([d, v]) => `${d}s (${n(v.distinct)}): ${v.values.slice(0, 8).map((x) => x.value).join(', ')}${v.distinct > 8 ? ', ...' : ''}`),
+      ...Object.entries(result.dimensions).map(([d, v]) => `${d}s${d === 'tool' ? ' with executions in the window' : ''} (${n(v.distinct)}): ${v.values.slice(0, 8).map((x) => x.value).join(', ')}${v.distinct > 8 ? ', ...' : ''}`),
+      `catalog: ${n(catalog.tools)} tools, ${n(catalog.used_in_window)} used in the window (by name and server), ${n(catalog.unused_in_window)} unused (unused_tools lists them). ${CATALOG_COUNTS}`,
       store.executions
         ? `store: ${n(store.executions)} executions from ${store.oldest_started_at} to ${store.newest_started_at}; last ingest ${store.last_ingested_at}`
         : 'store: empty, nothing ingested yet',
     ].join('\n');
-    return { structured: { ...result, store }, summary };
+    return { structured: { ...result, catalog, store }, summary };
   },
 });

@@ -4,6 +4,10 @@ import { TOOL_KINDS } from '../../ingest/format.js';
 import { emptyWindowNote, limitArg, n, noteShape, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
+/** How both catalog tools count, said the same way in both. */
+export const CATALOG_COUNTS =
+  'The catalog is every tool ever seen in the logs (by name and server) plus those of the catalog file, less any first seen after the window; fleet_catalog counts the same catalog.';
+
 export const unused_tools = defineTool({
   name: 'unused_tools',
   title: 'Tools nobody used',
@@ -52,7 +56,7 @@ Example: "Which tools went unused this month?"`,
     const note = result.catalog_size > 0 && result.unused_count === result.catalog_size
       ? await emptyWindowNote(ctx, range)
       : undefined;
-    const summary = `${n(result.unused_count)} of ${n(result.catalog_size)} catalog tools had no execution ${span(result.window)}${names ? `: ${names}` : ''}.${result.has_more ? ' More not shown (raise limit).' : ''}`;
+    const summary = `${n(result.unused_count)} of the catalog's ${n(result.catalog_size)} tools had no execution ${span(result.window)}${names ? `: ${names}` : ''}.${result.has_more ? ' More not shown (raise limit).' : ''} ${CATALOG_COUNTS}`;
     return withNote(result, summary, note);
   },
 });
