@@ -10,6 +10,8 @@ export interface StoreExtent {
   newest_started_at: string | null;
   /** When the last execution was stored (wall clock): a feed that went quiet stops moving it. */
   last_ingested_at: string | null;
+  /** Lines held in quarantine (mcp-blackbox quarantine lists them with their reasons). */
+  quarantined_lines: number;
 }
 
 /** The extent and whether a range has any execution (before any filter) in it. */
@@ -20,7 +22,8 @@ export interface Coverage extends StoreExtent {
 // DuckDB answers the count and the extremes from table statistics: ~2 ms at 10M executions, so a
 // health check can poll it and an empty answer can afford it.
 const EXTENT_COLUMNS = `count(*)::DOUBLE AS executions, iso(min(started_at)) AS oldest_started_at,
-  iso(max(started_at)) AS newest_started_at, iso(max(ingested_at)) AS last_ingested_at`;
+  iso(max(started_at)) AS newest_started_at, iso(max(ingested_at)) AS last_ingested_at,
+  (SELECT count(*) FROM quarantine)::DOUBLE AS quarantined_lines`;
 
 export async function storeExtent(db: Db): Promise<StoreExtent> {
   return extentOf(await db.one<StoreExtent>(`SELECT ${EXTENT_COLUMNS} FROM executions`));
@@ -47,6 +50,7 @@ function extentOf(row: StoreExtent | undefined): StoreExtent {
     oldest_started_at: row?.oldest_started_at ?? null,
     newest_started_at: row?.newest_started_at ?? null,
     last_ingested_at: row?.last_ingested_at ?? null,
+    quarantined_lines: row?.quarantined_lines ?? 0,
   };
 }
 

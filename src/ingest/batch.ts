@@ -3,6 +3,7 @@ import { mergeBatch, mergeWithFallback, type MergeCounts, type MergeOptions } fr
 import type { LineBlock } from './lines.js';
 import { TERMINAL_STATUSES } from './format.js';
 import { prepareBatchYielding, type PreparedBatch, type Reject } from './prepare.js';
+import { reasonCode } from './validate.js';
 import { SCRATCH_FILE_MODE, scratchDir } from './scratch.js';
 import { closeSync, ftruncate, openSync, write } from 'node:fs';
 import { join } from 'node:path';
@@ -128,7 +129,8 @@ export class BatchLoad {
     const counts = await mergeBatch(this.db, source, options);
     if (afterMerge) await afterMerge(this.db);
     const quarantined: Record<string, number> = {};
-    for (const r of this.rejects) quarantined[r.reason] = (quarantined[r.reason] ?? 0) + 1;
+    // Counted by code: the details (what was expected, what came) differ line by line.
+    for (const r of this.rejects) quarantined[reasonCode(r.reason)] = (quarantined[reasonCode(r.reason)] ?? 0) + 1;
     const rejected = [...this.rejects].sort((a, b) => a.lineNo - b.lineNo).slice(0, REJECTED_DETAIL_CAP);
     return { lines: this.valid + this.rejects.length, ...counts, quarantined, rejected };
   }

@@ -57,11 +57,23 @@ const checkExecution = compile(EXECUTION_RULES);
 const checkStep = compile(STEP_RULES);
 
 /**
- * The quarantine reason for a parsed line, or null when it is a valid execution record:
- * `invalid_value:record`, `missing_field:<f>`, `invalid_value:<f>` (steps as `steps[i].<f>`),
- * `too_far_in_future`. The first failing rule of rules.ts wins.
+ * The quarantine reason for a parsed line, or null when it is a valid execution record: every
+ * problem of the line, each as its code (`invalid_value:record`, `missing_field:<f>`,
+ * `invalid_value:<f>` with steps as `steps[i].<f>`, `too_far_in_future`) and what was expected,
+ * joined by " | ". The first code names the line's group in counts (reasonCode). The fast check
+ * runs on every line; only a line that fails it is described.
  */
 export function recordReason(value: unknown, now: Date): string | null {
+  return firstProblem(value, now) === null ? null : describeProblems(value, now).join(' | ');
+}
+
+/** The code a reason is counted under: its first problem, without the details. */
+export function reasonCode(reason: string): string {
+  const end = reason.search(/[ ;]/);
+  return end === -1 ? reason : reason.slice(0, end);
+}
+
+function firstProblem(value: unknown, now: Date): string | null {
   if (!isObject(value)) return 'invalid_value:record';
   const reason = checkExecution(value, '');
   if (reason) return reason;
@@ -80,6 +92,89 @@ export function recordReason(value: unknown, now: Date): string | null {
     return 'too_far_in_future';
   }
   return null;
+}
+
+/** What a rule's kind expects, said for a person reading the quarantine. */
+function expected(rule: FieldRule): string {
+  switch (rule.kind) {
+    case 'string':
+      return rule.maxLength === undefined ? 'a string' : `a string of 1 to ${rule.maxLength} characters`;
+    case 'enum':
+      return `one of ${rule.values!.join(', ')}`;
+    case 'timestamp':
+      return 'an RFC 3339 timestamp with a zone, like 2026-11-02T09:14:03Z';
+    case 'number':
+      return rule.max === undefined ? 'a number >= 0' : `a number from 0 to ${rule.max}`;
+    case 'integer':
+      return rule.max === undefined ? 'a whole number >= 0' : `a whole number from 0 to ${rule.max}`;
+    case 'boolean':
+      return 'true or false';
+    case 'object':
+      return 'an object';
+    case 'array':
+      return 'an array';
+  }
+}
+
+/** A value as it was given, short enough for a reason. */
+function shown(value: unknown): string {
+  const text = typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+const readPath = (record: Json, name: string): { value: unknown; parentOk: boolean } => {
+  let v: unknown = record;
+  for (const key of name.split('.')) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { value: undefined, parentOk: false };
+    v = (v as Json)[key];
+  }
+  return { value: v, parentOk: true };
+};
+
+function ruleProblems(record: Json, rules: FieldRule[], prefix: string): string[] {
+  const problems: string[] = [];
+  for (const rule of rules) {
+    const { value, parentOk } = readPath(record, rule.name);
+    if (!parentOk) continue; // the parent's own rule reports a parent of the wrong type
+    if (value === undefined || value === null) {
+      if (rule.required) problems.push(`missing_field:${prefix}${rule.name} (expected ${expected(rule)})`);
+      continue;
+    }
+    if (!singleRuleOk(rule, value)) {
+      problems.push(`invalid_value:${prefix}${rule.name} (expected ${expected(rule)}; got ${shown(value)})`);
+    }
+  }
+  return problems;
+}
+
+/** Every problem of a record that the fast check refused, in the order of the rules. */
+export function describeProblems(value: unknown, now: Date): string[] {
+  if (!isObject(value)) return [`invalid_value:record (expected a JSON object; got ${shown(value)})`];
+  const problems = ruleProblems(value, EXECUTION_RULES, '');
+  const steps = value.steps;
+  if (Array.isArray(steps)) {
+    steps.forEach((step, i) => {
+      if (!isObject(step)) problems.push(`invalid_value:steps[${i}] (expected an object; got ${shown(step)})`);
+      else problems.push(...ruleProblems(step, STEP_RULES, `steps[${i}].`));
+    });
+  }
+  if (problems.length === 0) {
+    const reason = firstProblem(value, now);
+    if (reason === 'too_far_in_future') problems.push(`too_far_in_future (expected started_at at most 24 hours after now, ${now.toISOString()}; got ${shown(value.started_at)})`);
+    else if (reason) problems.push(reason);
+  }
+  return problems;
+}
+
+const singleRuleChecks = new Map<FieldRule, Check>();
+/** A rule's kind test alone (compiled once per rule, like the fast path). */
+function singleRuleOk(rule: FieldRule, value: unknown): boolean {
+  let check = singleRuleChecks.get(rule);
+  if (!check) {
+    check = compile([{ ...rule, name: 'v', required: false }]);
+    singleRuleChecks.set(rule, check);
+  }
+  return check({ v: value } as Json, '') === null;
 }
 
 let cachedDay = { at: NaN, day: '' };

@@ -70,3 +70,58 @@ describe('first-run rough edges', () => {
     expect(stderr).toContain('serving MCP on stdio as u_ana (admin)');
   });
 });
+
+describe('quarantine you can see', () => {
+  it('the watcher reports quarantined lines on stderr: the first at once, then at most one line per file every ten seconds', async () => {
+    const { vi } = await import('vitest');
+    const { quarantineReporter } = await import('../../src/cli/commands/serve.js');
+    vi.useFakeTimers();
+    try {
+      const written: string[] = [];
+      const report = quarantineReporter((line) => written.push(line));
+      const batch = (n: number) => ({ lines: n, inserted: 0, updated: 0, duplicates: 0, deferred: 0, quarantined: { invalid_json: n }, rejected: [{ lineNo: 7, reason: 'invalid_json' }] });
+      report('a.jsonl', batch(1));
+      report('a.jsonl', batch(3));
+      report('a.jsonl', batch(2));
+      report('b.jsonl', batch(1));
+      expect(written).toEqual([
+        'watch: a.jsonl: 1 line(s) quarantined, first line 7: invalid_json. mcp-blackbox quarantine lists them.',
+        'watch: b.jsonl: 1 line(s) quarantined, first line 7: invalid_json. mcp-blackbox quarantine lists them.',
+      ]);
+      vi.advanceTimersByTime(10_000);
+      expect(written[2]).toBe('watch: a.jsonl: 5 more line(s) quarantined. mcp-blackbox quarantine lists them.');
+      expect(written).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('serve --watch says so on stderr; /healthz and fleet_catalog count the quarantine', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = tempDir();
+    const logs = join(dir, 'logs');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(logs);
+    writeFileSync(join(logs, 'live.jsonl'), lines(...smallFleet().slice(0, 3), '{"execution_id": "bad", "status": "error"}'));
+    const child = spawn(process.execPath, [CLI, 'serve', '--db', join(dir, 'w.duckdb'), '--watch', logs, '--http', '127.0.0.1:0', '--now', FIXTURE_NOW], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += String(c)));
+    try {
+      for (let i = 0; i < 200 && !(/line\(s\) quarantined/.test(stderr) && /serving HTTP on/.test(stderr)); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(stderr).toMatch(/watch: \S+live\.jsonl: 1 line\(s\) quarantined, first line 4: missing_field:started_at \(expected an RFC 3339 timestamp/);
+      const url = /serving HTTP on (http:\/\/[^\s:]+:\d+)/.exec(stderr)![1]!;
+      const health = (await (await fetch(`${url}/healthz`)).json()) as Record<string, unknown>;
+      expect(health.quarantined_lines).toBe(1);
+      const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+      const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+      const client = new Client({ name: 'q', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+      const catalog = await client.callTool({ name: 'fleet_catalog', arguments: {} });
+      expect((catalog.structuredContent as any).store.quarantined_lines).toBe(1);
+      await client.close();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+});

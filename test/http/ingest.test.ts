@@ -48,7 +48,7 @@ describe('POST /v1/executions', () => {
     const health = async () => (await (await fetch(`${url}/healthz`, { headers: bearer(TOKENS.gateway) })).json()) as Record<string, unknown>;
     // Without a token (auth is configured) the store's figures are not shown, only liveness.
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
-    expect(await health()).toEqual({ status: 'ok', executions: 0, oldest_started_at: null, newest_started_at: null, last_ingested_at: null, queued_writes: 0 });
+    expect(await health()).toEqual({ status: 'ok', executions: 0, oldest_started_at: null, newest_started_at: null, last_ingested_at: null, quarantined_lines: 0, queued_writes: 0 });
     const before = Date.now();
     const body = JSON.stringify([record('f1', { started_at: '2026-10-30T09:00:00Z' }), record('f2', { started_at: '2026-10-30T11:30:00Z' })]);
     await fetch(`${url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body });
@@ -69,7 +69,7 @@ describe('POST /v1/executions', () => {
     expect(res.status).toBe(200);
     const reply = await res.json();
     expect(reply).toMatchObject({ received: 4, accepted: 2, rejected: 2 });
-    expect(reply.errors).toEqual([{ index: 1, reason: 'invalid_json' }, { index: 2, reason: 'invalid_value:status' }]);
+    expect(reply.errors).toEqual([{ index: 1, reason: 'invalid_json' }, { index: 2, reason: 'invalid_value:status (expected one of running, succeeded, failed, stopped, terminated; got "done")' }]);
     expect(await count(store, "SELECT count(*) FROM quarantine WHERE source LIKE 'http:%'")).toBe(2);
     const allBad = await fetch(`${url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify([{ nope: 1 }]) });
     expect(allBad.status).toBe(422);

@@ -365,7 +365,23 @@ describe('file ingest: quarantine', () => {
     expect(summary.quarantined).toEqual({ [reason]: 1 });
     expect(summary.inserted).toBe(2);
     const rows = await store.read((db) => db.all<{ line_no: number; reason: string; raw: string }>('SELECT line_no::INTEGER AS line_no, reason, raw FROM quarantine'));
-    expect(rows).toEqual([{ line_no: 2, reason, raw: bad }]);
+    // The stored reason starts with the code, then says what was expected (details vary by line).
+    expect(rows).toEqual([{ line_no: 2, reason: expect.stringMatching(new RegExp(`^${reason.replace(/[[\].]/g, '\\$&')}(?: \\(|$)`)), raw: bad }]);
+  });
+
+  it('a quarantine reason says what was expected and what came, for every problem of the line', async () => {
+    const store = await openTestStore();
+    const bad = JSON.stringify(record('q', { status: 'error', user: { email: 'a@b.c' }, tasks: -2, steps: [{ index: 0.5, name: 'a', status: 'ok' }] }));
+    const summary = await ingestText(store, lines(record('ok1'), bad));
+    expect(summary.quarantined).toEqual({ 'invalid_value:status': 1 });
+    const row = await store.read((db) => db.one<{ reason: string }>('SELECT reason FROM quarantine'));
+    expect(row?.reason.split(' | ')).toEqual([
+      'invalid_value:status (expected one of running, succeeded, failed, stopped, terminated; got "error")',
+      'missing_field:user.id (expected a string)',
+      'invalid_value:tasks (expected a number from 0 to 1000000000; got -2)',
+      'invalid_value:steps[0].index (expected a whole number from 0 to 2147483647; got 0.5)',
+      'invalid_value:steps[0].status (expected one of running, succeeded, failed, stopped, terminated; got "ok")',
+    ]);
   });
 
   it('accepts a record just under 24 hours ahead, and quarantines a line over 1 MiB', async () => {

@@ -11,6 +11,7 @@ import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { ingestFiles } from '../../ingest/files.js';
 import { sweepStaleScratch } from '../../ingest/scratch.js';
 import { LogTailer } from '../../ingest/tailer.js';
+import type { BatchResult } from '../../ingest/batch.js';
 import { createServer } from '../../mcp/server.js';
 import { HttpAuth } from '../../http/auth.js';
 import { parseListen, startHttpServer } from '../../http/server.js';
@@ -73,13 +74,47 @@ export function onceAMinute(write: (line: string) => void): (line: string) => vo
   };
 }
 
+/**
+ * Tells the operator about quarantined lines as the watcher meets them: the first of a file at
+ * once, with its line number and reason, then at most one line per file every ten seconds, which
+ * counts those in between. A file full of bad lines must not flood stderr, nor hide its count.
+ */
+export function quarantineReporter(write: (line: string) => void, intervalMs = 10_000): (path: string, result: BatchResult) => void {
+  const files = new Map<string, { last: number; held: number; timer?: NodeJS.Timeout }>();
+  const flush = (path: string) => {
+    const state = files.get(path)!;
+    state.timer = undefined;
+    if (state.held === 0) return;
+    write(`watch: ${path}: ${state.held} more line(s) quarantined. mcp-blackbox quarantine lists them.`);
+    state.held = 0;
+    state.last = Date.now();
+  };
+  return (path, result) => {
+    const count = Object.values(result.quarantined).reduce((a, b) => a + b, 0);
+    if (count === 0) return;
+    const state = files.get(path) ?? { last: -Infinity, held: 0 };
+    files.set(path, state);
+    const wait = state.last + intervalMs - Date.now();
+    if (wait > 0) {
+      state.held += count;
+      state.timer ??= setTimeout(() => flush(path), wait).unref();
+      return;
+    }
+    const first = result.rejected[0];
+    write(`watch: ${path}: ${count} line(s) quarantined${first ? `, first line ${first.lineNo}: ${first.reason}` : ''}. mcp-blackbox quarantine lists them.`);
+    state.last = Date.now();
+  };
+}
+
 /** What every serving mode shares: the catalog, the watcher, the audit log. */
 async function startServices(store: Store, config: Config, flags: ServeFlags): Promise<Services> {
   if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
   const watchLog = onceAMinute(log);
+  const reportQuarantine = quarantineReporter(log);
   const tailer = flags.watch?.length
     ? new LogTailer(store, {
         dirs: flags.watch,
+        onBatch: reportQuarantine,
         onError: (path, error) => watchLog(`watch: ${path}: ${error instanceof Error ? error.message : String(error)}`),
       })
     : undefined;

@@ -39,6 +39,7 @@ Example: "Which MCP clients and servers do we have?"`,
       oldest_started_at: z.string().nullable(),
       newest_started_at: z.string().nullable(),
       last_ingested_at: z.string().nullable(),
+      quarantined_lines: z.number(),
     }),
   },
   annotations: READ_ONLY,
@@ -55,8 +56,8 @@ Example: "Which MCP clients and servers do we have?"`,
       ...Object.entries(result.dimensions).map(([d, v]) => `${d}s${d === 'tool' ? ' with executions in the window' : ''} (${n(v.distinct)}): ${v.values.slice(0, 8).map((x) => x.value).join(', ')}${v.distinct > 8 ? ', ...' : ''}`),
       `catalog: ${n(catalog.tools)} tools, ${n(catalog.used_in_window)} used in the window (by name and server), ${n(catalog.unused_in_window)} unused (unused_tools lists them). ${CATALOG_COUNTS}`,
       store.executions
-        ? `store: ${n(store.executions)} executions from ${store.oldest_started_at} to ${store.newest_started_at}; last ingest ${store.last_ingested_at}`
-        : 'store: empty, nothing ingested yet',
+        ? `store: ${n(store.executions)} executions from ${store.oldest_started_at} to ${store.newest_started_at}; last ingest ${store.last_ingested_at}; ${n(store.quarantined_lines)} line(s) in quarantine`
+        : `store: empty, nothing ingested yet${store.quarantined_lines ? ` (${n(store.quarantined_lines)} line(s) in quarantine: mcp-blackbox quarantine says why)` : ''}`,
     ].join('\n');
     return { structured: { ...result, catalog, store }, summary };
   },
