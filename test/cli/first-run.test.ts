@@ -125,3 +125,22 @@ describe('quarantine you can see', () => {
     }
   });
 });
+
+describe('npm start', () => {
+  it('stops on the first Ctrl-C sent to npm: the signal reaches the server', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = tempDir();
+    const child = spawn('npm', ['start', '--', '--db', join(dir, 'demo.duckdb'), '--http', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c) => (stderr += String(c)));
+    for (let i = 0; i < 600 && !stderr.includes('Ctrl-C stops the demo'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toContain('Ctrl-C stops the demo');
+    child.kill('SIGINT'); // npm's own process only, as a process manager would signal it
+    const exit = await Promise.race([
+      new Promise<number | null>((r) => child.once('exit', (code) => r(code))),
+      new Promise<string>((r) => setTimeout(() => r('still running after 10 s'), 10_000)),
+    ]);
+    if (exit === 'still running after 10 s') child.kill('SIGKILL');
+    expect(exit).toBe(0);
+  });
+});
