@@ -15,6 +15,10 @@ const dbOption = () => new Option('--db <path>', `DuckDB file (env ${ENV.db}; de
 const nowOption = () =>
   new Option('--now <time>', `pin "now" to an RFC 3339 time, for demos and tests (env ${ENV.now})`);
 
+/** Every command that reads the catalog takes the same file (format in the README and loadCatalogFile). */
+export const catalogOption = () =>
+  new Option('--catalog <file>', 'JSON list of the tools the fleet offers, so never-used tools count as unused: {"tools": [{"name": "stripe_refund", "server": "sales-gateway", "kind": "connector"}]}');
+
 const program = new Command()
   .name('mcp-blackbox')
   .description('Flight recorder for an MCP tool fleet: ingest execution logs into DuckDB, answer questions as MCP tools.')
@@ -28,6 +32,7 @@ program
   .argument('<inputs...>', 'files, directories (searched recursively) or quoted globs')
   .addOption(dbOption())
   .addOption(nowOption())
+  .addOption(catalogOption())
   .option('--json', 'print the summary as JSON')
   .action(run(ingestCommand));
 
@@ -36,6 +41,7 @@ program
   .description('Print a one-screen fleet summary')
   .addOption(dbOption())
   .addOption(nowOption())
+  .addOption(catalogOption())
   .option('--window <window>', 'how far back, like 24h, 7d, 30d', '7d')
   .action(run(summaryCommand));
 
@@ -57,7 +63,7 @@ program
   .option('--without-mirror', 'check the database chain alone when the mirror file is gone (a truncated tail then goes unseen)')
   .action(run(auditVerifyCommand));
 
-registerServeCommands(program, { dbOption, nowOption, run });
+registerServeCommands(program, { dbOption, nowOption, catalogOption, run });
 
 /** Wraps a command so an expected error prints its message (no stack) and exits 2. */
 function run<A extends unknown[]>(command: (...args: A) => Promise<number | void>) {

@@ -144,3 +144,24 @@ describe('npm start', () => {
     expect(exit).toBe(0);
   });
 });
+
+describe('--catalog', () => {
+  it('every command that reads the catalog takes the file, and a bad one is refused with the format', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'fleet.jsonl'), lines(...smallFleet()));
+    const catalog = join(dir, 'catalog.json');
+    writeFileSync(catalog, JSON.stringify({ tools: [{ name: 'listed_only', server: 'eng-gateway', kind: 'connector' }] }));
+    const db = join(dir, 'c.duckdb');
+    const ingest = cli('ingest', dir, '--db', db, '--now', FIXTURE_NOW, '--catalog', catalog);
+    expect(ingest.status).toBe(0);
+    expect(ingest.stderr).toContain(`catalog: 1 tools from ${catalog}`);
+    expect(cli('summary', '--db', db, '--now', FIXTURE_NOW).stdout).toMatch(/listed_only/);
+    const other = join(dir, 'other.json');
+    writeFileSync(other, JSON.stringify({ tools: [{ name: 'second_listed', server: 'eng-gateway' }] }));
+    expect(cli('summary', '--db', db, '--now', FIXTURE_NOW, '--catalog', other).stdout).toMatch(/second_listed/);
+    writeFileSync(other, JSON.stringify({ tools: [{ server: 'x' }] }));
+    const bad = cli('summary', '--db', db, '--catalog', other);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/catalog file .* is invalid at tools\.0\.name/);
+  });
+});

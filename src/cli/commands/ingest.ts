@@ -1,3 +1,4 @@
+import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { ingestFiles, type FileIngestSummary } from '../../ingest/files.js';
 import { quarantinedTotal } from '../../ingest/batch.js';
 import { sweepStaleScratch } from '../../ingest/scratch.js';
@@ -5,11 +6,12 @@ import { Store } from '../../store/store.js';
 import { resolveConfig, storeOptions, type CommonFlags } from '../config.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 
-export async function ingestCommand(inputs: string[], flags: CommonFlags & { json?: boolean }): Promise<number> {
+export async function ingestCommand(inputs: string[], flags: CommonFlags & { json?: boolean; catalog?: string }): Promise<number> {
   const config = resolveConfig(flags, process.env);
   sweepStaleScratch();
   const store = await Store.open(storeOptions(config));
   try {
+    if (flags.catalog) process.stderr.write(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}\n`);
     const started = performance.now();
     const summary = await ingestFiles(store, inputs);
     const seconds = (performance.now() - started) / 1000;

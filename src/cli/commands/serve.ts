@@ -228,7 +228,7 @@ export function clientSnippet(dbPath: string, now?: string): string {
 
 export function registerServeCommands(
   program: Command,
-  helpers: { dbOption: () => Option; nowOption: () => Option; run: RunWrapper },
+  helpers: { dbOption: () => Option; nowOption: () => Option; catalogOption: () => Option; run: RunWrapper },
 ): void {
   program
     .command('serve')
@@ -236,7 +236,7 @@ export function registerServeCommands(
     .addOption(helpers.dbOption())
     .addOption(helpers.nowOption())
     .option('--watch <dir...>', 'tail *.jsonl / *.ndjson files in these directories into the database')
-    .option('--catalog <file>', 'JSON list of the tools the fleet offers, so never-used tools show as unused')
+    .addOption(helpers.catalogOption())
     .option('--as <user>', `the calling user, given a role by the access file (env MCP_BLACKBOX_USER)`)
     .option('--access <file>', 'access file: users, roles, token hashes (env MCP_BLACKBOX_ACCESS)')
     .option('--http <listen>', 'serve HTTP instead of stdio on [HOST:]PORT (127.0.0.1 unless a host is given)')

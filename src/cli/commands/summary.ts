@@ -6,6 +6,7 @@ import { whoDroveSpike } from '../../analytics/spike.js';
 import { failureReport } from '../../analytics/failures.js';
 import { unusedTools } from '../../analytics/unused.js';
 import type { Clock } from '../../clock.js';
+import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { Store } from '../../store/store.js';
 import { requireDatabase, resolveConfig, storeOptions, type CommonFlags } from '../config.js';
 
@@ -52,11 +53,13 @@ export async function fleetSummaryText(store: Store, clock: Clock, window: strin
   });
 }
 
-export async function summaryCommand(flags: CommonFlags & { window: string }): Promise<void> {
+export async function summaryCommand(flags: CommonFlags & { window: string; catalog?: string }): Promise<void> {
   const config = resolveConfig(flags, process.env);
   requireDatabase(config);
   const store = await Store.open(storeOptions(config));
   try {
+    // The catalog is kept in the database, as serve and ingest keep it: the unused tools below count it.
+    if (flags.catalog) await loadCatalogFile(store, flags.catalog);
     process.stdout.write(await fleetSummaryText(store, config.clock, flags.window));
   } finally {
     await store.close();
