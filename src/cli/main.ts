@@ -34,6 +34,7 @@ program
   .addOption(nowOption())
   .addOption(catalogOption())
   .option('--json', 'print the summary as JSON')
+  .option('--quiet', 'no progress line (it shows only on a terminal anyway)')
   .action(run(ingestCommand));
 
 program

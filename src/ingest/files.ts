@@ -85,6 +85,8 @@ export interface FileIngestOptions {
   /** Valid records per transaction (several batches); see BatchLoad for why it is large. */
   transactionRecords?: number;
   onFile?: (path: string, summary: FileIngestSummary) => void;
+  /** After each chunk read and validated: how far into the file (decompressed bytes) and how many lines. */
+  onRead?: (path: string, read: { bytes: number; lines: number }) => void;
   /** After each committed transaction: progress, and what it stored and held back. */
   onTransaction?: (path: string, result: BatchResult) => void;
   /** Rows that new executions are stored in multiples of, but for a file's last transaction (MergeOptions). */
@@ -177,6 +179,7 @@ async function ingestFile(
         }
         queue.push(chunk);
         queuedLines += chunk.valid + chunk.rejects.length;
+        options.onRead?.(path, { bytes: batch.endOffset, lines: batch.endLineNo });
         storeWake.notify();
         while (!stopped && queuedLines >= 2 * transactionRecords) await readerWake.wait();
       }

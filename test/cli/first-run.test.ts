@@ -165,3 +165,36 @@ describe('--catalog', () => {
     expect(bad.stderr).toMatch(/catalog file .* is invalid at tools\.0\.name/);
   });
 });
+
+describe('ingest progress', () => {
+  it('draws bytes, lines, rates and the time left, at most every 250 ms', async () => {
+    const { IngestProgress } = await import('../../src/cli/progress.js');
+    const dir = tempDir();
+    const file = join(dir, 'a.jsonl');
+    writeFileSync(file, 'x'.repeat(10_000_000));
+    let now = 0;
+    const written: string[] = [];
+    const progress = new IngestProgress([file], (t) => written.push(t), () => now);
+    now = 1000;
+    progress.update(file, { bytes: 2_500_000, lines: 4000 });
+    now = 1100;
+    progress.update(file, { bytes: 3_000_000, lines: 4800 }); // within 250 ms: not drawn
+    expect(written).toEqual(['\r\x1b[Kingest: 2.5 MB of 10.0 MB (25%), 4,000 lines, 4,000 lines/s, 2.5 MB/s, ETA 3 s']);
+    progress.finish();
+    expect(written.at(-1)).toBe('\r\x1b[K');
+  });
+
+  it('shows on a terminal only, and not with --quiet', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'fleet.jsonl'), lines(...smallFleet()));
+    const run = (extra: string) =>
+      spawnSync('script', ['-qec', `${process.execPath} ${CLI} ingest ${join(dir, 'fleet.jsonl')} --db ${join(dir, `t${extra ? 'q' : ''}.duckdb`)} --now ${FIXTURE_NOW} ${extra}`, '/dev/null'], { encoding: 'utf8' });
+    const tty = run('');
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/ingest: [\d.]+ MB of [\d.]+ MB \(\d+%\), [\d,]+ lines, [\d,]+ lines\/s, [\d.]+ MB\/s, ETA \d+ s/);
+    expect(tty.stdout).toMatch(/Ingested 1 file\(s\)/);
+    expect(run('--quiet').stdout).not.toMatch(/lines\/s, /);
+    const piped = cli('ingest', join(dir, 'fleet.jsonl'), '--db', join(dir, 'p.duckdb'), '--now', FIXTURE_NOW);
+    expect(piped.stderr).not.toMatch(/ingest: /);
+  });
+});

@@ -1,19 +1,26 @@
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
-import { ingestFiles, type FileIngestSummary } from '../../ingest/files.js';
+import { expandInputs, ingestFiles, type FileIngestSummary } from '../../ingest/files.js';
+import { IngestProgress } from '../progress.js';
 import { quarantinedTotal } from '../../ingest/batch.js';
 import { sweepStaleScratch } from '../../ingest/scratch.js';
 import { Store } from '../../store/store.js';
 import { resolveConfig, storeOptions, type CommonFlags } from '../config.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 
-export async function ingestCommand(inputs: string[], flags: CommonFlags & { json?: boolean; catalog?: string }): Promise<number> {
+export async function ingestCommand(inputs: string[], flags: CommonFlags & { json?: boolean; catalog?: string; quiet?: boolean }): Promise<number> {
   const config = resolveConfig(flags, process.env);
   sweepStaleScratch();
   const store = await Store.open(storeOptions(config));
   try {
     if (flags.catalog) process.stderr.write(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}\n`);
+    const paths = await expandInputs(inputs);
+    // A progress line only for a person at a terminal: not in a pipe, a log file or --json output.
+    const progress = !flags.quiet && !flags.json && process.stdout.isTTY && process.stderr.isTTY
+      ? new IngestProgress(paths, (text) => process.stderr.write(text))
+      : undefined;
     const started = performance.now();
-    const summary = await ingestFiles(store, inputs);
+    const summary = await ingestFiles(store, paths, { onRead: progress && ((path, read) => progress.update(path, read)) });
+    progress?.finish();
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(flags.json ? `${JSON.stringify({ ...summary, seconds }, null, 2)}\n` : formatIngestSummary(summary, seconds, config.dbPath));
     return summary.failed.length > 0 ? EXIT_PARTIAL : EXIT_OK;
