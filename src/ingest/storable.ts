@@ -24,9 +24,11 @@ export function unstorableReason(record: Json, text: string, unknown: Json | nul
   const steps = record.steps;
   if (Array.isArray(steps)) {
     for (let i = 0; i < steps.length; i++) {
-      const step = steps[i] as Json;
-      if (tooDeep(step.input)) return tooDeepReason(`steps[${i}].input`);
-      if (tooDeep(step.output)) return tooDeepReason(`steps[${i}].output`);
+      const step = steps[i];
+      // A record not yet validated (a JSON body's item) may have anything here.
+      if (step === null || typeof step !== 'object') continue;
+      if (tooDeep((step as Json).input)) return tooDeepReason(`steps[${i}].input`);
+      if (tooDeep((step as Json).output)) return tooDeepReason(`steps[${i}].output`);
     }
   }
   if (unknown) {

@@ -113,6 +113,10 @@ describe('a value the store cannot hold costs only its own record', () => {
     expect(withGood.status).toBe(200);
     expect(await withGood.json()).toMatchObject({ received: 2, accepted: 1, rejected: 1 });
     expect(await count(store, 'SELECT count(*) FROM executions')).toBe(1);
+    // An item whose steps are not objects, deep payload and all: still a 4xx naming the field.
+    const oddSteps = await post(`[${deepRecord.replace('"status":"succeeded",', '"status":"succeeded","steps":[null, 3],')}]`);
+    expect(oddSteps.status).toBe(422);
+    expect(await oddSteps.json()).toMatchObject({ errors: [{ index: 0, reason: expect.stringMatching(/^too_deep:input/) }] });
   });
 
   it('HTTP: one line limit for every source, and blank lines are no records', async () => {
