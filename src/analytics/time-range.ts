@@ -12,7 +12,16 @@ export interface TimeArgs {
   window?: string;
   from?: string;
   to?: string;
+  /** IANA time zone for calendar windows and plain dates (default UTC). */
+  tz?: string;
 }
+
+/** Windows a person says, aligned to the calendar in the time zone asked for (weeks start on Monday). */
+export const CALENDAR_WINDOWS = ['today', 'yesterday', 'this_week', 'last_week', 'this_month', 'last_month'] as const;
+
+/** What `window` accepts, for the error that refuses anything else. */
+export const WINDOW_FORMS =
+  `a length back from now (90m, 24h, 7d, 2w, 1mo, 1y), or a calendar window (${CALENDAR_WINDOWS.join(', ')}); for any other range give from/to (RFC 3339, or a plain date like 2026-10-28)`;
 
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 const MAX_WINDOW_MS = 400 * 86_400_000;
@@ -21,7 +30,7 @@ const MAX_WINDOW_MS = 400 * 86_400_000;
 export function parseWindow(window: string): number {
   const match = /^(\d+)\s*([mhdw])$/.exec(window.trim());
   if (!match) {
-    throw new UserInputError(`window must look like 90m, 24h, 7d or 2w (a whole number and one of m, h, d, w); got ${JSON.stringify(window)}`);
+    throw new UserInputError(`window must be ${WINDOW_FORMS}; got ${JSON.stringify(window)}`);
   }
   const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
   if (ms <= 0) throw new UserInputError('window must be longer than zero');
@@ -37,13 +46,109 @@ export function resolveRange(args: TimeArgs, clock: Clock, defaultWindow = '7d')
   if (args.window && (args.from || args.to)) {
     throw new UserInputError('Give either window (like "7d") or from/to (RFC 3339), not both.');
   }
-  const to = args.to ? parseInstant(args.to, 'to') : clock.now();
-  const from = args.from ? parseInstant(args.from, 'from') : new Date(to.getTime() - parseWindow(args.window ?? defaultWindow));
+  const tz = checkTimeZone(args.tz ?? 'UTC');
+  const now = clock.now();
+  const calendar = args.window ? calendarWindow(args.window.trim(), now, tz) : undefined;
+  const to = calendar?.to ?? (args.to ? instantOrDate(args.to, 'to', tz) : now);
+  const from = calendar?.from ?? (args.from ? instantOrDate(args.from, 'from', tz) : backFrom(to, args.window ?? defaultWindow, tz));
   if (from.getTime() >= to.getTime()) {
     throw new UserInputError(`from (${from.toISOString()}) must be before to (${to.toISOString()}).`);
   }
   if (to.getTime() - from.getTime() > MAX_WINDOW_MS) throw new UserInputError('The range is at most 400 days long.');
   return { from, to };
+}
+
+/** An IANA zone name that this runtime knows, or a UserInputError that says what to give. */
+function checkTimeZone(tz: string): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return tz;
+  } catch {
+    throw new UserInputError(`tz must be an IANA time zone name like UTC, Europe/Berlin or America/New_York; got ${JSON.stringify(tz)}`);
+  }
+}
+
+/** `1mo` and `1y` are calendar lengths (a month ago may be 28 to 31 days); the rest are fixed. */
+function backFrom(to: Date, window: string, tz: string): Date {
+  const calendar = /^(\d+)\s*(mo|y)$/.exec(window.trim());
+  if (!calendar) return new Date(to.getTime() - parseWindow(window));
+  const count = Number(calendar[1]);
+  if (count <= 0) throw new UserInputError('window must be longer than zero');
+  const local = localParts(to, tz);
+  const months = calendar[2] === 'y' ? 12 * count : count;
+  const month = local.month - months;
+  const year = local.year + Math.floor((month - 1) / 12);
+  const m = ((((month - 1) % 12) + 12) % 12) + 1;
+  const day = Math.min(local.day, daysIn(year, m));
+  return zonedTime(year, m, day, local.msOfDay, tz);
+}
+
+/** An RFC 3339 instant, or a plain date (its midnight in `tz`). */
+function instantOrDate(value: string, what: string, tz: string): Date {
+  const plain = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
+  if (!plain) {
+    if (!/^\d{4}-\d{2}-\d{2}[Tt ]/.test(value.trim())) {
+      throw new UserInputError(`${what} must be an RFC 3339 timestamp with a zone (2026-11-02T09:14:03Z) or a plain date (2026-11-02); got ${JSON.stringify(value)}. For today, yesterday or last_week use window.`);
+    }
+    return parseInstant(value, what);
+  }
+  const [year, month, day] = [Number(plain[1]), Number(plain[2]), Number(plain[3])];
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) throw new UserInputError(`${what} is not a real date: ${JSON.stringify(value)}`);
+  return zonedTime(year, month, day, 0, tz);
+}
+
+function calendarWindow(window: string, now: Date, tz: string): TimeRange | undefined {
+  if (!(CALENDAR_WINDOWS as readonly string[]).includes(window)) return undefined;
+  const { year, month, day, weekday } = localParts(now, tz);
+  const dayStart = (offsetDays: number) => {
+    const d = new Date(Date.UTC(year, month - 1, day + offsetDays));
+    return zonedTime(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), 0, tz);
+  };
+  const monthStart = (offsetMonths: number) => {
+    const d = new Date(Date.UTC(year, month - 1 + offsetMonths, 1));
+    return zonedTime(d.getUTCFullYear(), d.getUTCMonth() + 1, 1, 0, tz);
+  };
+  const sinceMonday = (weekday + 6) % 7;
+  switch (window) {
+    case 'today': return { from: dayStart(0), to: now };
+    case 'yesterday': return { from: dayStart(-1), to: dayStart(0) };
+    case 'this_week': return { from: dayStart(-sinceMonday), to: now };
+    case 'last_week': return { from: dayStart(-sinceMonday - 7), to: dayStart(-sinceMonday) };
+    case 'this_month': return { from: monthStart(0), to: now };
+    default: return { from: monthStart(-1), to: monthStart(0) };
+  }
+}
+
+const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
+
+/** The wall-clock date and time of `instant` in `tz`. */
+function localParts(instant: Date, tz: string): { year: number; month: number; day: number; weekday: number; msOfDay: number } {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+      .formatToParts(instant)
+      .map((p) => [p.type, Number(p.value)]),
+  ) as Record<string, number>;
+  const local = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  return {
+    year: parts.year!,
+    month: parts.month!,
+    day: parts.day!,
+    weekday: new Date(Date.UTC(parts.year!, parts.month! - 1, parts.day!)).getUTCDay(),
+    msOfDay: local - Date.UTC(parts.year!, parts.month! - 1, parts.day!) + instant.getUTCMilliseconds(),
+  };
+}
+
+/** The instant at which the wall clock in `tz` shows that date and time of day. */
+function zonedTime(year: number, month: number, day: number, msOfDay: number, tz: string): Date {
+  const wall = Date.UTC(year, month - 1, day) + msOfDay;
+  const offsetAt = (instant: number) => {
+    const p = localParts(new Date(instant), tz);
+    return Date.UTC(p.year, p.month - 1, p.day) + p.msOfDay - instant;
+  };
+  // The offset at the guess, then again where that lands: right across a DST change too.
+  let instant = wall - offsetAt(wall);
+  instant = wall - offsetAt(instant);
+  return new Date(instant);
 }
 
 /** The range of the same length just before `range`, for "change against the previous window". */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { unknownFilterValues } from '../analytics/catalog.js';
 import { describeCoverage, storeCoverage } from '../analytics/coverage.js';
 import { activeFilters, type Filters } from '../analytics/filters.js';
-import { resolveRange, type TimeRange } from '../analytics/time-range.js';
+import { resolveRange, type TimeArgs, type TimeRange } from '../analytics/time-range.js';
 import { NotFoundError } from '../errors.js';
 import { STATUSES } from '../ingest/format.js';
 import type { ToolContext } from './tool.js';
@@ -12,9 +12,10 @@ export const timeArgs = (defaultWindow: string) => ({
   window: z
     .string()
     .optional()
-    .describe(`How far back from now: a whole number and m, h, d or w ("24h", "7d", "30d"). Default ${defaultWindow}. Do not combine with from/to.`),
-  from: z.string().optional().describe('Start of the range, RFC 3339 with zone (2026-10-27T00:00:00Z), inclusive.'),
-  to: z.string().optional().describe('End of the range, RFC 3339 with zone, exclusive. Default: now.'),
+    .describe(`How far back from now ("24h", "7d", "30d", "1mo", "1y"), or a calendar window: today, yesterday, this_week, last_week, this_month, last_month (in tz). Default ${defaultWindow}. Do not combine with from/to.`),
+  from: z.string().optional().describe('Start of the range, inclusive: RFC 3339 with zone (2026-10-27T00:00:00Z), or a plain date (2026-10-27, midnight in tz).'),
+  to: z.string().optional().describe('End of the range, exclusive: RFC 3339 with zone, or a plain date. Default: now.'),
+  tz: z.string().optional().describe('IANA time zone for calendar windows and plain dates, like Europe/Berlin. Default UTC.'),
 });
 
 export const filterArgs = {
@@ -43,7 +44,7 @@ export const filtersShape = z.object({
   status: z.string().optional(),
 });
 
-export function rangeOf(args: { window?: string; from?: string; to?: string }, ctx: ToolContext, defaultWindow: string): TimeRange {
+export function rangeOf(args: TimeArgs, ctx: ToolContext, defaultWindow: string): TimeRange {
   return resolveRange(args, ctx.clock, defaultWindow);
 }
 

@@ -297,7 +297,7 @@ describe('MCP tool errors tell the agent how to fix the call', () => {
 
   it('bad windows, ranges, enums and cursors', async () => {
     const client = await connect(await fixtureStore());
-    expect(text(await call(client, 'usage_summary', { window: 'last week' }))).toMatch(/window must look like 90m, 24h, 7d or 2w/);
+    expect(text(await call(client, 'usage_summary', { window: 'last week' }))).toMatch(/window must be a length back from now \(90m, 24h, 7d, 2w, 1mo, 1y\), or a calendar window/);
     expect(text(await call(client, 'usage_summary', { window: '7d', from: '2026-10-01T00:00:00Z' }))).toMatch(/either window .* or from\/to/);
     expect(text(await call(client, 'usage_summary', { from: '2026-10-05T00:00:00Z', to: '2026-10-01T00:00:00Z' }))).toMatch(/must be before/);
     expect(text(await call(client, 'usage_summary', { from: 'yesterday' }))).toMatch(/RFC 3339/);
