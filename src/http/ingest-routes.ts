@@ -55,19 +55,19 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
   // Ingest requests being stored: each holds its body in memory until its batch commits. Other
   // writes (audit events, the watcher) do not count: a tool's audit event must not turn away data.
   let inFlight = 0;
-  const overloaded = (reply: FastifyReply): boolean => {
-    if (inFlight < maxQueued) return false;
-    void reply.code(503).header('Retry-After', '1').send({ error: 'Too many ingest requests are waiting for the store; retry after a second.' });
-    return true;
-  };
-  const admitted = async <T>(work: () => Promise<T>): Promise<T> => {
-    inFlight++;
-    try {
-      return await work();
-    } finally {
-      inFlight--;
-    }
-  };
+  const admitted =
+    (handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+    async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      if (inFlight >= maxQueued) {
+        return reply.code(503).header('Retry-After', '1').send({ error: 'Too many ingest requests are waiting for the store; retry after a second.' });
+      }
+      inFlight++;
+      try {
+        return await handler(request, reply);
+      } finally {
+        inFlight--;
+      }
+    };
 
   /** Bearer token with an ingest or admin role, a valid webhook signature, or local mode. */
   const authorizeIngest = async (request: FastifyRequest, reply: FastifyReply, body: Buffer): Promise<{ webhookId?: string } | undefined> => {
@@ -98,77 +98,71 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
     return {};
   };
 
-  scope.post('/v1/executions', async (request, reply) => {
-    if (overloaded(reply)) return reply;
-    return admitted(async () => {
-      const body = request.body as Buffer | undefined;
-      if (!body) throw new BodyError(400, 'The body is empty: send a JSON object, a JSON array, or NDJSON records.');
-      const auth = await authorizeIngest(request, reply, body);
-      if (!auth) return reply;
-      if (auth.webhookId) {
-        const seen = await options.store.read((db) =>
-          db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM webhook_deliveries WHERE webhook_id = $id', { id: auth.webhookId! }),
-        );
-        if (seen?.n) return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
-      }
-      const { block, records } = bodyToBlock(body, request.headers['content-type']);
-      let result: BatchResult;
-      try {
-        result = await ingestLines(options.store, block, `http:${request.id}`, async (db) => {
-          if (auth.webhookId) {
-            await db.run('INSERT INTO webhook_deliveries VALUES ($id, now()::TIMESTAMP)', { id: auth.webhookId });
-          }
-        });
-      } catch (error) {
-        // Two deliveries of the same webhook racing: the second one loses on the key and stored nothing.
-        if (auth.webhookId && /Duplicate key|PRIMARY KEY|constraint/i.test((error as Error).message)) {
-          return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
+  scope.post('/v1/executions', admitted(async (request, reply) => {
+    const body = request.body as Buffer | undefined;
+    if (!body) throw new BodyError(400, 'The body is empty: send a JSON object, a JSON array, or NDJSON records.');
+    const auth = await authorizeIngest(request, reply, body);
+    if (!auth) return reply;
+    if (auth.webhookId) {
+      const seen = await options.store.read((db) =>
+        db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM webhook_deliveries WHERE webhook_id = $id', { id: auth.webhookId! }),
+      );
+      if (seen?.n) return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
+    }
+    const { block, records } = bodyToBlock(body, request.headers['content-type']);
+    let result: BatchResult;
+    try {
+      result = await ingestLines(options.store, block, `http:${request.id}`, async (db) => {
+        if (auth.webhookId) {
+          await db.run('INSERT INTO webhook_deliveries VALUES ($id, now()::TIMESTAMP)', { id: auth.webhookId });
         }
-        throw error;
-      }
-      const rejected = Object.values(result.quarantined).reduce((a, b) => a + b, 0);
-      return reply.code(records > 0 && rejected >= records ? 422 : 200).send({
-        request_id: request.id,
-        received: records,
-        accepted: result.inserted,
-        updated: result.updated,
-        duplicates: result.duplicates,
-        rejected,
-        errors: result.rejected.map((r) => ({ index: r.lineNo - 1, reason: r.reason })),
-        errors_truncated: result.rejected.length < rejected,
       });
+    } catch (error) {
+      // Two deliveries of the same webhook racing: the second one loses on the key and stored nothing.
+      if (auth.webhookId && /Duplicate key|PRIMARY KEY|constraint/i.test((error as Error).message)) {
+        return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
+      }
+      throw error;
+    }
+    const rejected = Object.values(result.quarantined).reduce((a, b) => a + b, 0);
+    return reply.code(records > 0 && rejected >= records ? 422 : 200).send({
+      request_id: request.id,
+      received: records,
+      accepted: result.inserted,
+      updated: result.updated,
+      duplicates: result.duplicates,
+      rejected,
+      errors: result.rejected.map((r) => ({ index: r.lineNo - 1, reason: r.reason })),
+      errors_truncated: result.rejected.length < rejected,
     });
-  });
+  }));
 
-  scope.post('/v1/traces', async (request, reply) => {
-    if (overloaded(reply)) return reply;
-    return admitted(async () => {
-      const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type === 'application/x-protobuf' || type === 'application/protobuf') {
-        return reply.code(415).send({ error: 'OTLP protobuf is not supported; configure the exporter for OTLP/HTTP JSON (application/json).' });
-      }
-      const body = request.body as Buffer | undefined;
-      if (!body) throw new BodyError(400, 'The body is empty: send an OTLP ExportTraceServiceRequest as JSON.');
-      if (!(await authorizeIngest(request, reply, body))) return reply;
-      let payload: ExportTraceServiceRequest;
-      try {
-        payload = JSON.parse(body.toString('utf8')) as ExportTraceServiceRequest;
-      } catch (error) {
-        throw new BodyError(400, `The body is not valid JSON: ${(error as Error).message}`);
-      }
-      if (!payload || typeof payload !== 'object' || (payload.resourceSpans !== undefined && !Array.isArray(payload.resourceSpans))) {
-        throw new BodyError(400, 'Expected an OTLP ExportTraceServiceRequest: {"resourceSpans": [...]}.');
-      }
-      const mapped = mapTraces(payload);
-      let quarantined: Array<{ lineNo: number; reason: string }> = [];
-      if (mapped.records.length > 0) {
-        const result = await ingestLines(options.store, blockFromRecords(mapped.records), `otlp:${request.id}`);
-        quarantined = result.rejected;
-      }
-      const rejectedSpans = mapped.rejected.length + quarantined.length;
-      if (rejectedSpans === 0) return {};
-      const reasons = [...mapped.rejected.map((r) => `${r.span}: ${r.reason}`), ...quarantined.map((q) => `span #${q.lineNo}: ${q.reason}`)];
-      return { partialSuccess: { rejectedSpans, errorMessage: reasons.slice(0, 20).join('; ') } };
-    });
-  });
+  scope.post('/v1/traces', admitted(async (request, reply) => {
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/x-protobuf' || type === 'application/protobuf') {
+      return reply.code(415).send({ error: 'OTLP protobuf is not supported; configure the exporter for OTLP/HTTP JSON (application/json).' });
+    }
+    const body = request.body as Buffer | undefined;
+    if (!body) throw new BodyError(400, 'The body is empty: send an OTLP ExportTraceServiceRequest as JSON.');
+    if (!(await authorizeIngest(request, reply, body))) return reply;
+    let payload: ExportTraceServiceRequest;
+    try {
+      payload = JSON.parse(body.toString('utf8')) as ExportTraceServiceRequest;
+    } catch (error) {
+      throw new BodyError(400, `The body is not valid JSON: ${(error as Error).message}`);
+    }
+    if (!payload || typeof payload !== 'object' || (payload.resourceSpans !== undefined && !Array.isArray(payload.resourceSpans))) {
+      throw new BodyError(400, 'Expected an OTLP ExportTraceServiceRequest: {"resourceSpans": [...]}.');
+    }
+    const mapped = mapTraces(payload);
+    let quarantined: Array<{ lineNo: number; reason: string }> = [];
+    if (mapped.records.length > 0) {
+      const result = await ingestLines(options.store, blockFromRecords(mapped.records), `otlp:${request.id}`);
+      quarantined = result.rejected;
+    }
+    const rejectedSpans = mapped.rejected.length + quarantined.length;
+    if (rejectedSpans === 0) return {};
+    const reasons = [...mapped.rejected.map((r) => `${r.span}: ${r.reason}`), ...quarantined.map((q) => `span #${q.lineNo}: ${q.reason}`)];
+    return { partialSuccess: { rejectedSpans, errorMessage: reasons.slice(0, 20).join('; ') } };
+  }));
 }

@@ -3,8 +3,6 @@ import { UserInputError } from '../errors.js';
 import { buildHttpApp, type HttpAppOptions } from './app.js';
 import { describeExposure, isLoopback, planExposure, type Exposure } from './exposure.js';
 
-export { isLoopback };
-
 const closing = new WeakSet<FastifyInstance>();
 
 /**
