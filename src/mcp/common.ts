@@ -12,25 +12,31 @@ export const timeArgs = (defaultWindow: string) => ({
   window: z
     .string()
     .optional()
-    .describe(`How far back from now ("24h", "7d", "30d", "1mo", "1y"), or a calendar window: today, yesterday, this_week, last_week, this_month, last_month (in tz). Default ${defaultWindow}. Do not combine with from/to.`),
-  from: z.string().optional().describe('Start of the range, inclusive: RFC 3339 with zone (2026-10-27T00:00:00Z), or a plain date (2026-10-27, midnight in tz).'),
-  to: z.string().optional().describe('End of the range, exclusive: RFC 3339 with zone, or a plain date. Default: now.'),
-  tz: z.string().optional().describe('IANA time zone for calendar windows and plain dates, like Europe/Berlin. Default UTC.'),
+    .describe(`Default ${defaultWindow}. 24h, 7d, 1mo, today, this_week, last_month, all...; or from/to (dates or RFC 3339, to exclusive) in tz (IANA, default UTC).`),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  tz: z.string().optional(),
 });
 
+/**
+ * Filters every fleet question takes. Their names say what they match (exactly; fleet_catalog
+ * lists the values), and the server instructions say so once: tools/list is read at the start of
+ * every conversation, so what every tool shares is not repeated in each.
+ */
 export const filterArgs = {
-  tool: z.string().optional().describe('Only this tool name (exact; see fleet_catalog for names).'),
-  user: z.string().optional().describe('Only executions on behalf of this user id (exact, like u_ana).'),
-  team: z.string().optional().describe("Only this user team (exact)."),
-  server: z.string().optional().describe('Only tools exposed by this MCP server or gateway (exact).'),
-  client: z.string().optional().describe('Only calls from this MCP client (claude-desktop, cursor, ...).'),
-  environment: z.string().optional().describe('Only this environment (prod, staging, ...).'),
-  via_mcp: z.boolean().optional().describe('true: only calls made through MCP; false: only calls from schedules or UIs.'),
-  status: z.enum(STATUSES).optional().describe('Only executions with this status.'),
+  tool: z.string().optional(),
+  user: z.string().optional(),
+  team: z.string().optional(),
+  server: z.string().optional(),
+  client: z.string().optional(),
+  environment: z.string().optional(),
+  via_mcp: z.boolean().optional().describe('false: schedules and UIs only.'),
+  status: z.enum(STATUSES).optional(),
 };
 
 export const limitArg = (defaultLimit: number, max: number, what: string) =>
-  z.number().int().min(1).max(max).default(defaultLimit).describe(`How many ${what} to return (default ${defaultLimit}, at most ${max}).`);
+  // The bounds and the default are in the schema itself; the description only names the unit.
+  z.number().int().min(1).max(max).default(defaultLimit).describe(`How many ${what}.`);
 
 export const windowShape = z.object({ from: z.string(), to: z.string() });
 export const filtersShape = z.object({
@@ -95,7 +101,7 @@ export function withNote<T extends object>(structured: T, summary: string, note:
 }
 
 /** The output field that carries the note (see explainEmpty). */
-export const noteShape = z.string().optional().describe('Present when the window holds no data at all: where the data is.');
+export const noteShape = z.string().optional().describe('Where the data is, when the window holds none.');
 
 export const pct = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
 export const n = (value: number): string => value.toLocaleString('en-US');

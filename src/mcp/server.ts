@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { AccessView, type AccessOptions } from '../access/access.js';
 import type { Caller } from '../access/caller.js';
 import type { Clock } from '../clock.js';
@@ -8,6 +9,7 @@ import { compactText } from './compact-text.js';
 import { errorResult } from './errors.js';
 import { registerPrompts } from './prompts.js';
 import { TOOLS } from './registry.js';
+import { toolListing } from './tool-list.js';
 import type { ToolContext } from './tool.js';
 import type { AuditLog } from '../access/audit.js';
 
@@ -20,6 +22,9 @@ export interface ServerOptions {
   /** Where internal errors go; stderr by default (stdout belongs to the stdio transport). */
   log?: (line: string) => void;
 }
+
+let cachedListing: ReturnType<typeof toolListing> | undefined;
+const listing = () => (cachedListing ??= toolListing(TOOLS));
 
 export const SERVER_INFO = { name: 'mcp-blackbox', version: VERSION };
 
@@ -36,7 +41,10 @@ export function createServer(options: ServerOptions): McpServer {
       'mcp-blackbox answers questions about an MCP tool fleet from its execution logs. Start broad with usage_summary, ' +
       'rank with tool_usage, explain peaks with who_drove_spike, failures with failure_report, spend with cost_by_user / ' +
       'cost_by_tool, retire candidates with unused_tools; then list_executions and trace_execution for one execution. ' +
-      'Use fleet_catalog for exact names. Payloads of other users are masked.',
+      'Use fleet_catalog for exact names. Payloads of other users are masked. ' +
+      'Windowed tools take window (24h, 7d, 30d, 1mo, 1y, today, yesterday, this_week, last_week, this_month, last_month, all) ' +
+      'or from/to (plain dates or RFC 3339; to is exclusive), calendar-aligned in tz (IANA, default UTC). The filters tool, ' +
+      'user, team, server, client, environment and status match exact values; via_mcp false keeps only schedule and UI runs.',
   });
   for (const tool of TOOLS) {
     server.registerTool(
@@ -70,6 +78,9 @@ export function createServer(options: ServerOptions): McpServer {
       },
     );
   }
+  // The SDK lists every schema as zod-to-JSON-Schema writes it (52 KB for twelve tools, read at the
+  // start of every conversation); ours says the same in under 20 KB. Replaces the SDK's handler.
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing() }));
   registerPrompts(server);
   return server;
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { JsonSchemaType } from '@modelcontextprotocol/sdk/validation/types.js';
 import { TOOLS } from '../../src/mcp/registry.js';
 import { blockFromText } from '../../src/ingest/lines.js';
 import { ingestLines } from '../../src/ingest/batch.js';
@@ -20,18 +22,32 @@ function fixtureExtent() {
 }
 
 describe('MCP tools over the SDK client (fixture with known answers)', () => {
-  it('lists every tool with all annotations and an output schema', async () => {
-    const client = await connect(await fixtureStore());
-    const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual([
+  it('tools/list: every tool with hints and an output schema, under 20 KB, and every answer valid against what it advertises', async () => {
+    const store = await fixtureStore();
+    const client = await connect(store, { id: 'u_root', role: 'admin' });
+    const listing = await client.listTools();
+    expect(listing.tools.map((t) => t.name)).toEqual([
       'usage_summary', 'tool_usage', 'unused_tools', 'who_drove_spike', 'cost_by_user', 'cost_by_tool',
       'failure_report', 'list_executions', 'trace_execution', 'fleet_catalog', 'unmask_execution', 'audit_log',
     ]);
-    for (const tool of tools) {
-      expect(tool.outputSchema, tool.name).toBeDefined();
-      expect(tool.annotations, tool.name).toMatchObject({ readOnlyHint: expect.any(Boolean), destructiveHint: expect.any(Boolean), idempotentHint: expect.any(Boolean), openWorldHint: expect.any(Boolean) });
-      expect(tool.description!.length, tool.name).toBeLessThan(2000);
+    // The budget the model pays before its first question (the SDK's own listing was 52 KB).
+    expect(Buffer.byteLength(JSON.stringify(listing))).toBeLessThan(20_000);
+    const ajv = new AjvJsonSchemaValidator();
+    for (const tool of listing.tools) {
+      expect(tool.annotations, tool.name).toMatchObject({ readOnlyHint: expect.any(Boolean), openWorldHint: expect.any(Boolean) });
       expect(tool.description, tool.name).toMatch(/Example: "/);
+      expect(Object.keys(tool.inputSchema.properties ?? {}), tool.name).toEqual(Object.keys(TOOLS.find((t) => t.name === tool.name)!.inputSchema));
+      const declared = Object.keys(TOOLS.find((t) => t.name === tool.name)!.outputSchema);
+      expect(Object.keys(tool.outputSchema!.properties ?? {}), tool.name).toEqual(declared);
+      const args = tool.name === 'trace_execution' ? { execution_id: 'wf_fail' } : tool.name === 'unmask_execution' ? { execution_id: 'wf_fail', reason: 'INC-7 schema check' } : {};
+      const result = await call(client, tool.name, args);
+      expect(result.isError, tool.name).toBeFalsy();
+      const check = ajv.getValidator(tool.outputSchema as JsonSchemaType);
+      expect(check(result.structuredContent), tool.name).toMatchObject({ valid: true });
+      // The compact schema still checks something: a top-level field of the wrong type fails.
+      const [name, schema] = Object.entries(tool.outputSchema!.properties as Record<string, { type?: unknown }>).find(([, p]) => p.type)!;
+      const wrong = JSON.stringify(schema.type).includes('object') ? 42 : { wrong: [] };
+      expect(check({ ...result.structuredContent, [name]: wrong }).valid, `${tool.name}.${name}`).toBe(false);
     }
   });
 

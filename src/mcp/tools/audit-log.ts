@@ -10,16 +10,15 @@ import { defineTool, READ_ONLY } from '../tool.js';
 export const audit_log = defineTool({
   name: 'audit_log',
   title: 'Audit log (admins)',
-  description: `The audit trail of looks at execution data: every trace_execution (view_execution), every unmask with its reason, every denied unmask; newest first, with whether the tamper-evident hash chain verifies.
+  description: `The audit trail of looks at execution data: traces (view_execution), unmasks with their reason, denied unmasks; newest first, and whether the tamper-evident hash chain verifies. Admins only.
 
-Admins only. Filter by actor (user id), action (${AUDIT_ACTIONS.join(', ')}) or target (execution id).
-Defaults: all events (give window or from/to to narrow; event times are wall-clock times), limit 50 (max 500).
+Filter by actor (user id), action or target (execution id). Default: all events; event times are wall-clock.
 Example: "Who unmasked executions this month, and why?"`,
   inputSchema: {
     ...timeArgs('all time'),
-    actor: z.string().optional().describe('Only events by this user id.'),
-    action: z.enum(AUDIT_ACTIONS).optional().describe('Only this action.'),
-    target: z.string().optional().describe('Only events about this execution id.'),
+    actor: z.string().optional().describe('User id.'),
+    action: z.enum(AUDIT_ACTIONS).optional(),
+    target: z.string().optional().describe('Execution id.'),
     limit: limitArg(50, 500, 'events'),
   },
   outputSchema: {

@@ -5,12 +5,11 @@ import { COST_UNIT, costOutputSchema, runCostReport, summarizeCost } from './cos
 export const cost_by_tool = defineTool({
   name: 'cost_by_tool',
   title: 'Tool-layer cost per tool',
-  description: `What the tool layer costs per tool: tasks and cost_usd per tool, its share of the total, the change against the previous window, and its top 3 users.
+  description: `What the tool layer costs per tool: tasks and cost_usd, share of the total, change against the previous window, top 3 users.
 
 ${COST_UNIT}
 
-Defaults: window 30d, limit 20 (max 100). All filters apply (team: "revops" shows what that team's calls cost per tool).
-Next: cost_by_user for the people side; who_drove_spike if a tool's cost jumped.
+Default window 30d. Next: cost_by_user for the people side; who_drove_spike if a tool's cost jumped.
 Example: "Which tools cost the most tasks this month?"`,
   inputSchema: {
     ...timeArgs('30d'),

@@ -6,15 +6,14 @@ import { COST_UNIT, costOutputSchema, runCostReport, summarizeCost } from './cos
 export const cost_by_user = defineTool({
   name: 'cost_by_user',
   title: 'Tool-layer cost per user or team',
-  description: `Who spends the tool layer: tasks and cost_usd per user (or per team with group_by: "team"), each with its share of the total, the change against the previous window, and its top 3 tools.
+  description: `Who spends the tool layer: tasks and cost_usd per user (or team with group_by), share of the total, change against the previous window, top 3 tools.
 
 ${COST_UNIT}
 
-Defaults: window 30d, group_by user, limit 20 (max 100). All filters apply.
-Next: cost_by_tool for the tool side; tool_usage with user=<id> for that user's activity.
+Default window 30d. Next: cost_by_tool for the tool side; tool_usage with user=<id>.
 Example: "Who spent the most tasks on MCP tools this month, and on what?"`,
   inputSchema: {
-    group_by: z.enum(['user', 'team']).default('user').describe('Per user (default) or per team.'),
+    group_by: z.enum(['user', 'team']).default('user'),
     ...timeArgs('30d'),
     ...filterArgs,
     limit: limitArg(20, 100, 'rows'),

@@ -63,5 +63,5 @@ export async function runCostReport(
   return { report: result, note };
 }
 
-export const COST_UNIT = `Tasks are the cost unit: a connector tool call costs 1 task unless its record says otherwise; a workflow costs the sum of its steps. cost_usd is summed where the logs carry it (executions_without_cost_usd says how many do not).`;
+export const COST_UNIT = `Tasks are the cost unit: 1 per connector call unless its record says otherwise, a workflow the sum of its steps. cost_usd sums what the logs carry (share_with_cost_usd says how much).`;
 

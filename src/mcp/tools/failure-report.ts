@@ -8,11 +8,9 @@ const { status: _status, ...failureFilters } = filterArgs;
 export const failure_report = defineTool({
   name: 'failure_report',
   title: 'Failures grouped by cause',
-  description: `Failed and terminated executions in a window: first rolled up by error type x tool (rollup: each with its total, first and last seen, a sample id, and its parts by error layer and failing connector), then the finer groups by error type, error layer (llm, tool, connector, auth, platform), tool and the connector of the failing step, with affected users per group. Also the failure rate and the count per layer.
+  description: `Why executions failed: failed and terminated executions rolled up by error type x tool (total, first/last seen, sample id, parts by layer and connector), then finer groups with affected users, the failure rate and the count per layer (llm, tool, connector, auth, platform).
 
-The entry point for "why did this agent workflow fail at 2am": narrow the window (from/to) and filters (user, tool), then trace_execution the sample id for the failing step and its auth context.
-
-Defaults: window 7d, limit 20 groups (max 100), most frequent first. All filters except status apply.
+For "why did this workflow fail at 2am": narrow with from/to and user/tool, then trace_execution the sample id. Default window 7d.
 Example: "Why did my sync_opportunities runs fail last night?"`,
   inputSchema: {
     ...timeArgs('7d'),

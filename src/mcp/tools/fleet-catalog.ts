@@ -15,15 +15,13 @@ const valuesShape = z.object({
 export const fleet_catalog = defineTool({
   name: 'fleet_catalog',
   title: 'Names in the fleet',
-  description: `Lists the names that exist in the logs, so filters use real values instead of guesses: tools, users, teams, servers, clients and environments, each with execution counts and last seen, most active first. Also the catalog (the one unused_tools uses: tools ever seen plus the catalog file) with how many of its tools ran in the window, and what the store holds in all: its oldest and newest execution and when it last ingested one (is the log feed current?).
+  description: `The names that exist (tools, users, teams, servers, clients, environments) with execution counts and last seen, so filters use real values. Also the catalog unused_tools uses, and the store's oldest/newest execution and last ingest (is the feed current?).
 
-Call it before filtering another tool by a name you are not sure of (is it "jira_create_issue" or "jira.create_issue"? "u_ana" or "ana@example.com"?). Other tools also answer an unknown name with the closest real ones.
-
-Defaults: window 30d, limit 25 values per dimension (max 200); dimension narrows to one list.
+Call it when unsure of a name ("jira_create_issue" or "jira.create_issue"?). Default window 30d.
 Example: "Which MCP clients and servers do we have?"`,
   inputSchema: {
     ...timeArgs('30d'),
-    dimension: z.enum(DISCOVERABLE).optional().describe('Only this list: tool, user, team, server, client or environment.'),
+    dimension: z.enum(DISCOVERABLE).optional().describe('Only this list.'),
     limit: limitArg(25, 200, 'values per dimension'),
   },
   outputSchema: {

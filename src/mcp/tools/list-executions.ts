@@ -29,19 +29,17 @@ export const executionSummaryShape = z.object({
 export const list_executions = defineTool({
   name: 'list_executions',
   title: 'List executions',
-  description: `Lists individual executions, newest first, with their metadata only (no inputs, outputs or error messages): id, times, duration, status, tool, user, team, client, session, agent run, tasks, cost, error type and layer.
+  description: `Individual executions, newest first, metadata only: id, times, status, tool, user, team, client, session, agent run, tasks, cost, error type and layer.
 
-Use it to find the execution ids behind a question ("my failed runs last night", "everything agent run r_42 did"), then call trace_execution on one. Filters: all the usual ones plus workflow_run_id and session_id.
-
-Defaults: window 7d, limit 20 (max 100). Pages with a cursor: pass next_cursor back unchanged to get the next page; null means the end.
+Finds the ids behind a question ("my failed runs last night", "what agent run r_42 did"); then trace_execution one. Pass next_cursor back to page (null: the end). Default window 7d.
 Example: "Show my failed executions since midnight."`,
   inputSchema: {
     ...timeArgs('7d'),
     ...filterArgs,
-    workflow_run_id: z.string().optional().describe('Only executions of this agent run (agent.workflow_run_id).'),
-    session_id: z.string().optional().describe('Only executions of this MCP session.'),
+    workflow_run_id: z.string().optional().describe('Agent run id.'),
+    session_id: z.string().optional(),
     limit: limitArg(20, 100, 'executions'),
-    cursor: z.string().optional().describe('next_cursor from the previous page.'),
+    cursor: z.string().optional().describe('next_cursor of the previous page.'),
   },
   outputSchema: {
     window: windowShape,

@@ -8,15 +8,13 @@ const DIMENSIONS = Object.keys(BREAKDOWN_DIMENSIONS) as [keyof typeof BREAKDOWN_
 export const tool_usage = defineTool({
   name: 'tool_usage',
   title: 'Usage ranked by tool, user, team, server or client',
-  description: `Ranks the fleet's activity by one dimension (by: tool, user, team, server or client), most runs first.
+  description: `Ranks activity by tool, user, team, server or client, most runs first: runs, succeeded, failures, success rate, tasks, users, p50/p95 ms, last used, a sample id.
 
-Use it to answer "which tools are used most", "who uses X", "which client drives the load", or to compare teams. Each row has runs, succeeded, failures (failed + terminated), success rate (running excluded), tasks, distinct users, p50/p95 duration in ms, last used, and one sample execution id. No payloads.
-
-Defaults: by tool, window 7d, limit 20 (max 100); has_more says when rows were cut. All filters apply, so "by: user, tool: jira_create_issue" lists who uses that tool.
-Next: trace_execution on a sample id, cost_by_tool for spend, unused_tools for what nobody uses.
+"by: user, tool: X" lists who uses X. Default window 7d.
+Next: trace_execution on a sample id, cost_by_tool, unused_tools.
 Example: "Which MCP tools did the revops team use most this month?"`,
   inputSchema: {
-    by: z.enum(DIMENSIONS).default('tool').describe('What to rank: tool, user, team, server or client.'),
+    by: z.enum(DIMENSIONS).default('tool'),
     ...timeArgs('7d'),
     ...filterArgs,
     limit: limitArg(20, 100, 'rows'),

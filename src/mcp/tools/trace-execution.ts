@@ -16,14 +16,12 @@ const errorShape = z.object({ type: z.string().nullable(), layer: z.string().nul
 export const trace_execution = defineTool({
   name: 'trace_execution',
   title: 'Trace one execution',
-  description: `Everything about one execution: who it ran for (user, team, email), the client, session and agent run, timings, status, the error with its layer, and every step in order with its connector, operation, status, timings, tasks and auth context (mode user/service/none and the identity whose credentials it used). failing_step names the first step that failed. At most 200 steps are returned (the first ones, plus the first failing step); step_total and steps_omitted say how many there are. related lists the other executions of the same agent run and session (up to 20 each).
+  description: `One execution in full: user, team, client, session, agent run, timings, status, the error with its layer, and every step with connector, operation, status, timings, tasks and auth context (user/service/none and whose credentials). failing_step is the first failure; related lists the same run's and session's executions. Up to 200 steps.
 
-Payloads (input, output, step payloads) are shown in full only on the caller's own executions; on anyone else's they are masked: keys and shape kept, values replaced by type and rough size (payloads: "masked"). Secrets are redacted everywhere. Admins who must see raw data use unmask_execution with a reason (audited). Every trace is recorded in the audit log.
-
-Takes an execution_id from list_executions, failure_report, who_drove_spike or tool_usage.
+Payloads are full on the caller's own executions, masked on others' (admins: unmask_execution). Secrets are always redacted. Audited.
 Example: "Why did execution ex_7f3a fail, and whose credentials did the failing step use?"`,
   inputSchema: {
-    execution_id: z.string().min(1).max(128).describe('The execution id (execution_id in the logs).'),
+    execution_id: z.string().min(1).max(128),
   },
   outputSchema: {
     payloads: z.enum(['visible', 'masked']),

@@ -8,15 +8,14 @@ const FIELDS = ['input', 'output', 'steps'] as const;
 export const unmask_execution = defineTool({
   name: 'unmask_execution',
   title: 'Unmask one execution (admins, audited)',
-  description: `Shows the raw payloads of one execution (its input, output and step payloads), unmasked and unredacted. Admins only, and only with a reason: the unmask is written to the tamper-evident audit log before any data is returned, and if the audit record cannot be written nothing is returned.
+  description: `The raw payloads of one execution (input, output, steps), unmasked. Admins only, with a reason (10+ characters, like "INC-4521: wrong amounts"): the unmask is written to the audit log before any data is returned. A refused attempt is audited too.
 
-Use it only when masked data from trace_execution is not enough to resolve an incident, and say why in reason (at least 10 characters other than spaces, for example "INC-4521: customer reports wrong opportunity amounts"). fields narrows what is shown (input, output, steps; default all). A member's call is refused and the attempt is audited too.
-
+Use only when trace_execution's masked data cannot resolve an incident.
 Example: "Unmask ex_7f3a's input to see which account the failed sync touched, for incident INC-4521."`,
   inputSchema: {
-    execution_id: z.string().min(1).max(128).describe('The execution to unmask.'),
+    execution_id: z.string().min(1).max(128),
     reason: z.string().min(10, 'reason must be at least 10 characters: say why you need the raw data (ticket, incident)').max(1000).describe('Why the raw data is needed; kept in the audit log.'),
-    fields: z.array(z.enum(FIELDS)).min(1).optional().describe('Which payloads to show: input, output, steps (default all).'),
+    fields: z.array(z.enum(FIELDS)).min(1).optional().describe('Default all.'),
   },
   outputSchema: {
     execution_id: z.string(),

@@ -11,17 +11,14 @@ export const CATALOG_COUNTS =
 export const unused_tools = defineTool({
   name: 'unused_tools',
   title: 'Tools nobody used',
-  description: `Lists tools in the catalog that had no execution in the window: candidates to retire, or signs of a broken integration.
+  description: `Catalog tools with no execution in the window: retire candidates or broken integrations. The catalog is every tool ever seen plus the catalog file's. Each row: last used (null: never), days since, runs in the previous window. Longest unused first.
 
-The catalog is every tool ever seen in the logs plus the tools of the catalog file the server was started with (those can be "never used"). Each row has name, server, kind, last used (or null: never), days since last use, and runs in the previous window of the same length (so a tool that was busy and stopped stands out). Longest unused first.
-
-Defaults: window 30d, limit 50 (max 200); filter by server or kind.
-Next: tool_usage with tool=<name> and a longer window to see who used it before.
+Default window 30d. Next: tool_usage with tool=<name> and a longer window.
 Example: "Which tools went unused this month?"`,
   inputSchema: {
     ...timeArgs('30d'),
-    server: z.string().optional().describe('Only tools of this MCP server or gateway.'),
-    kind: z.enum(TOOL_KINDS).optional().describe('Only connector or workflow tools.'),
+    server: z.string().optional(),
+    kind: z.enum(TOOL_KINDS).optional(),
     limit: limitArg(50, 200, 'tools'),
   },
   outputSchema: {

@@ -10,17 +10,14 @@ const driver = z.object({ name: z.string().nullable(), current: z.number(), prev
 export const usage_summary = defineTool({
   name: 'usage_summary',
   title: 'Fleet usage summary',
-  description: `The fleet at a glance: how many MCP tool executions ran in a window, how they ended, how many people used tools, the trend, and what changed against the previous window of the same length.
+  description: `The fleet at a glance, first for any "how is the fleet doing": executions by status, success rate, active users (workflow vs connector tools), tasks, a series by status (hourly up to 48h, else daily), change vs the previous window and the tool and user that moved it most.
 
-Use it first for any "how is the fleet doing" question, before drilling down. It returns totals by status (succeeded, failed, stopped, terminated, running), the success rate (running excluded), distinct active users split into workflow-tool and connector-tool users, tasks, a time series by status (hour buckets up to 48h, day buckets beyond, or set bucket), the change against the previous window, and the tool and the user that moved the total most. No payloads.
-
-Defaults: window 7d ending now. Filters narrow every number (tool, user, team, server, client, environment, via_mcp, status).
-Next: tool_usage to rank tools or users, who_drove_spike when the series shows a peak, failure_report when failures rose.
+Default window 7d. Next: tool_usage to rank, who_drove_spike for a peak, failure_report for failures.
 Example: "How many tool calls ran this week, and why are they up?"`,
   inputSchema: {
     ...timeArgs('7d'),
     ...filterArgs,
-    bucket: z.enum(['hour', 'day']).optional().describe('Series bucket; default hour up to 48h, day beyond.'),
+    bucket: z.enum(['hour', 'day']).optional(),
   },
   outputSchema: {
     window: windowShape,

@@ -17,17 +17,13 @@ const contributor = z.object({
 export const who_drove_spike = defineTool({
   name: 'who_drove_spike',
   title: 'Who drove a spike',
-  description: `Explains a spike in executions (or, with status: "failed", a spike in failures): when it was and who caused it.
+  description: `Who and what drove a spike in executions (or failures, with status: "failed"). Without at, finds the hour (day beyond 31d) with the largest excess over its baseline (median of the same hour on the previous 7 days, or same weekday on 4 weeks); with at, explains the bucket holding that time. Ranks users, tools, user x tool, teams and clients by excess over their own baseline, with sample ids.
 
-Without at, it finds the spike in the window: the hour (day for windows over 31d) with the largest excess over its baseline, widened over neighbouring buckets that carry at least half that excess. With at (an RFC 3339 time), it explains the bucket holding that time. The baseline is the median of the same hour on the previous 7 days (same weekday on previous 4 weeks for day buckets); with no history before the window it falls back to the window's median bucket; baseline_method says which.
-It returns the spike period (start, end, executions, baseline, excess) and contributors ranked by excess executions over their own baseline: users, tools, user × tool pairs, teams, clients, each with its share of the excess, success rate and sample execution ids.
-
-Defaults: window 7d, limit 5 per ranking (max 20). All filters apply.
-Next: trace_execution on a sample id; usage_summary with user=<top user> to see their trend.
+Default window 7d. Next: trace_execution a sample; usage_summary with user=<top user>.
 Example: "Who drove Tuesday afternoon's spike?"`,
   inputSchema: {
     ...timeArgs('7d'),
-    at: z.string().optional().describe('A time inside the spike (RFC 3339); omit to find the largest spike in the window.'),
+    at: z.string().optional().describe('RFC 3339 time inside the spike; omit to find it.'),
     ...filterArgs,
     limit: limitArg(5, 20, 'contributors per ranking'),
   },
