@@ -30,6 +30,11 @@ export interface CostReport {
   /** Executions in the window, and the share of them that carry a cost_usd (null when none ran). */
   executions: number;
   share_with_cost_usd: number | null;
+  /**
+   * Executions whose record states no tasks (tasksGiven), counted at the default: 1 per call, or
+   * per step of a workflow. Executions stored before that was recorded are not counted here.
+   */
+  executions_with_default_tasks: number;
   /** Why the change against the previous window is not given, when it would mislead (previousWindowCaveat). */
   previous_window_caveat: string | null;
   rows: CostRow[];
@@ -53,11 +58,12 @@ export async function costReport(
   const column = GROUP_COLUMNS[args.groupBy];
   const inner = args.groupBy === 'tool' ? 'user_id' : 'tool_name';
 
-  const totals = await db.one<{ tasks: number; cost: number | null; no_cost: number; executions: number; prev_tasks: number }>(
+  const totals = await db.one<{ tasks: number; cost: number | null; no_cost: number; defaulted: number; executions: number; prev_tasks: number }>(
     `SELECT coalesce(sum(tasks) FILTER (is_current), 0)::DOUBLE AS tasks,
             coalesce(sum(executions) FILTER (is_current), 0)::INTEGER AS executions,
             round(sum(cost_usd) FILTER (is_current), 4)::DOUBLE AS cost,
             coalesce(sum(without_cost) FILTER (is_current), 0)::INTEGER AS no_cost,
+            coalesce(sum(tasks_defaulted) FILTER (is_current), 0)::INTEGER AS defaulted,
             coalesce(sum(tasks) FILTER (NOT is_current), 0)::DOUBLE AS prev_tasks
      FROM ${both} AS u`,
     params,
@@ -108,6 +114,7 @@ export async function costReport(
     executions_without_cost_usd: totals?.no_cost ?? 0,
     executions,
     share_with_cost_usd: executions > 0 ? round((executions - (totals?.no_cost ?? 0)) / executions) : null,
+    executions_with_default_tasks: totals?.defaulted ?? 0,
     previous_window_caveat: caveat,
     rows: rows.slice(0, args.limit).map((r) => ({
       ...r,

@@ -21,10 +21,13 @@ export const CALENDAR_WINDOWS = ['today', 'yesterday', 'this_week', 'last_week',
 
 /** What `window` accepts, for the error that refuses anything else. */
 export const WINDOW_FORMS =
-  `a length back from now (90m, 24h, 7d, 2w, 1mo, 1y), or a calendar window (${CALENDAR_WINDOWS.join(', ')}); for any other range give from/to (RFC 3339, or a plain date like 2026-10-28)`;
+  `a length back from now (90m, 24h, 7d, 2w, 1mo, 1y), a calendar window (${CALENDAR_WINDOWS.join(', ')}), or all (from the oldest execution); for any other range give from/to (RFC 3339, or a plain date like 2026-10-28)`;
 
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
-const MAX_WINDOW_MS = 400 * 86_400_000;
+const DAY_MS = 86_400_000;
+// Only a bound against typos (a year 2206 for 2026): long ranges are answered in week or month
+// buckets (seriesBucket), so a century is at most 1,200 points.
+const MAX_RANGE_MS = 100 * 366 * DAY_MS;
 
 /** `"90m"`, `"24h"`, `"7d"`, `"2w"` to milliseconds. */
 export function parseWindow(window: string): number {
@@ -34,32 +37,47 @@ export function parseWindow(window: string): number {
   }
   const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
   if (ms <= 0) throw new UserInputError('window must be longer than zero');
-  if (ms > MAX_WINDOW_MS) throw new UserInputError(`window is at most 400d; got ${window}`);
+  if (ms > MAX_RANGE_MS) throw new UserInputError(`window is at most 100 years; got ${window}`);
   return ms;
 }
 
 /**
  * Resolves `window` or `from`/`to` once, against the injected clock. `to` is exclusive; with only
- * `from`, the range ends now; with only `to`, it spans the default window before `to`.
+ * `from`, the range ends now; with only `to`, it spans the default window before `to`. `all`
+ * starts at the midnight (in tz) before `oldest`, the start of the oldest execution stored (see
+ * needsOldest); with nothing stored it is today.
  */
-export function resolveRange(args: TimeArgs, clock: Clock, defaultWindow = '7d'): TimeRange {
+export function resolveRange(args: TimeArgs, clock: Clock, defaultWindow = '7d', oldest?: Date | null): TimeRange {
   if (args.window && (args.from || args.to)) {
     throw new UserInputError('Give either window (like "7d") or from/to (RFC 3339), not both.');
   }
   const tz = checkTimeZone(args.tz ?? 'UTC');
   const now = clock.now();
-  const calendar = args.window ? calendarWindow(args.window.trim(), now, tz) : undefined;
+  const calendar = args.window ? (args.window.trim() === 'all' ? allWindow(now, oldest ?? null, tz) : calendarWindow(args.window.trim(), now, tz)) : undefined;
   const to = calendar?.to ?? (args.to ? instantOrDate(args.to, 'to', tz) : now);
   const from = calendar?.from ?? (args.from ? instantOrDate(args.from, 'from', tz) : backFrom(to, args.window ?? defaultWindow, tz));
   if (from.getTime() >= to.getTime()) {
     throw new UserInputError(`from (${from.toISOString()}) must be before to (${to.toISOString()}).`);
   }
-  if (to.getTime() - from.getTime() > MAX_WINDOW_MS) throw new UserInputError('The range is at most 400 days long.');
+  if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new UserInputError('The range is at most 100 years long; check the years in from and to.');
   return { from, to };
 }
 
+/** Whether resolving these arguments needs the oldest stored execution (window "all"). */
+export function needsOldest(args: TimeArgs): boolean {
+  return args.window?.trim() === 'all';
+}
+
+function allWindow(now: Date, oldest: Date | null, tz: string): TimeRange {
+  const start = oldest && oldest.getTime() < now.getTime() ? oldest : now;
+  const { year, month, day } = localParts(start, tz);
+  let from = zonedTime(year, month, day, 0, tz);
+  if (from.getTime() >= now.getTime()) from = new Date(now.getTime() - DAY_MS);
+  return { from, to: now };
+}
+
 /** An IANA zone name that this runtime knows, or a UserInputError that says what to give. */
-function checkTimeZone(tz: string): string {
+export function checkTimeZone(tz: string): string {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return tz;
@@ -168,11 +186,43 @@ export function describeRange(range: TimeRange): { from: string; to: string } {
 
 export { sqlTime } from '../clock.js';
 
+/** Series buckets, in UTC; weeks start on Monday (DuckDB's date_trunc('week')). */
+export type Bucket = 'hour' | 'day' | 'week' | 'month';
+export const BUCKETS = ['hour', 'day', 'week', 'month'] as const satisfies readonly Bucket[];
+
 /**
- * The number of the hour or day (UTC) a time falls in, as SQL. Grouping by this integer is about
+ * The bucket a series over `range` uses unless asked: hours up to 48 h, days up to 400 days,
+ * weeks up to 400 weeks, months beyond. No default makes more than 400 points.
+ */
+export function seriesBucket(range: TimeRange): Bucket {
+  const ms = lengthMs(range);
+  if (ms <= 48 * 3_600_000) return 'hour';
+  if (ms <= 400 * DAY_MS) return 'day';
+  return ms <= 400 * 7 * DAY_MS ? 'week' : 'month';
+}
+
+/** Most points a series may have when the bucket is asked for (hour over a year would be 8,760). */
+const MAX_POINTS = 1_200;
+const BUCKET_MS: Record<Bucket, number> = { hour: 3_600_000, day: DAY_MS, week: 7 * DAY_MS, month: 28 * DAY_MS };
+
+/** A UserInputError when `bucket` would cut `range` into more than 1,200 points. */
+export function checkBucket(range: TimeRange, bucket: Bucket): void {
+  if (lengthMs(range) / BUCKET_MS[bucket] > MAX_POINTS) {
+    throw new UserInputError(`bucket "${bucket}" would cut this range into more than ${MAX_POINTS} points; use ${seriesBucket(range)} (the default for this range) or a shorter window.`);
+  }
+}
+
+/**
+ * The number of the bucket (UTC) a time falls in, as SQL. Grouping by this integer is about
  * twice as fast as grouping by date_trunc(...) over millions of rows; times are stored in UTC, so
  * the buckets are the same. Join a grid of bucket starts on `bucketKey(bucket, 'start')`.
  */
-export function bucketKey(bucket: 'hour' | 'day', column: string): string {
-  return `(epoch_us(${column}) // ${bucket === 'hour' ? 3_600_000_000 : 86_400_000_000})`;
+export function bucketKey(bucket: Bucket, column: string): string {
+  switch (bucket) {
+    case 'hour': return `(epoch_us(${column}) // 3600000000)`;
+    case 'day': return `(epoch_us(${column}) // 86400000000)`;
+    // 1970-01-01 was a Thursday: three days on, the week numbers change on Mondays.
+    case 'week': return `((epoch_us(${column}) // 86400000000 + 3) // 7)`;
+    default: return `(year(${column}) * 12 + month(${column}))`;
+  }
 }

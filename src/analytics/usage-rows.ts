@@ -11,7 +11,7 @@ const DIMS = ROLLUP_DIMENSIONS.join(', ');
  * a SQL source: the whole hours come from the rollup, the partial hours at either end are
  * counted from executions the same way, so a window that does not start on the hour is exact.
  * Several rows can share an hour and dimensions: sum the measures (executions, tasks, cost_usd,
- * without_cost), never count rows. `prefix` keeps the parameters of two ranges apart.
+ * without_cost, tasks_defaulted), never count rows. `prefix` keeps the parameters of two ranges apart.
  */
 export function usageRows(range: TimeRange, filters: Filters, params: Params, prefix: string): string {
   const from = range.from.getTime();
@@ -28,12 +28,13 @@ export function usageRows(range: TimeRange, filters: Filters, params: Params, pr
   };
   const parts: string[] = [];
   if (wholeFrom < wholeTo) {
-    parts.push(`SELECT hour, ${DIMS}, executions, tasks, cost_usd, without_cost FROM hourly_usage
+    parts.push(`SELECT hour, ${DIMS}, executions, tasks, cost_usd, without_cost, coalesce(tasks_defaulted, 0) AS tasks_defaulted FROM hourly_usage
                 WHERE hour >= ${time('whole_from', wholeFrom)} AND hour < ${time('whole_to', wholeTo)}${and}`);
   }
   const counted = (lo: string, hi: string, loMs: number, hiMs: number) =>
     `SELECT date_trunc('hour', started_at) AS hour, ${DIMS}, count(*)::BIGINT AS executions, sum(tasks)::DOUBLE AS tasks,
-            sum(cost_usd)::DOUBLE AS cost_usd, count(*) FILTER (cost_usd IS NULL)::BIGINT AS without_cost
+            sum(cost_usd)::DOUBLE AS cost_usd, count(*) FILTER (cost_usd IS NULL)::BIGINT AS without_cost,
+            count(*) FILTER (tasks_given = false)::BIGINT AS tasks_defaulted
      FROM executions WHERE started_at >= ${time(lo, loMs)} AND started_at < ${time(hi, hiMs)}${and}
      GROUP BY ALL`;
   if (from < wholeFrom) parts.push(counted('from', 'head_to', from, wholeFrom));

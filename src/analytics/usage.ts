@@ -1,11 +1,11 @@
 import { STATUSES } from '../ingest/format.js';
 import type { Params, Reader } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
-import { bucketKey, describeRange, lengthMs, previousRange, sqlTime, type TimeRange } from './time-range.js';
+import { bucketKey, describeRange, previousRange, seriesBucket, sqlTime, type Bucket, type TimeRange } from './time-range.js';
 import { previousWindowCaveat } from './coverage.js';
 import { flaggedUsageRows, usageRows } from './usage-rows.js';
 
-export type Bucket = 'hour' | 'day';
+export type { Bucket } from './time-range.js';
 
 export interface StatusCounts {
   succeeded: number;
@@ -45,11 +45,6 @@ export interface UsageSummary {
 
 const STATUS_SUMS = STATUSES.map((s) => `coalesce(sum(executions) FILTER (status = '${s}'), 0)::INTEGER AS ${s}`).join(', ');
 
-/** hour buckets up to 48 h, day buckets beyond, unless asked. */
-export function defaultBucket(range: TimeRange): Bucket {
-  return lengthMs(range) <= 48 * 3_600_000 ? 'hour' : 'day';
-}
-
 /**
  * The window's totals, series, active users and change drivers, counted from hourly_usage (see
  * usageRows): at 10M executions that reads about 12x fewer rows than the executions themselves.
@@ -61,7 +56,7 @@ export async function usageSummary(
   args: { range: TimeRange; filters: Filters; bucket?: Bucket },
 ): Promise<UsageSummary> {
   const { range, filters } = args;
-  const bucket = args.bucket ?? defaultBucket(range);
+  const bucket = args.bucket ?? seriesBucket(range);
   const previous = previousRange(range);
   const params: Params = {};
   const current = usageRows(range, filters, params, 'c_');

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { checkTimeZone } from '../analytics/time-range.js';
 import { clockFrom, type Clock } from '../clock.js';
 import { UserInputError } from '../errors.js';
 import { parseByteSize, type StoreOptions } from '../store/store.js';
@@ -17,6 +18,8 @@ export interface Config {
   auditKey?: string;
   /** The secret redactor on tool output; on unless MCP_BLACKBOX_REDACT=off. */
   redactSecrets: boolean;
+  /** IANA zone for calendar windows and plain dates when a question names none (--tz); UTC when unset. */
+  tz?: string;
 }
 
 /** The audit log's append-only JSONL mirror lives beside the database. */
@@ -27,6 +30,7 @@ export function auditMirrorPath(dbPath: string): string {
 export interface CommonFlags {
   db?: string;
   now?: string;
+  tz?: string;
 }
 
 export const ENV = {
@@ -38,6 +42,7 @@ export const ENV = {
   user: 'MCP_BLACKBOX_USER',
   access: 'MCP_BLACKBOX_ACCESS',
   webhookSecrets: 'MCP_BLACKBOX_WEBHOOK_SECRETS',
+  tz: 'MCP_BLACKBOX_TZ',
 } as const;
 
 export const DEFAULT_DB = 'blackbox.duckdb';
@@ -100,5 +105,6 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Confi
     memoryLimit: memoryLimitFrom(env[ENV.memory]),
     auditKey: env[ENV.auditKey] || undefined,
     redactSecrets: !['off', 'false', '0'].includes((env[ENV.redact] ?? '').toLowerCase()),
+    tz: flags.tz ?? env[ENV.tz] ? checkTimeZone((flags.tz ?? env[ENV.tz])!) : undefined,
   };
 }

@@ -12,6 +12,8 @@ import { auditVerifyCommand } from './commands/audit.js';
 
 
 const dbOption = () => new Option('--db <path>', `DuckDB file (env ${ENV.db}; default ./blackbox.duckdb)`);
+/** The zone calendar windows (today, last_week) and plain dates are read in, when a question names none. */
+const tzOption = () => new Option('--tz <zone>', `IANA time zone for calendar windows and plain dates, like Europe/Berlin (env ${ENV.tz}; default UTC)`);
 const nowOption = () =>
   new Option('--now <time>', `pin "now" to an RFC 3339 time, for demos and tests (env ${ENV.now})`);
 
@@ -43,7 +45,8 @@ program
   .addOption(dbOption())
   .addOption(nowOption())
   .addOption(catalogOption())
-  .option('--window <window>', 'how far back, like 24h, 7d, 30d', '7d')
+  .addOption(tzOption())
+  .option('--window <window>', 'how far back, like 24h, 7d, 30d, this_week, last_month or all', '7d')
   .action(run(summaryCommand));
 
 program
@@ -64,7 +67,7 @@ program
   .option('--without-mirror', 'check the database chain alone when the mirror file is gone (a truncated tail then goes unseen)')
   .action(run(auditVerifyCommand));
 
-registerServeCommands(program, { dbOption, nowOption, catalogOption, run });
+registerServeCommands(program, { dbOption, nowOption, tzOption, catalogOption, run });
 
 /** Wraps a command so an expected error prints its message (no stack) and exits 2. */
 function run<A extends unknown[]>(command: (...args: A) => Promise<number | void>) {

@@ -16,6 +16,8 @@ import { registerIngestRoutes } from './ingest-routes.js';
 export interface HttpAppOptions {
   store: Store;
   clock: Clock;
+  /** Default zone for calendar windows (serve --tz). */
+  tz?: string;
   audit: AuditLog;
   access?: AccessOptions;
   auth: HttpAuth;
@@ -123,7 +125,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     }
     // Stateless: one server per request, bound to the verified caller, so masking and unmask
     // rights follow the token and nothing leaks between callers.
-    const server = createServer({ store: options.store, clock: options.clock, caller, audit: options.audit, access: options.access, log });
+    const server = createServer({ store: options.store, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.hijack();
     reply.raw.on('close', () => {

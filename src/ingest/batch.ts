@@ -149,7 +149,7 @@ export const STEP_LIST_TYPE =
   'error STRUCT(type VARCHAR, message VARCHAR, layer VARCHAR))[]';
 
 const READ_COLUMNS = `{
-  __line: 'BIGINT', __tasks: 'DOUBLE', __attributes: 'JSON',
+  __line: 'BIGINT', __tasks: 'DOUBLE', __tasks_given: 'BOOLEAN', __attributes: 'JSON',
   execution_id: 'VARCHAR', started_at: 'VARCHAR', ended_at: 'VARCHAR', duration_ms: 'DOUBLE', status: 'VARCHAR',
   tool: 'STRUCT(name VARCHAR, kind VARCHAR, server VARCHAR)',
   "user": 'STRUCT(id VARCHAR, email VARCHAR, name VARCHAR, team VARCHAR)',
@@ -172,7 +172,7 @@ function loadSql(paths: string[]): string {
          tool.name, coalesce(tool.kind, 'connector'), tool.server,
          "user".id, "user".email, "user".name, "user".team,
          agent.client, agent.session_id, agent.workflow_run_id,
-         environment, coalesce(via_mcp, true), __tasks, cost_usd,
+         environment, coalesce(via_mcp, true), __tasks, __tasks_given, cost_usd,
          CASE WHEN input IS NOT NULL AND input::VARCHAR <> 'null' THEN input END,
          CASE WHEN output IS NOT NULL AND output::VARCHAR <> 'null' THEN output END,
          error.type, error.message, error.layer, __attributes,
@@ -236,7 +236,7 @@ async function prepareTables(store: Store, db: Db): Promise<StagingFile> {
     status VARCHAR, is_terminal BOOLEAN, tool_name VARCHAR, tool_kind VARCHAR, tool_server VARCHAR,
     user_id VARCHAR, user_email VARCHAR, user_name VARCHAR, user_team VARCHAR,
     agent_client VARCHAR, agent_session_id VARCHAR, agent_workflow_run_id VARCHAR,
-    environment VARCHAR, via_mcp BOOLEAN, tasks DOUBLE, cost_usd DOUBLE, input JSON, output JSON,
+    environment VARCHAR, via_mcp BOOLEAN, tasks DOUBLE, tasks_given BOOLEAN, cost_usd DOUBLE, input JSON, output JSON,
     error_type VARCHAR, error_message VARCHAR, error_layer VARCHAR, attributes JSON,
     step_list ${STEP_LIST_TYPE}, step_count INTEGER, failing_connector VARCHAR)`);
   await db.run('CREATE TEMP TABLE IF NOT EXISTS batch_rejects (line_no BIGINT, reason VARCHAR, raw VARCHAR)');

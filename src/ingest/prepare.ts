@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { MAX_LINE_BYTES, QUARANTINE_RAW_CAP } from './format.js';
 import type { LineBlock } from './lines.js';
 import { unstorableReason } from './storable.js';
-import { recordReason, tasksOf, unknownFields } from './validate.js';
+import { recordReason, tasksGiven, tasksOf, unknownFields } from './validate.js';
 
 export interface Reject {
   lineNo: number;
@@ -12,7 +12,7 @@ export interface Reject {
 
 /**
  * A batch ready for the store: its valid records as NDJSON for DuckDB's read_json, each carrying
- * `__line` (its line number), `__tasks` (its resolved cost) and, only when it has fields the
+ * `__line` (its line number), `__tasks` (its resolved cost), `__tasks_given` (whether that cost was stated) and, only when it has fields the
  * format does not name, `__attributes`; and its rejected lines with their reasons.
  */
 export interface PreparedBatch {
@@ -127,7 +127,7 @@ function* prepareSteps(block: LineBlock, now: Date): Generator<void, PreparedBat
         rejects.push({ lineNo, reason, raw: text.length > QUARANTINE_RAW_CAP ? text.slice(0, QUARANTINE_RAW_CAP) : text });
       } else {
         const rec = record as Record<string, unknown>;
-        const prefix = `{"__line":${lineNo},"__tasks":${tasksOf(rec)}`;
+        const prefix = `{"__line":${lineNo},"__tasks":${tasksOf(rec)},"__tasks_given":${tasksGiven(rec)}`;
         if (extra) {
           // Rare: re-serialise so the unknown fields travel in one known column (and a record's
           // own `__line`-like keys cannot collide with ours).

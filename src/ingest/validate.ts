@@ -184,6 +184,17 @@ function isoDay(ms: number): string {
   return cachedDay.day;
 }
 
+/**
+ * Whether the record states its cost: its own tasks, or a workflow whose every step states its
+ * tasks. Otherwise tasksOf falls back to the default (1 per call or step), and a cost answer says
+ * how much of its total is that default.
+ */
+export function tasksGiven(record: Json): boolean {
+  if (typeof record.tasks === 'number') return true;
+  const kind = isObject(record.tool) ? record.tool.kind : undefined;
+  return kind === 'workflow' && Array.isArray(record.steps) && record.steps.length > 0 && record.steps.every((s) => isObject(s) && typeof s.tasks === 'number');
+}
+
 /** The cost in tasks: as given, else the sum of the steps (1 each without) for a workflow, else 1. */
 export function tasksOf(record: Json): number {
   if (typeof record.tasks === 'number') return record.tasks;

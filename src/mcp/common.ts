@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { unknownFilterValues } from '../analytics/catalog.js';
-import { describeCoverage, storeCoverage } from '../analytics/coverage.js';
+import { describeCoverage, storeCoverage, storeExtent } from '../analytics/coverage.js';
 import { activeFilters, type Filters } from '../analytics/filters.js';
-import { resolveRange, type TimeArgs, type TimeRange } from '../analytics/time-range.js';
+import { needsOldest, resolveRange, type TimeArgs, type TimeRange } from '../analytics/time-range.js';
 import { NotFoundError } from '../errors.js';
 import { STATUSES } from '../ingest/format.js';
 import type { ToolContext } from './tool.js';
@@ -50,8 +50,11 @@ export const filtersShape = z.object({
   status: z.string().optional(),
 });
 
-export function rangeOf(args: TimeArgs, ctx: ToolContext, defaultWindow: string): TimeRange {
-  return resolveRange(args, ctx.clock, defaultWindow);
+/** The range the arguments name, in the caller's tz or the server's default (serve --tz). */
+export async function rangeOf(args: TimeArgs, ctx: ToolContext, defaultWindow: string): Promise<TimeRange> {
+  const zoned = { ...args, tz: args.tz ?? ctx.tz };
+  const oldest = needsOldest(zoned) ? await ctx.store.read((db) => storeExtent(db)) : undefined;
+  return resolveRange(zoned, ctx.clock, defaultWindow, oldest?.oldest_started_at ? new Date(oldest.oldest_started_at) : null);
 }
 
 export function filtersOf(args: Filters): Filters {

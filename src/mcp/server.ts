@@ -19,6 +19,8 @@ export interface ServerOptions {
   caller: Caller;
   access?: AccessOptions;
   audit: AuditLog;
+  /** IANA zone for calendar windows and plain dates when a call gives none (serve --tz). */
+  tz?: string;
   /** Where internal errors go; stderr by default (stdout belongs to the stdio transport). */
   log?: (line: string) => void;
 }
@@ -35,7 +37,7 @@ export const SERVER_INFO = { name: 'mcp-blackbox', version: VERSION };
 export function createServer(options: ServerOptions): McpServer {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const access = new AccessView(options.caller, options.access);
-  const ctx: ToolContext = { store: options.store, clock: options.clock, access, audit: options.audit.as(options.caller), auditLog: options.audit };
+  const ctx: ToolContext = { store: options.store, clock: options.clock, access, audit: options.audit.as(options.caller), auditLog: options.audit, tz: options.tz };
   const server = new McpServer(SERVER_INFO, {
     instructions:
       'mcp-blackbox answers questions about an MCP tool fleet from its execution logs. Start broad with usage_summary, ' +

@@ -21,6 +21,8 @@ export interface ToolContext {
   audit: CallerAudit;
   /** Verifies the audit chain (for audit_log). */
   auditLog: AuditLog;
+  /** IANA zone for calendar windows and plain dates when a call gives no tz (serve --tz); UTC when unset. */
+  tz?: string;
 }
 
 /** A tool's answer: the structured object (matching its outputSchema) and a short human summary of it. */

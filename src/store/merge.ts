@@ -24,7 +24,7 @@ export interface MergeCounts {
 const EXECUTION_COLUMNS = [
   'execution_id', 'started_at', 'ended_at', 'duration_ms', 'status', 'tool_name', 'tool_kind',
   'tool_server', 'user_id', 'user_email', 'user_name', 'user_team', 'agent_client',
-  'agent_session_id', 'agent_workflow_run_id', 'environment', 'via_mcp', 'tasks', 'cost_usd',
+  'agent_session_id', 'agent_workflow_run_id', 'environment', 'via_mcp', 'tasks', 'tasks_given', 'cost_usd',
   'input', 'output', 'error_type', 'error_message', 'error_layer', 'attributes', 'step_count', 'failing_connector',
   'execution_key',
 ] as const;

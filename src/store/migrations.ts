@@ -4,7 +4,7 @@
  * (shared/facts.md), and every writer converts to UTC before storing.
  */
 import { EXECUTION_KEY_MACRO } from './execution-key.js';
-import { BACKFILL_ROLLUP_SQL, CREATE_ROLLUP_SQL } from './rollup.js';
+import { ADD_TASKS_GIVEN_SQL, BACKFILL_ROLLUP_SQL_V7, CREATE_ROLLUP_SQL_V7 } from './rollup.js';
 
 /**
  * A migration that copies tables too large to copy within memory_limit in one transaction. It
@@ -169,8 +169,8 @@ export const MIGRATIONS: readonly Migration[] = [
   WHERE agent_workflow_run_id IS NOT NULL GROUP BY agent_workflow_run_id;
   `,
   // 7: executions counted per hour and dimensions, for the windowed tools (src/store/rollup.ts).
-  `${CREATE_ROLLUP_SQL};
-  ${BACKFILL_ROLLUP_SQL};
+  `${CREATE_ROLLUP_SQL_V7};
+  ${BACKFILL_ROLLUP_SQL_V7};
   `,
   // 8: executions keyed by their id as compact bytes (src/store/execution-key.ts), so that random
   // ids cost the indexes ~60 bytes per execution instead of ~100; the steps' index moves to the
@@ -245,5 +245,7 @@ export const MIGRATIONS: readonly Migration[] = [
     -- Made last: DuckDB renames no table that has an index. Made in one go, it fits: 4M steps
     -- (10M executions) took 4.2 s within 384MB.
     CREATE INDEX steps_by_execution ON steps (execution_key);`,
-  },
+  },  // 9: whether each execution's record stated its tasks, and per hour how many cost the default
+  // (src/store/rollup.ts), so a cost answer says how much of its total is the default.
+  ADD_TASKS_GIVEN_SQL,
 ];

@@ -15,12 +15,16 @@ export const ROLLUP_DIMENSIONS = [
 ] as const;
 
 /** What a delta is computed from: the dimensions, the time and the summed measures. */
-export const ROLLUP_SOURCE_COLUMNS = ['started_at', ...ROLLUP_DIMENSIONS, 'tasks', 'cost_usd'] as const;
+export const ROLLUP_SOURCE_COLUMNS = ['started_at', ...ROLLUP_DIMENSIONS, 'tasks', 'tasks_given', 'cost_usd'] as const;
 
 const DIMS = ROLLUP_DIMENSIONS.join(', ');
 const DIMS_HASH = `md5_number(to_json([${ROLLUP_DIMENSIONS.map((d) => (d === 'via_mcp' ? `${d}::VARCHAR` : d)).join(', ')}]))`;
 
-export const CREATE_ROLLUP_SQL = `
+/**
+ * hourly_usage as migration 7 created it, and its backfill as it ran then: a migration that has
+ * shipped never changes, so these stay as they were when later migrations add columns.
+ */
+export const CREATE_ROLLUP_SQL_V7 = `
   CREATE TABLE hourly_usage (
     hour TIMESTAMP NOT NULL,
     dims_hash UHUGEINT NOT NULL,
@@ -40,18 +44,37 @@ export const CREATE_ROLLUP_SQL = `
     PRIMARY KEY (hour, dims_hash)
   )`;
 
+export const BACKFILL_ROLLUP_SQL_V7 = `INSERT INTO hourly_usage
+   SELECT hour, ${DIMS_HASH} AS dims_hash, ${DIMS}, executions, tasks, cost_usd, without_cost
+   FROM (
+     SELECT date_trunc('hour', started_at) AS hour, ${DIMS},
+            count(*)::BIGINT AS executions, sum(tasks)::DOUBLE AS tasks,
+            sum(cost_usd)::DOUBLE AS cost_usd, count(*) FILTER (cost_usd IS NULL)::BIGINT AS without_cost
+     FROM executions
+     GROUP BY ALL
+   ) ORDER BY hour`;
+
+/**
+ * Migration 9: whether an execution's record stated its tasks (NULL for executions stored before:
+ * unknown, never counted as defaulted), and per hour how many executions cost the default.
+ */
+export const ADD_TASKS_GIVEN_SQL = `
+  ALTER TABLE executions ADD COLUMN tasks_given BOOLEAN;
+  ALTER TABLE hourly_usage ADD COLUMN tasks_defaulted BIGINT`;
+
 /**
  * Counts of `source` (rows with the executions columns and a `sign`: 1 to add, -1 to take out)
- * per hour and dimensions, as hourly_usage rows.
+ * per hour and dimensions, as hourly_usage rows (in its column order).
  */
 export function rollupDeltaSql(source: string): string {
   // The hash is computed per group, after counting: a few thousand per batch, not one per row.
   return `
-   SELECT hour, ${DIMS_HASH} AS dims_hash, ${DIMS}, executions, tasks, cost_usd, without_cost
+   SELECT hour, ${DIMS_HASH} AS dims_hash, ${DIMS}, executions, tasks, cost_usd, without_cost, tasks_defaulted
    FROM (
      SELECT date_trunc('hour', started_at) AS hour, ${DIMS},
             sum(sign)::BIGINT AS executions, sum(sign * tasks)::DOUBLE AS tasks,
-            sum(sign * cost_usd)::DOUBLE AS cost_usd, coalesce(sum(sign) FILTER (cost_usd IS NULL), 0)::BIGINT AS without_cost
+            sum(sign * cost_usd)::DOUBLE AS cost_usd, coalesce(sum(sign) FILTER (cost_usd IS NULL), 0)::BIGINT AS without_cost,
+            coalesce(sum(sign) FILTER (tasks_given = false), 0)::BIGINT AS tasks_defaulted
      FROM (${source}) AS changes
      GROUP BY ALL
    )`;
@@ -67,7 +90,6 @@ export function upsertRollupSql(deltas: string): string {
      cost_usd = CASE WHEN excluded.cost_usd IS NULL THEN hourly_usage.cost_usd
                      WHEN hourly_usage.cost_usd IS NULL THEN excluded.cost_usd
                      ELSE hourly_usage.cost_usd + excluded.cost_usd END,
-     without_cost = hourly_usage.without_cost + excluded.without_cost`;
+     without_cost = hourly_usage.without_cost + excluded.without_cost,
+     tasks_defaulted = coalesce(hourly_usage.tasks_defaulted, 0) + excluded.tasks_defaulted`;
 }
-
-export const BACKFILL_ROLLUP_SQL = `INSERT INTO hourly_usage ${rollupDeltaSql(`SELECT ${ROLLUP_SOURCE_COLUMNS.join(', ')}, 1 AS sign FROM executions`)} ORDER BY hour`;

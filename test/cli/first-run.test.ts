@@ -166,6 +166,25 @@ describe('--catalog', () => {
   });
 });
 
+describe('summary windows', () => {
+  it('summary takes window all and --tz; a zone it does not know is refused', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'fleet.jsonl'), lines(...smallFleet()));
+    const db = join(dir, 'w.duckdb');
+    expect(cli('ingest', dir, '--db', db, '--now', FIXTURE_NOW).status).toBe(0);
+    const oldest = smallFleet().map((r) => r.started_at as string).sort()[0]!;
+    const all = cli('summary', '--db', db, '--now', FIXTURE_NOW, '--window', 'all');
+    expect(all.status).toBe(0);
+    expect(all.stdout).toContain(`Fleet summary, ${oldest.slice(0, 10)}T00:00:00.000Z to 2026-11-01T00:00:00.000Z`);
+    expect(all.stdout).toMatch(new RegExp(`executions +${new Set(smallFleet().map((r) => r.execution_id)).size} `));
+    const berlin = cli('summary', '--db', db, '--now', FIXTURE_NOW, '--window', 'yesterday', '--tz', 'Europe/Berlin');
+    expect(berlin.stdout).toContain('Fleet summary, 2026-10-30T23:00:00.000Z to 2026-10-31T23:00:00.000Z');
+    const bad = cli('summary', '--db', db, '--tz', 'Berlin');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/tz must be an IANA time zone name like UTC, Europe\/Berlin/);
+  });
+});
+
 describe('ingest progress', () => {
   it('draws bytes, lines, rates and the time left, at most every 250 ms', async () => {
     const { IngestProgress } = await import('../../src/cli/progress.js');

@@ -127,6 +127,28 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
     expect(failed.contributors.users[0]).toMatchObject({ key: 'u_bot', executions: 5 });
   });
 
+  it('cost answers say how many executions state no tasks and count the default, across a replaced record', async () => {
+    const store = await openTestStore('2026-11-01T00:00:00Z');
+    const step = (index: number, tasks?: number) => ({ index, name: `s${index}`, status: 'succeeded', ...(tasks === undefined ? {} : { tasks }) });
+    const workflow = { name: 'sync', kind: 'workflow', server: 'wf' };
+    const first = [
+      record('stated', { tasks: 5 }),
+      record('defaulted'),
+      record('all_steps', { tool: workflow, steps: [step(0, 2), step(1, 3)] }),
+      record('one_step_missing', { tool: workflow, steps: [step(0, 2), step(1)] }),
+      record('replaced', { status: 'running', ended_at: undefined }),
+    ];
+    await ingestLines(store, blockFromText(lines(...first)), 'a');
+    const client = await connect(store);
+    const before = await call(client, 'cost_by_tool', {});
+    expect(before.structuredContent).toMatchObject({ executions: 5, executions_with_default_tasks: 3, total_tasks: 5 + 1 + 5 + 3 + 1 });
+    // The final record states its tasks: the running one it replaces no longer counts as defaulted.
+    await ingestLines(store, blockFromText(lines(record('replaced', { tasks: 2 }))), 'b');
+    const after = await call(client, 'cost_by_user', {});
+    expect(after.structuredContent).toMatchObject({ executions: 5, executions_with_default_tasks: 2, total_tasks: 5 + 1 + 5 + 3 + 2 });
+    expect(text(after)).toContain('2 of the 5 executions (40.0%) state no tasks and count the default (1 per call or workflow step).');
+  });
+
   it('cost_by_user and cost_by_tool: tasks, shares, change, top items', async () => {
     const client = await connect(await fixtureStore());
     const users = (await call(client, 'cost_by_user', {})).structuredContent;
@@ -313,7 +335,7 @@ describe('MCP tool errors tell the agent how to fix the call', () => {
 
   it('bad windows, ranges, enums and cursors', async () => {
     const client = await connect(await fixtureStore());
-    expect(text(await call(client, 'usage_summary', { window: 'last week' }))).toMatch(/window must be a length back from now \(90m, 24h, 7d, 2w, 1mo, 1y\), or a calendar window/);
+    expect(text(await call(client, 'usage_summary', { window: 'last week' }))).toMatch(/window must be a length back from now \(90m, 24h, 7d, 2w, 1mo, 1y\), a calendar window .*, or all/);
     expect(text(await call(client, 'usage_summary', { window: '7d', from: '2026-10-01T00:00:00Z' }))).toMatch(/either window .* or from\/to/);
     expect(text(await call(client, 'usage_summary', { from: '2026-10-05T00:00:00Z', to: '2026-10-01T00:00:00Z' }))).toMatch(/must be before/);
     expect(text(await call(client, 'usage_summary', { from: 'yesterday' }))).toMatch(/RFC 3339/);

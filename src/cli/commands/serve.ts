@@ -163,7 +163,7 @@ function onShutdown(stop: () => Promise<void>, options: { onStdinEnd: boolean })
 
 async function serveStdio(services: Services, config: Config, flags: ServeFlags): Promise<void> {
   const caller = stdioCaller(flags, process.env);
-  const server = createServer({ store: services.store, clock: config.clock, caller, log, audit: services.audit, access: { redactSecrets: config.redactSecrets } });
+  const server = createServer({ store: services.store, clock: config.clock, caller, log, audit: services.audit, access: { redactSecrets: config.redactSecrets }, tz: config.tz });
   const transport = new StdioServerTransport();
   const stop = async () => {
     await services.tailer?.stop();
@@ -192,6 +192,7 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
   const running = await startHttpServer(parseListen(flags.http!), {
     store: services.store,
     clock: config.clock,
+    tz: config.tz,
     audit: services.audit,
     access: { redactSecrets: config.redactSecrets },
     auth,
@@ -228,13 +229,14 @@ export function clientSnippet(dbPath: string, now?: string): string {
 
 export function registerServeCommands(
   program: Command,
-  helpers: { dbOption: () => Option; nowOption: () => Option; catalogOption: () => Option; run: RunWrapper },
+  helpers: { dbOption: () => Option; nowOption: () => Option; tzOption: () => Option; catalogOption: () => Option; run: RunWrapper },
 ): void {
   program
     .command('serve')
     .description('Serve the MCP tools over stdio (the transport MCP clients launch)')
     .addOption(helpers.dbOption())
     .addOption(helpers.nowOption())
+    .addOption(helpers.tzOption())
     .option('--watch <dir...>', 'tail *.jsonl / *.ndjson files in these directories into the database')
     .addOption(helpers.catalogOption())
     .option('--as <user>', `the calling user, given a role by the access file (env MCP_BLACKBOX_USER)`)

@@ -1,5 +1,5 @@
-import { describeCoverage, storeCoverage } from '../../analytics/coverage.js';
-import { resolveRange } from '../../analytics/time-range.js';
+import { describeCoverage, storeCoverage, storeExtent } from '../../analytics/coverage.js';
+import { needsOldest, resolveRange } from '../../analytics/time-range.js';
 import { usageSummary } from '../../analytics/usage.js';
 import { toolUsage } from '../../analytics/tool-usage.js';
 import { whoDroveSpike } from '../../analytics/spike.js';
@@ -14,17 +14,18 @@ const n = (v: number) => v.toLocaleString('en-US');
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
 
 /** A one-screen fleet summary: the same analytics the MCP tools use. */
-export async function fleetSummaryText(store: Store, clock: Clock, window: string): Promise<string> {
-  const range = resolveRange({ window }, clock);
+export async function fleetSummaryText(store: Store, clock: Clock, window: string, tz?: string): Promise<string> {
+  const oldest = needsOldest({ window }) ? (await store.read((db) => storeExtent(db))).oldest_started_at : null;
+  const range = resolveRange({ window, tz }, clock, '7d', oldest ? new Date(oldest) : null);
   const usage = await usageSummary((task) => store.read(task), { range, filters: {} });
   const failures = await failureReport((task) => store.read(task), { range, filters: {}, limit: 3 });
   return store.read(async (db) => {
     const tools = await toolUsage(db, { range, filters: {}, by: 'tool', limit: 5 });
     const spike = await whoDroveSpike(db, { range, filters: {}, limit: 1 });
-    const unused = await unusedTools(db, { range: resolveRange({ window: '30d' }, clock), limit: 5 });
+    const unused = await unusedTools(db, { range: resolveRange({ window: '30d', tz }, clock), limit: 5 });
     const out: string[] = [];
     out.push(`Fleet summary, ${usage.window.from} to ${usage.window.to}`);
-    out.push(`  executions   ${n(usage.total_executions)} (${usage.change.caveat ? `no change given: ${usage.change.caveat}` : usage.change.percent === null ? 'no previous window' : `${usage.change.percent > 0 ? '+' : ''}${usage.change.percent}% vs previous ${window}`})`);
+    out.push(`  executions   ${n(usage.total_executions)} (${usage.change.caveat ? `no change given: ${usage.change.caveat}` : usage.change.percent === null ? 'no previous window' : `${usage.change.percent > 0 ? '+' : ''}${usage.change.percent}% vs the previous window of the same length`})`);
     if (usage.total_executions === 0) {
       const coverage = await storeCoverage(db, range);
       const facts = describeCoverage(coverage, range);
@@ -60,7 +61,7 @@ export async function summaryCommand(flags: CommonFlags & { window: string; cata
   try {
     // The catalog is kept in the database, as serve and ingest keep it: the unused tools below count it.
     if (flags.catalog) await loadCatalogFile(store, flags.catalog);
-    process.stdout.write(await fleetSummaryText(store, config.clock, flags.window));
+    process.stdout.write(await fleetSummaryText(store, config.clock, flags.window, config.tz));
   } finally {
     await store.close();
   }

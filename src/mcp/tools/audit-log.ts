@@ -51,7 +51,9 @@ Example: "Who unmasked executions this month, and why?"`,
     if (!ctx.access.isAdmin()) throw new AccessDenied('Only admins can read the audit log.');
     // An audit trail is read whole unless asked otherwise. Its events carry wall-clock times, so a
     // window is counted back from the wall clock, not from the pinned "now" of the data.
-    const range = args.window || args.from || args.to ? resolveRange(args, systemClock, '30d') : undefined;
+    // "all" is the default here: the whole log, whatever the oldest execution.
+    const bounded = (args.window && args.window.trim() !== 'all') || args.from || args.to;
+    const range = bounded ? resolveRange({ ...args, tz: args.tz ?? ctx.tz }, systemClock, '30d') : undefined;
     const { total, first, last, rows } = await ctx.store.read((db) =>
       queryAuditEvents(db, {
         from: sqlTime(range?.from ?? new Date(0)),

@@ -16,6 +16,7 @@ export const costOutputSchema = {
   executions_without_cost_usd: z.number(),
   executions: z.number(),
   share_with_cost_usd: z.number().nullable(),
+  executions_with_default_tasks: z.number().describe('Executions whose record states no tasks: counted at the default.'),
   previous_window_caveat: z.string().nullable(),
   rows: z.array(
     z.object({
@@ -47,7 +48,11 @@ export function summarizeCost(result: CostReport, innerLabel: string): string {
   const money = result.total_cost_usd === null
     ? ''
     : ` and ${usd(result.total_cost_usd)}${result.share_with_cost_usd !== null && result.share_with_cost_usd < 1 ? ` (only ${pct(result.share_with_cost_usd)} of the ${n(result.executions)} executions carry a cost_usd; the rest are not in it)` : ''}`;
-  return `${n(result.total_tasks)} tasks${money} ${span(result.window)} (${versus}).${rows ? ` ${rows}.` : ''}${result.has_more ? ' More rows not shown (raise limit).' : ''}`;
+  // Likewise a task total that is mostly the default of 1 per call counts calls, not stated cost.
+  const defaulted = result.executions_with_default_tasks > 0
+    ? ` ${n(result.executions_with_default_tasks)} of the ${n(result.executions)} executions (${pct(result.executions > 0 ? result.executions_with_default_tasks / result.executions : null)}) state no tasks and count the default (1 per call or workflow step).`
+    : '';
+  return `${n(result.total_tasks)} tasks${money} ${span(result.window)} (${versus}).${defaulted}${rows ? ` ${rows}.` : ''}${result.has_more ? ' More rows not shown (raise limit).' : ''}`;
 }
 
 /** The report, and the note that explains it when it is empty (explainEmpty). */
@@ -56,7 +61,7 @@ export async function runCostReport(
   ctx: ToolContext,
   groupBy: 'user' | 'team' | 'tool',
 ): Promise<{ report: CostReport; note: string | undefined }> {
-  const range = rangeOf(args, ctx, '30d');
+  const range = await rangeOf(args, ctx, '30d');
   const filters = filtersOf(args);
   const result = await ctx.store.read((db) => costReport(db, { range, filters, groupBy, limit: args.limit }));
   const note = result.rows.length === 0 ? await explainEmpty(ctx, range, filters) : undefined;

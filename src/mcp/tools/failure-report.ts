@@ -54,7 +54,7 @@ Example: "Why did my sync_opportunities runs fail last night?"`,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
-    const range = rangeOf(args, ctx, '7d');
+    const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args);
     const report = await failureReport((task) => ctx.store.read(task), { range, filters, limit: args.limit });
     const result = {

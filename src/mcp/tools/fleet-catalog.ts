@@ -42,7 +42,7 @@ Example: "Which MCP clients and servers do we have?"`,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
-    const range = rangeOf(args, ctx, '30d');
+    const range = await rangeOf(args, ctx, '30d');
     const [result, store, unused] = await Promise.all([
       ctx.store.read((db) => fleetCatalog(db, { range, limit: args.limit, only: args.dimension })),
       ctx.store.read((db) => storeExtent(db)),

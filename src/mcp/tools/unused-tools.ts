@@ -42,7 +42,7 @@ Example: "Which tools went unused this month?"`,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
-    const range = rangeOf(args, ctx, '30d');
+    const range = await rangeOf(args, ctx, '30d');
     const result = await ctx.store.read((db) => unusedTools(db, { range, server: args.server, kind: args.kind, limit: args.limit }));
     const names = result.tools
       .slice(0, 8)

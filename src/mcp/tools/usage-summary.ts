@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { usageSummary } from '../../analytics/usage.js';
-import { UserInputError } from '../../errors.js';
+import { BUCKETS, checkBucket } from '../../analytics/time-range.js';
 import { explainEmpty, filterArgs, filtersOf, filtersShape, n, noteShape, pct, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
@@ -10,14 +10,14 @@ const driver = z.object({ name: z.string().nullable(), current: z.number(), prev
 export const usage_summary = defineTool({
   name: 'usage_summary',
   title: 'Fleet usage summary',
-  description: `The fleet at a glance, first for any "how is the fleet doing": executions by status, success rate, active users (workflow vs connector tools), tasks, a series by status (hourly up to 48h, else daily), change vs the previous window and the tool and user that moved it most.
+  description: `The fleet at a glance, first for any "how is the fleet doing": executions by status, success rate, active users (workflow vs connector tools), tasks, a series by status (hours up to 48h, days up to 400d, then weeks, months), change vs the previous window and the tool and user that moved it most.
 
 Default window 7d. Next: tool_usage to rank, who_drove_spike for a peak, failure_report for failures.
 Example: "How many tool calls ran this week, and why are they up?"`,
   inputSchema: {
     ...timeArgs('7d'),
     ...filterArgs,
-    bucket: z.enum(['hour', 'day']).optional(),
+    bucket: z.enum(BUCKETS).optional(),
   },
   outputSchema: {
     window: windowShape,
@@ -27,7 +27,7 @@ Example: "How many tool calls ran this week, and why are they up?"`,
     success_rate: z.number().nullable(),
     active_users: z.object({ total: z.number(), workflow_tool_users: z.number(), connector_tool_users: z.number() }),
     tasks: z.number(),
-    bucket: z.enum(['hour', 'day']),
+    bucket: z.enum(BUCKETS),
     series: z.array(z.object({ start: z.string(), total: z.number(), ...statusCounts })),
     previous_window: z.object({ from: z.string(), to: z.string(), total_executions: z.number() }),
     change: z.object({ delta: z.number(), percent: z.number().nullable(), caveat: z.string().optional().describe('Why no percentage is given: the previous window is not comparable.') }),
@@ -38,11 +38,9 @@ Example: "How many tool calls ran this week, and why are they up?"`,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
-    const range = rangeOf(args, ctx, '7d');
+    const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args);
-    if (args.bucket === 'hour' && range.to.getTime() - range.from.getTime() > 14 * 86_400_000) {
-      throw new UserInputError('bucket "hour" is allowed for windows up to 14d (at most 336 points); use bucket "day" or a shorter window.');
-    }
+    if (args.bucket) checkBucket(range, args.bucket);
     const result = await usageSummary((task) => ctx.store.read(task), { range, filters, bucket: args.bucket });
     const note = result.total_executions === 0 ? await explainEmpty(ctx, range, filters) : undefined;
     const change = result.change.caveat

@@ -54,7 +54,7 @@ Example: "Who drove Tuesday afternoon's spike?"`,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
-    const range = rangeOf(args, ctx, '7d');
+    const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args);
     const at = args.at ? parseInstant(args.at, 'at') : undefined;
     const result = await ctx.store.read((db) => whoDroveSpike(db, { range, filters, at, limit: args.limit }));
