@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,7 +9,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    env: { TZ: 'UTC' },
+    // A serve started by a test reads the default spool of wrap: never the machine's own.
+    env: { TZ: 'UTC', MCP_BLACKBOX_SPOOL: join(tmpdir(), `mcp-blackbox-test-spool-${process.pid}`) },
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

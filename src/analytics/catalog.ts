@@ -67,3 +67,36 @@ export async function unknownFilterValues(
   }
   return problems;
 }
+
+/** A server's tool list as the recording proxy last saw it, and when it last changed. */
+export interface ServerToolList {
+  server: string;
+  tools: number;
+  /** When the current list was first seen: the last change (or the first listing). */
+  listed_since: string;
+  last_seen: string;
+  /** How many different lists the server has answered. */
+  versions: number;
+  /** Tools whose description or input schema changed since first seen, with when they last changed. */
+  changed_tools: Array<{ name: string; changed_at: string }>;
+}
+
+/** The tool lists `wrap` recorded (tool_catalog records), one row per server, latest change first. */
+export async function serverToolLists(db: Db, limit = 50): Promise<ServerToolList[]> {
+  const rows = await db.all<Omit<ServerToolList, 'changed_tools'> & { changed_tools: string }>(
+    `WITH lists AS (
+       SELECT server, count(*)::INTEGER AS versions, arg_max(tool_count, first_seen) AS tools,
+              iso(max(first_seen)) AS listed_since, iso(max(last_seen)) AS last_seen
+       FROM server_tool_lists GROUP BY server
+     ),
+     changes AS (
+       SELECT server, to_json(list({'name': name, 'changed_at': iso(changed_at)} ORDER BY changed_at DESC, name)) AS changed_tools
+       FROM (SELECT server, name, max(first_seen) AS changed_at FROM tool_definitions GROUP BY ALL HAVING count(*) > 1)
+       GROUP BY server
+     )
+     SELECT l.*, coalesce(c.changed_tools, '[]') AS changed_tools
+     FROM lists l LEFT JOIN changes c USING (server)
+     ORDER BY l.listed_since DESC, l.server LIMIT ${Math.max(1, Math.floor(limit))}`,
+  );
+  return rows.map((r) => ({ ...r, changed_tools: JSON.parse(String(r.changed_tools)) }));
+}

@@ -12,6 +12,7 @@ import { Store } from '../store/store.js';
 import { BENCH_ANCHOR, withRandomIds, writeDataset } from './dataset.js';
 import { benchHttpIngest } from './http-ingest.js';
 import { benchMixedLoad, mixedLoadMarkdown, type MixedLoadResult } from './mixed-load.js';
+import { benchWrapOverhead, wrapOverheadMarkdown, type WrapOverheadResult } from './wrap-overhead.js';
 import { measureTools, timeCalls, type Percentiles } from './latency.js';
 import { runMeasured } from './proc.js';
 import { sqliteIngest, sqliteQueries } from './sqlite-baseline.js';
@@ -45,6 +46,7 @@ const log = (line: string) => process.stderr.write(`${new Date().toISOString().s
 
 /** 8 ingest clients and 4 tool clients, as in the adversarial pass that found reads starving writes. */
 const MIXED_LOAD = { seconds: 15, rounds: 4, ingestClients: 8, toolClients: 4, batch: 500 };
+const WRAP_OVERHEAD = { calls: 2000, rounds: 4 };
 
 const TOOL_CALLS = (traceId: string): Record<string, Record<string, unknown>> => ({
   usage_summary: { window: '30d' },
@@ -261,8 +263,10 @@ async function main(): Promise<void> {
 
   log('mixed load: HTTP ingest under tool traffic');
   const mixed = await benchMixedLoad(MIXED_LOAD);
+  log('wrap: added latency per tools/call');
+  const wrap = await benchWrapOverhead(WRAP_OVERHEAD);
 
-  writeResults({ results, main, load, memory, http, mixed });
+  writeResults({ results, main, load, memory, http, mixed, wrap });
   log(`wrote ${values.out}`);
 }
 
@@ -273,6 +277,7 @@ function writeResults(r: {
   memory?: { fileMiB: number; lines: number; peakRssMiB: number; seconds: number };
   http: Awaited<ReturnType<typeof benchHttpIngest>>;
   mixed: MixedLoadResult;
+  wrap: WrapOverheadResult;
 }): void {
   const { main } = r;
   const f = (n: number) => n.toLocaleString('en-US');
@@ -337,6 +342,8 @@ function writeResults(r: {
   out.push(`POST /v1/executions over loopback, NDJSON batches of ${f(r.http.batch)}, ${r.http.concurrency} in flight: ${f(r.http.executions)} executions in ${r.http.seconds.toFixed(1)} s = **${f(r.http.perSecond)} executions/s** (\`node dist/bench/http-ingest.js --executions 200000 --batch 5000 --concurrency 4\`).`, '');
   out.push('## 7. Ingest under tool traffic', '');
   out.push(...mixedLoadMarkdown(r.mixed, `node dist/bench/mixed-load.js --seconds ${MIXED_LOAD.seconds} --rounds ${MIXED_LOAD.rounds} --ingest-clients ${MIXED_LOAD.ingestClients} --tool-clients ${MIXED_LOAD.toolClients}`));
+  out.push('', '## 8. The recording proxy', '');
+  out.push(...wrapOverheadMarkdown(r.wrap, `node dist/bench/wrap-overhead.js --calls ${WRAP_OVERHEAD.calls} --rounds ${WRAP_OVERHEAD.rounds}`));
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, `${out.join('\n')}\n`);
 }

@@ -43,6 +43,9 @@ export const ENV = {
   access: 'MCP_BLACKBOX_ACCESS',
   webhookSecrets: 'MCP_BLACKBOX_WEBHOOK_SECRETS',
   tz: 'MCP_BLACKBOX_TZ',
+  url: 'MCP_BLACKBOX_URL',
+  token: 'MCP_BLACKBOX_TOKEN',
+  spool: 'MCP_BLACKBOX_SPOOL',
 } as const;
 
 export const DEFAULT_DB = 'blackbox.duckdb';

@@ -9,6 +9,7 @@ import { registerServeCommands } from './commands/serve.js';
 import { summaryCommand } from './commands/summary.js';
 import { quarantineCommand } from './commands/quarantine.js';
 import { auditVerifyCommand } from './commands/audit.js';
+import { wrapCommand, type WrapFlags } from './commands/wrap.js';
 
 
 const dbOption = () => new Option('--db <path>', `DuckDB file (env ${ENV.db}; default ./blackbox.duckdb)`);
@@ -26,6 +27,8 @@ const program = new Command()
   .description('Flight recorder for an MCP tool fleet: ingest execution logs into DuckDB, answer questions as MCP tools.')
   .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError()
+  // wrap's own options stop at the server's command: what follows is the server's.
+  .enablePositionalOptions()
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_CANNOT_RUN));
 
 program
@@ -66,6 +69,31 @@ program
   .option('--json', 'print the result as JSON')
   .option('--without-mirror', 'check the database chain alone when the mirror file is gone (a truncated tail then goes unseen)')
   .action(run(auditVerifyCommand));
+
+program
+  .command('wrap')
+  .description('Run an MCP stdio server through a recording proxy: the client launches this instead of the server, every tools/call becomes an execution record')
+  .usage('[options] -- <command> [args...]')
+  .argument('<command>', 'the server command, as the client would run it')
+  .argument('[args...]', 'its arguments')
+  .option('--server <name>', "tool.server of the records (default: the server's own serverInfo.name)")
+  .option('--user <id>', `user.id of the records (env ${ENV.user}; default the OS user name)`)
+  .option('--env <name>', 'environment of the records (prod, staging, ...)')
+  .option('--to <url>', `the mcp-blackbox HTTP server that takes the records (env ${ENV.url}); without it, or while it is down, they go to the spool`)
+  .option('--token <token>', `bearer token for --to (env ${ENV.token})`)
+  .option('--spool <dir>', `where records wait as NDJSON when no server takes them (env ${ENV.spool}; default ~/.mcp-blackbox/spool, which serve reads)`)
+  .option('--payload-cap <size>', 'longest input or output kept per record; longer ones are cut with a marker (default 64KiB)')
+  .option('--retry-delays <ms,...>', 'waits between attempts to send a batch to --to before it goes to the spool (default 250,1000,4000)')
+  .passThroughOptions()
+  .action(async (command: string, args: string[], flags: WrapFlags) => {
+    // The child's exit code is ours, at once: stdin may still be open, and a run wrapper would wait on it.
+    try {
+      process.exit(await wrapCommand(command, args, flags));
+    } catch (error) {
+      process.stderr.write(`mcp-blackbox: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(EXIT_CANNOT_RUN);
+    }
+  });
 
 registerServeCommands(program, { dbOption, nowOption, tzOption, catalogOption, run });
 

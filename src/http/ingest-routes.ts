@@ -131,6 +131,7 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
       accepted: result.inserted,
       updated: result.updated,
       duplicates: result.duplicates,
+      tool_lists: result.tool_lists,
       rejected,
       errors: result.rejected.map((r) => ({ index: r.lineNo - 1, reason: r.reason })),
       errors_truncated: result.rejected.length < rejected,

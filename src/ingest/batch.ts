@@ -4,6 +4,8 @@ import type { LineBlock } from './lines.js';
 import { TERMINAL_STATUSES } from './format.js';
 import { prepareBatchYielding, type PreparedBatch, type Reject } from './prepare.js';
 import { reasonCode } from './validate.js';
+import type { ToolListRecord } from './catalog-record.js';
+import { recordToolLists } from '../store/catalog.js';
 import { SCRATCH_FILE_MODE, scratchDir } from './scratch.js';
 import { closeSync, ftruncate, openSync, write } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +14,8 @@ export interface BatchResult extends MergeCounts {
   lines: number;
   /** Valid records held back for the next transaction of the same file (MergeOptions). */
   deferred: number;
+  /** Tool lists stored (the catalog record type). */
+  tool_lists: number;
   /** Quarantined lines by reason. */
   quarantined: Record<string, number>;
   /** The first quarantined lines with their reasons (capped), for replies that must name them. */
@@ -62,6 +66,7 @@ export async function commitBatch(
 export class BatchLoad {
   private valid = 0;
   private readonly rejects: Array<{ lineNo: number; reason: string }> = [];
+  private readonly toolLists: ToolListRecord[] = [];
 
   private constructor(
     private readonly db: Db,
@@ -91,6 +96,7 @@ export class BatchLoad {
       await this.db.run(loadSql([this.staging.path]));
     }
     await this.addRejects(batch.rejects);
+    this.toolLists.push(...batch.toolLists);
     this.valid += batch.valid;
   }
 
@@ -98,11 +104,12 @@ export class BatchLoad {
    * Loads chunks already written to files (file ingest spools them to disk ahead of the store):
    * one read_json over all of them, so DuckDB parses them on all its threads at once.
    */
-  async addFiles(chunks: ReadonlyArray<{ path: string; valid: number; rejects: Reject[] }>): Promise<void> {
+  async addFiles(chunks: ReadonlyArray<{ path: string; valid: number; rejects: Reject[]; toolLists: ToolListRecord[] }>): Promise<void> {
     const withRecords = chunks.filter((c) => c.valid > 0).map((c) => c.path);
     if (withRecords.length > 0) await this.db.run(loadSql(withRecords));
     for (const chunk of chunks) {
       await this.addRejects(chunk.rejects);
+      this.toolLists.push(...chunk.toolLists);
       this.valid += chunk.valid;
     }
   }
@@ -127,12 +134,13 @@ export class BatchLoad {
   /** Merges everything loaded; `afterMerge` runs in the same transaction. */
   async finish(source: string, afterMerge?: (db: Db) => Promise<void>, options: MergeOptions = {}): Promise<BatchResult> {
     const counts = await mergeBatch(this.db, source, options);
+    if (this.toolLists.length > 0) await recordToolLists(this.db, this.toolLists);
     if (afterMerge) await afterMerge(this.db);
     const quarantined: Record<string, number> = {};
     // Counted by code: the details (what was expected, what came) differ line by line.
     for (const r of this.rejects) quarantined[reasonCode(r.reason)] = (quarantined[reasonCode(r.reason)] ?? 0) + 1;
     const rejected = [...this.rejects].sort((a, b) => a.lineNo - b.lineNo).slice(0, REJECTED_DETAIL_CAP);
-    return { lines: this.valid + this.rejects.length, ...counts, quarantined, rejected };
+    return { lines: this.valid + this.rejects.length + this.toolLists.length, ...counts, tool_lists: this.toolLists.length, quarantined, rejected };
   }
 }
 

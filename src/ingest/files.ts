@@ -8,6 +8,7 @@ import { mergeWithFallback, ROW_GROUP_ROWS } from '../store/merge.js';
 import type { Store } from '../store/store.js';
 import { addBatch, BatchLoad, emptySummary, type BatchResult, type IngestSummary } from './batch.js';
 import { prepareBatch, type Reject } from './prepare.js';
+import type { ToolListRecord } from './catalog-record.js';
 import { splitLines } from './lines.js';
 import { SCRATCH_FILE_MODE, scratchDir } from './scratch.js';
 
@@ -137,6 +138,7 @@ interface SpooledChunk {
   path: string;
   valid: number;
   rejects: Reject[];
+  toolLists: ToolListRecord[];
 }
 
 /**
@@ -171,14 +173,14 @@ async function ingestFile(
       for await (const batch of batches) {
         if (stopped) break;
         const prepared = prepareBatch(batch, store.clock.now());
-        const chunk: SpooledChunk = { path: join(spool.path, `chunk-${n++}.ndjson`), valid: prepared.valid, rejects: prepared.rejects };
+        const chunk: SpooledChunk = { path: join(spool.path, `chunk-${n++}.ndjson`), valid: prepared.valid, rejects: prepared.rejects, toolLists: prepared.toolLists };
         try {
           if (prepared.valid > 0) await writeFile(chunk.path, prepared.staging, { mode: SCRATCH_FILE_MODE });
         } finally {
           prepared.release();
         }
         queue.push(chunk);
-        queuedLines += chunk.valid + chunk.rejects.length;
+        queuedLines += chunk.valid + chunk.rejects.length + chunk.toolLists.length;
         options.onRead?.(path, { bytes: batch.endOffset, lines: batch.endLineNo });
         storeWake.notify();
         while (!stopped && queuedLines >= 2 * transactionRecords) await readerWake.wait();
@@ -203,7 +205,7 @@ async function ingestFile(
       while (queue.length > 0 && lines < transactionRecords) {
         const chunk = queue.shift()!;
         taken.push(chunk);
-        lines += chunk.valid + chunk.rejects.length;
+        lines += chunk.valid + chunk.rejects.length + chunk.toolLists.length;
       }
       queuedLines -= lines;
       readerWake.notify();

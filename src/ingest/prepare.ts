@@ -3,6 +3,7 @@ import { MAX_LINE_BYTES, QUARANTINE_RAW_CAP } from './format.js';
 import type { LineBlock } from './lines.js';
 import { unstorableReason } from './storable.js';
 import { recordReason, tasksGiven, tasksOf, unknownFields } from './validate.js';
+import { isToolListLine, parseToolList, type ToolListRecord } from './catalog-record.js';
 
 export interface Reject {
   lineNo: number;
@@ -19,6 +20,8 @@ export interface PreparedBatch {
   staging: Buffer;
   valid: number;
   rejects: Reject[];
+  /** Tool lists (the catalog record type): stored with the batch, not read by read_json. */
+  toolLists: ToolListRecord[];
   /** Returns the staging buffer for reuse, once it has been handed to the store. */
   release(): void;
 }
@@ -91,6 +94,7 @@ function* prepareSteps(block: LineBlock, now: Date): Generator<void, PreparedBat
     out = bigger;
   };
   let valid = 0;
+  const toolLists: ToolListRecord[] = [];
   // Invalid UTF-8 reaches DuckDB as bytes and fails the whole read: find the lines that hold it,
   // checking line by line only when the block as a whole is not valid.
   const allUtf8 = isUtf8(data);
@@ -108,14 +112,19 @@ function* prepareSteps(block: LineBlock, now: Date): Generator<void, PreparedBat
       let record: unknown;
       let reason: string | null;
       let extra: Record<string, unknown> | null = null;
+      let toolList: ToolListRecord | undefined;
       // One limit for every source: the file reader rejects longer lines before they get here.
       if (stop - start > MAX_LINE_BYTES) reason = 'line_too_long';
       else if (!allUtf8 && !isUtf8(data.subarray(start, stop))) reason = 'invalid_utf8';
       else {
         try {
           record = JSON.parse(text);
-          reason = recordReason(record, now);
-          if (!reason) {
+          if (isToolListLine(record)) {
+            const list = parseToolList(record);
+            reason = 'reason' in list ? list.reason : null;
+            if ('record' in list) toolList = list.record;
+          } else reason = recordReason(record, now);
+          if (!reason && !toolList) {
             extra = unknownFields(record as Record<string, unknown>);
             reason = unstorableReason(record as Record<string, unknown>, text, extra);
           }
@@ -125,6 +134,8 @@ function* prepareSteps(block: LineBlock, now: Date): Generator<void, PreparedBat
       }
       if (reason) {
         rejects.push({ lineNo, reason, raw: text.length > QUARANTINE_RAW_CAP ? text.slice(0, QUARANTINE_RAW_CAP) : text });
+      } else if (toolList) {
+        toolLists.push(toolList);
       } else {
         const rec = record as Record<string, unknown>;
         const prefix = `{"__line":${lineNo},"__tasks":${tasksOf(rec)},"__tasks_given":${tasksGiven(rec)}`;
@@ -158,6 +169,7 @@ function* prepareSteps(block: LineBlock, now: Date): Generator<void, PreparedBat
     staging: out.subarray(0, o),
     valid,
     rejects,
+    toolLists,
     release: () => {
       if (!released && freeBuffers.length < 2) freeBuffers.push(owned);
       released = true;

@@ -247,5 +247,23 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE INDEX steps_by_execution ON steps (execution_key);`,
   },  // 9: whether each execution's record stated its tasks, and per hour how many cost the default
   // (src/store/rollup.ts), so a cost answer says how much of its total is the default.
-  ADD_TASKS_GIVEN_SQL,
+  ADD_TASKS_GIVEN_SQL,  // 10: tool lists as the recording proxy sees servers answer tools/list: each tool definition and
+  // each server's whole list, a row per version (src/store/catalog.ts).
+  `
+  CREATE TABLE tool_definitions (
+    server VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    description VARCHAR,
+    input_schema_sha256 VARCHAR,
+    first_seen TIMESTAMP NOT NULL,
+    last_seen TIMESTAMP NOT NULL
+  );
+  CREATE TABLE server_tool_lists (
+    server VARCHAR NOT NULL,
+    tools_sha256 VARCHAR NOT NULL,
+    tool_count INTEGER NOT NULL,
+    first_seen TIMESTAMP NOT NULL,
+    last_seen TIMESTAMP NOT NULL
+  );
+  `,
 ];

@@ -79,7 +79,7 @@ describe('quarantine you can see', () => {
     try {
       const written: string[] = [];
       const report = quarantineReporter((line) => written.push(line));
-      const batch = (n: number) => ({ lines: n, inserted: 0, updated: 0, duplicates: 0, deferred: 0, quarantined: { invalid_json: n }, rejected: [{ lineNo: 7, reason: 'invalid_json' }] });
+      const batch = (n: number) => ({ lines: n, inserted: 0, updated: 0, duplicates: 0, deferred: 0, tool_lists: 0, quarantined: { invalid_json: n }, rejected: [{ lineNo: 7, reason: 'invalid_json' }] });
       report('a.jsonl', batch(1));
       report('a.jsonl', batch(3));
       report('a.jsonl', batch(2));

@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { defaultSpoolDir } from '../../record/shipper.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -25,6 +26,8 @@ import type { RunWrapper } from '../main.js';
 
 interface ServeFlags extends CommonFlags {
   watch?: string[];
+  /** The spool directory of wrap to ingest; false with --no-spool. */
+  spool?: string | false;
   catalog?: string;
   as?: string;
   access?: string;
@@ -111,16 +114,21 @@ async function startServices(store: Store, config: Config, flags: ServeFlags): P
   if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
   const watchLog = onceAMinute(log);
   const reportQuarantine = quarantineReporter(log);
-  const tailer = flags.watch?.length
+  // wrap with no --to leaves its records in the spool: the server that owns the database takes
+  // them from there, so recording needs no configuration at all.
+  const spool = flags.spool === false ? undefined : resolve(flags.spool ?? process.env[ENV.spool] ?? defaultSpoolDir());
+  if (spool) mkdirSync(spool, { recursive: true, mode: 0o700 });
+  const dirs = [...(flags.watch ?? []), ...(spool ? [spool] : [])];
+  const tailer = dirs.length
     ? new LogTailer(store, {
-        dirs: flags.watch,
+        dirs,
         onBatch: reportQuarantine,
         onError: (path, error) => watchLog(`watch: ${path}: ${error instanceof Error ? error.message : String(error)}`),
       })
     : undefined;
   if (tailer) {
     await tailer.start();
-    log(`watching ${flags.watch!.join(', ')} for *.jsonl / *.ndjson`);
+    log(`watching ${dirs.join(', ')} for *.jsonl / *.ndjson${spool ? ` (${spool}: what wrap recorded)` : ''}`);
   }
   const audit = new AuditLog(store, { key: config.auditKey, mirrorPath: store.path === ':memory:' ? undefined : auditMirrorPath(config.dbPath) });
   return { store, audit, tailer };
@@ -238,6 +246,8 @@ export function registerServeCommands(
     .addOption(helpers.nowOption())
     .addOption(helpers.tzOption())
     .option('--watch <dir...>', 'tail *.jsonl / *.ndjson files in these directories into the database')
+    .option('--spool <dir>', `ingest what wrap spooled there (env ${ENV.spool}; default ~/.mcp-blackbox/spool)`)
+    .option('--no-spool', "do not ingest wrap's spool directory")
     .addOption(helpers.catalogOption())
     .option('--as <user>', `the calling user, given a role by the access file (env MCP_BLACKBOX_USER)`)
     .option('--access <file>', 'access file: users, roles, token hashes (env MCP_BLACKBOX_ACCESS)')
@@ -256,11 +266,14 @@ export function registerServeCommands(
         for (const dir of flags.watch ?? []) checkWatchDir(dir);
         sweepStaleScratch();
         const store = await Store.open(storeOptions(config));
+        let services: Services | undefined;
         try {
-          const services = await startServices(store, config, flags);
+          services = await startServices(store, config, flags);
           if (flags.http) await serveHttp(services, config, flags);
           else await serveStdio(services, config, flags);
         } catch (error) {
+          // The watcher (of the spool at least) would keep a process that cannot serve alive.
+          await services?.tailer?.stop();
           await store.close();
           throw error;
         }
@@ -288,7 +301,9 @@ export function registerServeCommands(
           log(formatIngestSummary(summary, (performance.now() - started) / 1000, config.dbPath));
           await loadCatalogFile(store, join(samples, 'catalog.json'));
           log(await fleetSummaryText(store, config.clock, '7d'));
-          const services = await startServices(store, config, {});
+          // The demo's clock is pinned to the sample period: live records from wrap would read as
+          // from the future there, so the spool is left for a real serve.
+          const services = await startServices(store, config, { spool: false });
           const url = await serveHttp(services, config, { http: flags.http ?? '127.0.0.1:8765' });
           log(`"Now" is pinned to ${now}, the end of the sample period. This demo serves MCP at ${url}/mcp.`);
           log('Clients that speak Streamable HTTP (Cursor, the MCP Inspector, ...):\n');

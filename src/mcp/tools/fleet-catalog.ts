@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DISCOVERABLE, fleetCatalog } from '../../analytics/catalog.js';
+import { DISCOVERABLE, fleetCatalog, serverToolLists } from '../../analytics/catalog.js';
 import { storeExtent } from '../../analytics/coverage.js';
 import { unusedTools } from '../../analytics/unused.js';
 import { limitArg, n, rangeOf, timeArgs, windowShape } from '../common.js';
@@ -39,15 +39,18 @@ Example: "Which MCP clients and servers do we have?"`,
       last_ingested_at: z.string().nullable(),
       quarantined_lines: z.number(),
     }),
+    tool_lists: z.array(z.object({ server: z.string(), tools: z.number(), listed_since: z.string(), last_seen: z.string(), versions: z.number(), changed_tools: z.array(z.object({ name: z.string(), changed_at: z.string() })) }))
+      .describe('Servers recorded by wrap: their current tool list, since when, and tools whose definition changed.'),
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '30d');
-    const [result, store, unused] = await Promise.all([
+    const [result, store, unused, toolLists] = await Promise.all([
       ctx.store.read((db) => fleetCatalog(db, { range, limit: args.limit, only: args.dimension })),
       ctx.store.read((db) => storeExtent(db)),
       // The same count unused_tools gives, by the same function: the two tools cannot disagree.
       ctx.store.read((db) => unusedTools(db, { range, limit: 1 })),
+      ctx.store.read((db) => serverToolLists(db, args.limit)),
     ]);
     const catalog = { tools: unused.catalog_size, used_in_window: unused.catalog_size - unused.unused_count, unused_in_window: unused.unused_count };
     const summary = [
@@ -56,7 +59,11 @@ Example: "Which MCP clients and servers do we have?"`,
       store.executions
         ? `store: ${n(store.executions)} executions from ${store.oldest_started_at} to ${store.newest_started_at}; last ingest ${store.last_ingested_at}; ${n(store.quarantined_lines)} line(s) in quarantine`
         : `store: empty, nothing ingested yet${store.quarantined_lines ? ` (${n(store.quarantined_lines)} line(s) in quarantine: mcp-blackbox quarantine says why)` : ''}`,
+      ...toolLists.map((l) =>
+        `tool list of ${l.server}: ${n(l.tools)} tools since ${l.listed_since} (last seen ${l.last_seen}; ${l.versions === 1 ? 'never changed' : `${l.versions} versions`})` +
+        (l.changed_tools.length ? `; changed definitions: ${l.changed_tools.slice(0, 10).map((t) => `${t.name} at ${t.changed_at}`).join(', ')}` : ''),
+      ),
     ].join('\n');
-    return { structured: { ...result, catalog, store }, summary };
+    return { structured: { ...result, catalog, store, tool_lists: toolLists }, summary };
   },
 });
