@@ -10,6 +10,7 @@ import { summaryCommand } from './commands/summary.js';
 import { quarantineCommand } from './commands/quarantine.js';
 import { auditVerifyCommand } from './commands/audit.js';
 import { wrapCommand, type WrapFlags } from './commands/wrap.js';
+import { setupCommand } from './commands/setup.js';
 
 
 const dbOption = () => new Option('--db <path>', `DuckDB file (env ${ENV.db}; default ./blackbox.duckdb)`);
@@ -94,6 +95,17 @@ program
       process.exit(EXIT_CANNOT_RUN);
     }
   });
+
+program
+  .command('setup')
+  .description("Record a whole client: rewrite its MCP config so every stdio server runs through wrap, and add the blackbox server; prints a diff and keeps a backup")
+  .argument('<client>', 'claude-desktop, cursor, vscode or claude-code')
+  .option('--config <path>', "the client's config file (default: its standard path on this OS)")
+  .option('--db <path>', 'the database the blackbox entry serves (default ~/.mcp-blackbox/blackbox.duckdb)')
+  .option('--user <id>', `who records and asks: wrap's --user and serve's --as (env ${ENV.user}; default the OS user name)`)
+  .option('--dry-run', 'print the diff, write nothing')
+  .option('--undo', 'put the config back as it was before setup')
+  .action(run(setupCommand));
 
 registerServeCommands(program, { dbOption, nowOption, tzOption, catalogOption, run });
 
