@@ -11,6 +11,7 @@ import { quarantineCommand } from './commands/quarantine.js';
 import { auditVerifyCommand } from './commands/audit.js';
 import { wrapCommand, type WrapFlags } from './commands/wrap.js';
 import { setupCommand } from './commands/setup.js';
+import { connectCommand } from './commands/connect.js';
 
 
 const dbOption = () => new Option('--db <path>', `DuckDB file (env ${ENV.db}; default ./blackbox.duckdb)`);
@@ -106,6 +107,22 @@ program
   .option('--dry-run', 'print the diff, write nothing')
   .option('--undo', 'put the config back as it was before setup')
   .action(run(setupCommand));
+
+program
+  .command('connect')
+  .description('Serve an mcp-blackbox HTTP server on stdio, for clients that only launch stdio servers (without URL: the server that owns --db here)')
+  .argument('[url]', 'the server, like http://127.0.0.1:8765')
+  .option('--token <token>', `bearer token for the URL (env ${ENV.token})`)
+  .option('--as <user>', `without URL: the user to ask as (env ${ENV.user}); the owner gives the role`)
+  .addOption(dbOption())
+  .action(async (url: string | undefined, flags) => {
+    try {
+      process.exit(await connectCommand(url, flags));
+    } catch (error) {
+      process.stderr.write(`mcp-blackbox: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(EXIT_CANNOT_RUN);
+    }
+  });
 
 registerServeCommands(program, { dbOption, nowOption, tzOption, catalogOption, run });
 

@@ -6,7 +6,7 @@ import type { AuditLog } from '../access/audit.js';
 import { LOCAL_CALLER, type Caller } from '../access/caller.js';
 import { storeExtent } from '../analytics/coverage.js';
 import type { Clock } from '../clock.js';
-import { StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
+import { isExpected, StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
 import { createServer } from '../mcp/server.js';
 import type { Store } from '../store/store.js';
 import { HttpAuthError, type HttpAuth } from './auth.js';
@@ -35,6 +35,12 @@ export interface HttpAppOptions {
   maxBodyBytes?: number;
   /** Above this many queued writes, ingest answers 503 with Retry-After instead of queueing more. */
   maxQueuedWrites?: number;
+  /**
+   * Read-only CLI commands run here for a CLI that finds the database owned by this process
+   * (summary, quarantine, audit-verify): admins only. The CLI passes them in; the app knows
+   * nothing of what they do.
+   */
+  commands?: Readonly<Record<string, (args: Record<string, unknown>) => Promise<{ text: string; code: number }>>>;
   log?: (line: string) => void;
 }
 
@@ -84,7 +90,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   /** The caller of a request: from its token, or local single-user mode when no auth is configured. */
   const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<Caller | undefined> => {
     try {
-      const caller = await options.auth.authenticate(request.headers.authorization);
+      const asserted = request.headers['x-blackbox-as'];
+      const caller = await options.auth.authenticate(request.headers.authorization, typeof asserted === 'string' ? asserted : undefined);
       if (caller) return caller;
       if (options.localMode) return LOCAL_CALLER;
       throw new HttpAuthError(401, 'This server requires a bearer token (Authorization: Bearer <token>).');
@@ -116,6 +123,21 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     bearer_methods_supported: ['header'],
     resource_name: 'mcp-blackbox',
   }));
+
+  app.post<{ Params: { command: string } }>('/v1/cli/:command', async (request, reply) => {
+    const caller = await authenticate(request, reply);
+    if (!caller) return reply;
+    if (caller.role !== 'admin') return reply.code(403).send({ error: 'Only admins may run CLI commands on the server.' });
+    const command = options.commands?.[request.params.command];
+    if (!command) return reply.code(404).send({ error: `No command ${JSON.stringify(request.params.command)}; this server runs: ${Object.keys(options.commands ?? {}).join(', ') || 'none'}.` });
+    const args = request.body && typeof request.body === 'object' && !Array.isArray(request.body) ? (request.body as Record<string, unknown>) : {};
+    try {
+      return await command(args);
+    } catch (error) {
+      if (isExpected(error)) return reply.code(400).send({ error: error.message });
+      throw error;
+    }
+  });
 
   app.post('/mcp', async (request, reply) => {
     const caller = await authenticate(request, reply);

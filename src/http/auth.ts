@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { AccessList } from '../access/access-file.js';
 import type { Caller, Role } from '../access/caller.js';
@@ -18,6 +18,13 @@ export interface HttpAuthOptions {
   access?: AccessList;
   /** OAuth 2.1 resource server mode: JWT access tokens checked against a JWKS. */
   jwt?: JwtOptions;
+  /**
+   * The token of the owner file (cli/owner.ts): a bridge on this machine that holds it names its
+   * caller (the X-Blackbox-As header), and `callerFor` gives that caller its role, as `--as` does
+   * for a stdio server. `required`: a listener that exists only for those bridges, which then
+   * answers nobody else (never local mode).
+   */
+  owner?: { token: string; callerFor: (asserted: string | undefined) => Caller; required?: boolean };
 }
 
 /** Why a request was refused; `status` is 401 (who are you?) or 403 (not allowed). */
@@ -43,7 +50,7 @@ export class HttpAuth {
   }
 
   get configured(): boolean {
-    return Boolean(this.options.access || this.options.jwt);
+    return Boolean(this.options.access || this.options.jwt || this.options.owner?.required);
   }
 
   /**
@@ -55,6 +62,7 @@ export class HttpAuth {
     const withTokens = this.options.access?.usersWithTokens ?? 0;
     if (withTokens > 0) methods.push(`a bearer token from the access file (${withTokens} user${withTokens === 1 ? '' : 's'} with tokens)`);
     if (this.options.jwt) methods.push(`a JWT from ${this.options.jwt.issuer} for audience ${this.options.jwt.audience}`);
+    if (this.options.owner?.required) methods.push('the owner token (beside the database, readable by this OS user only)');
     return methods;
   }
 
@@ -62,12 +70,20 @@ export class HttpAuth {
     return this.options.jwt?.issuer;
   }
 
-  /** The caller, or undefined when the request carries no bearer token. */
-  async authenticate(authorization: string | undefined): Promise<Caller | undefined> {
+  /** The caller, or undefined when the request carries no bearer token. `asserted`: X-Blackbox-As, honoured with the owner token only. */
+  async authenticate(authorization: string | undefined, asserted?: string): Promise<Caller | undefined> {
     if (!authorization) return undefined;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) throw new HttpAuthError(401, 'Authorization must be "Bearer <token>".');
     const token = match[1]!;
+    const owner = this.options.owner;
+    if (owner && sameSecret(token, owner.token)) {
+      try {
+        return owner.callerFor(asserted || undefined);
+      } catch (error) {
+        throw new HttpAuthError(403, error instanceof Error ? error.message : String(error));
+      }
+    }
     const byHash = this.options.access?.callerByTokenHash(createHash('sha256').update(token).digest('hex'));
     if (byHash) return byHash;
     if (this.jwks && this.options.jwt && token.split('.').length === 3) return this.verifyJwt(token, this.options.jwt);
@@ -92,4 +108,11 @@ export class HttpAuth {
     const role: Role = roleValue === 'admin' || roleValue === 'ingest' ? roleValue : 'member';
     return { id: user, role };
   }
+}
+
+/** Compares two secrets in time that does not depend on where they differ. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
 }

@@ -1,21 +1,28 @@
 import { listQuarantine } from '../../store/quarantine.js';
-import { Store } from '../../store/store.js';
+import type { Store } from '../../store/store.js';
 import { UserInputError } from '../../errors.js';
-import { requireDatabase, resolveConfig, storeOptions, type CommonFlags } from '../config.js';
+import { resolveConfig, type CommonFlags } from '../config.js';
+import { onStoreOrOwner, type CommandOutput } from '../owner.js';
 
-export async function quarantineCommand(flags: CommonFlags & { limit: string; reason?: string }): Promise<void> {
-  const limit = Number(flags.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UserInputError(`--limit must be a positive whole number, got ${flags.limit}`);
-  const config = resolveConfig(flags, process.env);
-  requireDatabase(config);
-  const store = await Store.open(storeOptions(config));
-  try {
-    const { total, rows } = await listQuarantine(store, { limit, reasonPrefix: flags.reason });
-    process.stdout.write(`${total} quarantined line(s)${flags.reason ? ` with reason ${flags.reason}*` : ''}\n`);
-    for (const row of rows) {
-      process.stdout.write(`${row.source}:${row.lineNo}  ${row.reason}\n    ${row.raw.slice(0, 160)}\n`);
-    }
-  } finally {
-    await store.close();
-  }
+export interface QuarantineArgs {
+  limit?: number;
+  reason?: string;
+}
+
+/** The quarantine as `mcp-blackbox quarantine` prints it. */
+export async function quarantineReport(store: Store, args: QuarantineArgs): Promise<CommandOutput> {
+  const limit = args.limit ?? 20;
+  if (!Number.isInteger(limit) || limit < 1) throw new UserInputError(`--limit must be a positive whole number, got ${args.limit}`);
+  const { total, rows } = await listQuarantine(store, { limit, reasonPrefix: args.reason });
+  const out = [`${total} quarantined line(s)${args.reason ? ` with reason ${args.reason}*` : ''}`];
+  for (const row of rows) out.push(`${row.source}:${row.lineNo}  ${row.reason}\n    ${row.raw.slice(0, 160)}`);
+  return { text: `${out.join('\n')}\n`, code: 0 };
+}
+
+export async function quarantineCommand(flags: CommonFlags & { limit: string; reason?: string }): Promise<number> {
+  const args: QuarantineArgs = { limit: Number(flags.limit), reason: flags.reason };
+  if (!Number.isInteger(args.limit) || args.limit! < 1) throw new UserInputError(`--limit must be a positive whole number, got ${flags.limit}`);
+  const out = await onStoreOrOwner(resolveConfig(flags, process.env), 'quarantine', { ...args }, (store) => quarantineReport(store, args));
+  process.stdout.write(out.text);
+  return out.code;
 }

@@ -7,7 +7,13 @@ import type { Command, Option } from 'commander';
 import { AccessList } from '../../access/access-file.js';
 import { LOCAL_CALLER, type Caller } from '../../access/caller.js';
 import { fixedClock } from '../../clock.js';
-import { UserInputError } from '../../errors.js';
+import { DatabaseLockedError, UserInputError } from '../../errors.js';
+import { bridgeStdioToHttp } from '../../mcp/bridge.js';
+import { isLoopback } from '../../http/exposure.js';
+import { advertiseOwner, AS_HEADER, findOwner, newOwnerToken, ownerPath, type OwnerRecord } from '../owner.js';
+import { summaryReport } from './summary.js';
+import { quarantineReport } from './quarantine.js';
+import { auditVerifyReport } from './audit.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { ingestFiles } from '../../ingest/files.js';
 import { sweepStaleScratch } from '../../ingest/scratch.js';
@@ -169,11 +175,49 @@ function onShutdown(stop: () => Promise<void>, options: { onStdinEnd: boolean })
   if (options.onStdinEnd) process.stdin.on('end', () => void shutdown());
 }
 
+/**
+ * What the owner of the database offers its other doors (cli/owner.ts): the token a bridge or a
+ * read-only command on this machine shows, the caller a bridge names (given its role as --as
+ * would be), and the read-only commands.
+ */
+function ownerSide(services: Services, config: Config, flags: ServeFlags) {
+  const accessPath = flags.access ?? process.env[ENV.access];
+  const accessList = accessPath ? AccessList.load(accessPath) : undefined;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return {
+    token: newOwnerToken(),
+    callerFor: (asserted: string | undefined): Caller => (accessList ? accessList.callerFor(asserted) : asserted ? { id: asserted, role: 'admin' } : LOCAL_CALLER),
+    commands: {
+      summary: (args: Record<string, unknown>) =>
+        summaryReport(services.store, { window: text(args.window), catalog: text(args.catalog), now: text(args.now), tz: text(args.tz) }, config),
+      quarantine: (args: Record<string, unknown>) => quarantineReport(services.store, { limit: typeof args.limit === 'number' ? args.limit : undefined, reason: text(args.reason) }),
+      'audit-verify': (args: Record<string, unknown>) => auditVerifyReport(services.audit, { json: args.json === true, withoutMirror: args.withoutMirror === true }),
+    },
+  };
+}
+
 async function serveStdio(services: Services, config: Config, flags: ServeFlags): Promise<void> {
   const caller = stdioCaller(flags, process.env);
   const server = createServer({ store: services.store, clock: config.clock, caller, log, audit: services.audit, access: { redactSecrets: config.redactSecrets }, tz: config.tz });
   const transport = new StdioServerTransport();
+  // A stdio server owns the file too: a loopback door, for the owner token only, lets a second
+  // client's serve, connect and the read-only commands share the database instead of failing.
+  const owner = ownerSide(services, config, flags);
+  const door = await startHttpServer({ host: '127.0.0.1', port: 0 }, {
+    store: services.store,
+    clock: config.clock,
+    tz: config.tz,
+    audit: services.audit,
+    access: { redactSecrets: config.redactSecrets },
+    auth: new HttpAuth({ owner: { token: owner.token, callerFor: owner.callerFor, required: true } }),
+    webhookSecrets: [],
+    commands: owner.commands,
+    log,
+  });
+  const unadvertise = advertiseOwner(config.dbPath, door.url, owner.token);
   const stop = async () => {
+    unadvertise();
+    await door.close();
     await services.tailer?.stop();
     await server.close().catch(() => undefined);
     await services.store.close();
@@ -181,7 +225,18 @@ async function serveStdio(services: Services, config: Config, flags: ServeFlags)
   transport.onclose = () => void stop().finally(() => process.exit(0));
   onShutdown(stop, { onStdinEnd: true });
   await server.connect(transport);
-  log(`mcp-blackbox serving MCP on stdio as ${caller.id} (${caller.role}), database ${config.dbPath}`);
+  log(`mcp-blackbox serving MCP on stdio as ${caller.id} (${caller.role}), database ${config.dbPath}; other processes reach it through ${door.url} (${ownerPath(config.dbPath)})`);
+}
+
+/** A stdio serve on a database another server owns: the same tools, through the owner. */
+async function bridgeToOwner(owner: OwnerRecord, config: Config, flags: ServeFlags): Promise<void> {
+  const as = flags.as ?? process.env[ENV.user];
+  const ignored = [flags.watch?.length ? '--watch' : '', flags.catalog ? '--catalog' : '', flags.access ? '--access' : ''].filter(Boolean);
+  log(
+    `mcp-blackbox: ${config.dbPath} is owned by PID ${owner.pid}; serving its tools on stdio through ${owner.url}/mcp${as ? ` as ${as}` : ''}` +
+      (ignored.length ? ` (${ignored.join(', ')} belong to the owner and are ignored here)` : ''),
+  );
+  await bridgeStdioToHttp(owner.url, { authorization: `Bearer ${owner.token}`, ...(as ? { [AS_HEADER]: as } : {}) }, log);
 }
 
 async function serveHttp(services: Services, config: Config, flags: ServeFlags): Promise<string> {
@@ -195,7 +250,8 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
         roleClaim: flags.jwtRoleClaim,
       }
     : undefined;
-  const auth = new HttpAuth({ access: accessPath ? AccessList.load(accessPath) : undefined, jwt });
+  const owner = ownerSide(services, config, flags);
+  const auth = new HttpAuth({ access: accessPath ? AccessList.load(accessPath) : undefined, jwt, owner: { token: owner.token, callerFor: owner.callerFor } });
   const secrets = flags.webhookSecret ?? (process.env[ENV.webhookSecrets] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   const running = await startHttpServer(parseListen(flags.http!), {
     store: services.store,
@@ -207,9 +263,14 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
     webhookSecrets: secrets,
     extraHostnames: flags.allowedHost,
     publicUrl: flags.publicUrl,
+    commands: owner.commands,
     log,
   });
+  const listen = parseListen(flags.http!);
+  const loopbackUrl = isLoopback(listen.host) ? running.url : running.url.replace(/^http:\/\/(\[[^\]]*\]|[^:/]+)/, 'http://127.0.0.1');
+  const unadvertise = advertiseOwner(config.dbPath, loopbackUrl, owner.token);
   onShutdown(async () => {
+    unadvertise();
     await running.close();
     await services.tailer?.stop();
     await services.store.close();
@@ -265,7 +326,16 @@ export function registerServeCommands(
         const config = resolveConfig(flags, process.env);
         for (const dir of flags.watch ?? []) checkWatchDir(dir);
         sweepStaleScratch();
-        const store = await Store.open(storeOptions(config));
+        let store: Store;
+        try {
+          store = await Store.open(storeOptions(config));
+        } catch (error) {
+          // Another server owns the file: a stdio serve shares it through that server.
+          const owner = !flags.http && error instanceof DatabaseLockedError ? await findOwner(config.dbPath) : undefined;
+          if (!owner) throw error;
+          await bridgeToOwner(owner, config, flags);
+          process.exit(0);
+        }
         let services: Services | undefined;
         try {
           services = await startServices(store, config, flags);

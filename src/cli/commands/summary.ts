@@ -1,14 +1,18 @@
 import { describeCoverage, storeCoverage, storeExtent } from '../../analytics/coverage.js';
 import { needsOldest, resolveRange } from '../../analytics/time-range.js';
+
 import { usageSummary } from '../../analytics/usage.js';
 import { toolUsage } from '../../analytics/tool-usage.js';
 import { whoDroveSpike } from '../../analytics/spike.js';
 import { failureReport } from '../../analytics/failures.js';
 import { unusedTools } from '../../analytics/unused.js';
-import type { Clock } from '../../clock.js';
+import { clockFrom, type Clock } from '../../clock.js';
+import { resolve } from 'node:path';
+import { checkTimeZone } from '../../analytics/time-range.js';
+import { onStoreOrOwner, type CommandOutput } from '../owner.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { Store } from '../../store/store.js';
-import { requireDatabase, resolveConfig, storeOptions, type CommonFlags } from '../config.js';
+import { resolveConfig, type CommonFlags } from '../config.js';
 
 const n = (v: number) => v.toLocaleString('en-US');
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
@@ -54,15 +58,26 @@ export async function fleetSummaryText(store: Store, clock: Clock, window: strin
   });
 }
 
-export async function summaryCommand(flags: CommonFlags & { window: string; catalog?: string }): Promise<void> {
+export interface SummaryArgs {
+  window?: string;
+  catalog?: string;
+  now?: string;
+  tz?: string;
+}
+
+/** The summary as `mcp-blackbox summary` prints it, from a store this process has open (its own or, run for a CLI, the owner's). */
+export async function summaryReport(store: Store, args: SummaryArgs, defaults: { clock: Clock; tz?: string }): Promise<CommandOutput> {
+  // The catalog is kept in the database, as serve and ingest keep it: the unused tools below count it.
+  if (args.catalog) await loadCatalogFile(store, resolve(args.catalog));
+  const clock = args.now ? clockFrom(args.now) : defaults.clock;
+  const tz = args.tz ? checkTimeZone(args.tz) : defaults.tz;
+  return { text: await fleetSummaryText(store, clock, args.window ?? '7d', tz), code: 0 };
+}
+
+export async function summaryCommand(flags: CommonFlags & { window: string; catalog?: string }): Promise<number> {
   const config = resolveConfig(flags, process.env);
-  requireDatabase(config);
-  const store = await Store.open(storeOptions(config));
-  try {
-    // The catalog is kept in the database, as serve and ingest keep it: the unused tools below count it.
-    if (flags.catalog) await loadCatalogFile(store, flags.catalog);
-    process.stdout.write(await fleetSummaryText(store, config.clock, flags.window, config.tz));
-  } finally {
-    await store.close();
-  }
+  const args: SummaryArgs = { window: flags.window, catalog: flags.catalog && resolve(flags.catalog), now: flags.now, tz: config.tz };
+  const out = await onStoreOrOwner(config, 'summary', { ...args }, (store) => summaryReport(store, args, config));
+  process.stdout.write(out.text);
+  return out.code;
 }
