@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestFiles } from '../../src/ingest/files.js';
 import { openTestStore, tempDir } from '../helpers.js';
@@ -126,6 +127,50 @@ describe('wrap: a recording stdio proxy in front of real MCP servers', () => {
     expect(unused.structuredContent.tools.map((t: any) => t.name)).toContain('get-tiny-image');
     const catalog = await call(ours, 'fleet_catalog', {});
     expect(catalog.structuredContent.tool_lists).toMatchObject([{ server: 'mcp-servers/everything', tools: direct.tools.tools.length, versions: 1 }]);
+  });
+
+  it("the server's own requests pass both ways: roots, elicitation and sampling answer the same through wrap", async () => {
+    const spool = tempDir();
+    const ask = async (wrapArgs?: string[]) => {
+      const args = wrapArgs ? [CLI, 'wrap', ...wrapArgs, '--', process.execPath, EVERYTHING] : [EVERYTHING];
+      const c = new Client({ name: 'asks-back', version: '1' }, { capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } } });
+      const asked: string[] = [];
+      c.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+        asked.push('sampling');
+        const first = request.params.messages[0]!.content;
+        return { model: 'test-model', role: 'assistant' as const, content: { type: 'text' as const, text: `sampled: ${'text' in first ? first.text : ''}` } };
+      });
+      c.setRequestHandler(ElicitRequestSchema, async () => {
+        asked.push('elicitation');
+        return { action: 'accept' as const, content: { color: 'blue' } };
+      });
+      c.setRequestHandler(ListRootsRequestSchema, async () => {
+        asked.push('roots');
+        return { roots: [{ uri: 'file:///work', name: 'work' }] };
+      });
+      await c.connect(new StdioClientTransport({ command: process.execPath, args, stderr: 'pipe' }));
+      open.push(c);
+      const answers = {
+        roots: await c.callTool({ name: 'get-roots-list', arguments: {} }),
+        elicitation: await c.callTool({ name: 'trigger-elicitation-request', arguments: {} }),
+        sampling: await c.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'say hi', maxTokens: 10 } }),
+      };
+      return { answers, asked };
+    };
+    const direct = await ask();
+    const wrapped = await ask(['--spool', spool]);
+    expect(wrapped).toEqual(direct);
+    expect(wrapped.asked).toEqual(expect.arrayContaining(['roots', 'elicitation', 'sampling']));
+    // The server quotes what our sampling handler answered: the request went out and the reply came back.
+    expect(JSON.stringify(wrapped.answers.sampling)).toContain('sampled: Resource trigger-sampling-request context: say hi');
+    while (open.length) await open.pop()!.close();
+    const records = await until(() => {
+      const r = spooled(spool).filter((x) => x.execution_id);
+      return r.length === 3 && r;
+    });
+    expect(records.map((r) => [r.tool.name, r.status]).sort()).toEqual([
+      ['get-roots-list', 'succeeded'], ['trigger-elicitation-request', 'succeeded'], ['trigger-sampling-request', 'succeeded'],
+    ]);
   });
 
   it('server-memory through wrap: a knowledge-graph session recorded, payloads cut at the cap with a marker', async () => {
