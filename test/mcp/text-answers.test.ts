@@ -136,7 +136,7 @@ describe('the text answer is enough to act on', () => {
         used_in_window: unused.structuredContent.catalog_size - unused.structuredContent.unused_count,
         unused_in_window: unused.structuredContent.unused_count,
       });
-      for (const answer of [text(catalog), text(unused)]) expect(answer).toContain('The catalog is every tool ever seen in the logs (by name and server) plus those of the catalog file');
+      for (const answer of [text(catalog), text(unused)]) expect(answer).toContain('The catalog is every tool ever seen in the logs (by name and server) plus those of the catalog file and of the tool lists wrap recorded');
     }
     // never_tool (catalog file only) and legacy_tool (stopped in September) are the unused ones over 30 days.
     expect((await call(client, 'fleet_catalog', { window: '30d' })).structuredContent.catalog.unused_in_window).toBe(2);

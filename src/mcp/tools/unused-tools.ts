@@ -6,12 +6,12 @@ import { defineTool, READ_ONLY } from '../tool.js';
 
 /** How both catalog tools count, said the same way in both. */
 export const CATALOG_COUNTS =
-  'The catalog is every tool ever seen in the logs (by name and server) plus those of the catalog file, less any first seen after the window; fleet_catalog counts the same catalog.';
+  'The catalog is every tool ever seen in the logs (by name and server) plus those of the catalog file and of the tool lists wrap recorded, less any first seen after the window; fleet_catalog counts the same catalog.';
 
 export const unused_tools = defineTool({
   name: 'unused_tools',
   title: 'Tools nobody used',
-  description: `Catalog tools with no execution in the window: retire candidates or broken integrations. The catalog is every tool ever seen plus the catalog file's. Each row: last used (null: never), days since, runs in the previous window. Longest unused first.
+  description: `Catalog tools with no execution in the window: retire candidates or broken integrations. The catalog: every tool seen in the logs, the catalog file and the servers' tool lists. Each row: last used (null: never), days since, runs in the previous window. Longest unused first.
 
 Default window 30d. Next: tool_usage with tool=<name> and a longer window.
 Example: "Which tools went unused this month?"`,
