@@ -12,7 +12,7 @@ export const timeArgs = (defaultWindow: string) => ({
   window: z
     .string()
     .optional()
-    .describe(`Default ${defaultWindow}. 24h, 7d, 1mo, today, this_week, last_month, all...; or from/to (dates or RFC 3339, to exclusive) in tz (IANA, default UTC).`),
+    .describe(`Default ${defaultWindow}. 24h, 7d, 1mo, today, last_week, this_month, all...; or from/to (dates or RFC 3339).`),
   from: z.string().optional(),
   to: z.string().optional(),
   tz: z.string().optional(),
@@ -34,9 +34,9 @@ export const filterArgs = {
   status: z.enum(STATUSES).optional(),
 };
 
-export const limitArg = (defaultLimit: number, max: number, what: string) =>
-  // The bounds and the default are in the schema itself; the description only names the unit.
-  z.number().int().min(1).max(max).default(defaultLimit).describe(`How many ${what}.`);
+export const limitArg = (defaultLimit: number, max: number) =>
+  // The bounds and the default are in the schema itself, and the name says the rest.
+  z.number().int().min(1).max(max).default(defaultLimit);
 
 export const windowShape = z.object({ from: z.string(), to: z.string() });
 export const filtersShape = z.object({
@@ -103,8 +103,8 @@ export function withNote<T extends object>(structured: T, summary: string, note:
   return note ? { structured: { ...structured, note }, summary: `${summary.trimEnd()} ${note}` } : { structured, summary };
 }
 
-/** The output field that carries the note (see explainEmpty). */
-export const noteShape = z.string().optional().describe('Where the data is, when the window holds none.');
+/** The output field that carries the note (see explainEmpty): where the data is, when the window holds none. */
+export const noteShape = z.string().optional();
 
 export const pct = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
 export const n = (value: number): string => value.toLocaleString('en-US');

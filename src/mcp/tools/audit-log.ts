@@ -19,7 +19,7 @@ Example: "Who unmasked executions this month, and why?"`,
     actor: z.string().optional().describe('User id.'),
     action: z.enum(AUDIT_ACTIONS).optional(),
     target: z.string().optional().describe('Execution id.'),
-    limit: limitArg(50, 500, 'events'),
+    limit: limitArg(50, 500),
   },
   outputSchema: {
     window: windowShape,

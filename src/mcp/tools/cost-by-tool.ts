@@ -14,7 +14,7 @@ Example: "Which tools cost the most tasks this month?"`,
   inputSchema: {
     ...timeArgs('30d'),
     ...filterArgs,
-    limit: limitArg(20, 100, 'rows'),
+    limit: limitArg(20, 100),
   },
   outputSchema: costOutputSchema,
   annotations: READ_ONLY,

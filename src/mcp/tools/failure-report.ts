@@ -15,7 +15,7 @@ Example: "Why did my sync_opportunities runs fail last night?"`,
   inputSchema: {
     ...timeArgs('7d'),
     ...failureFilters,
-    limit: limitArg(20, 100, 'groups'),
+    limit: limitArg(20, 100),
   },
   outputSchema: {
     window: windowShape,

@@ -22,7 +22,7 @@ Example: "Which MCP clients and servers do we have?"`,
   inputSchema: {
     ...timeArgs('30d'),
     dimension: z.enum(DISCOVERABLE).optional().describe('Only this list.'),
-    limit: limitArg(25, 200, 'values per dimension'),
+    limit: limitArg(25, 200),
   },
   outputSchema: {
     window: windowShape,
@@ -40,7 +40,7 @@ Example: "Which MCP clients and servers do we have?"`,
       quarantined_lines: z.number(),
     }),
     tool_lists: z.array(z.object({ server: z.string(), tools: z.number(), listed_since: z.string(), last_seen: z.string(), versions: z.number(), changed_tools: z.array(z.object({ name: z.string(), changed_at: z.string() })) }))
-      .describe('Servers recorded by wrap: their current tool list, since when, and tools whose definition changed.'),
+      .describe('Tool lists wrap recorded, per server: since when, changed tools.'),
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {

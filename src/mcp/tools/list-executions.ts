@@ -38,7 +38,7 @@ Example: "Show my failed executions since midnight."`,
     ...filterArgs,
     workflow_run_id: z.string().optional().describe('Agent run id.'),
     session_id: z.string().optional(),
-    limit: limitArg(20, 100, 'executions'),
+    limit: limitArg(20, 100),
     cursor: z.string().optional().describe('next_cursor of the previous page.'),
   },
   outputSchema: {

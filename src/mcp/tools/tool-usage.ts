@@ -17,7 +17,7 @@ Example: "Which MCP tools did the revops team use most this month?"`,
     by: z.enum(DIMENSIONS).default('tool'),
     ...timeArgs('7d'),
     ...filterArgs,
-    limit: limitArg(20, 100, 'rows'),
+    limit: limitArg(20, 100),
   },
   outputSchema: {
     window: windowShape,

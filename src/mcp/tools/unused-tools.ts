@@ -19,7 +19,7 @@ Example: "Which tools went unused this month?"`,
     ...timeArgs('30d'),
     server: z.string().optional(),
     kind: z.enum(TOOL_KINDS).optional(),
-    limit: limitArg(50, 200, 'tools'),
+    limit: limitArg(50, 200),
   },
   outputSchema: {
     window: windowShape,

@@ -25,7 +25,7 @@ Example: "Who drove Tuesday afternoon's spike?"`,
     ...timeArgs('7d'),
     at: z.string().optional().describe('RFC 3339 time inside the spike; omit to find it.'),
     ...filterArgs,
-    limit: limitArg(5, 20, 'contributors per ranking'),
+    limit: limitArg(5, 20),
   },
   outputSchema: {
     window: windowShape,
