@@ -85,6 +85,7 @@ program
   .option('--token <token>', `bearer token for --to (env ${ENV.token})`)
   .option('--spool <dir>', `where records wait as NDJSON when no server takes them (env ${ENV.spool}; default ~/.mcp-blackbox/spool, which serve reads)`)
   .option('--payload-cap <size>', 'longest input or output kept per record; longer ones are cut with a marker (default 64KiB)')
+  .option('--annotate-errors', 'add the recorded execution id to the _meta of error results (mcp-blackbox/execution_id), so an agent can trace the call; the only change wrap then makes to the traffic')
   .option('--retry-delays <ms,...>', 'waits between attempts to send a batch to --to before it goes to the spool (default 250,1000,4000)')
   .passThroughOptions()
   .action(async (command: string, args: string[], flags: WrapFlags) => {

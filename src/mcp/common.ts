@@ -3,7 +3,8 @@ import { unknownFilterValues } from '../analytics/catalog.js';
 import { describeCoverage, storeCoverage, storeExtent } from '../analytics/coverage.js';
 import { activeFilters, type Filters } from '../analytics/filters.js';
 import { needsOldest, resolveRange, type TimeArgs, type TimeRange } from '../analytics/time-range.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, UserInputError } from '../errors.js';
+import { LOCAL_CALLER } from '../access/caller.js';
 import { STATUSES } from '../ingest/format.js';
 import type { ToolContext } from './tool.js';
 
@@ -25,12 +26,12 @@ export const timeArgs = (defaultWindow: string) => ({
  */
 export const filterArgs = {
   tool: z.string().optional(),
-  user: z.string().optional(),
+  user: z.string().optional().describe('A user id, or "me".'),
   team: z.string().optional(),
   server: z.string().optional(),
   client: z.string().optional(),
   environment: z.string().optional(),
-  via_mcp: z.boolean().optional().describe('false: schedules and UIs only.'),
+  via_mcp: z.boolean().optional(),
   status: z.enum(STATUSES).optional(),
 };
 
@@ -57,10 +58,17 @@ export async function rangeOf(args: TimeArgs, ctx: ToolContext, defaultWindow: s
   return resolveRange(zoned, ctx.clock, defaultWindow, oldest?.oldest_started_at ? new Date(oldest.oldest_started_at) : null);
 }
 
-export function filtersOf(args: Filters): Filters {
+/** The word an agent uses for itself in a user filter (and the text that says who it turned out to be). */
+export const ME = 'me';
+
+/**
+ * The filters of a call, with `user: "me"` resolved to the caller (the access-file user, the JWT
+ * subject, or --as in single-user mode), so an agent can ask about its own calls by that word.
+ */
+export function filtersOf(args: Filters, ctx: ToolContext): Filters {
   return activeFilters({
     tool: args.tool,
-    user: args.user,
+    user: args.user === ME ? me(ctx) : args.user,
     team: args.team,
     server: args.server,
     client: args.client,
@@ -68,6 +76,17 @@ export function filtersOf(args: Filters): Filters {
     via_mcp: args.via_mcp,
     status: args.status,
   });
+}
+
+/** The caller's user id, for "me"; the anonymous local admin records nothing, so it cannot be "me". */
+export function me(ctx: ToolContext): string {
+  const id = ctx.access.caller.id;
+  if (id === LOCAL_CALLER.id) {
+    throw new UserInputError(
+      'user "me" needs to know who you are: this server runs as the anonymous local admin. Start it with --as NAME (mcp-blackbox setup does), the name your recordings carry, or give a user id.',
+    );
+  }
+  return id;
 }
 
 /**

@@ -57,7 +57,9 @@ export function registerPrompts(server: McpServer): void {
               'Diagnose a failed MCP agent run with the mcp-blackbox tools.',
               execution_id
                 ? `1. trace_execution with execution_id ${execution_id}.`
-                : `1. Find it: failure_report${user ? ` with user ${user}` : ''}${when ? ` and from/to around ${when}` : ''}, or list_executions with status failed; then trace_execution on the execution.`,
+                : user
+                  ? `1. Find it: failure_report with user ${user}${when ? ` and from/to around ${when}` : ''}, or list_executions with user ${user} and status failed; then trace_execution on the execution.`
+                  : `1. Start from my_failures${when ? ` with from/to around ${when}` : ''}: your own failed calls, newest first, each with its verdict (only you, everyone, mixed) and the calls to make next; then trace_execution on the one that failed.`,
               '2. From the trace: which step failed, its connector and operation, the error layer (llm, tool, connector, auth, platform), and the auth mode and identity it ran with.',
               '3. Look at related executions of the same agent run and session: did the agent retry, and did later calls succeed?',
               '4. Is it a pattern? failure_report filtered by the same tool (window 7d): how often this error type occurs and since when.',

@@ -11,6 +11,7 @@ import { usage_summary } from './tools/usage-summary.js';
 import { who_drove_spike } from './tools/who-drove-spike.js';
 import { unmask_execution } from './tools/unmask-execution.js';
 import { audit_log } from './tools/audit-log.js';
+import { my_failures } from './tools/my-failures.js';
 
 /** Every tool the server exposes, in the order a client lists them: overview first, detail last. */
 export const TOOLS: ReadonlyArray<ToolDefinition<any, any>> = [
@@ -21,6 +22,7 @@ export const TOOLS: ReadonlyArray<ToolDefinition<any, any>> = [
   cost_by_user,
   cost_by_tool,
   failure_report,
+  my_failures,
   list_executions,
   trace_execution,
   fleet_catalog,

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { compactText } from './compact-text.js';
+import { ME } from './common.js';
 import { errorResult } from './errors.js';
 import { registerPrompts } from './prompts.js';
 import { TOOLS } from './registry.js';
@@ -61,7 +62,9 @@ export function createServer(options: ServerOptions): McpServer {
       async (args: Record<string, unknown>) => {
         try {
           const { structured, summary } = await tool.handler(args, ctx);
-          const safe = tool.rawOutput ? { structured, summary } : access.protect({ structured, summary });
+          // Say who "me" turned out to be: an agent must not mistake another identity's answer for its own.
+          const said = args.user === ME ? `${summary} ("me" is ${options.caller.id}.)` : summary;
+          const safe = tool.rawOutput ? { structured, summary: said } : access.protect({ structured, summary: said });
           // The summary first, then every field of the result as compact text: clients that
           // hand the model only the text content must not lose the cursor, the ids or the rows.
           return {

@@ -31,6 +31,8 @@ export interface RecorderOptions {
 export const DEFAULT_PAYLOAD_CAP = 64 * 1024;
 
 interface Pending {
+  /** The execution_id its record will carry, known from the request on (see pendingExecutionId). */
+  executionId: string;
   started: Date;
   name: string;
   args: unknown;
@@ -78,6 +80,7 @@ export class Recorder {
       } else if (m.method === 'tools/call') {
         const meta = isObject(params._meta) ? params._meta : {};
         this.pending.set(key, {
+          executionId: `${this.sessionId}-${++this.seq}`,
           started: this.now(),
           name: typeof params.name === 'string' ? params.name : '(unnamed)',
           args: params.arguments,
@@ -130,6 +133,11 @@ export class Recorder {
     }
   }
 
+  /** The execution id a response with this JSON-RPC id will be recorded under, while its call is outstanding. */
+  pendingExecutionId(id: unknown): string | undefined {
+    return id === undefined || id === null ? undefined : this.pending.get(idKey(id))?.executionId;
+  }
+
   /** Calls sent and not yet answered. */
   get outstanding(): number {
     return this.pending.size;
@@ -147,7 +155,7 @@ export class Recorder {
   private finish(call: Pending, status: string, extra: { output?: unknown; error?: Json }): void {
     const ended = this.now();
     const record: Json = {
-      execution_id: `${this.sessionId}-${++this.seq}`,
+      execution_id: call.executionId,
       started_at: call.started.toISOString(),
       ended_at: ended.toISOString(),
       status,

@@ -9,6 +9,12 @@ export interface WrapOptions {
   args: string[];
   recorder: Omit<RecorderOptions, 'now'>;
   shipper: ShipperOptions;
+  /**
+   * Adds the recorded execution id to the `_meta` of a tool result with `isError: true`
+   * (`mcp-blackbox/execution_id`), so an agent can trace exactly the call that failed. The one
+   * change wrap ever makes to the traffic, so off unless asked for.
+   */
+  annotateErrors?: boolean;
   /** The client side; process.stdin / process.stdout in the CLI. */
   input: Readable;
   output: Writable;
@@ -44,10 +50,25 @@ export function wrap(options: WrapOptions): Promise<number> {
     if (child.stdin.writable) child.stdin.write(chunk);
     fromClient(chunk);
   });
-  child.stdout.on('data', (chunk: Buffer) => {
-    options.output.write(chunk);
-    fromServer(chunk);
-  });
+  if (options.annotateErrors) {
+    // Line by line, so that a result can be rewritten; every other line goes out as its bytes.
+    child.stdout.on('data', lineSplitter((line) => {
+      let message: unknown;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        options.output.write(`${line}\n`);
+        return;
+      }
+      options.output.write(`${annotated(line, message, recorder) ?? line}\n`);
+      recorder.fromServer(message);
+    }, { keepBlank: true }));
+  } else {
+    child.stdout.on('data', (chunk: Buffer) => {
+      options.output.write(chunk);
+      fromServer(chunk);
+    });
+  }
   // A client that goes away closes our stdin: the server's stdin is closed the same way, and if
   // it does not exit on that (many do not), it is asked to, then made to.
   options.input.on('end', () => {
@@ -83,8 +104,21 @@ export function wrap(options: WrapOptions): Promise<number> {
   });
 }
 
+/** The line with the execution id in the `_meta` of an error result, or undefined to send it as it came. */
+function annotated(line: string, message: unknown, recorder: Recorder): string | undefined {
+  if (!line.includes('isError') || typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
+  const response = message as { id?: unknown; result?: { isError?: unknown; _meta?: Record<string, unknown> } };
+  if (response.result?.isError !== true) return undefined;
+  const executionId = recorder.pendingExecutionId(response.id);
+  if (!executionId) return undefined;
+  return JSON.stringify({ ...response, result: { ...response.result, _meta: { ...response.result._meta, [EXECUTION_ID_META]: executionId } } });
+}
+
+/** Where --annotate-errors puts the execution id in an error result. */
+export const EXECUTION_ID_META = 'mcp-blackbox/execution_id';
+
 /** Calls `onLine` with each complete line of a byte stream (the stdio transport is one JSON message per line). */
-function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => void {
+function lineSplitter(onLine: (line: string) => void, options: { keepBlank?: boolean } = {}): (chunk: Buffer) => void {
   let pending: Buffer[] = [];
   return (chunk) => {
     let start = 0;
@@ -92,7 +126,7 @@ function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => void {
       const piece = chunk.subarray(start, i);
       const line = pending.length ? Buffer.concat([...pending, piece]).toString('utf8') : piece.toString('utf8');
       pending = [];
-      if (line.trim()) onLine(line);
+      if (options.keepBlank || line.trim()) onLine(line);
       start = i + 1;
     }
     if (start < chunk.length) pending.push(chunk.subarray(start));

@@ -158,7 +158,8 @@ describe('a value the store cannot hold costs only its own record', () => {
     const big = Array.from({ length: 50 }, (_, i) => record(`max_${i}`, { tasks: MAX_AMOUNT, cost_usd: MAX_AMOUNT, duration_ms: MAX_DURATION_MS }));
     writeFileSync(join(dir, 'max.jsonl'), `${big.map((r) => JSON.stringify(r)).join('\n')}\n`);
     await ingestFiles(store, [dir]);
-    const client = await connect(store);
+    // A named admin: my_failures answers for a caller with a name, and the anonymous local admin has none.
+    const client = await connect(store, { id: 'u_ana', role: 'admin' });
     for (const tool of TOOLS) {
       if (tool.name === 'unmask_execution' || tool.name === 'trace_execution') continue;
       const result = await call(client, tool.name, {});

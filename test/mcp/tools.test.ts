@@ -28,7 +28,7 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
     const listing = await client.listTools();
     expect(listing.tools.map((t) => t.name)).toEqual([
       'usage_summary', 'tool_usage', 'unused_tools', 'who_drove_spike', 'cost_by_user', 'cost_by_tool',
-      'failure_report', 'list_executions', 'trace_execution', 'fleet_catalog', 'unmask_execution', 'audit_log',
+      'failure_report', 'my_failures', 'list_executions', 'trace_execution', 'fleet_catalog', 'unmask_execution', 'audit_log',
     ]);
     // The budget the model pays before its first question (the SDK's own listing was 52 KB).
     expect(Buffer.byteLength(JSON.stringify(listing))).toBeLessThan(20_000);

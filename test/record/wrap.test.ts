@@ -173,6 +173,48 @@ describe('wrap: a recording stdio proxy in front of real MCP servers', () => {
     ]);
   });
 
+  it('--annotate-errors: an error result carries its execution id, which traces the call; every other message is byte for byte the server\'s', async () => {
+    const spool = tempDir();
+    const { client: c } = await client(EVERYTHING, ['--spool', spool, '--annotate-errors', '--user', 'u_agent']);
+    const failed = await c.callTool({ name: 'get-sum', arguments: { a: 'two' } });
+    expect(failed.isError).toBe(true);
+    const id = (failed._meta as Record<string, string>)['mcp-blackbox/execution_id'];
+    expect(id).toMatch(/^wrap-[0-9a-f-]+-1$/);
+    const ok = await c.callTool({ name: 'echo', arguments: { message: 'fine' } });
+    expect(ok._meta).toBeUndefined();
+    await c.close();
+    await until(() => spooled(spool).filter((x) => x.execution_id).length === 2);
+    const store = await openTestStore(new Date(Date.now() + 60_000).toISOString());
+    await ingestFiles(store, [spool]);
+    const trace = await call(await connect(store, { id: 'u_agent', role: 'member' }), 'trace_execution', { execution_id: id });
+    expect(trace.structuredContent.execution).toMatchObject({ execution_id: id, tool: 'get-sum', status: 'failed', error_type: 'tool_error' });
+
+    // Raw stdio, the same requests to the server alone and through wrap --annotate-errors.
+    const raw = (args: string[]) => {
+      const requests = [
+        { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } },
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'bytes' } } },
+        { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'get-sum', arguments: { a: 1, b: 2 } } },
+        { jsonrpc: '2.0', id: 4, method: 'tools/list' },
+        { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'no-such-tool', arguments: {} } },
+      ];
+      const run = spawnSync(process.execPath, args, { input: requests.map((r) => JSON.stringify(r)).join('\n') + '\n', encoding: 'utf8', timeout: 20_000 });
+      // The responses, as the lines that carried them (notifications come when the server likes).
+      const lines = run.stdout.split('\n').filter((l) => l.startsWith('{'));
+      const response = (id: number) => lines.find((l) => (JSON.parse(l) as { id?: number }).id === id);
+      return { successes: [2, 3, 4].map(response), error: JSON.parse(response(5)!) };
+    };
+    const direct = raw([EVERYTHING]);
+    const wrapped = raw([CLI, 'wrap', '--spool', tempDir(), '--annotate-errors', '--', process.execPath, EVERYTHING]);
+    expect(direct.successes.every(Boolean)).toBe(true);
+    expect(wrapped.successes).toEqual(direct.successes);
+    // The error result differs by the id in its _meta, and only by that.
+    expect(wrapped.error.result._meta['mcp-blackbox/execution_id']).toMatch(/^wrap-[0-9a-f-]+-3$/);
+    delete wrapped.error.result._meta;
+    expect(wrapped.error).toEqual(direct.error);
+  });
+
   it('server-memory through wrap: a knowledge-graph session recorded, payloads cut at the cap with a marker', async () => {
     const spool = tempDir();
     const memoryFile = join(tempDir(), 'memory.jsonl');

@@ -16,6 +16,7 @@ export interface WrapFlags {
   spool?: string;
   payloadCap?: string;
   retryDelays?: string;
+  annotateErrors?: boolean;
 }
 
 /** The person behind the client: --user, else MCP_BLACKBOX_USER, else the OS account that launched it. */
@@ -52,6 +53,7 @@ export async function wrapCommand(command: string, args: string[], flags: WrapFl
     args,
     recorder: { user: wrapUser(flags, env), server: flags.server, environment: flags.env, payloadCap: cap },
     shipper: { url, token: flags.token ?? env[ENV.token], spoolDir: resolve(flags.spool ?? env[ENV.spool] ?? defaultSpoolDir(env)), retryDelaysMs, log },
+    annotateErrors: flags.annotateErrors,
     input: process.stdin,
     output: process.stdout,
     log,

@@ -16,7 +16,7 @@ export const costOutputSchema = {
   executions_without_cost_usd: z.number(),
   executions: z.number(),
   share_with_cost_usd: z.number().nullable(),
-  executions_with_default_tasks: z.number().describe('Executions whose record states no tasks: counted at the default.'),
+  executions_with_default_tasks: z.number(),
   previous_window_caveat: z.string().nullable(),
   rows: z.array(
     z.object({
@@ -62,11 +62,11 @@ export async function runCostReport(
   groupBy: 'user' | 'team' | 'tool',
 ): Promise<{ report: CostReport; note: string | undefined }> {
   const range = await rangeOf(args, ctx, '30d');
-  const filters = filtersOf(args);
+  const filters = filtersOf(args, ctx);
   const result = await ctx.store.read((db) => costReport(db, { range, filters, groupBy, limit: args.limit }));
   const note = result.rows.length === 0 ? await explainEmpty(ctx, range, filters) : undefined;
   return { report: result, note };
 }
 
-export const COST_UNIT = `Tasks are the cost unit: 1 per connector call unless its record says otherwise, a workflow the sum of its steps. cost_usd sums what the logs carry (share_with_cost_usd says how much).`;
+export const COST_UNIT = `Tasks: 1 per call unless the record says otherwise (a workflow: its steps); cost_usd where logs carry it.`;
 

@@ -52,7 +52,7 @@ Example: "Show my failed executions since midnight."`,
   annotations: READ_ONLY,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '7d');
-    const filters = filtersOf(args);
+    const filters = filtersOf(args, ctx);
     const page = await ctx.store.read((db) =>
       listExecutions(db, { range, filters, limit: args.limit, cursor: args.cursor, workflowRunId: args.workflow_run_id, sessionId: args.session_id }),
     );

@@ -46,7 +46,7 @@ Example: "Which MCP tools did the revops team use most this month?"`,
   annotations: READ_ONLY,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '7d');
-    const filters = filtersOf(args);
+    const filters = filtersOf(args, ctx);
     const result = await ctx.store.read((db) => toolUsage(db, { range, filters, by: args.by, limit: args.limit }));
     const note = result.total_runs === 0 ? await explainEmpty(ctx, range, filters) : undefined;
     const top = result.rows

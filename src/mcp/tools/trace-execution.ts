@@ -16,7 +16,7 @@ const errorShape = z.object({ type: z.string().nullable(), layer: z.string().nul
 export const trace_execution = defineTool({
   name: 'trace_execution',
   title: 'Trace one execution',
-  description: `One execution in full: user, team, client, session, agent run, timings, status, the error with its layer, and every step with connector, operation, status, timings, tasks and auth context (user/service/none and whose credentials). failing_step is the first failure; related lists the same run's and session's executions. Up to 200 steps.
+  description: `One execution in full: who, client, session, agent run, timings, status, the error and its layer, and each step with connector, operation, status, tasks and auth context (whose credentials). failing_step is the first failure; related lists the run's and session's other executions. Up to 200 steps.
 
 Payloads are full on the caller's own executions, masked on others' (admins: unmask_execution). Secrets are always redacted. Audited.
 Example: "Why did execution ex_7f3a fail, and whose credentials did the failing step use?"`,

@@ -39,7 +39,7 @@ Example: "How many tool calls ran this week, and why are they up?"`,
   annotations: READ_ONLY,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '7d');
-    const filters = filtersOf(args);
+    const filters = filtersOf(args, ctx);
     if (args.bucket) checkBucket(range, args.bucket);
     const result = await usageSummary((task) => ctx.store.read(task), { range, filters, bucket: args.bucket });
     const note = result.total_executions === 0 ? await explainEmpty(ctx, range, filters) : undefined;

@@ -17,7 +17,7 @@ const contributor = z.object({
 export const who_drove_spike = defineTool({
   name: 'who_drove_spike',
   title: 'Who drove a spike',
-  description: `Who and what drove a spike in executions (or failures, with status: "failed"). Without at, finds the hour (day beyond 31d) with the largest excess over its baseline (median of the same hour on the previous 7 days, or same weekday on 4 weeks); with at, explains the bucket holding that time. Ranks users, tools, user x tool, teams and clients by excess over their own baseline, with sample ids.
+  description: `Who and what drove a spike in executions (or failures, with status: "failed"). Finds the hour (day beyond 31d) furthest above its baseline (the same hour on previous days), or explains the one holding at. Ranks users, tools, user x tool, teams and clients by excess over their own baseline, with sample ids.
 
 Default window 7d. Next: trace_execution a sample; usage_summary with user=<top user>.
 Example: "Who drove Tuesday afternoon's spike?"`,
@@ -55,7 +55,7 @@ Example: "Who drove Tuesday afternoon's spike?"`,
   annotations: READ_ONLY,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '7d');
-    const filters = filtersOf(args);
+    const filters = filtersOf(args, ctx);
     const at = args.at ? parseInstant(args.at, 'at') : undefined;
     const result = await ctx.store.read((db) => whoDroveSpike(db, { range, filters, at, limit: args.limit }));
     if (!result.spike) {
