@@ -12,6 +12,7 @@ import type { Store } from '../store/store.js';
 import { HttpAuthError, type HttpAuth } from './auth.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { registerIngestRoutes } from './ingest-routes.js';
+import { otlpIgnored } from '../ingest/otlp-ingest.js';
 
 export interface HttpAppOptions {
   store: Store;
@@ -113,7 +114,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
       return { status: 'ok' };
     }
-    return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites };
+    return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites, otlp_ignored: otlpIgnored };
   });
 
   // RFC 9728: where a client learns which authorization server issues tokens for /mcp.

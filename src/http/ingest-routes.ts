@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../access/caller.js';
 import { ingestLines, type BatchResult } from '../ingest/batch.js';
 import { blockFromRecords, type LineBlock } from '../ingest/lines.js';
-import { mapTraces, type ExportTraceServiceRequest } from '../ingest/otlp.js';
+import { acceptOtlpLogs, acceptOtlpMetrics, ingestOtlpTraces, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
+import { decodeOtlp, encodeOtlpResponse, OtlpDecodeError, type OtlpSignal } from '../ingest/otlp-proto.js';
 import type { HttpAppOptions } from './app.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { verifyWebhook } from './webhooks.js';
@@ -138,32 +139,39 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
     });
   }));
 
-  scope.post('/v1/traces', admitted(async (request, reply) => {
-    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type === 'application/x-protobuf' || type === 'application/protobuf') {
-      return reply.code(415).send({ error: 'OTLP protobuf is not supported; configure the exporter for OTLP/HTTP JSON (application/json).' });
-    }
-    const body = request.body as Buffer | undefined;
-    if (!body) throw new BodyError(400, 'The body is empty: send an OTLP ExportTraceServiceRequest as JSON.');
-    if (!(await authorizeIngest(request, reply, body))) return reply;
-    let payload: ExportTraceServiceRequest;
-    try {
-      payload = JSON.parse(body.toString('utf8')) as ExportTraceServiceRequest;
-    } catch (error) {
-      throw new BodyError(400, `The body is not valid JSON: ${(error as Error).message}`);
-    }
-    if (!payload || typeof payload !== 'object' || (payload.resourceSpans !== undefined && !Array.isArray(payload.resourceSpans))) {
-      throw new BodyError(400, 'Expected an OTLP ExportTraceServiceRequest: {"resourceSpans": [...]}.');
-    }
-    const mapped = mapTraces(payload);
-    let quarantined: Array<{ lineNo: number; reason: string }> = [];
-    if (mapped.records.length > 0) {
-      const result = await ingestLines(options.store, blockFromRecords(mapped.records), `otlp:${request.id}`);
-      quarantined = result.rejected;
-    }
-    const rejectedSpans = mapped.rejected.length + quarantined.length;
-    if (rejectedSpans === 0) return {};
-    const reasons = [...mapped.rejected.map((r) => `${r.span}: ${r.reason}`), ...quarantined.map((q) => `span #${q.lineNo}: ${q.reason}`)];
-    return { partialSuccess: { rejectedSpans, errorMessage: reasons.slice(0, 20).join('; ') } };
-  }));
+  /**
+   * OTLP/HTTP, JSON or protobuf (the default of most SDKs), gzip or not; the reply is in the
+   * request's encoding, as the OTLP specification asks.
+   */
+  const otlpRoute = (signal: OtlpSignal, handle: (payload: unknown, request: FastifyRequest) => Promise<OtlpOutcome> | OtlpOutcome) =>
+    admitted(async (request, reply) => {
+      const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const protobuf = type === 'application/x-protobuf' || type === 'application/protobuf';
+      if (!protobuf && type !== 'application/json') {
+        return reply.code(415).send({ error: `Content-Type ${type || '(none)'} is not accepted on ${request.url}; send OTLP as application/x-protobuf or application/json.` });
+      }
+      const body = request.body as Buffer | undefined;
+      if (!body) throw new BodyError(400, `The body is empty: send an OTLP export request (${signal}).`);
+      if (!(await authorizeIngest(request, reply, body))) return reply;
+      let payload: unknown;
+      try {
+        payload = protobuf ? decodeOtlp(signal, body) : JSON.parse(body.toString('utf8'));
+      } catch (error) {
+        if (error instanceof OtlpDecodeError) throw new BodyError(400, error.message);
+        throw new BodyError(400, `The body is not valid JSON: ${(error as Error).message}`);
+      }
+      let outcome: OtlpOutcome;
+      try {
+        outcome = await handle(payload, request);
+      } catch (error) {
+        if (error instanceof OtlpShapeError) throw new BodyError(400, error.message);
+        throw error;
+      }
+      if (!protobuf) return outcome;
+      return reply.type('application/x-protobuf').send(Buffer.from(encodeOtlpResponse(signal, outcome.partialSuccess)));
+    });
+
+  scope.post('/v1/traces', otlpRoute('trace', (payload, request) => ingestOtlpTraces(options.store, payload, `otlp:${request.id}`)));
+  scope.post('/v1/metrics', otlpRoute('metrics', (payload) => acceptOtlpMetrics(payload)));
+  scope.post('/v1/logs', otlpRoute('logs', (payload) => acceptOtlpLogs(payload)));
 }

@@ -9,11 +9,11 @@ const closing = new WeakSet<FastifyInstance>();
  * `8080`, `:8080`, `127.0.0.1:8080`, `localhost:8080`, `[::1]:8080`, `0.0.0.0:8080` to host and
  * port (127.0.0.1 when no host is given). A host needs its colon: `9000` is a port, not host `900`.
  */
-export function parseListen(value: string): { host: string; port: number } {
+export function parseListen(value: string, flag = '--http'): { host: string; port: number } {
   const match = /^(?:(?:\[([^\]]+)\]|([^:[\]]+))?:)?(\d{1,5})$/.exec(value.trim());
   const port = match ? Number(match[3]) : NaN;
   if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UserInputError(`--http takes [HOST:]PORT, like 8080, 127.0.0.1:8080 or [::1]:8080; got ${JSON.stringify(value)}`);
+    throw new UserInputError(`${flag} takes [HOST:]PORT, like 8080, 127.0.0.1:8080 or [::1]:8080; got ${JSON.stringify(value)}`);
   }
   return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
 }

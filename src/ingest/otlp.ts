@@ -22,7 +22,7 @@ type AnyValue = {
 };
 type KeyValue = { key: string; value?: AnyValue };
 
-interface OtlpSpan {
+export interface OtlpSpan {
   traceId?: string;
   spanId?: string;
   parentSpanId?: string;
@@ -43,6 +43,10 @@ export interface ExportTraceServiceRequest {
 
 export interface MappedTraces {
   records: Array<Record<string, unknown>>;
+  /** The tool-call spans that became records: their held children are their steps now. */
+  toolCalls: Array<{ traceId: string; spanId: string }>;
+  /** Spans that are no tool call and whose parent is not in the request: maybe steps of a tool call exported apart. */
+  orphans: OtlpSpan[];
   /** Tool-call spans that could not become executions, with why. */
   rejected: Array<{ span: string; reason: string }>;
   /** Spans seen in all. */
@@ -151,12 +155,32 @@ const KNOWN_ATTRIBUTES = new Set([
   'user.name', 'user.team', 'mcp.client.name', 'client.name', 'deployment.environment.name', 'deployment.environment',
 ]);
 
-export function mapTraces(request: ExportTraceServiceRequest): MappedTraces {
+/**
+ * `held`: spans of earlier requests that waited for their parent (store/otlp-held.ts); they join
+ * the children of the request's spans, so a tool call gets the steps that were exported before it.
+ */
+export function mapTraces(request: ExportTraceServiceRequest, held: readonly OtlpSpan[] = []): MappedTraces {
   const records: Array<Record<string, unknown>> = [];
+  const toolCalls: MappedTraces['toolCalls'] = [];
   const rejected: MappedTraces['rejected'] = [];
   let spanCount = 0;
+  const spansOf = (rs: NonNullable<ExportTraceServiceRequest['resourceSpans']>[number]) =>
+    (Array.isArray(rs?.scopeSpans) ? rs.scopeSpans : []).flatMap((ss) => (Array.isArray(ss?.spans) ? ss.spans : [])).filter((s) => s && typeof s === 'object');
+  const everySpan = (request.resourceSpans ?? []).flatMap(spansOf);
+  // Parents and children across the whole request (a child may come from another resource), and
+  // across requests through the held spans.
+  const present = new Set(everySpan.map((s) => `${s.traceId}:${s.spanId}`));
+  const children = new Map<string, OtlpSpan[]>();
+  for (const span of [...everySpan, ...held]) {
+    if (typeof span.parentSpanId === 'string' && span.parentSpanId) {
+      const list = children.get(span.parentSpanId) ?? [];
+      if (!list.some((s) => s.spanId === span.spanId && s.traceId === span.traceId)) list.push(span);
+      children.set(span.parentSpanId, list);
+    }
+  }
+  const orphans = everySpan.filter((s) => typeof s.parentSpanId === 'string' && s.parentSpanId && !present.has(`${s.traceId}:${s.parentSpanId}`));
   for (const rs of request.resourceSpans ?? []) {
-    const spans = (Array.isArray(rs?.scopeSpans) ? rs.scopeSpans : []).flatMap((ss) => (Array.isArray(ss?.spans) ? ss.spans : [])).filter((s) => s && typeof s === 'object');
+    const spans = spansOf(rs);
     let resource: Record<string, unknown>;
     try {
       resource = attributesOf(rs.resource?.attributes);
@@ -166,27 +190,30 @@ export function mapTraces(request: ExportTraceServiceRequest): MappedTraces {
       continue;
     }
     spanCount += spans.length;
-    const children = new Map<string, OtlpSpan[]>();
-    for (const span of spans) {
-      if (span.parentSpanId) {
-        const list = children.get(span.parentSpanId) ?? [];
-        list.push(span);
-        children.set(span.parentSpanId, list);
-      }
-    }
     for (const span of spans) {
       const label = `${String(span.name ?? '(unnamed)')} ${String(span.spanId ?? '')}`.trim();
       try {
         const record = mapSpan(span, resource, children);
         if (record && 'reason' in record) rejected.push({ span: label, reason: String(record.reason) });
-        else if (record) records.push(record);
+        else if (record) {
+          records.push(record);
+          toolCalls.push({ traceId: String(span.traceId), spanId: String(span.spanId) });
+        }
       } catch (error) {
         // The export is untrusted input: a span whose fields have the wrong shapes costs only itself.
         rejected.push({ span: label, reason: unmappable(error) });
       }
     }
   }
-  return { records, rejected, spans: spanCount };
+  // A tool call is an execution, not a step: only the other spans wait for a parent.
+  const orphanSteps = orphans.filter((s) => {
+    try {
+      return !isToolCall(s, attributesOf(s.attributes));
+    } catch {
+      return false;
+    }
+  });
+  return { records, toolCalls, orphans: orphanSteps, rejected, spans: spanCount };
 }
 
 /** One span as an execution record, a reason it cannot be one, or undefined when it is no tool call. */
@@ -209,24 +236,16 @@ function mapSpan(span: OtlpSpan, resource: Record<string, unknown>, children: Ma
     const d = nanos(a.startTimeUnixNano) - nanos(b.startTimeUnixNano);
     return d < 0n ? -1 : d > 0n ? 1 : 0;
   });
-  const steps = stepSpans.map((child, index) => {
-    const c = attributesOf(child.attributes);
-    const childFailed = isError(child, c);
-    return {
-      index,
-      name: child.name ?? `step ${index}`,
-      connector: str(c['peer.service']) ?? str(c['db.system.name']) ?? str(c['db.system']) ?? str(c['server.address']) ?? null,
-      operation: str(c['db.operation.name']) ?? str(c['http.request.method']) ?? str(c['rpc.method']) ?? null,
-      status: isoFromNanos(child.endTimeUnixNano) ? (childFailed ? 'failed' : 'succeeded') : 'running',
-      started_at: isoFromNanos(child.startTimeUnixNano) ?? null,
-      ended_at: isoFromNanos(child.endTimeUnixNano) ?? null,
-      ...(childFailed ? { error: { type: str(c['error.type']) ?? 'error', message: child.status?.message ?? null } } : {}),
-    };
-  });
+  const steps = stepSpans.map((child, index) => ({ index, ...stepFromSpan(child, index) }));
   return {
     execution_id: `${span.traceId}-${span.spanId}`,
     started_at: startedAt,
     ...(endedAt ? { ended_at: endedAt } : {}),
+    // From the nanoseconds, to the microsecond: the ISO times keep milliseconds only, and a fast
+    // tool call (0.31 ms) would read as 0.
+    ...(endedAt && nanos(span.endTimeUnixNano) >= nanos(span.startTimeUnixNano)
+      ? { duration_ms: Number((nanos(span.endTimeUnixNano) - nanos(span.startTimeUnixNano)) / 1000n) / 1000 }
+      : {}),
     status: endedAt ? (failed ? 'failed' : 'succeeded') : 'running',
     tool: { name: tool, kind: steps.length > 0 ? 'workflow' : 'connector', server: isClientSide ? null : (service ?? null) },
     // Most instrumentations record no user: such calls are still executions, shown as `unknown`.
@@ -243,5 +262,23 @@ function mapSpan(span: OtlpSpan, resource: Record<string, unknown>, children: Ma
     ...(failed ? { error: { type: errorType, message: span.status?.message ?? null, layer: errorType === 'tool_error' ? 'tool' : null } } : {}),
     ...(steps.length ? { steps } : {}),
     otel: { trace_id: span.traceId, span_id: span.spanId, span_name: span.name ?? null, attributes: unknown },
+  };
+}
+
+/** A child span as a step of its tool call (index aside). */
+export function stepFromSpan(child: OtlpSpan, index: number): {
+  name: string; connector: string | null; operation: string | null; status: string; started_at: string | null; ended_at: string | null;
+  error?: { type: string; message: string | null };
+} {
+  const c = attributesOf(child.attributes);
+  const childFailed = isError(child, c);
+  return {
+    name: child.name ?? `step ${index}`,
+    connector: str(c['peer.service']) ?? str(c['db.system.name']) ?? str(c['db.system']) ?? str(c['server.address']) ?? null,
+    operation: str(c['db.operation.name']) ?? str(c['http.request.method']) ?? str(c['rpc.method']) ?? null,
+    status: isoFromNanos(child.endTimeUnixNano) ? (childFailed ? 'failed' : 'succeeded') : 'running',
+    started_at: isoFromNanos(child.startTimeUnixNano) ?? null,
+    ended_at: isoFromNanos(child.endTimeUnixNano) ?? null,
+    ...(childFailed ? { error: { type: str(c['error.type']) ?? 'error', message: child.status?.message ?? null } } : {}),
   };
 }

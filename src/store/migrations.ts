@@ -265,5 +265,14 @@ export const MIGRATIONS: readonly Migration[] = [
     first_seen TIMESTAMP NOT NULL,
     last_seen TIMESTAMP NOT NULL
   );
+  `,  // 11: OTLP spans waiting for their parent (src/store/otlp-held.ts).
+  `
+  CREATE TABLE otlp_held_spans (
+    trace_id VARCHAR NOT NULL,
+    parent_span_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    span JSON NOT NULL,
+    received_at TIMESTAMP NOT NULL
+  );
   `,
 ];

@@ -48,7 +48,7 @@ describe('POST /v1/executions', () => {
     const health = async () => (await (await fetch(`${url}/healthz`, { headers: bearer(TOKENS.gateway) })).json()) as Record<string, unknown>;
     // Without a token (auth is configured) the store's figures are not shown, only liveness.
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
-    expect(await health()).toEqual({ status: 'ok', executions: 0, oldest_started_at: null, newest_started_at: null, last_ingested_at: null, quarantined_lines: 0, queued_writes: 0 });
+    expect(await health()).toMatchObject({ status: 'ok', executions: 0, oldest_started_at: null, newest_started_at: null, last_ingested_at: null, quarantined_lines: 0, queued_writes: 0, otlp_ignored: { metric_data_points: expect.any(Number), log_records: expect.any(Number) } });
     const before = Date.now();
     const body = JSON.stringify([record('f1', { started_at: '2026-10-30T09:00:00Z' }), record('f2', { started_at: '2026-10-30T11:30:00Z' })]);
     await fetch(`${url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body });

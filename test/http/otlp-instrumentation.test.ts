@@ -1,26 +1,44 @@
 import * as clientModule from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { Metadata } from '@grpc/grpc-js';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPTraceExporter as OTLPGrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { HttpAuth } from '../../src/http/auth.js';
+import { startOtlpGrpc } from '../../src/http/otlp-grpc.js';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { McpInstrumentation } from '@traceloop/instrumentation-mcp';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openTestStore } from '../helpers.js';
-import { startHttp, TOKENS } from './harness.js';
+import { ACCESS, startHttp, TOKENS } from './harness.js';
 
 /**
  * The proof that /v1/traces takes what real instrumentations emit today: OpenLLMetry's
  * @traceloop/instrumentation-mcp (the most used MCP instrumentation on npm) traces a real MCP
  * client, and the OpenTelemetry SDK's OTLP/HTTP exporter sends the spans to our endpoint.
  */
-describe('OTLP from @traceloop/instrumentation-mcp through the OpenTelemetry OTLP/HTTP exporter', () => {
-  it('stores each traced tool call as an execution', async () => {
-    const store = await openTestStore(new Date().toISOString());
-    const { url } = await startHttp(store);
+type Transport = 'http/json' | 'http/protobuf' | 'grpc';
 
-    const exporter = new OTLPTraceExporter({ url: `${url}/v1/traces`, headers: { Authorization: `Bearer ${TOKENS.gateway}` } });
+/** The SDK's own exporter for each OTLP transport, pointed at our endpoints with the gateway's ingest token. */
+async function exporterFor(transport: Transport, store: Awaited<ReturnType<typeof openTestStore>>) {
+  if (transport === 'grpc') {
+    const grpc = await startOtlpGrpc({ host: '127.0.0.1', port: 0 }, { store, auth: new HttpAuth({ access: ACCESS }), log: () => undefined });
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${TOKENS.gateway}`);
+    return { exporter: new OTLPGrpcTraceExporter({ url: `http://${grpc.address}`, metadata }), close: grpc.close };
+  }
+  const { url } = await startHttp(store);
+  const options = { url: `${url}/v1/traces`, headers: { Authorization: `Bearer ${TOKENS.gateway}` } };
+  return { exporter: transport === 'http/json' ? new OTLPTraceExporter(options) : new OTLPProtoTraceExporter(options), close: async () => undefined };
+}
+
+describe('OTLP from @traceloop/instrumentation-mcp through the OpenTelemetry exporters: HTTP JSON, HTTP protobuf, gRPC', () => {
+  it.each(['http/json', 'http/protobuf', 'grpc'] as const)('%s: stores each traced tool call as an execution', async (transport) => {
+    const store = await openTestStore(new Date().toISOString());
+    const { exporter, close } = await exporterFor(transport, store);
     const provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': 'support-agent' }),
       spanProcessors: [new SimpleSpanProcessor(exporter)],
@@ -42,6 +60,7 @@ describe('OTLP from @traceloop/instrumentation-mcp through the OpenTelemetry OTL
     await client.close();
     await provider.forceFlush();
     await provider.shutdown();
+    await close();
 
     const rows = await store.read((db) =>
       db.all<Record<string, unknown>>(

@@ -95,14 +95,19 @@ describe('POST /v1/traces (OTLP/HTTP JSON)', () => {
     expect(await count(store, 'SELECT count(*) FROM executions')).toBe(2);
   });
 
-  it('answers an empty success, 400 on bad JSON, 415 for protobuf, 401 without a token', async () => {
+  it('answers an empty success, 400 on bad JSON or a truncated protobuf, 415 for other types, 401 without a token', async () => {
     const store = await openTestStore();
     const { url } = await startHttp(store);
     const post = (body: string, headers: Record<string, string>) => fetch(`${url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), ...headers }, body });
     const empty = await post(JSON.stringify({ resourceSpans: [] }), { 'content-type': 'application/json' });
     expect(await empty.json()).toEqual({});
     expect((await post('{', { 'content-type': 'application/json' })).status).toBe(400);
-    expect((await post('x', { 'content-type': 'application/x-protobuf' })).status).toBe(415);
+    const truncated = await post('\u000a\u00ff', { 'content-type': 'application/x-protobuf' });
+    expect(truncated.status).toBe(400);
+    expect((await truncated.json()).error).toMatch(/not a valid OTLP ExportTraceServiceRequest in protobuf/);
+    const other = await post('<spans/>', { 'content-type': 'application/xml' });
+    expect(other.status).toBe(415);
+    expect((await other.json()).error).toMatch(/send OTLP as application\/x-protobuf or application\/json/);
     expect((await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
   });
 });
@@ -141,5 +146,49 @@ describe('OTLP: a malformed span costs only itself', () => {
     expect(reply.partialSuccess.errorMessage).toMatch(/too_deep:input/);
     expect(reply.partialSuccess.errorMessage).toMatch(/invalid_value:input \(a lone UTF-16 surrogate/);
     expect(await count(store, "SELECT count(*) FROM executions WHERE execution_id LIKE 'ffff%'")).toBe(1);
+  });
+});
+
+describe('OTLP: spans of one tool call exported apart', () => {
+  const request = (spans: Array<Record<string, unknown>>) => ({ resourceSpans: [{ resource: { attributes: [attr('service.name', 'sales-gateway')] }, scopeSpans: [{ spans }] }] });
+  const call = (spanId: string, trace: string) => ({
+    traceId: trace, spanId, name: 'tools/call sync', kind: 2, startTimeUnixNano: ns('2026-10-30T05:00:00Z'), endTimeUnixNano: ns('2026-10-30T05:00:06Z'),
+    attributes: [attr('mcp.method.name', 'tools/call'), attr('gen_ai.tool.name', 'sync'), attr('user.id', 'u_ana')],
+  });
+  const child = (spanId: string, parent: string, trace: string, second: number, failed = false) => ({
+    traceId: trace, spanId, parentSpanId: parent, name: `step ${spanId}`, kind: 3,
+    startTimeUnixNano: ns(`2026-10-30T05:00:0${second}Z`), endTimeUnixNano: ns(`2026-10-30T05:00:0${second + 1}Z`),
+    attributes: [attr('peer.service', 'salesforce')], status: failed ? { code: 2, message: 'HTTP 503' } : { code: 1 },
+  });
+
+  it('a child exported before its tool call waits and becomes its step; one exported after joins the stored call', async () => {
+    const store = await openTestStore();
+    const { url } = await startHttp(store);
+    const post = async (body: unknown) => {
+      const response = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status).toBe(200);
+      return response.json();
+    };
+    const early = 'e'.repeat(32);
+    const late = 'f'.repeat(32);
+    // BatchSpanProcessor: the children end first and leave in an earlier export than their call.
+    await post(request([child('0000000000000001', 'a000000000000001', early, 1), child('0000000000000002', 'a000000000000001', early, 2, true)]));
+    expect(await count(store, 'SELECT count(*) FROM executions')).toBe(0);
+    expect(await count(store, 'SELECT count(*) FROM otlp_held_spans')).toBe(2);
+    await post(request([call('a000000000000001', early)]));
+    const first = await store.read((db) => db.one<{ tool_kind: string; step_count: number; failing_connector: string | null }>(
+      `SELECT tool_kind, step_count, failing_connector FROM executions WHERE execution_id = '${early}-a000000000000001'`));
+    expect(first).toEqual({ tool_kind: 'workflow', step_count: 2, failing_connector: 'salesforce' });
+    expect(await count(store, 'SELECT count(*) FROM otlp_held_spans')).toBe(0);
+
+    // The other way round: the call first, then a child that ended after it.
+    await post(request([call('b000000000000001', late)]));
+    await post(request([child('0000000000000003', 'b000000000000001', late, 3)]));
+    const steps = await store.read((db) => db.all<{ step_index: number; name: string; connector: string }>(
+      `SELECT step_index, name, connector FROM steps WHERE execution_id = '${late}-b000000000000001' ORDER BY step_index`));
+    expect(steps).toEqual([{ step_index: 0, name: 'step 0000000000000003', connector: 'salesforce' }]);
+    const second = await store.read((db) => db.one<{ step_count: number }>(`SELECT step_count FROM executions WHERE execution_id = '${late}-b000000000000001'`));
+    expect(second?.step_count).toBe(1);
+    expect(await count(store, 'SELECT count(*) FROM otlp_held_spans')).toBe(0);
   });
 });

@@ -22,6 +22,7 @@ import type { BatchResult } from '../../ingest/batch.js';
 import { createServer } from '../../mcp/server.js';
 import { HttpAuth } from '../../http/auth.js';
 import { parseListen, startHttpServer } from '../../http/server.js';
+import { startOtlpGrpc } from '../../http/otlp-grpc.js';
 import { SAMPLE_ANCHOR } from '../../sample/fleet.js';
 import { Store } from '../../store/store.js';
 import { auditMirrorPath, ENV, resolveConfig, storeOptions, type CommonFlags, type Config } from '../config.js';
@@ -46,6 +47,7 @@ interface ServeFlags extends CommonFlags {
   jwtRoleClaim?: string;
   allowedHost?: string[];
   publicUrl?: string;
+  otlpGrpc?: string;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -266,16 +268,18 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
     commands: owner.commands,
     log,
   });
+  const grpcServer = flags.otlpGrpc ? await startOtlpGrpc(parseListen(flags.otlpGrpc, '--otlp-grpc'), { store: services.store, auth, log }) : undefined;
   const listen = parseListen(flags.http!);
   const loopbackUrl = isLoopback(listen.host) ? running.url : running.url.replace(/^http:\/\/(\[[^\]]*\]|[^:/]+)/, 'http://127.0.0.1');
   const unadvertise = advertiseOwner(config.dbPath, loopbackUrl, owner.token);
   onShutdown(async () => {
     unadvertise();
+    await grpcServer?.close();
     await running.close();
     await services.tailer?.stop();
     await services.store.close();
   }, { onStdinEnd: false });
-  log(`mcp-blackbox serving HTTP on ${running.url}: POST /mcp (MCP Streamable HTTP), POST /v1/executions, POST /v1/traces, GET /healthz\n${running.banner}`);
+  log(`mcp-blackbox serving HTTP on ${running.url}: POST /mcp (MCP Streamable HTTP), POST /v1/executions, POST /v1/traces (OTLP JSON or protobuf), GET /healthz${grpcServer ? `; OTLP/gRPC on ${grpcServer.address}` : ''}\n${running.banner}`);
   return running.url;
 }
 
@@ -321,6 +325,7 @@ export function registerServeCommands(
     .option('--jwt-role-claim <claim>', 'claim carrying the role admin/member/ingest (default role)')
     .option('--allowed-host <name...>', 'extra Host names to answer to (behind a proxy)')
     .option('--public-url <url>', 'public base URL, for the protected resource metadata')
+    .option('--otlp-grpc <listen>', 'also take OTLP over gRPC on [HOST:]PORT (4317 by convention), with the same auth as HTTP ingest')
     .action(
       helpers.run(async (flags: ServeFlags) => {
         const config = resolveConfig(flags, process.env);
@@ -339,6 +344,7 @@ export function registerServeCommands(
         let services: Services | undefined;
         try {
           services = await startServices(store, config, flags);
+          if (flags.otlpGrpc && !flags.http) throw new UserInputError('--otlp-grpc goes with --http: the HTTP server and the gRPC port share their auth.');
           if (flags.http) await serveHttp(services, config, flags);
           else await serveStdio(services, config, flags);
         } catch (error) {

@@ -1,0 +1,102 @@
+import type { Store } from '../store/store.js';
+import { ingestLines } from './batch.js';
+import { blockFromRecords } from './lines.js';
+import { mapTraces, stepFromSpan, type ExportTraceServiceRequest, type OtlpSpan } from './otlp.js';
+import { appendSteps, heldChildren, holdSpans, releaseHeld, type HeldSpan } from '../store/otlp-held.js';
+
+/** An OTLP export request that is not shaped like one (the transports turn it into a 400 or INVALID_ARGUMENT). */
+export class OtlpShapeError extends Error {}
+
+/** What an export answers: nothing on full success, else how many items were rejected and why. */
+export interface OtlpOutcome {
+  partialSuccess?: { rejectedSpans?: number; rejectedDataPoints?: number; rejectedLogRecords?: number; errorMessage: string };
+}
+
+/**
+ * OTLP traces into the store, whatever the transport (HTTP JSON, HTTP protobuf, gRPC): the one
+ * entry that maps spans to execution records and ingests them.
+ */
+export async function ingestOtlpTraces(store: Store, payload: unknown, source: string): Promise<OtlpOutcome> {
+  const request = payload as ExportTraceServiceRequest;
+  if (!request || typeof request !== 'object' || (request.resourceSpans !== undefined && !Array.isArray(request.resourceSpans))) {
+    throw new OtlpShapeError('Expected an OTLP ExportTraceServiceRequest: {"resourceSpans": [...]}.');
+  }
+  // Children exported before their tool call waited in the store: they join it now.
+  const spanKeys = (request.resourceSpans ?? [])
+    .flatMap((rs) => (Array.isArray(rs?.scopeSpans) ? rs.scopeSpans : []).flatMap((ss) => (Array.isArray(ss?.spans) ? ss.spans : [])))
+    .filter((s) => s && typeof s.traceId === 'string' && typeof s.spanId === 'string')
+    .map((s) => ({ traceId: s.traceId!, spanId: s.spanId! }));
+  const held = await store.read((db) => heldChildren(db, spanKeys));
+  const mapped = mapTraces(request, held.map((h) => h.span as OtlpSpan));
+  let quarantined: Array<{ lineNo: number; reason: string }> = [];
+  if (mapped.records.length > 0) quarantined = (await ingestLines(store, blockFromRecords(mapped.records), source)).rejected;
+  await placeOrphans(store, mapped);
+  const rejectedSpans = mapped.rejected.length + quarantined.length;
+  if (rejectedSpans === 0) return {};
+  const reasons = [...mapped.rejected.map((r) => `${r.span}: ${r.reason}`), ...quarantined.map((q) => `span #${q.lineNo}: ${q.reason}`)];
+  return { partialSuccess: { rejectedSpans, errorMessage: reasons.slice(0, 20).join('; ') } };
+}
+
+/**
+ * After the records are stored: the children they took are released, and the spans whose parent
+ * was not in the request either join a stored tool call as late steps (a child exported after
+ * its call) or wait for their parent (store/otlp-held.ts).
+ */
+async function placeOrphans(store: Store, mapped: ReturnType<typeof mapTraces>): Promise<void> {
+  if (mapped.toolCalls.length === 0 && mapped.orphans.length === 0) return;
+  await store.write(async (db) => {
+    await releaseHeld(db, mapped.toolCalls);
+    const byParent = new Map<string, OtlpSpan[]>();
+    for (const span of mapped.orphans) {
+      if (typeof span.traceId !== 'string' || typeof span.spanId !== 'string') continue;
+      const key = `${span.traceId}-${span.parentSpanId}`;
+      byParent.set(key, [...(byParent.get(key) ?? []), span]);
+    }
+    const toHold: HeldSpan[] = [];
+    for (const [executionId, spans] of byParent) {
+      const late = spans
+        .map((span, i) => {
+          const step = stepFromSpan(span, i);
+          return { ...step, error: step.error ? { type: step.error.type, message: step.error.message } : null };
+        })
+        .sort((a, b) => (a.started_at ?? '\uffff').localeCompare(b.started_at ?? '\uffff'));
+      if (await appendSteps(db, executionId, late)) continue;
+      for (const span of spans) toHold.push({ trace_id: span.traceId!, parent_span_id: span.parentSpanId!, span_id: span.spanId!, span: span as Record<string, unknown> });
+    }
+    await holdSpans(db, toHold, store.clock.now());
+  });
+}
+
+/**
+ * Metrics and logs are accepted and counted, not stored: an SDK that exports all three signals to
+ * one endpoint must not see errors on two of them. The counts show in /healthz.
+ */
+export const otlpIgnored = { metric_data_points: 0, log_records: 0 };
+
+export function acceptOtlpMetrics(payload: unknown): OtlpOutcome {
+  const request = payload as { resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: Array<Record<string, { dataPoints?: unknown[] } | undefined>> }> }> };
+  if (!request || typeof request !== 'object' || (request.resourceMetrics !== undefined && !Array.isArray(request.resourceMetrics))) {
+    throw new OtlpShapeError('Expected an OTLP ExportMetricsServiceRequest: {"resourceMetrics": [...]}.');
+  }
+  for (const resource of request.resourceMetrics ?? []) {
+    for (const scope of resource.scopeMetrics ?? []) {
+      for (const metric of scope.metrics ?? []) {
+        for (const kind of ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary']) {
+          otlpIgnored.metric_data_points += metric[kind]?.dataPoints?.length ?? 0;
+        }
+      }
+    }
+  }
+  return {};
+}
+
+export function acceptOtlpLogs(payload: unknown): OtlpOutcome {
+  const request = payload as { resourceLogs?: Array<{ scopeLogs?: Array<{ logRecords?: unknown[] }> }> };
+  if (!request || typeof request !== 'object' || (request.resourceLogs !== undefined && !Array.isArray(request.resourceLogs))) {
+    throw new OtlpShapeError('Expected an OTLP ExportLogsServiceRequest: {"resourceLogs": [...]}.');
+  }
+  for (const resource of request.resourceLogs ?? []) {
+    for (const scope of resource.scopeLogs ?? []) otlpIgnored.log_records += scope.logRecords?.length ?? 0;
+  }
+  return {};
+}

@@ -1,0 +1,93 @@
+import type { Db } from './store.js';
+
+/**
+ * Spans that arrived without their parent (OTLP exporters batch by end time: a tool call's child
+ * ends first and often leaves in an earlier export than the call). They wait here, keyed by
+ * their trace and parent span, until the parent comes (ingest attaches them as its steps) or
+ * until they expire (HELD_SPAN_TTL_MS; most are children of spans that are no tool call at all).
+ */
+export const HELD_SPAN_TTL_MS = 60 * 60_000;
+/** At most this many spans wait; past it the oldest go first. */
+export const HELD_SPAN_CAP = 100_000;
+
+export interface HeldSpan {
+  trace_id: string;
+  parent_span_id: string;
+  span_id: string;
+  /** The span as the OTLP JSON encoding has it. */
+  span: Record<string, unknown>;
+}
+
+export async function holdSpans(db: Db, spans: readonly HeldSpan[], now: Date): Promise<void> {
+  if (spans.length === 0) return;
+  await db.run(
+    `INSERT INTO otlp_held_spans
+     SELECT s.trace_id, s.parent_span_id, s.span_id, s.span, CAST($now AS TIMESTAMP)
+     FROM (SELECT unnest(from_json($spans, '[{"trace_id":"VARCHAR","parent_span_id":"VARCHAR","span_id":"VARCHAR","span":"JSON"}]'), recursive := true)) AS s`,
+    { spans: JSON.stringify(spans), now: now.toISOString().replace('T', ' ').replace('Z', '') },
+  );
+  await db.run(
+    `DELETE FROM otlp_held_spans WHERE received_at < CAST($expired AS TIMESTAMP)
+        OR rowid IN (SELECT rowid FROM otlp_held_spans ORDER BY received_at DESC OFFSET ${HELD_SPAN_CAP})`,
+    { expired: new Date(now.getTime() - HELD_SPAN_TTL_MS).toISOString().replace('T', ' ').replace('Z', '') },
+  );
+}
+
+/** The held children of these spans (trace id, span id), to attach as their steps. */
+export async function heldChildren(db: Db, parents: ReadonlyArray<{ traceId: string; spanId: string }>): Promise<HeldSpan[]> {
+  if (parents.length === 0) return [];
+  const rows = await db.all<{ trace_id: string; parent_span_id: string; span_id: string; span: string }>(
+    `SELECT trace_id, parent_span_id, span_id, span::VARCHAR AS span FROM otlp_held_spans
+     WHERE (trace_id, parent_span_id) IN (SELECT (p.traceId, p.spanId) FROM (SELECT unnest(from_json($parents, '[{"traceId":"VARCHAR","spanId":"VARCHAR"}]'), recursive := true)) AS p)`,
+    { parents: JSON.stringify(parents) },
+  );
+  return rows.map((r) => ({ ...r, span: JSON.parse(r.span) as Record<string, unknown> }));
+}
+
+/** Takes the held children of stored tool calls out: they are their steps now. */
+export async function releaseHeld(db: Db, parents: ReadonlyArray<{ traceId: string; spanId: string }>): Promise<void> {
+  if (parents.length === 0) return;
+  await db.run(
+    `DELETE FROM otlp_held_spans
+     WHERE (trace_id, parent_span_id) IN (SELECT (p.traceId, p.spanId) FROM (SELECT unnest(from_json($parents, '[{"traceId":"VARCHAR","spanId":"VARCHAR"}]'), recursive := true)) AS p)`,
+    { parents: JSON.stringify(parents) },
+  );
+}
+
+export async function heldSpanCount(db: Db): Promise<number> {
+  return (await db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM otlp_held_spans'))?.n ?? 0;
+}
+
+/** A step that came after its execution was stored. */
+export interface LateStep {
+  name: string;
+  connector: string | null;
+  operation: string | null;
+  status: string;
+  started_at: string | null;
+  ended_at: string | null;
+  error: { type: string | null; message: string | null } | null;
+}
+
+/**
+ * Adds steps to a stored execution (a child span exported after its tool call), after its last
+ * one, and counts them in step_count. Returns false when no such execution is stored. The
+ * execution keeps the kind, tasks and failing connector it was stored with: changing them would
+ * move it between the rollup's rows for a step that may never matter to a count.
+ */
+export async function appendSteps(db: Db, executionId: string, steps: readonly LateStep[]): Promise<boolean> {
+  const stored = await db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM executions WHERE execution_key = execution_key_of($id)', { id: executionId });
+  if (!stored?.n || steps.length === 0) return Boolean(stored?.n);
+  await db.run(
+    `INSERT INTO steps (execution_id, step_index, name, connector, operation, status, started_at, ended_at, error_type, error_message, execution_key)
+     SELECT $id, (SELECT coalesce(max(step_index) + 1, 0) FROM steps WHERE execution_key = execution_key_of($id)) + s.i - 1,
+            s.name, s.connector, s.operation, s.status,
+            timezone('UTC', try_cast(s.started_at AS TIMESTAMPTZ)), timezone('UTC', try_cast(s.ended_at AS TIMESTAMPTZ)),
+            s.error_type, s.error_message, execution_key_of($id)
+     FROM (SELECT row_number() OVER () AS i, * FROM (SELECT unnest(from_json($steps,
+           '[{"name":"VARCHAR","connector":"VARCHAR","operation":"VARCHAR","status":"VARCHAR","started_at":"VARCHAR","ended_at":"VARCHAR","error_type":"VARCHAR","error_message":"VARCHAR"}]'), recursive := true))) AS s`,
+    { id: executionId, steps: JSON.stringify(steps.map((s) => ({ ...s, error_type: s.error?.type ?? null, error_message: s.error?.message ?? null }))) },
+  );
+  await db.run('UPDATE executions SET step_count = step_count + $n WHERE execution_key = execution_key_of($id)', { id: executionId, n: steps.length });
+  return true;
+}
