@@ -32,6 +32,7 @@ export interface OtlpSpan {
   endTimeUnixNano?: string | number;
   attributes?: KeyValue[];
   status?: { code?: number | string; message?: string };
+  events?: Array<{ name?: string; attributes?: KeyValue[] }>;
 }
 
 export interface ExportTraceServiceRequest {
@@ -116,17 +117,40 @@ function isoFromNanos(nanos: string | number | undefined): string | undefined {
   }
 }
 
+/**
+ * Attribute names that mean the same thing in different emitters, tried in this order: the
+ * OpenTelemetry MCP semantic conventions first, then Sentry's MCP integration, Docker's MCP
+ * Gateway, OpenInference and OpenLLMetry (Traceloop). The README's vendor table is this one.
+ */
+export const ATTRIBUTE_ALIASES = {
+  tool_name: ['gen_ai.tool.name', 'mcp.tool.name', 'tool.name'],
+  server: ['mcp.server.name'],
+  session: ['mcp.session.id', 'mcp.session_id'],
+  client: ['mcp.client.name', 'client.name'],
+  input: ['gen_ai.tool.call.arguments', 'traceloop.entity.input', 'input.value'],
+  output: ['gen_ai.tool.call.result', 'traceloop.entity.output', 'output.value', 'mcp.tool.result.content'],
+  is_error: ['mcp.tool.result.is_error'],
+  transport: ['mcp.transport', 'network.transport'],
+} as const;
+
+/** Sentry puts each argument in its own attribute: `mcp.request.argument.<name>`. */
+const ARGUMENT_PREFIX = 'mcp.request.argument.';
+
+const first = (attrs: Record<string, unknown>, names: readonly string[]): unknown => {
+  for (const name of names) if (attrs[name] !== undefined && attrs[name] !== '') return attrs[name];
+  return undefined;
+};
+
 export function toolNameOf(span: OtlpSpan, attrs: Record<string, unknown>): string | undefined {
   const method = str(attrs['mcp.method.name']);
-  const named =
-    str(attrs['gen_ai.tool.name']) ??
-    str(attrs['mcp.tool.name']) ??
-    (attrs['traceloop.span.kind'] === 'tool' ? str(attrs['traceloop.entity.name']) : undefined);
+  const named = str(first(attrs, ATTRIBUTE_ALIASES.tool_name)) ?? (attrs['traceloop.span.kind'] === 'tool' ? str(attrs['traceloop.entity.name']) : undefined);
   if (named) return named;
   const name = span.name ?? '';
   if (name.startsWith('tools/call ')) return name.slice('tools/call '.length).trim() || undefined;
   if (method === 'tools/call') return undefined; // a tool call without a tool name: rejected below
   if (attrs['traceloop.span.kind'] === 'tool' && name.endsWith('.tool')) return name.slice(0, -'.tool'.length);
+  // OpenInference's traceTool names the span after the tool.
+  if (attrs['openinference.span.kind'] === 'TOOL' && name) return name;
   return undefined;
 }
 
@@ -135,7 +159,8 @@ function isToolCall(span: OtlpSpan, attrs: Record<string, unknown>): boolean {
     attrs['mcp.method.name'] === 'tools/call' ||
     (span.name ?? '').startsWith('tools/call') ||
     attrs['mcp.tool.name'] !== undefined ||
-    attrs['traceloop.span.kind'] === 'tool'
+    attrs['traceloop.span.kind'] === 'tool' ||
+    attrs['openinference.span.kind'] === 'TOOL'
   );
 }
 
@@ -144,15 +169,37 @@ function isError(span: OtlpSpan, attrs: Record<string, unknown>): boolean {
     Number(span.status?.code) === STATUS_ERROR ||
     span.status?.code === 'STATUS_CODE_ERROR' ||
     attrs['error.type'] !== undefined ||
-    attrs['mcp.tool.result.is_error'] === true
+    first(attrs, ATTRIBUTE_ALIASES.is_error) === true ||
+    resultIsError(jsonish(first(attrs, ATTRIBUTE_ALIASES.output)))
   );
 }
 
-const KNOWN_ATTRIBUTES = new Set([
-  'mcp.method.name', 'gen_ai.tool.name', 'mcp.tool.name', 'traceloop.span.kind', 'traceloop.entity.name',
-  'traceloop.entity.input', 'traceloop.entity.output', 'gen_ai.tool.call.arguments', 'gen_ai.tool.call.result',
-  'mcp.session.id', 'error.type', 'mcp.tool.result.is_error', 'user.id', 'enduser.id', 'user.email',
-  'user.name', 'user.team', 'mcp.client.name', 'client.name', 'deployment.environment.name', 'deployment.environment',
+/** An MCP tool result that says it failed (`isError: true`), as an output attribute may carry it. */
+function resultIsError(output: unknown): boolean {
+  return typeof output === 'object' && output !== null && (output as { isError?: unknown }).isError === true;
+}
+
+/** The text a tool answered with: an isError call's message when nothing else gives one. */
+function resultText(output: unknown): string | undefined {
+  const content = Array.isArray(output) ? output : typeof output === 'object' && output !== null ? (output as { content?: unknown }).content : undefined;
+  if (!Array.isArray(content)) return typeof output === 'string' ? output : undefined;
+  const text = content.find((c) => c && typeof c === 'object' && (c as { type?: unknown }).type === 'text') as { text?: unknown } | undefined;
+  return str(text?.text);
+}
+
+/** The first `exception` event: what a thrown error left on the span. */
+function exceptionOf(span: OtlpSpan): { type?: string; message?: string } {
+  const event = (Array.isArray(span.events) ? span.events : []).find((e) => e && e.name === 'exception');
+  if (!event) return {};
+  const a = attributesOf(event.attributes);
+  return { type: str(a['exception.type']), message: str(a['exception.message']) };
+}
+
+const KNOWN_ATTRIBUTES = new Set<string>([
+  'mcp.method.name', 'traceloop.span.kind', 'traceloop.entity.name', 'openinference.span.kind', 'input.mime_type', 'output.mime_type',
+  ...Object.values(ATTRIBUTE_ALIASES).flat(),
+  'error.type', 'user.id', 'enduser.id', 'user.email',
+  'user.name', 'user.team', 'deployment.environment.name', 'deployment.environment',
 ]);
 
 /**
@@ -230,8 +277,20 @@ function mapSpan(span: OtlpSpan, resource: Record<string, unknown>, children: Ma
   const isClientSide = Number(span.kind) === SPAN_KIND_CLIENT || span.kind === 'SPAN_KIND_CLIENT';
   const service = str(resource['service.name']);
   const user = str(attrs['user.id']) ?? str(attrs['enduser.id']) ?? str(resource['user.id']) ?? str(resource['enduser.id']);
-  const errorType = str(attrs['error.type']) ?? (failed ? 'tool_error' : undefined);
-  const unknown = Object.fromEntries(Object.entries(attrs).filter(([k]) => !KNOWN_ATTRIBUTES.has(k)));
+  const exception = exceptionOf(span);
+  const output = jsonish(first(attrs, ATTRIBUTE_ALIASES.output));
+  const errorType = str(attrs['error.type']) ?? (failed ? (exception.type && !resultIsError(output) ? exception.type : 'tool_error') : undefined);
+  // The real error text: the status message, or what was thrown, or what an isError result said.
+  // A bare status name (Sentry's `internal_error`) says only that it failed, not why.
+  const statusMessage = span.status?.message && !/^[a-z]+(_[a-z]+)*$/.test(span.status.message) ? span.status.message : undefined;
+  const errorMessage = statusMessage || exception.message || (failed ? resultText(output) : undefined) || span.status?.message || null;
+  const argumentsByName = Object.entries(attrs).filter(([k]) => k.startsWith(ARGUMENT_PREFIX));
+  const recorded = jsonish(first(attrs, ATTRIBUTE_ALIASES.input));
+  // OpenInference records every argument of the wrapped function: for an MCP tool handler,
+  // (arguments, extra), the first is the tool's arguments and the second the SDK's request context.
+  const input = (attrs['openinference.span.kind'] === 'TOOL' && Array.isArray(recorded) && recorded.length > 1 && typeof recorded[0] === 'object' ? recorded[0] : recorded) ??
+    (argumentsByName.length ? Object.fromEntries(argumentsByName.map(([k, v]) => [k.slice(ARGUMENT_PREFIX.length), jsonish(v)])) : undefined);
+  const unknown = Object.fromEntries(Object.entries(attrs).filter(([k]) => !KNOWN_ATTRIBUTES.has(k) && !k.startsWith(ARGUMENT_PREFIX)));
   const stepSpans = (children.get(span.spanId) ?? []).slice().sort((a, b) => {
     const d = nanos(a.startTimeUnixNano) - nanos(b.startTimeUnixNano);
     return d < 0n ? -1 : d > 0n ? 1 : 0;
@@ -247,19 +306,23 @@ function mapSpan(span: OtlpSpan, resource: Record<string, unknown>, children: Ma
       ? { duration_ms: Number((nanos(span.endTimeUnixNano) - nanos(span.startTimeUnixNano)) / 1000n) / 1000 }
       : {}),
     status: endedAt ? (failed ? 'failed' : 'succeeded') : 'running',
-    tool: { name: tool, kind: steps.length > 0 ? 'workflow' : 'connector', server: isClientSide ? null : (service ?? null) },
+    tool: { name: tool, kind: steps.length > 0 ? 'workflow' : 'connector', server: str(first(attrs, ATTRIBUTE_ALIASES.server)) ?? (isClientSide ? null : (service ?? null)) },
     // Most instrumentations record no user: such calls are still executions, shown as `unknown`.
     user: { id: user ?? 'unknown', email: str(attrs['user.email']) ?? null, name: str(attrs['user.name']) ?? null, team: str(attrs['user.team']) ?? null },
     agent: {
-      client: str(attrs['mcp.client.name']) ?? str(attrs['client.name']) ?? (isClientSide ? service : undefined) ?? str(resource['mcp.client.name']) ?? null,
-      session_id: str(attrs['mcp.session.id']) ?? null,
-      // One trace is one agent run: its tool calls are the run's executions.
-      workflow_run_id: span.traceId,
+      client: str(first(attrs, ATTRIBUTE_ALIASES.client)) ?? (isClientSide ? service : undefined) ?? str(resource['mcp.client.name']) ?? null,
+      session_id: str(first(attrs, ATTRIBUTE_ALIASES.session)) ?? null,
+      // A trace is an agent run when the tool call sits inside something (an agent, a session
+      // span). Emitters that start a trace per call (Sentry, Shinzo) make the call its root: it
+      // claims no run, and its related executions are its session's.
+      workflow_run_id: span.parentSpanId ? span.traceId : null,
     },
     environment: str(attrs['deployment.environment.name']) ?? str(resource['deployment.environment.name']) ?? str(resource['deployment.environment']) ?? null,
-    input: jsonish(attrs['gen_ai.tool.call.arguments'] ?? attrs['traceloop.entity.input']) ?? null,
-    output: jsonish(attrs['gen_ai.tool.call.result'] ?? attrs['traceloop.entity.output']) ?? null,
-    ...(failed ? { error: { type: errorType, message: span.status?.message ?? null, layer: errorType === 'tool_error' ? 'tool' : null } } : {}),
+    input: input ?? null,
+    output: output ?? null,
+    // An error recorded on a tool-call span happened in the tool (its own code or what it called),
+    // whatever class name the emitter gives it (`tool_error`, `Error`, `TypeError`).
+    ...(failed ? { error: { type: errorType, message: errorMessage, layer: 'tool' } } : {}),
     ...(steps.length ? { steps } : {}),
     otel: { trace_id: span.traceId, span_id: span.spanId, span_name: span.name ?? null, attributes: unknown },
   };

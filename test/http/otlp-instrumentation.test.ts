@@ -10,6 +10,7 @@ import { startOtlpGrpc } from '../../src/http/otlp-grpc.js';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { McpInstrumentation } from '@traceloop/instrumentation-mcp';
+import { traceTool } from '@arizeai/openinference-core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openTestStore } from '../helpers.js';
@@ -77,5 +78,41 @@ describe('OTLP from @traceloop/instrumentation-mcp through the OpenTelemetry exp
     // Both calls belong to one agent run: the trace of the client session.
     const runs = await store.read((db) => db.one<{ n: number }>('SELECT count(DISTINCT agent_workflow_run_id)::INTEGER AS n FROM executions'));
     expect(runs?.n).toBe(1);
+  });
+});
+
+describe('OTLP from OpenInference (@arizeai/openinference-core traceTool) around a real MCP server', () => {
+  it('stores a succeeding, a throwing and an isError tool, with input, output and the real error text', async () => {
+    const store = await openTestStore(new Date().toISOString());
+    const { exporter, close } = await exporterFor('http/protobuf', store);
+    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'helpdesk' }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('openinference');
+    const server = new McpServer({ name: 'helpdesk', version: '1.0.0' });
+    server.registerTool('zendesk_get_ticket', { inputSchema: { id: z.number() } },
+      traceTool(async ({ id }: { id: number }) => ({ content: [{ type: 'text' as const, text: `ticket ${id}: printer on fire` }] }), { name: 'zendesk_get_ticket', tracer }));
+    server.registerTool('zendesk_assign', { inputSchema: { id: z.number() } },
+      traceTool(async (): Promise<{ content: Array<{ type: 'text'; text: string }> }> => { throw new Error('ticket is locked'); }, { name: 'zendesk_assign', tracer }));
+    server.registerTool('zendesk_close_ticket', { inputSchema: { id: z.number() } },
+      traceTool(async () => ({ isError: true, content: [{ type: 'text' as const, text: 'only agents may close tickets' }] }), { name: 'zendesk_close_ticket', tracer }));
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const client = new clientModule.Client({ name: 'support-agent', version: '1.0.0' });
+    await client.connect(clientSide);
+    for (const name of ['zendesk_get_ticket', 'zendesk_assign', 'zendesk_close_ticket']) await client.callTool({ name, arguments: { id: 42 } });
+    await client.close();
+    await provider.forceFlush();
+    await provider.shutdown();
+    await close();
+
+    const rows = await store.read((db) =>
+      db.all<Record<string, unknown>>(`SELECT tool_name, tool_server, status, error_type, error_layer, error_message, input::VARCHAR AS input, output::VARCHAR AS output FROM executions ORDER BY started_at`),
+    );
+    expect(rows.map((r) => [r.tool_name, r.tool_server, r.status, r.error_layer, r.error_message])).toEqual([
+      ['zendesk_get_ticket', 'helpdesk', 'succeeded', null, null],
+      ['zendesk_assign', 'helpdesk', 'failed', 'tool', 'ticket is locked'],
+      ['zendesk_close_ticket', 'helpdesk', 'failed', 'tool', 'only agents may close tickets'],
+    ]);
+    expect(JSON.parse(String(rows[0]!.input))).toEqual({ id: 42 });
+    expect(String(rows[0]!.output)).toContain('printer on fire');
   });
 });

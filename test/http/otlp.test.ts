@@ -73,15 +73,17 @@ describe('POST /v1/traces (OTLP/HTTP JSON)', () => {
          FROM executions ORDER BY started_at`,
       ),
     );
+    // Both tool calls are the roots of their traces (no agent or session span above them): a trace
+    // per call is no agent run, so they claim none.
     expect(rows).toEqual([
       {
         execution_id: '5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174', tool_name: 'sync_opportunities', tool_kind: 'workflow', tool_server: 'sales-gateway',
-        user_id: 'u_ana', agent_client: 'claude-desktop', agent_session_id: 's_91', agent_workflow_run_id: '5b8efff798038103d269b633813fc60c', status: 'failed',
+        user_id: 'u_ana', agent_client: 'claude-desktop', agent_session_id: 's_91', agent_workflow_run_id: null, status: 'failed',
         error_type: 'tool_error', error_layer: 'tool', error_message: 'Salesforce returned 500', duration_ms: 2750, environment: 'prod', input: '{"account":"ACME"}',
       },
       {
         execution_id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb', tool_name: 'jira_search', tool_kind: 'connector', tool_server: 'sales-gateway',
-        user_id: 'unknown', agent_client: null, agent_session_id: null, agent_workflow_run_id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', status: 'succeeded',
+        user_id: 'unknown', agent_client: null, agent_session_id: null, agent_workflow_run_id: null, status: 'succeeded',
         error_type: null, error_layer: null, error_message: null, duration_ms: 400, environment: 'prod', input: null,
       },
     ]);
@@ -190,5 +192,30 @@ describe('OTLP: spans of one tool call exported apart', () => {
     const second = await store.read((db) => db.one<{ step_count: number }>(`SELECT step_count FROM executions WHERE execution_id = '${late}-b000000000000001'`));
     expect(second?.step_count).toBe(1);
     expect(await count(store, 'SELECT count(*) FROM otlp_held_spans')).toBe(0);
+  });
+});
+
+describe('OTLP: what other emitters call things', () => {
+  it('a tool-call span with a class name as error.type (Shinzo: "Error") gets the tool layer; OpenInference TOOL spans and Docker\'s mcp.tool.name are tool calls', async () => {
+    const store = await openTestStore();
+    const { url } = await startHttp(store);
+    const span = (spanId: string, name: string, attributes: Array<ReturnType<typeof attr>>, status?: Record<string, unknown>) => ({
+      traceId: 'c'.repeat(32), spanId, name, kind: 2, startTimeUnixNano: ns('2026-10-30T06:00:00Z'), endTimeUnixNano: ns('2026-10-30T06:00:01Z'), attributes, ...(status ? { status } : {}),
+    });
+    const body = {
+      resourceSpans: [{ resource: { attributes: [attr('service.name', 'gw')] }, scopeSpans: [{ spans: [
+        span('0000000000000011', 'tools/call send_invoice', [attr('mcp.method.name', 'tools/call'), attr('error.type', 'Error')], { code: 2, message: 'Stripe said no' }),
+        span('0000000000000012', 'lookup_customer', [attr('openinference.span.kind', 'TOOL'), attr('input.value', '{"email":"a@b.c"}')]),
+        span('0000000000000013', 'gateway call', [attr('mcp.tool.name', 'docker_run'), attr('mcp.session_id', 's_docker'), attr('mcp.transport', 'stdio')]),
+      ] }] }],
+    };
+    const response = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(await response.json()).toEqual({});
+    const rows = await store.read((db) => db.all<Record<string, unknown>>('SELECT tool_name, status, error_type, error_layer, error_message, agent_session_id, input::VARCHAR AS input FROM executions ORDER BY tool_name'));
+    expect(rows).toEqual([
+      { tool_name: 'docker_run', status: 'succeeded', error_type: null, error_layer: null, error_message: null, agent_session_id: 's_docker', input: null },
+      { tool_name: 'lookup_customer', status: 'succeeded', error_type: null, error_layer: null, error_message: null, agent_session_id: null, input: '{"email":"a@b.c"}' },
+      { tool_name: 'send_invoice', status: 'failed', error_type: 'Error', error_layer: 'tool', error_message: 'Stripe said no', agent_session_id: null, input: null },
+    ]);
   });
 });
