@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { checkTimeZone } from '../analytics/time-range.js';
 import { clockFrom, type Clock } from '../clock.js';
 import { UserInputError } from '../errors.js';
-import { parseByteSize, type StoreOptions } from '../store/store.js';
+import { parseByteSize } from '../byte-size.js';
+import type { StoreOptions } from '../store/store.js';
 
 /**
  * Everything the program takes from its environment, read once here. Nothing else reads

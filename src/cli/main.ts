@@ -4,14 +4,16 @@ import { isExpected } from '../errors.js';
 import { VERSION } from '../version.js';
 import { ENV } from './config.js';
 import { EXIT_CANNOT_RUN } from './exit-codes.js';
-import { ingestCommand } from './commands/ingest.js';
-import { registerServeCommands } from './commands/serve.js';
-import { summaryCommand } from './commands/summary.js';
-import { quarantineCommand } from './commands/quarantine.js';
-import { auditVerifyCommand } from './commands/audit.js';
-import { wrapCommand, type WrapFlags } from './commands/wrap.js';
-import { setupCommand } from './commands/setup.js';
-import { connectCommand } from './commands/connect.js';
+import { registerServeCommands } from './commands/serve-command.js';
+import type { WrapFlags } from './commands/wrap.js';
+
+// Each command's code is imported when it runs: the store and the server take most of a second
+// to load, which `wrap` (started with every wrapped server) and `setup` must not pay.
+const ingestCommand = async (...args: Parameters<typeof import('./commands/ingest.js').ingestCommand>) => (await import('./commands/ingest.js')).ingestCommand(...args);
+const summaryCommand = async (...args: Parameters<typeof import('./commands/summary.js').summaryCommand>) => (await import('./commands/summary.js')).summaryCommand(...args);
+const quarantineCommand = async (...args: Parameters<typeof import('./commands/quarantine.js').quarantineCommand>) => (await import('./commands/quarantine.js')).quarantineCommand(...args);
+const auditVerifyCommand = async (...args: Parameters<typeof import('./commands/audit.js').auditVerifyCommand>) => (await import('./commands/audit.js')).auditVerifyCommand(...args);
+const setupCommand = async (...args: Parameters<typeof import('./commands/setup.js').setupCommand>) => (await import('./commands/setup.js')).setupCommand(...args);
 
 
 const dbOption = () => new Option('--db <path>', `DuckDB file (env ${ENV.db}; default ./blackbox.duckdb)`);
@@ -91,7 +93,7 @@ program
   .action(async (command: string, args: string[], flags: WrapFlags) => {
     // The child's exit code is ours, at once: stdin may still be open, and a run wrapper would wait on it.
     try {
-      process.exit(await wrapCommand(command, args, flags));
+      process.exit(await (await import('./commands/wrap.js')).wrapCommand(command, args, flags));
     } catch (error) {
       process.stderr.write(`mcp-blackbox: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(EXIT_CANNOT_RUN);
@@ -118,7 +120,7 @@ program
   .addOption(dbOption())
   .action(async (url: string | undefined, flags) => {
     try {
-      process.exit(await connectCommand(url, flags));
+      process.exit(await (await import('./commands/connect.js')).connectCommand(url, flags));
     } catch (error) {
       process.stderr.write(`mcp-blackbox: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(EXIT_CANNOT_RUN);

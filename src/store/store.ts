@@ -4,6 +4,7 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node
 import type { Clock } from '../clock.js';
 import { DatabaseLockedError, SchemaTooNewError, StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
 import { MIGRATIONS, type CopyingMigration } from './migrations.js';
+import { parseByteSize } from '../byte-size.js';
 
 export type Params = Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;
@@ -117,14 +118,7 @@ const OUT_OF_MEMORY = /Out of Memory Error|Failed to commit: (could not allocate
 /** A FATAL error: DuckDB refuses every later statement on this instance. */
 const INVALIDATED = /FATAL Error|database has been invalidated/;
 
-const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30, TIB: 2 ** 40 };
-
-/** A size as DuckDB prints a setting ('366.2 MiB', '1.0 GB'), in bytes. */
-export function parseByteSize(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B)\s*$/i.exec(text);
-  const unit = match && BYTE_UNITS[match[2]!.toUpperCase()];
-  return match && unit ? Number(match[1]) * unit : undefined;
-}
+export { parseByteSize };
 
 /** What a write that ran out of memory was doing, and how to do it again: ingest by default. */
 export interface WriteContext {

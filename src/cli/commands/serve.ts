@@ -31,7 +31,7 @@ import { formatIngestSummary } from './ingest.js';
 import { fleetSummaryText } from './summary.js';
 import type { RunWrapper } from '../main.js';
 
-interface ServeFlags extends CommonFlags {
+export interface ServeFlags extends CommonFlags {
   watch?: string[];
   /** The spool directory of wrap to ingest; false with --no-spool. */
   spool?: string | false;
@@ -300,98 +300,64 @@ export function clientSnippet(dbPath: string, now?: string): string {
   return JSON.stringify({ mcpServers: { blackbox: { command: process.execPath, args } } }, null, 2);
 }
 
-export function registerServeCommands(
-  program: Command,
-  helpers: { dbOption: () => Option; nowOption: () => Option; tzOption: () => Option; catalogOption: () => Option; run: RunWrapper },
-): void {
-  program
-    .command('serve')
-    .description('Serve the MCP tools over stdio (the transport MCP clients launch)')
-    .addOption(helpers.dbOption())
-    .addOption(helpers.nowOption())
-    .addOption(helpers.tzOption())
-    .option('--watch <dir...>', 'tail *.jsonl / *.ndjson files in these directories into the database')
-    .option('--spool <dir>', `ingest what wrap spooled there (env ${ENV.spool}; default ~/.mcp-blackbox/spool)`)
-    .option('--no-spool', "do not ingest wrap's spool directory")
-    .addOption(helpers.catalogOption())
-    .option('--as <user>', `the calling user, given a role by the access file (env MCP_BLACKBOX_USER)`)
-    .option('--access <file>', 'access file: users, roles, token hashes (env MCP_BLACKBOX_ACCESS)')
-    .option('--http <listen>', 'serve HTTP instead of stdio on [HOST:]PORT (127.0.0.1 unless a host is given)')
-    .option('--webhook-secret <secret...>', 'Standard Webhooks secrets for POST /v1/executions (env MCP_BLACKBOX_WEBHOOK_SECRETS, comma-separated)')
-    .option('--jwks-url <url>', 'OAuth resource server mode: JWKS to verify JWT bearer tokens')
-    .option('--jwt-issuer <iss>', 'required iss of JWTs')
-    .option('--jwt-audience <aud>', 'required aud of JWTs (this server)')
-    .option('--jwt-user-claim <claim>', 'claim naming the user (default sub)')
-    .option('--jwt-role-claim <claim>', 'claim carrying the role admin/member/ingest (default role)')
-    .option('--allowed-host <name...>', 'extra Host names to answer to (behind a proxy)')
-    .option('--public-url <url>', 'public base URL, for the protected resource metadata')
-    .option('--otlp-grpc <listen>', 'also take OTLP over gRPC on [HOST:]PORT (4317 by convention), with the same auth as HTTP ingest')
-    .action(
-      helpers.run(async (flags: ServeFlags) => {
-        const config = resolveConfig(flags, process.env);
-        for (const dir of flags.watch ?? []) checkWatchDir(dir);
-        sweepStaleScratch();
-        let store: Store;
-        try {
-          store = await Store.open(storeOptions(config));
-        } catch (error) {
-          // Another server owns the file: a stdio serve shares it through that server.
-          const owner = !flags.http && error instanceof DatabaseLockedError ? await findOwner(config.dbPath) : undefined;
-          if (!owner) throw error;
-          await bridgeToOwner(owner, config, flags);
-          process.exit(0);
-        }
-        let services: Services | undefined;
-        try {
-          services = await startServices(store, config, flags);
-          if (flags.otlpGrpc && !flags.http) throw new UserInputError('--otlp-grpc goes with --http: the HTTP server and the gRPC port share their auth.');
-          if (flags.http) await serveHttp(services, config, flags);
-          else await serveStdio(services, config, flags);
-        } catch (error) {
-          // The watcher (of the spool at least) would keep a process that cannot serve alive.
-          await services?.tailer?.stop();
-          await store.close();
-          throw error;
-        }
-        await new Promise<never>(() => undefined); // runs until the client disconnects or a signal
-      }),
-    );
-
-  program
-    .command('demo')
-    .description('Ingest the bundled sample fleet, print a fleet summary and client configs, then serve MCP over HTTP on 127.0.0.1:8765')
-    .addOption(helpers.dbOption())
-    .addOption(helpers.nowOption())
-    .option('--http <listen>', 'where to serve, [HOST:]PORT', '127.0.0.1:8765')
-    .action(
-      helpers.run(async (flags: CommonFlags & { http?: string }) => {
-        const now = flags.now ?? process.env[ENV.now] ?? SAMPLE_ANCHOR;
-        const config = { ...resolveConfig(flags, process.env), clock: fixedClock(new Date(now)) };
-        const samples = sampleLogsDir();
-        if (!existsSync(samples)) throw new Error(`sample logs not found at ${samples}`);
-        sweepStaleScratch();
-        const store = await Store.open(storeOptions(config));
-        try {
-          const started = performance.now();
-          const summary = await ingestFiles(store, [samples]);
-          log(formatIngestSummary(summary, (performance.now() - started) / 1000, config.dbPath));
-          await loadCatalogFile(store, join(samples, 'catalog.json'));
-          log(await fleetSummaryText(store, config.clock, '7d'));
-          // The demo's clock is pinned to the sample period: live records from wrap would read as
-          // from the future there, so the spool is left for a real serve.
-          const services = await startServices(store, config, { spool: false });
-          const url = await serveHttp(services, config, { http: flags.http ?? '127.0.0.1:8765' });
-          log(`"Now" is pinned to ${now}, the end of the sample period. This demo serves MCP at ${url}/mcp.`);
-          log('Clients that speak Streamable HTTP (Cursor, the MCP Inspector, ...):\n');
-          log(JSON.stringify({ mcpServers: { blackbox: { url: `${url}/mcp` } } }, null, 2));
-          log('\nClients that launch a stdio server (Claude Desktop): stop this demo first (one process owns the database), then use:\n');
-          log(clientSnippet(config.dbPath, now));
-          log('\nCtrl-C stops the demo.');
-        } catch (error) {
-          await store.close();
-          throw error;
-        }
-        await new Promise<never>(() => undefined);
-      }),
-    );
+/** `mcp-blackbox serve`: runs until the client disconnects or a signal. */
+export async function serveAction(flags: ServeFlags): Promise<void> {
+    const config = resolveConfig(flags, process.env);
+    for (const dir of flags.watch ?? []) checkWatchDir(dir);
+    sweepStaleScratch();
+    let store: Store;
+    try {
+      store = await Store.open(storeOptions(config));
+    } catch (error) {
+      // Another server owns the file: a stdio serve shares it through that server.
+      const owner = !flags.http && error instanceof DatabaseLockedError ? await findOwner(config.dbPath) : undefined;
+      if (!owner) throw error;
+      await bridgeToOwner(owner, config, flags);
+      process.exit(0);
+    }
+    let services: Services | undefined;
+    try {
+      services = await startServices(store, config, flags);
+      if (flags.otlpGrpc && !flags.http) throw new UserInputError('--otlp-grpc goes with --http: the HTTP server and the gRPC port share their auth.');
+      if (flags.http) await serveHttp(services, config, flags);
+      else await serveStdio(services, config, flags);
+    } catch (error) {
+      // The watcher (of the spool at least) would keep a process that cannot serve alive.
+      await services?.tailer?.stop();
+      await store.close();
+      throw error;
+    }
+    await new Promise<never>(() => undefined); // runs until the client disconnects or a signal
 }
+
+/** `mcp-blackbox demo` (what npm start runs). */
+export async function demoAction(flags: CommonFlags & { http?: string }): Promise<void> {
+    const now = flags.now ?? process.env[ENV.now] ?? SAMPLE_ANCHOR;
+    const config = { ...resolveConfig(flags, process.env), clock: fixedClock(new Date(now)) };
+    const samples = sampleLogsDir();
+    if (!existsSync(samples)) throw new Error(`sample logs not found at ${samples}`);
+    sweepStaleScratch();
+    const store = await Store.open(storeOptions(config));
+    try {
+      const started = performance.now();
+      const summary = await ingestFiles(store, [samples]);
+      log(formatIngestSummary(summary, (performance.now() - started) / 1000, config.dbPath));
+      await loadCatalogFile(store, join(samples, 'catalog.json'));
+      log(await fleetSummaryText(store, config.clock, '7d'));
+      // The demo's clock is pinned to the sample period: live records from wrap would read as
+      // from the future there, so the spool is left for a real serve.
+      const services = await startServices(store, config, { spool: false });
+      const url = await serveHttp(services, config, { http: flags.http ?? '127.0.0.1:8765' });
+      log(`"Now" is pinned to ${now}, the end of the sample period. This demo serves MCP at ${url}/mcp.`);
+      log('Clients that speak Streamable HTTP (Cursor, the MCP Inspector, ...):\n');
+      log(JSON.stringify({ mcpServers: { blackbox: { url: `${url}/mcp` } } }, null, 2));
+      log('\nClients that launch a stdio server (Claude Desktop): stop this demo first (one process owns the database), then use:\n');
+      log(clientSnippet(config.dbPath, now));
+      log('\nCtrl-C stops the demo.');
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    await new Promise<never>(() => undefined);
+}
+

@@ -4,7 +4,7 @@ import { UserInputError } from '../../errors.js';
 import { DEFAULT_PAYLOAD_CAP } from '../../record/recorder.js';
 import { defaultSpoolDir } from '../../record/shipper.js';
 import { wrap } from '../../record/wrap.js';
-import { parseByteSize } from '../../store/store.js';
+import { parseByteSize } from '../../byte-size.js';
 import { ENV } from '../config.js';
 
 export interface WrapFlags {
