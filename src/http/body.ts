@@ -47,7 +47,7 @@ export async function readBody(stream: IncomingMessage | Readable, encoding: str
       source.destroy();
     }
     await drain(stream as Readable, MAX_DRAIN_BYTES);
-    throw new BodyError(413, `The body is over ${Math.round(limit / 1024 / 1024)} MiB${coding === 'gzip' ? ' once decompressed' : ''}; send smaller batches.`);
+    throw new BodyError(413, `The body is over the limit of ${sizeText(limit)}${coding === 'gzip' ? ' once decompressed' : ''}; send smaller batches.`);
   }
   return Buffer.concat(chunks, size);
 }
@@ -71,4 +71,11 @@ async function drain(stream: Readable, maxBytes: number): Promise<void> {
     stream.once('error', () => resolve());
     stream.resume();
   });
+}
+
+/** 20 MiB, 64 KiB, 512 bytes: the limit as a person reads it (a limit under 1 MiB is not "0 MiB"). */
+function sizeText(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${+(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../access/caller.js';
 import { ingestLines, type BatchResult } from '../ingest/batch.js';
 import { blockFromRecords, type LineBlock } from '../ingest/lines.js';
-import { acceptOtlpLogs, acceptOtlpMetrics, ingestOtlpTraces, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
+import { acceptOtlpLogs, ingestOtlpMetrics, ingestOtlpTraces, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
 import { decodeOtlp, encodeOtlpResponse, OtlpDecodeError, type OtlpSignal } from '../ingest/otlp-proto.js';
 import type { HttpAppOptions } from './app.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
@@ -172,6 +172,6 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
     });
 
   scope.post('/v1/traces', otlpRoute('trace', (payload, request) => ingestOtlpTraces(options.store, payload, `otlp:${request.id}`)));
-  scope.post('/v1/metrics', otlpRoute('metrics', (payload) => acceptOtlpMetrics(payload)));
+  scope.post('/v1/metrics', otlpRoute('metrics', (payload) => ingestOtlpMetrics(options.store, payload)));
   scope.post('/v1/logs', otlpRoute('logs', (payload) => acceptOtlpLogs(payload)));
 }

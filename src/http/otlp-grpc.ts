@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { LOCAL_CALLER, type Caller } from '../access/caller.js';
 import { UserInputError } from '../errors.js';
-import { acceptOtlpLogs, acceptOtlpMetrics, ingestOtlpTraces, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
+import { acceptOtlpLogs, ingestOtlpMetrics, ingestOtlpTraces, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
 import { grpcCodec, OtlpDecodeError, type OtlpSignal } from '../ingest/otlp-proto.js';
 import type { Store } from '../store/store.js';
 import { HttpAuthError, type HttpAuth } from './auth.js';
@@ -74,7 +74,7 @@ export async function startOtlpGrpc(listen: { host: string; port: number }, opti
     server.addService(definition, implementation);
   };
   handle('trace', (payload, peer) => ingestOtlpTraces(options.store, payload, `otlp-grpc:${peer}`));
-  handle('metrics', (payload) => acceptOtlpMetrics(payload));
+  handle('metrics', (payload) => ingestOtlpMetrics(options.store, payload));
   handle('logs', (payload) => acceptOtlpLogs(payload));
 
   const target = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;

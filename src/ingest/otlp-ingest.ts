@@ -1,6 +1,8 @@
 import type { Store } from '../store/store.js';
 import { ingestLines } from './batch.js';
 import { blockFromRecords } from './lines.js';
+import { toolCallPoints, type ExportMetricsServiceRequest } from './otlp-metrics.js';
+import { addMetricPoints } from '../store/metrics.js';
 import { mapTraces, stepFromSpan, type ExportTraceServiceRequest, type OtlpSpan } from './otlp.js';
 import { appendSteps, heldChildren, holdSpans, releaseHeld, type HeldSpan } from '../store/otlp-held.js';
 
@@ -68,25 +70,20 @@ async function placeOrphans(store: Store, mapped: ReturnType<typeof mapTraces>):
 }
 
 /**
- * Metrics and logs are accepted and counted, not stored: an SDK that exports all three signals to
- * one endpoint must not see errors on two of them. The counts show in /healthz.
+ * Logs, and metrics other than the MCP operation durations, are accepted and counted, not stored:
+ * an SDK that exports every signal to one endpoint must not see errors. The counts show in /healthz.
  */
 export const otlpIgnored = { metric_data_points: 0, log_records: 0 };
 
-export function acceptOtlpMetrics(payload: unknown): OtlpOutcome {
-  const request = payload as { resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: Array<Record<string, { dataPoints?: unknown[] } | undefined>> }> }> };
+/** The MCP operation-duration histograms as per-minute tool-call counts (otlp-metrics.ts); the rest counted as ignored. */
+export async function ingestOtlpMetrics(store: Store, payload: unknown): Promise<OtlpOutcome> {
+  const request = payload as ExportMetricsServiceRequest;
   if (!request || typeof request !== 'object' || (request.resourceMetrics !== undefined && !Array.isArray(request.resourceMetrics))) {
     throw new OtlpShapeError('Expected an OTLP ExportMetricsServiceRequest: {"resourceMetrics": [...]}.');
   }
-  for (const resource of request.resourceMetrics ?? []) {
-    for (const scope of resource.scopeMetrics ?? []) {
-      for (const metric of scope.metrics ?? []) {
-        for (const kind of ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary']) {
-          otlpIgnored.metric_data_points += metric[kind]?.dataPoints?.length ?? 0;
-        }
-      }
-    }
-  }
+  const { points, dataPoints } = toolCallPoints(request);
+  otlpIgnored.metric_data_points += dataPoints - points.length;
+  if (points.length > 0) await store.write((db) => addMetricPoints(db, points));
   return {};
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { unknownFilterValues } from '../analytics/catalog.js';
 import { describeCoverage, storeCoverage, storeExtent } from '../analytics/coverage.js';
 import { activeFilters, type Filters } from '../analytics/filters.js';
+import { metricsUsage, type MetricsUsage } from '../analytics/metrics-usage.js';
 import { needsOldest, resolveRange, type TimeArgs, type TimeRange } from '../analytics/time-range.js';
 import { NotFoundError, UserInputError } from '../errors.js';
 import { LOCAL_CALLER } from '../access/caller.js';
@@ -128,3 +129,22 @@ export const noteShape = z.string().optional();
 export const pct = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
 export const n = (value: number): string => value.toLocaleString('en-US');
 export const span = (w: { from: string; to: string }): string => `${w.from} to ${w.to}`;
+
+/** The output field for tool calls known from OTLP metrics only (analytics/metrics-usage.ts). */
+export const fromMetricsShape = z
+  .object({ calls: z.number(), failures: z.number(), tools: z.array(z.object({ tool: z.string(), server: z.string().nullable(), side: z.string(), calls: z.number(), failures: z.number(), mean_duration_ms: z.number().nullable() })) })
+  .nullable();
+
+/**
+ * Tool calls the MCP operation metrics report in the window, kept apart from executions (metrics
+ * have no users or payloads, and a fleet may send both): the field and a line for the summary.
+ */
+export async function fromMetrics(ctx: ToolContext, range: TimeRange, filters: Filters): Promise<{ from_metrics: MetricsUsage | null; line: string }> {
+  const usage = await ctx.store.read((db) => metricsUsage(db, { range, filters }));
+  if (!usage) return { from_metrics: null, line: '' };
+  const tools = usage.tools.slice(0, 5).map((t) => `${t.tool} ${n(t.calls)}${t.failures ? ` (${n(t.failures)} failed)` : ''}${t.mean_duration_ms !== null ? `, mean ${t.mean_duration_ms} ms` : ''}`).join('; ');
+  return {
+    from_metrics: usage,
+    line: ` From OTLP metrics (counts only: no users, no payloads, not in the figures above): ${n(usage.calls)} tool calls, ${n(usage.failures)} failed; ${tools}.`,
+  };
+}

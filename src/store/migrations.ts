@@ -274,5 +274,23 @@ export const MIGRATIONS: readonly Migration[] = [
     span JSON NOT NULL,
     received_at TIMESTAMP NOT NULL
   );
+  `,  // 12: tool calls counted from OTLP metrics (the MCP operation-duration histograms), per minute,
+  // and the last cumulative value of each series, to turn cumulative points into counts.
+  `
+  CREATE TABLE mcp_metric_minutes (
+    minute TIMESTAMP NOT NULL,
+    side VARCHAR NOT NULL,
+    server VARCHAR,
+    tool_name VARCHAR NOT NULL,
+    failed BOOLEAN NOT NULL,
+    calls BIGINT NOT NULL,
+    duration_sum_ms DOUBLE NOT NULL
+  );
+  CREATE TABLE mcp_metric_series (
+    series VARCHAR PRIMARY KEY,
+    start_ns VARCHAR NOT NULL,
+    count DOUBLE NOT NULL,
+    sum_ms DOUBLE NOT NULL
+  );
   `,
 ];

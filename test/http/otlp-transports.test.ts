@@ -74,6 +74,19 @@ describe('OTLP transports: protobuf over HTTP, gRPC, and metrics and logs accept
     expect((await post('/v1/logs', Buffer.from('x'), { 'content-type': 'text/csv' })).status).toBe(415);
   });
 
+  it('HTTP protobuf over the body limit is a 413 that says the limit; the next export still lands', async () => {
+    const store = await openTestStore('2026-11-01T00:00:00Z');
+    const { url } = await startHttp(store, { maxBodyBytes: 64 * 1024 });
+    const messages = encoder();
+    const post = (body: Buffer) =>
+      fetch(`${url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/x-protobuf' }, body: new Uint8Array(body) });
+    const big = await fetch(`${url}/v1/logs`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/x-protobuf' }, body: new Uint8Array(messages.logs(20_000)) });
+    expect(big.status).toBe(413);
+    expect((await big.json()).error).toMatch(/65536|64 KiB|limit/i);
+    expect((await post(messages.trace())).status).toBe(200);
+    expect((await store.read((db) => db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM executions')))?.n).toBe(1);
+  });
+
   it('gRPC: auth from metadata, INVALID_ARGUMENT for a truncated message, RESOURCE_EXHAUSTED over the limit; the good request still lands', async () => {
     const store = await openTestStore('2026-11-01T00:00:00Z');
     const server = await startOtlpGrpc({ host: '127.0.0.1', port: 0 }, { store, auth: new HttpAuth({ access: ACCESS }), maxMessageBytes: 64 * 1024, log: () => undefined });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BREAKDOWN_DIMENSIONS, toolUsage } from '../../analytics/tool-usage.js';
-import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, noteShape, pct, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
+import { explainEmpty, filterArgs, fromMetrics, fromMetricsShape, filtersOf, filtersShape, limitArg, n, noteShape, pct, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 const DIMENSIONS = Object.keys(BREAKDOWN_DIMENSIONS) as [keyof typeof BREAKDOWN_DIMENSIONS, ...Array<keyof typeof BREAKDOWN_DIMENSIONS>];
@@ -41,6 +41,7 @@ Example: "Which MCP tools did the revops team use most this month?"`,
       }),
     ),
     has_more: z.boolean(),
+    from_metrics: fromMetricsShape,
     note: noteShape,
   },
   annotations: READ_ONLY,
@@ -48,12 +49,14 @@ Example: "Which MCP tools did the revops team use most this month?"`,
     const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args, ctx);
     const result = await ctx.store.read((db) => toolUsage(db, { range, filters, by: args.by, limit: args.limit }));
-    const note = result.total_runs === 0 ? await explainEmpty(ctx, range, filters) : undefined;
+    const metrics = await fromMetrics(ctx, range, filters);
+    // A fleet that sends only metrics has no executions: that is no empty answer to explain.
+    const note = result.total_runs === 0 && !metrics.from_metrics ? await explainEmpty(ctx, range, filters) : undefined;
     const top = result.rows
       .slice(0, 5)
       .map((r) => `${r.key ?? '(none)'} ${n(r.runs)} runs, ${pct(r.success_rate)} ok`)
       .join('; ');
     const summary = `${n(result.total_runs)} runs across ${n(result.total_groups)} ${args.by}(s) ${span(result.window)}. Top: ${top || 'none'}.${result.has_more ? ` ${result.total_groups - result.rows.length} more not shown (raise limit).` : ''}`;
-    return withNote(result, summary, note);
+    return withNote({ ...result, from_metrics: metrics.from_metrics }, summary + metrics.line, note);
   },
 });

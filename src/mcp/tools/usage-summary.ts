@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { usageSummary } from '../../analytics/usage.js';
 import { BUCKETS, checkBucket } from '../../analytics/time-range.js';
-import { explainEmpty, filterArgs, filtersOf, filtersShape, n, noteShape, pct, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
+import { explainEmpty, filterArgs, fromMetrics, fromMetricsShape, filtersOf, filtersShape, n, noteShape, pct, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 const statusCounts = { succeeded: z.number(), failed: z.number(), stopped: z.number(), terminated: z.number(), running: z.number() };
@@ -34,6 +34,7 @@ Example: "How many tool calls ran this week, and why are they up?"`,
     top_tool_driver: driver,
     top_user_driver: driver,
     sample_execution_ids: z.array(z.string()),
+    from_metrics: fromMetricsShape,
     note: noteShape,
   },
   annotations: READ_ONLY,
@@ -42,7 +43,9 @@ Example: "How many tool calls ran this week, and why are they up?"`,
     const filters = filtersOf(args, ctx);
     if (args.bucket) checkBucket(range, args.bucket);
     const result = await usageSummary((task) => ctx.store.read(task), { range, filters, bucket: args.bucket });
-    const note = result.total_executions === 0 ? await explainEmpty(ctx, range, filters) : undefined;
+    const metrics = await fromMetrics(ctx, range, filters);
+    // A fleet that sends only metrics has no executions: that is no empty answer to explain.
+    const note = result.total_executions === 0 && !metrics.from_metrics ? await explainEmpty(ctx, range, filters) : undefined;
     const change = result.change.caveat
       ? `no change given: ${result.change.caveat}`
       : result.change.percent === null ? 'no previous data' : `${result.change.percent > 0 ? '+' : ''}${result.change.percent}% vs previous window`;
@@ -55,6 +58,6 @@ Example: "How many tool calls ran this week, and why are they up?"`,
       `${n(result.active_users.total)} active users (${result.active_users.workflow_tool_users} on workflow tools, ${result.active_users.connector_tool_users} on connector tools); ${n(result.tasks)} tasks.`,
       drivers.length ? `Biggest movers: ${drivers.join('; ')}.` : '',
     ].filter(Boolean).join(' ');
-    return withNote(result, summary, note);
+    return withNote({ ...result, from_metrics: metrics.from_metrics }, summary + metrics.line, note);
   },
 });

@@ -1,0 +1,48 @@
+import type { Db } from './store.js';
+
+/** A tool-call count from metrics (ingest/otlp-metrics.ts), per minute. */
+export interface MetricPoint {
+  series: string;
+  cumulative: boolean;
+  start_ns: string;
+  minute: string;
+  side: string;
+  server: string | null;
+  tool: string;
+  failed: boolean;
+  count: number;
+  sum_ms: number;
+}
+
+/**
+ * Adds tool-call counts to their minutes. A cumulative point (the default temporality of most
+ * SDKs) counts since its series started: what is added is the difference from the last point of
+ * the same series, or all of it when the series restarted (a new start time, or a smaller count).
+ * Returns how many calls were added.
+ */
+export async function addMetricPoints(db: Db, points: readonly MetricPoint[]): Promise<number> {
+  let added = 0;
+  for (const p of points) {
+    let count = p.count;
+    let sum = p.sum_ms;
+    if (p.cumulative) {
+      const last = await db.one<{ start_ns: string; count: number; sum_ms: number }>('SELECT start_ns, count::DOUBLE AS count, sum_ms FROM mcp_metric_series WHERE series = $series', { series: p.series });
+      if (last && last.start_ns === p.start_ns && p.count >= last.count) {
+        count = p.count - last.count;
+        sum = p.sum_ms - last.sum_ms;
+      }
+      await db.run(
+        `INSERT INTO mcp_metric_series VALUES ($series, $start, $count, $sum)
+         ON CONFLICT (series) DO UPDATE SET start_ns = excluded.start_ns, count = excluded.count, sum_ms = excluded.sum_ms`,
+        { series: p.series, start: p.start_ns, count: p.count, sum: p.sum_ms },
+      );
+    }
+    if (count <= 0) continue;
+    await db.run(
+      `INSERT INTO mcp_metric_minutes VALUES (CAST($minute AS TIMESTAMP), $side, $server, $tool, $failed, $count, $sum)`,
+      { minute: p.minute.replace('T', ' ').replace('Z', ''), side: p.side, server: p.server, tool: p.tool, failed: p.failed, count, sum },
+    );
+    added += count;
+  }
+  return added;
+}
