@@ -13,6 +13,7 @@ import { BENCH_ANCHOR, withRandomIds, writeDataset } from './dataset.js';
 import { benchHttpIngest } from './http-ingest.js';
 import { benchMixedLoad, mixedLoadMarkdown, type MixedLoadResult } from './mixed-load.js';
 import { benchWrapOverhead, wrapOverheadMarkdown, type WrapOverheadResult } from './wrap-overhead.js';
+import { benchOtlpIngest, otlpIngestMarkdown, type OtlpIngestResult } from './otlp-ingest.js';
 import { measureTools, timeCalls, type Percentiles } from './latency.js';
 import { runMeasured } from './proc.js';
 import { sqliteIngest, sqliteQueries } from './sqlite-baseline.js';
@@ -47,6 +48,7 @@ const log = (line: string) => process.stderr.write(`${new Date().toISOString().s
 /** 8 ingest clients and 4 tool clients, as in the adversarial pass that found reads starving writes. */
 const MIXED_LOAD = { seconds: 15, rounds: 4, ingestClients: 8, toolClients: 4, batch: 500 };
 const WRAP_OVERHEAD = { calls: 2000, rounds: 4 };
+const OTLP_INGEST = { calls: 20_000, batch: 500, concurrency: 4 };
 
 const TOOL_CALLS = (traceId: string): Record<string, Record<string, unknown>> => ({
   usage_summary: { window: '30d' },
@@ -265,8 +267,10 @@ async function main(): Promise<void> {
   const mixed = await benchMixedLoad(MIXED_LOAD);
   log('wrap: added latency per tools/call');
   const wrap = await benchWrapOverhead(WRAP_OVERHEAD);
+  log('OTLP protobuf ingest, children together and apart');
+  const otlp = await benchOtlpIngest(OTLP_INGEST);
 
-  writeResults({ results, main, load, memory, http, mixed, wrap });
+  writeResults({ results, main, load, memory, http, mixed, wrap, otlp });
   log(`wrote ${values.out}`);
 }
 
@@ -278,6 +282,7 @@ function writeResults(r: {
   http: Awaited<ReturnType<typeof benchHttpIngest>>;
   mixed: MixedLoadResult;
   wrap: WrapOverheadResult;
+  otlp: OtlpIngestResult;
 }): void {
   const { main } = r;
   const f = (n: number) => n.toLocaleString('en-US');
@@ -344,6 +349,8 @@ function writeResults(r: {
   out.push(...mixedLoadMarkdown(r.mixed, `node dist/bench/mixed-load.js --seconds ${MIXED_LOAD.seconds} --rounds ${MIXED_LOAD.rounds} --ingest-clients ${MIXED_LOAD.ingestClients} --tool-clients ${MIXED_LOAD.toolClients}`));
   out.push('', '## 8. The recording proxy', '');
   out.push(...wrapOverheadMarkdown(r.wrap, `node dist/bench/wrap-overhead.js --calls ${WRAP_OVERHEAD.calls} --rounds ${WRAP_OVERHEAD.rounds}`));
+  out.push('', '## 9. OTLP ingest', '');
+  out.push(...otlpIngestMarkdown(r.otlp, `node dist/bench/otlp-ingest.js --calls ${OTLP_INGEST.calls} --batch ${OTLP_INGEST.batch} --concurrency ${OTLP_INGEST.concurrency}`));
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, `${out.join('\n')}\n`);
 }

@@ -4,7 +4,7 @@ import { blockFromRecords } from './lines.js';
 import { toolCallPoints, type ExportMetricsServiceRequest } from './otlp-metrics.js';
 import { addMetricPoints } from '../store/metrics.js';
 import { mapTraces, stepFromSpan, type ExportTraceServiceRequest, type OtlpSpan } from './otlp.js';
-import { appendSteps, heldChildren, holdSpans, releaseHeld, type HeldSpan } from '../store/otlp-held.js';
+import { appendSteps, heldChildren, holdSpans, releaseHeld, storedExecutions, type HeldSpan } from '../store/otlp-held.js';
 
 /** An OTLP export request that is not shaped like one (the transports turn it into a 400 or INVALID_ARGUMENT). */
 export class OtlpShapeError extends Error {}
@@ -55,15 +55,20 @@ async function placeOrphans(store: Store, mapped: ReturnType<typeof mapTraces>):
       byParent.set(key, [...(byParent.get(key) ?? []), span]);
     }
     const toHold: HeldSpan[] = [];
+    // One lookup for every parent: most orphans wait for a call that has not come yet.
+    const stored = await storedExecutions(db, [...byParent.keys()]);
     for (const [executionId, spans] of byParent) {
+      if (!stored.has(executionId)) {
+        for (const span of spans) toHold.push({ trace_id: span.traceId!, parent_span_id: span.parentSpanId!, span_id: span.spanId!, span: span as Record<string, unknown> });
+        continue;
+      }
       const late = spans
         .map((span, i) => {
           const step = stepFromSpan(span, i);
           return { ...step, error: step.error ? { type: step.error.type, message: step.error.message } : null };
         })
         .sort((a, b) => (a.started_at ?? '\uffff').localeCompare(b.started_at ?? '\uffff'));
-      if (await appendSteps(db, executionId, late)) continue;
-      for (const span of spans) toHold.push({ trace_id: span.traceId!, parent_span_id: span.parentSpanId!, span_id: span.spanId!, span: span as Record<string, unknown> });
+      await appendSteps(db, executionId, late);
     }
     await holdSpans(db, toHold, store.clock.now());
   });
@@ -83,7 +88,7 @@ export async function ingestOtlpMetrics(store: Store, payload: unknown): Promise
   }
   const { points, dataPoints } = toolCallPoints(request);
   otlpIgnored.metric_data_points += dataPoints - points.length;
-  if (points.length > 0) await store.write((db) => addMetricPoints(db, points));
+  if (points.length > 0) await store.write((db) => addMetricPoints(db, points, store.clock.now()));
   return {};
 }
 

@@ -51,6 +51,12 @@ export function decodeOtlp(signal: OtlpSignal, body: Uint8Array): Record<string,
   return plain;
 }
 
+/** An export request in protobuf, from its JSON-encoding shape (ids as bytes): what an SDK's protobuf exporter sends. For tests and the bench. */
+export function encodeOtlpRequest(signal: OtlpSignal, request: Record<string, unknown>): Uint8Array {
+  const type = messageType(signal, REQUEST[signal]);
+  return type.encode(type.fromObject(request)).finish();
+}
+
 /** The export response in protobuf: empty on success, or a partial success with its count and message. */
 export function encodeOtlpResponse(signal: OtlpSignal, partialSuccess?: Record<string, unknown>): Uint8Array {
   const type = messageType(signal, RESPONSE[signal]);

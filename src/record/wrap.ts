@@ -52,7 +52,7 @@ export function wrap(options: WrapOptions): Promise<number> {
   });
   if (options.annotateErrors) {
     // Line by line, so that a result can be rewritten; every other line goes out as its bytes.
-    child.stdout.on('data', lineSplitter((line) => {
+    const lines = lineSplitter((line) => {
       let message: unknown;
       try {
         message = JSON.parse(line);
@@ -62,7 +62,13 @@ export function wrap(options: WrapOptions): Promise<number> {
       }
       options.output.write(`${annotated(line, message, recorder) ?? line}\n`);
       recorder.fromServer(message);
-    }, { keepBlank: true }));
+    }, { keepBlank: true });
+    child.stdout.on('data', lines);
+    // What the server wrote last without a newline still reaches the client, as it would unwrapped.
+    child.stdout.on('end', () => {
+      const rest = lines.rest();
+      if (rest.length) options.output.write(rest);
+    });
   } else {
     child.stdout.on('data', (chunk: Buffer) => {
       options.output.write(chunk);
@@ -117,10 +123,13 @@ function annotated(line: string, message: unknown, recorder: Recorder): string |
 /** Where --annotate-errors puts the execution id in an error result. */
 export const EXECUTION_ID_META = 'mcp-blackbox/execution_id';
 
-/** Calls `onLine` with each complete line of a byte stream (the stdio transport is one JSON message per line). */
-function lineSplitter(onLine: (line: string) => void, options: { keepBlank?: boolean } = {}): (chunk: Buffer) => void {
+/**
+ * Calls `onLine` with each complete line of a byte stream (the stdio transport is one JSON message
+ * per line); `rest()` gives the bytes after the last newline.
+ */
+function lineSplitter(onLine: (line: string) => void, options: { keepBlank?: boolean } = {}): ((chunk: Buffer) => void) & { rest: () => Buffer } {
   let pending: Buffer[] = [];
-  return (chunk) => {
+  const split = (chunk: Buffer) => {
     let start = 0;
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, start)) {
       const piece = chunk.subarray(start, i);
@@ -131,4 +140,5 @@ function lineSplitter(onLine: (line: string) => void, options: { keepBlank?: boo
     }
     if (start < chunk.length) pending.push(chunk.subarray(start));
   };
+  return Object.assign(split, { rest: () => Buffer.concat(pending) });
 }

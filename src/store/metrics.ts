@@ -20,8 +20,9 @@ export interface MetricPoint {
  * the same series, or all of it when the series restarted (a new start time, or a smaller count).
  * Returns how many calls were added.
  */
-export async function addMetricPoints(db: Db, points: readonly MetricPoint[]): Promise<number> {
+export async function addMetricPoints(db: Db, points: readonly MetricPoint[], now: Date): Promise<number> {
   let added = 0;
+  const stamp = now.toISOString().replace('T', ' ').replace('Z', '');
   for (const p of points) {
     let count = p.count;
     let sum = p.sum_ms;
@@ -32,9 +33,9 @@ export async function addMetricPoints(db: Db, points: readonly MetricPoint[]): P
         sum = p.sum_ms - last.sum_ms;
       }
       await db.run(
-        `INSERT INTO mcp_metric_series VALUES ($series, $start, $count, $sum)
-         ON CONFLICT (series) DO UPDATE SET start_ns = excluded.start_ns, count = excluded.count, sum_ms = excluded.sum_ms`,
-        { series: p.series, start: p.start_ns, count: p.count, sum: p.sum_ms },
+        `INSERT INTO mcp_metric_series VALUES ($series, $start, $count, $sum, CAST($now AS TIMESTAMP))
+         ON CONFLICT (series) DO UPDATE SET start_ns = excluded.start_ns, count = excluded.count, sum_ms = excluded.sum_ms, updated_at = excluded.updated_at`,
+        { series: p.series, start: p.start_ns, count: p.count, sum: p.sum_ms, now: stamp },
       );
     }
     if (count <= 0) continue;
@@ -44,5 +45,8 @@ export async function addMetricPoints(db: Db, points: readonly MetricPoint[]): P
     );
     added += count;
   }
+  // A series that has not reported for a week belongs to a process that is gone: its last point
+  // is no longer needed to count the next one.
+  await db.run(`DELETE FROM mcp_metric_series WHERE updated_at < CAST($now AS TIMESTAMP) - INTERVAL 7 DAY`, { now: stamp });
   return added;
 }

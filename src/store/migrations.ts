@@ -290,7 +290,8 @@ export const MIGRATIONS: readonly Migration[] = [
     series VARCHAR PRIMARY KEY,
     start_ns VARCHAR NOT NULL,
     count DOUBLE NOT NULL,
-    sum_ms DOUBLE NOT NULL
+    sum_ms DOUBLE NOT NULL,
+    updated_at TIMESTAMP NOT NULL
   );
   `,
 ];

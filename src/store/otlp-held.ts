@@ -26,11 +26,25 @@ export async function holdSpans(db: Db, spans: readonly HeldSpan[], now: Date): 
      FROM (SELECT unnest(from_json($spans, '[{"trace_id":"VARCHAR","parent_span_id":"VARCHAR","span_id":"VARCHAR","span":"JSON"}]'), recursive := true)) AS s`,
     { spans: JSON.stringify(spans), now: now.toISOString().replace('T', ' ').replace('Z', '') },
   );
-  await db.run(
-    `DELETE FROM otlp_held_spans WHERE received_at < CAST($expired AS TIMESTAMP)
-        OR rowid IN (SELECT rowid FROM otlp_held_spans ORDER BY received_at DESC OFFSET ${HELD_SPAN_CAP})`,
-    { expired: new Date(now.getTime() - HELD_SPAN_TTL_MS).toISOString().replace('T', ' ').replace('Z', '') },
+  await db.run('DELETE FROM otlp_held_spans WHERE received_at < CAST($expired AS TIMESTAMP)', {
+    expired: new Date(now.getTime() - HELD_SPAN_TTL_MS).toISOString().replace('T', ' ').replace('Z', ''),
+  });
+  // The cap is checked by a count (cheap) and enforced by a sort only when it is passed.
+  const held = await heldSpanCount(db);
+  if (held > HELD_SPAN_CAP) {
+    await db.run(`DELETE FROM otlp_held_spans WHERE rowid IN (SELECT rowid FROM otlp_held_spans ORDER BY received_at DESC OFFSET ${HELD_SPAN_CAP})`);
+  }
+}
+
+/** Which of these executions are stored: a child span whose call is stored is a late step, not one to hold. */
+export async function storedExecutions(db: Db, executionIds: readonly string[]): Promise<Set<string>> {
+  if (executionIds.length === 0) return new Set();
+  const rows = await db.all<{ execution_id: string }>(
+    `SELECT execution_id FROM executions
+     WHERE execution_key IN (SELECT execution_key_of(id) FROM (SELECT unnest(from_json($ids, '["VARCHAR"]')) AS id))`,
+    { ids: JSON.stringify(executionIds) },
   );
+  return new Set(rows.map((r) => r.execution_id));
 }
 
 /** The held children of these spans (trace id, span id), to attach as their steps. */

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openTestStore } from '../helpers.js';
 import { connect, call, text } from '../mcp/harness.js';
 import { startHttp, TOKENS } from './harness.js';
+import { addMetricPoints } from '../../src/store/metrics.js';
 
 describe('OTLP metrics: the MCP operation durations as tool-call counts', () => {
   it('a fleet that sends only metrics gets usage and latency answers, marked as from metrics; cumulative exports are not counted twice', async () => {
@@ -51,5 +52,21 @@ describe('OTLP metrics: the MCP operation durations as tool-call counts', () => 
     const byUser = await call(client, 'usage_summary', { window: '1h', user: 'u_root' });
     expect(byUser.structuredContent?.from_metrics ?? null).toBeNull();
     expect(text(byUser)).toMatch(/No user is named "u_root"/);
+  });
+});
+
+describe('metric series state', () => {
+  it('a series silent for a week is forgotten; a cumulative series counts only what it adds', async () => {
+    const store = await openTestStore('2026-11-01T00:00:00Z');
+    const point = (series: string, count: number, minute: string) => ({ series, cumulative: true, start_ns: '1', minute, side: 'server', server: 's', tool: 't', failed: false, count, sum_ms: count * 10 });
+    const day = (n: number) => new Date(Date.parse('2026-11-01T00:00:00Z') + n * 86_400_000);
+    await store.write((db) => addMetricPoints(db, [point('a', 5, '2026-11-01T00:00:00Z'), point('b', 1, '2026-11-01T00:00:00Z')], day(0)));
+    expect(await store.write((db) => addMetricPoints(db, [point('a', 7, '2026-11-02T00:00:00Z')], day(1)))).toBe(2);
+    // Eight days on, b has said nothing for a week: its state goes; a's stays while it reports.
+    await store.write((db) => addMetricPoints(db, [point('a', 9, '2026-11-09T00:00:00Z')], day(8)));
+    const series = await store.read((db) => db.all<{ series: string }>('SELECT series FROM mcp_metric_series ORDER BY series'));
+    expect(series.map((s) => s.series)).toEqual(['a']);
+    const calls = await store.read((db) => db.one<{ n: number }>('SELECT sum(calls)::INTEGER AS n FROM mcp_metric_minutes'));
+    expect(calls?.n).toBe(5 + 1 + 2 + 2);
   });
 });

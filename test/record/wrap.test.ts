@@ -263,6 +263,9 @@ describe('wrap: a recording stdio proxy in front of real MCP servers', () => {
     const missing = spawnSync(process.execPath, [CLI, 'wrap', '--spool', tempDir(), '--', '/no/such/server'], { input: '', encoding: 'utf8' });
     expect(missing.status).toBe(127);
     expect(missing.stderr).toContain('wrap: cannot start /no/such/server');
+    // With --annotate-errors wrap reads the server line by line: a last line without a newline still arrives.
+    const unterminated = spawnSync(process.execPath, [CLI, 'wrap', '--spool', tempDir(), '--annotate-errors', '--', process.execPath, '-e', 'process.stdout.write(\'{"jsonrpc":"2.0","method":"notifications/message"}\')'], { input: '', encoding: 'utf8' });
+    expect(unterminated.stdout).toBe('{"jsonrpc":"2.0","method":"notifications/message"}');
     // A server that ignores the end of its stdin is stopped anyway once the client is gone.
     const stubborn = spawnSync(process.execPath, [CLI, 'wrap', '--spool', tempDir(), '--', process.execPath, '-e', 'process.stdin.resume(); setInterval(() => {}, 1000)'], { input: '', timeout: 15_000 });
     expect(stubborn.status).toBe(128 + 15);
