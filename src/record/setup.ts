@@ -55,27 +55,48 @@ type Entry = Record<string, unknown>;
 
 const FORMAT = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } };
 
+/**
+ * The objects of servers in a config, with their JSON paths: the one under `key`, and for Claude
+ * Code also each project's (`projects[<dir>].mcpServers` in ~/.claude.json). `label` names an
+ * entry in what setup prints.
+ */
+function serverMaps(text: string, key: string, client: ClientName): Array<{ path: string[]; servers: Record<string, Entry>; label: (name: string) => string }> {
+  const config = parseConfig(text);
+  const maps = [{ path: [key], servers: serversAt(config, [key]), label: (name: string) => name }];
+  const projects = config.projects;
+  if (client === 'claude-code' && projects && typeof projects === 'object' && !Array.isArray(projects)) {
+    for (const dir of Object.keys(projects)) {
+      const path = ['projects', dir, 'mcpServers'];
+      maps.push({ path, servers: serversAt(config, path), label: (name: string) => `${name} (project ${dir})` });
+    }
+  }
+  return maps;
+}
+
 /** The config with every stdio entry wrapped and the blackbox entry added; the same text when there is nothing to do. */
 export function planSetup(original: string, options: SetupOptions): SetupPlan {
-  const servers = serversOf(original, options.key);
+  const maps = serverMaps(original, options.key, options.client);
   const name = options.name ?? 'blackbox';
   const plan: SetupPlan = { text: original.trim() === '' ? '{}\n' : original, wrapped: [], alreadyWrapped: [], remote: [], addedSelf: false };
-  for (const [server, entry] of Object.entries(servers)) {
-    if (server === name) continue;
-    if (isRemote(entry)) {
-      plan.remote.push(server);
-      continue;
+  for (const { path, servers, label } of maps) {
+    for (const [server, entry] of Object.entries(servers)) {
+      if (server === name) continue;
+      if (isRemote(entry)) {
+        plan.remote.push(label(server));
+        continue;
+      }
+      if (isWrapped(entry, options.self)) {
+        plan.alreadyWrapped.push(label(server));
+        continue;
+      }
+      const args = Array.isArray(entry.args) ? entry.args.map(String) : [];
+      plan.text = set(plan.text, [...path, server, 'command'], options.self[0]);
+      plan.text = set(plan.text, [...path, server, 'args'], [options.self[1], 'wrap', '--server', server, '--user', options.user, '--', String(entry.command), ...args]);
+      plan.wrapped.push(label(server));
     }
-    if (isWrapped(entry, options.self)) {
-      plan.alreadyWrapped.push(server);
-      continue;
-    }
-    const args = Array.isArray(entry.args) ? entry.args.map(String) : [];
-    plan.text = set(plan.text, [options.key, server, 'command'], options.self[0]);
-    plan.text = set(plan.text, [options.key, server, 'args'], [options.self[1], 'wrap', '--server', server, '--user', options.user, '--', String(entry.command), ...args]);
-    plan.wrapped.push(server);
   }
-  if (!servers[name]) {
+  // The blackbox server itself once, at the user level: every project sees it.
+  if (!maps[0]!.servers[name]) {
     const entry: Entry = { command: options.self[0], args: [options.self[1], 'serve', '--db', options.db, '--as', options.user] };
     if (options.key === 'servers') entry.type = 'stdio';
     plan.text = set(plan.text, [options.key, name], entry);
@@ -91,20 +112,22 @@ export interface UndoPlan {
 }
 
 /** The config with every wrapped entry given back its own command and the blackbox entry removed. */
-export function planUndo(current: string, options: Pick<SetupOptions, 'key' | 'self' | 'name'>): UndoPlan {
-  const servers = serversOf(current, options.key);
+export function planUndo(current: string, options: Pick<SetupOptions, 'key' | 'self' | 'name' | 'client'>): UndoPlan {
+  const maps = serverMaps(current, options.key, options.client);
   const name = options.name ?? 'blackbox';
   const plan: UndoPlan = { text: current, unwrapped: [], removedSelf: false };
-  for (const [server, entry] of Object.entries(servers)) {
-    if (server === name || !isWrapped(entry, options.self)) continue;
-    const args = (entry.args as string[]).slice();
-    const dashes = args.indexOf('--');
-    const [command, ...rest] = args.slice(dashes + 1);
-    plan.text = set(plan.text, [options.key, server, 'command'], command);
-    plan.text = set(plan.text, [options.key, server, 'args'], rest);
-    plan.unwrapped.push(server);
+  for (const { path, servers, label } of maps) {
+    for (const [server, entry] of Object.entries(servers)) {
+      if (server === name || !isWrapped(entry, options.self)) continue;
+      const args = (entry.args as string[]).slice();
+      const dashes = args.indexOf('--');
+      const [command, ...rest] = args.slice(dashes + 1);
+      plan.text = set(plan.text, [...path, server, 'command'], command);
+      plan.text = set(plan.text, [...path, server, 'args'], rest);
+      plan.unwrapped.push(label(server));
+    }
   }
-  const own = servers[name];
+  const own = maps[0]!.servers[name];
   if (own && Array.isArray(own.args) && own.args[0] === options.self[1] && own.args[1] === 'serve') {
     plan.text = set(plan.text, [options.key, name], undefined);
     plan.removedSelf = true;
@@ -112,7 +135,7 @@ export function planUndo(current: string, options: Pick<SetupOptions, 'key' | 's
   return plan;
 }
 
-function serversOf(text: string, key: string): Record<string, Entry> {
+function parseConfig(text: string): Record<string, unknown> {
   if (text.trim() === '') return {};
   const errors: ParseError[] = [];
   const config = parse(text, errors, { allowTrailingComma: true });
@@ -121,9 +144,13 @@ function serversOf(text: string, key: string): Record<string, Entry> {
     throw new UserInputError(`the config is not valid JSON: ${printParseErrorCode(first.error)} at offset ${first.offset}; fix it (or give another with --config) and run setup again`);
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UserInputError('the config is not a JSON object');
-  const servers = (config as Record<string, unknown>)[key];
+  return config as Record<string, unknown>;
+}
+
+function serversAt(config: Record<string, unknown>, path: string[]): Record<string, Entry> {
+  const servers = path.reduce<unknown>((node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined), config);
   if (servers === undefined) return {};
-  if (typeof servers !== 'object' || servers === null || Array.isArray(servers)) throw new UserInputError(`"${key}" in the config is not an object of servers`);
+  if (typeof servers !== 'object' || servers === null || Array.isArray(servers)) throw new UserInputError(`"${path.join('.')}" in the config is not an object of servers`);
   return Object.fromEntries(Object.entries(servers as Record<string, unknown>).filter(([, e]) => typeof e === 'object' && e !== null)) as Record<string, Entry>;
 }
 

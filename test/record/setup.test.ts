@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { parse } from 'jsonc-parser';
 import { describe, expect, it } from 'vitest';
-import { clientConfig } from '../../src/record/setup.js';
+import { clientConfig, planSetup, planUndo } from '../../src/record/setup.js';
 import { tempDir } from '../helpers.js';
 
 const CLI = join(process.cwd(), 'dist/cli/main.js');
@@ -53,6 +53,14 @@ describe('setup <client>: record a whole client in one command', () => {
     for (const name of remote) expect(servers[name]).toEqual(before[name]);
     expect(servers.blackbox).toMatchObject({ command: process.execPath, args: [CLI, 'serve', '--db', join(home, 'bb.duckdb'), '--as', 'u_ana'] });
     if (client === 'vscode') expect(written).toContain('// the knowledge graph');
+    if (client === 'claude-code') {
+      // Claude Code's per-project servers are recorded too; the blackbox entry is added once, at the user level.
+      expect(first.stdout).toContain('recorded: postgres (project /home/ana/app) (now runs through wrap, as user u_ana)');
+      expect(first.stdout).toContain('not recorded (remote): linear (project /home/ana/app)');
+      const project = (parse(written) as any).projects['/home/ana/app'].mcpServers;
+      expect(project.postgres.args).toEqual([CLI, 'wrap', '--server', 'postgres', '--user', 'u_ana', '--', 'npx', '-y', '@modelcontextprotocol/server-postgres', 'postgresql://localhost/app']);
+      expect(project.blackbox).toBeUndefined();
+    }
     expect(readFileSync(`${config}.mcp-blackbox.bak`, 'utf8')).toBe(original);
 
     const again = setup(home, client, '--config', config, '--db', join(home, 'bb.duckdb'));
@@ -82,6 +90,16 @@ describe('setup <client>: record a whole client in one command', () => {
     expect(broken.stderr).toMatch(/the config is not valid JSON: .* at offset \d+/);
     expect(readFileSync(config, 'utf8')).toBe('{ "mcpServers": { "x": ');
     expect(setup(home, 'zed').stderr).toContain('setup takes one of claude-desktop, cursor, vscode, claude-code; got "zed"');
+  });
+
+  it('undo without the backup takes the wrap out of every server it put it in, Claude Code projects too', () => {
+    const original = readFileSync(join(FIXTURES, 'claude.json'), 'utf8');
+    const self: [string, string] = [process.execPath, CLI];
+    const setUp = planSetup(original, { client: 'claude-code', key: 'mcpServers', self, db: '/tmp/bb.duckdb', user: 'u_ana' });
+    expect(setUp.wrapped).toEqual(['everything', 'postgres (project /home/ana/app)']);
+    const undone = planUndo(setUp.text, { client: 'claude-code', key: 'mcpServers', self });
+    expect(undone.unwrapped).toEqual(['everything', 'postgres (project /home/ana/app)']);
+    expect(parse(undone.text)).toEqual(parse(original));
   });
 
   it('with no --config, the standard path for this OS (created when the client has none yet)', () => {

@@ -54,7 +54,7 @@ export async function setupCommand(client: string, flags: SetupFlags): Promise<n
       text = readFileSync(state.backup, 'utf8');
       out(`${path}: restored as it was before setup (from ${state.backup})`);
     } else {
-      const plan = planUndo(current, { key: known.key, self: self() });
+      const plan = planUndo(current, { key: known.key, self: self(), client: client as ClientName });
       text = plan.text;
       out(`${path}: edited since setup; ${plan.unwrapped.length ? `unwrapped ${plan.unwrapped.join(', ')}` : 'nothing wrapped'}${plan.removedSelf ? ', removed the blackbox entry' : ''}`);
     }
