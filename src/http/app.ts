@@ -13,6 +13,7 @@ import { HttpAuthError, type HttpAuth } from './auth.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { registerIngestRoutes } from './ingest-routes.js';
 import { otlpIgnored } from '../ingest/otlp-ingest.js';
+import { heldSpanStats } from '../store/otlp-held.js';
 
 export interface HttpAppOptions {
   store: Store;
@@ -110,11 +111,14 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // outside local mode its figures need a valid token. The read runs either way: a store that
   // cannot be opened answers 503 to both.
   app.get('/healthz', async (request) => {
-    const extent = await options.store.read((db) => storeExtent(db));
+    const [extent, held] = await Promise.all([
+      options.store.read((db) => storeExtent(db)),
+      options.store.read((db) => heldSpanStats(db, options.clock.now())),
+    ]);
     if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
       return { status: 'ok' };
     }
-    return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites, otlp_ignored: otlpIgnored };
+    return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites, otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans };
   });
 
   // RFC 9728: where a client learns which authorization server issues tokens for /mcp.

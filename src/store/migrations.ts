@@ -274,6 +274,9 @@ export const MIGRATIONS: readonly Migration[] = [
     span JSON NOT NULL,
     received_at TIMESTAMP NOT NULL
   );
+  -- Spans whose tool call never came within the waiting period: counted, for /healthz.
+  CREATE TABLE otlp_orphans (expired BIGINT NOT NULL);
+  INSERT INTO otlp_orphans VALUES (0);
   `,  // 12: tool calls counted from OTLP metrics (the MCP operation-duration histograms), per minute,
   // and the last cumulative value of each series, to turn cumulative points into counts.
   `

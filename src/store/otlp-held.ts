@@ -26,14 +26,30 @@ export async function holdSpans(db: Db, spans: readonly HeldSpan[], now: Date): 
      FROM (SELECT unnest(from_json($spans, '[{"trace_id":"VARCHAR","parent_span_id":"VARCHAR","span_id":"VARCHAR","span":"JSON"}]'), recursive := true)) AS s`,
     { spans: JSON.stringify(spans), now: now.toISOString().replace('T', ' ').replace('Z', '') },
   );
-  await db.run('DELETE FROM otlp_held_spans WHERE received_at < CAST($expired AS TIMESTAMP)', {
-    expired: new Date(now.getTime() - HELD_SPAN_TTL_MS).toISOString().replace('T', ' ').replace('Z', ''),
-  });
+  // What waited longer than the period, or past the cap, is an orphan now: counted, then dropped.
+  const expired = { expired: new Date(now.getTime() - HELD_SPAN_TTL_MS).toISOString().replace('T', ' ').replace('Z', '') };
+  await db.run('UPDATE otlp_orphans SET expired = expired + (SELECT count(*) FROM otlp_held_spans WHERE received_at < CAST($expired AS TIMESTAMP))', expired);
+  await db.run('DELETE FROM otlp_held_spans WHERE received_at < CAST($expired AS TIMESTAMP)', expired);
   // The cap is checked by a count (cheap) and enforced by a sort only when it is passed.
   const held = await heldSpanCount(db);
   if (held > HELD_SPAN_CAP) {
+    await db.run(`UPDATE otlp_orphans SET expired = expired + ${held - HELD_SPAN_CAP}`);
     await db.run(`DELETE FROM otlp_held_spans WHERE rowid IN (SELECT rowid FROM otlp_held_spans ORDER BY received_at DESC OFFSET ${HELD_SPAN_CAP})`);
   }
+}
+
+/**
+ * Spans waiting for their tool call, and orphans: those whose call never came within the
+ * waiting period (dropped ones, and those past it not yet dropped). For /healthz.
+ */
+export async function heldSpanStats(db: Db, now: Date): Promise<{ waiting: number; orphans: number }> {
+  const row = await db.one<{ waiting: number; overdue: number; expired: number }>(
+    `SELECT count(*)::DOUBLE AS waiting, count(*) FILTER (received_at < CAST($expired AS TIMESTAMP))::DOUBLE AS overdue,
+            (SELECT expired FROM otlp_orphans)::DOUBLE AS expired
+     FROM otlp_held_spans`,
+    { expired: new Date(now.getTime() - HELD_SPAN_TTL_MS).toISOString().replace('T', ' ').replace('Z', '') },
+  );
+  return { waiting: (row?.waiting ?? 0) - (row?.overdue ?? 0), orphans: (row?.overdue ?? 0) + (row?.expired ?? 0) };
 }
 
 /** Which of these executions are stored: a child span whose call is stored is a late step, not one to hold. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { count, openTestStore } from '../helpers.js';
+import { heldSpanStats, holdSpans } from '../../src/store/otlp-held.js';
 import { bearer, startHttp, TOKENS } from './harness.js';
 
 const ns = (iso: string) => String(BigInt(Date.parse(iso)) * 1_000_000n);
@@ -177,7 +178,10 @@ describe('OTLP: spans of one tool call exported apart', () => {
     await post(request([child('0000000000000001', 'a000000000000001', early, 1), child('0000000000000002', 'a000000000000001', early, 2, true)]));
     expect(await count(store, 'SELECT count(*) FROM executions')).toBe(0);
     expect(await count(store, 'SELECT count(*) FROM otlp_held_spans')).toBe(2);
+    const health = async () => (await fetch(`${url}/healthz`, { headers: bearer(TOKENS.root) })).json();
+    expect(await health()).toMatchObject({ otlp_spans_waiting: 2, otlp_orphan_spans: 0 });
     await post(request([call('a000000000000001', early)]));
+    expect(await health()).toMatchObject({ otlp_spans_waiting: 0, otlp_orphan_spans: 0 });
     const first = await store.read((db) => db.one<{ tool_kind: string; step_count: number; failing_connector: string | null }>(
       `SELECT tool_kind, step_count, failing_connector FROM executions WHERE execution_id = '${early}-a000000000000001'`));
     expect(first).toEqual({ tool_kind: 'workflow', step_count: 2, failing_connector: 'salesforce' });
@@ -217,5 +221,20 @@ describe('OTLP: what other emitters call things', () => {
       { tool_name: 'lookup_customer', status: 'succeeded', error_type: null, error_layer: null, error_message: null, agent_session_id: null, input: '{"email":"a@b.c"}' },
       { tool_name: 'send_invoice', status: 'failed', error_type: 'Error', error_layer: 'tool', error_message: 'Stripe said no', agent_session_id: null, input: null },
     ]);
+  });
+});
+
+describe('OTLP: spans whose tool call never comes', () => {
+  it('wait an hour, then count as orphans and are dropped', async () => {
+    const store = await openTestStore('2026-10-30T06:00:00Z');
+    const at = (minutes: number) => new Date(Date.parse('2026-10-30T05:00:00Z') + minutes * 60_000);
+    const span = (id: string) => ({ trace_id: 't', parent_span_id: `p${id}`, span_id: id, span: { spanId: id } });
+    await store.write((db) => holdSpans(db, [span('1'), span('2')], at(0)));
+    expect(await store.read((db) => heldSpanStats(db, at(30)))).toEqual({ waiting: 2, orphans: 0 });
+    // Past the hour they are orphans, counted before and after they are dropped.
+    expect(await store.read((db) => heldSpanStats(db, at(61)))).toEqual({ waiting: 0, orphans: 2 });
+    await store.write((db) => holdSpans(db, [span('3')], at(61)));
+    expect(await store.read((db) => heldSpanStats(db, at(61)))).toEqual({ waiting: 1, orphans: 2 });
+    expect(await count(store, 'SELECT count(*) FROM otlp_held_spans')).toBe(1);
   });
 });
