@@ -260,6 +260,15 @@ describe('wrap: a recording stdio proxy in front of real MCP servers', () => {
   it("the child's exit code is wrap's; a command that cannot start is 127; stdin closing stops the child", () => {
     const exits = spawnSync(process.execPath, [CLI, 'wrap', '--spool', tempDir(), '--', process.execPath, '-e', 'process.exit(3)'], { input: '' });
     expect(exits.status).toBe(3);
+    // Flags that cannot work are refused before the server starts, with what to give instead.
+    const badUrl = spawnSync(process.execPath, [CLI, 'wrap', '--to', 'localhost:8765', '--', process.execPath, '-e', ''], { input: '', encoding: 'utf8' });
+    expect(badUrl.status).toBe(2);
+    expect(badUrl.stderr).toContain('--to must be the URL of an mcp-blackbox HTTP server, like http://127.0.0.1:8765; got "localhost:8765"');
+    const badCap = spawnSync(process.execPath, [CLI, 'wrap', '--payload-cap', 'lots', '--', process.execPath, '-e', ''], { input: '', encoding: 'utf8' });
+    expect(badCap.status).toBe(2);
+    expect(badCap.stderr).toContain('--payload-cap must be a size of at least 256 bytes, like 64KiB; got "lots"');
+    const badDelays = spawnSync(process.execPath, [CLI, 'wrap', '--retry-delays', '1s', '--', process.execPath, '-e', ''], { input: '', encoding: 'utf8' });
+    expect(badDelays.stderr).toContain('--retry-delays takes waits in milliseconds, comma-separated');
     const missing = spawnSync(process.execPath, [CLI, 'wrap', '--spool', tempDir(), '--', '/no/such/server'], { input: '', encoding: 'utf8' });
     expect(missing.status).toBe(127);
     expect(missing.stderr).toContain('wrap: cannot start /no/such/server');

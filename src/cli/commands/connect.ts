@@ -2,6 +2,7 @@ import { UserInputError } from '../../errors.js';
 import { bridgeStdioToHttp } from '../../mcp/bridge.js';
 import { ENV, resolveConfig, type CommonFlags } from '../config.js';
 import { AS_HEADER, findOwner } from '../owner.js';
+import { isHttpUrl } from './wrap.js';
 
 export interface ConnectFlags extends CommonFlags {
   token?: string;
@@ -17,11 +18,8 @@ export async function connectCommand(url: string | undefined, flags: ConnectFlag
   let target: string;
   let headers: Record<string, string>;
   if (url) {
-    try {
-      target = new URL(url).origin;
-    } catch {
-      throw new UserInputError(`connect takes the URL of an mcp-blackbox HTTP server, like http://127.0.0.1:8765; got ${JSON.stringify(url)}`);
-    }
+    if (!isHttpUrl(url)) throw new UserInputError(`connect takes the URL of an mcp-blackbox HTTP server, like http://127.0.0.1:8765; got ${JSON.stringify(url)}`);
+    target = new URL(url).origin;
     const token = flags.token ?? process.env[ENV.token];
     headers = token ? { authorization: `Bearer ${token}` } : {};
   } else {

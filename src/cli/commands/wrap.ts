@@ -33,12 +33,8 @@ export function wrapUser(flags: WrapFlags, env: NodeJS.ProcessEnv): string {
 export async function wrapCommand(command: string, args: string[], flags: WrapFlags): Promise<number> {
   const env = process.env;
   const url = flags.to ?? env[ENV.url];
-  if (url) {
-    try {
-      new URL(url);
-    } catch {
-      throw new UserInputError(`--to must be the URL of an mcp-blackbox HTTP server, like http://127.0.0.1:8765; got ${JSON.stringify(url)}`);
-    }
+  if (url && !isHttpUrl(url)) {
+    throw new UserInputError(`--to must be the URL of an mcp-blackbox HTTP server, like http://127.0.0.1:8765; got ${JSON.stringify(url)}`);
   }
   const cap = flags.payloadCap ? parseByteSize(flags.payloadCap) : DEFAULT_PAYLOAD_CAP;
   if (cap === undefined || cap < 256) throw new UserInputError(`--payload-cap must be a size of at least 256 bytes, like 64KiB; got ${JSON.stringify(flags.payloadCap)}`);
@@ -58,4 +54,13 @@ export async function wrapCommand(command: string, args: string[], flags: WrapFl
     output: process.stdout,
     log,
   });
+}
+
+/** An http(s) URL: `localhost:8765` parses as a URL too (scheme "localhost:"), and would fail at every post. */
+export function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
 }
