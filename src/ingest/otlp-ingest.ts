@@ -3,7 +3,7 @@ import { ingestLines } from './batch.js';
 import { blockFromRecords } from './lines.js';
 import { toolCallPoints, type ExportMetricsServiceRequest } from './otlp-metrics.js';
 import { addMetricPoints } from '../store/metrics.js';
-import { mapTraces, stepFromSpan, type ExportTraceServiceRequest, type OtlpSpan } from './otlp.js';
+import { mapTraces, requestSpans, stepFromSpan, type ExportTraceServiceRequest, type OtlpSpan } from './otlp.js';
 import { appendSteps, heldChildren, holdSpans, releaseHeld, storedExecutions, type HeldSpan } from '../store/otlp-held.js';
 
 /** An OTLP export request that is not shaped like one (the transports turn it into a 400 or INVALID_ARGUMENT). */
@@ -24,9 +24,8 @@ export async function ingestOtlpTraces(store: Store, payload: unknown, source: s
     throw new OtlpShapeError('Expected an OTLP ExportTraceServiceRequest: {"resourceSpans": [...]}.');
   }
   // Children exported before their tool call waited in the store: they join it now.
-  const spanKeys = (request.resourceSpans ?? [])
-    .flatMap((rs) => (Array.isArray(rs?.scopeSpans) ? rs.scopeSpans : []).flatMap((ss) => (Array.isArray(ss?.spans) ? ss.spans : [])))
-    .filter((s) => s && typeof s.traceId === 'string' && typeof s.spanId === 'string')
+  const spanKeys = requestSpans(request)
+    .filter((s) => typeof s.traceId === 'string' && typeof s.spanId === 'string')
     .map((s) => ({ traceId: s.traceId!, spanId: s.spanId! }));
   const held = await store.read((db) => heldChildren(db, spanKeys));
   const mapped = mapTraces(request, held.map((h) => h.span as OtlpSpan));

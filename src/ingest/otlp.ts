@@ -202,6 +202,16 @@ const KNOWN_ATTRIBUTES = new Set<string>([
   'user.name', 'user.team', 'deployment.environment.name', 'deployment.environment',
 ]);
 
+/** The spans of one resource's scopes, whatever their shape: the export is untrusted input. */
+function spansOf(rs: NonNullable<ExportTraceServiceRequest['resourceSpans']>[number]): OtlpSpan[] {
+  return (Array.isArray(rs?.scopeSpans) ? rs.scopeSpans : []).flatMap((ss) => (Array.isArray(ss?.spans) ? ss.spans : [])).filter((s) => s && typeof s === 'object');
+}
+
+/** Every span of an export request, across its resources and scopes. */
+export function requestSpans(request: ExportTraceServiceRequest): OtlpSpan[] {
+  return (Array.isArray(request.resourceSpans) ? request.resourceSpans : []).flatMap(spansOf);
+}
+
 /**
  * `held`: spans of earlier requests that waited for their parent (store/otlp-held.ts); they join
  * the children of the request's spans, so a tool call gets the steps that were exported before it.
@@ -211,9 +221,7 @@ export function mapTraces(request: ExportTraceServiceRequest, held: readonly Otl
   const toolCalls: MappedTraces['toolCalls'] = [];
   const rejected: MappedTraces['rejected'] = [];
   let spanCount = 0;
-  const spansOf = (rs: NonNullable<ExportTraceServiceRequest['resourceSpans']>[number]) =>
-    (Array.isArray(rs?.scopeSpans) ? rs.scopeSpans : []).flatMap((ss) => (Array.isArray(ss?.spans) ? ss.spans : [])).filter((s) => s && typeof s === 'object');
-  const everySpan = (request.resourceSpans ?? []).flatMap(spansOf);
+  const everySpan = requestSpans(request);
   // Parents and children across the whole request (a child may come from another resource), and
   // across requests through the held spans.
   const present = new Set(everySpan.map((s) => `${s.traceId}:${s.spanId}`));

@@ -1,3 +1,4 @@
+import { sqlTime } from '../clock.js';
 import type { Db } from './store.js';
 
 /** A tool-call count from metrics (ingest/otlp-metrics.ts), per minute. */
@@ -22,7 +23,7 @@ export interface MetricPoint {
  */
 export async function addMetricPoints(db: Db, points: readonly MetricPoint[], now: Date): Promise<number> {
   let added = 0;
-  const stamp = now.toISOString().replace('T', ' ').replace('Z', '');
+  const stamp = sqlTime(now);
   for (const p of points) {
     let count = p.count;
     let sum = p.sum_ms;
@@ -41,7 +42,7 @@ export async function addMetricPoints(db: Db, points: readonly MetricPoint[], no
     if (count <= 0) continue;
     await db.run(
       `INSERT INTO mcp_metric_minutes VALUES (CAST($minute AS TIMESTAMP), $side, $server, $tool, $failed, $count, $sum)`,
-      { minute: p.minute.replace('T', ' ').replace('Z', ''), side: p.side, server: p.server, tool: p.tool, failed: p.failed, count, sum },
+      { minute: sqlTime(p.minute), side: p.side, server: p.server, tool: p.tool, failed: p.failed, count, sum },
     );
     added += count;
   }

@@ -1,3 +1,4 @@
+import { sqlTime } from '../clock.js';
 import type { Db } from './store.js';
 
 /**
@@ -9,6 +10,9 @@ import type { Db } from './store.js';
 export const HELD_SPAN_TTL_MS = 60 * 60_000;
 /** At most this many spans wait; past it the oldest go first. */
 export const HELD_SPAN_CAP = 100_000;
+
+/** Spans received before this (SQL time) have waited out their period. */
+const waitedTooLong = (now: Date) => sqlTime(new Date(now.getTime() - HELD_SPAN_TTL_MS));
 
 export interface HeldSpan {
   trace_id: string;
@@ -24,10 +28,10 @@ export async function holdSpans(db: Db, spans: readonly HeldSpan[], now: Date): 
     `INSERT INTO otlp_held_spans
      SELECT s.trace_id, s.parent_span_id, s.span_id, s.span, CAST($now AS TIMESTAMP)
      FROM (SELECT unnest(from_json($spans, '[{"trace_id":"VARCHAR","parent_span_id":"VARCHAR","span_id":"VARCHAR","span":"JSON"}]'), recursive := true)) AS s`,
-    { spans: JSON.stringify(spans), now: now.toISOString().replace('T', ' ').replace('Z', '') },
+    { spans: JSON.stringify(spans), now: sqlTime(now) },
   );
   // What waited longer than the period, or past the cap, is an orphan now: counted, then dropped.
-  const expired = { expired: new Date(now.getTime() - HELD_SPAN_TTL_MS).toISOString().replace('T', ' ').replace('Z', '') };
+  const expired = { expired: waitedTooLong(now) };
   await db.run('UPDATE otlp_orphans SET expired = expired + (SELECT count(*) FROM otlp_held_spans WHERE received_at < CAST($expired AS TIMESTAMP))', expired);
   await db.run('DELETE FROM otlp_held_spans WHERE received_at < CAST($expired AS TIMESTAMP)', expired);
   // The cap is checked by a count (cheap) and enforced by a sort only when it is passed.
@@ -47,7 +51,7 @@ export async function heldSpanStats(db: Db, now: Date): Promise<{ waiting: numbe
     `SELECT count(*)::DOUBLE AS waiting, count(*) FILTER (received_at < CAST($expired AS TIMESTAMP))::DOUBLE AS overdue,
             (SELECT expired FROM otlp_orphans)::DOUBLE AS expired
      FROM otlp_held_spans`,
-    { expired: new Date(now.getTime() - HELD_SPAN_TTL_MS).toISOString().replace('T', ' ').replace('Z', '') },
+    { expired: waitedTooLong(now) },
   );
   return { waiting: (row?.waiting ?? 0) - (row?.overdue ?? 0), orphans: (row?.overdue ?? 0) + (row?.expired ?? 0) };
 }

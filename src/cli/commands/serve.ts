@@ -11,7 +11,6 @@ import { DatabaseLockedError, UserInputError } from '../../errors.js';
 import { bridgeStdioToHttp } from '../../mcp/bridge.js';
 import { isLoopback } from '../../http/exposure.js';
 import { advertiseOwner, AS_HEADER, findOwner, newOwnerToken, ownerPath, type OwnerRecord } from '../owner.js';
-import { summaryReport } from './summary.js';
 import { quarantineReport } from './quarantine.js';
 import { auditVerifyReport } from './audit.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
@@ -28,7 +27,7 @@ import { Store } from '../../store/store.js';
 import { auditMirrorPath, ENV, resolveConfig, storeOptions, type CommonFlags, type Config } from '../config.js';
 import { AuditLog } from '../../access/audit.js';
 import { formatIngestSummary } from './ingest.js';
-import { fleetSummaryText } from './summary.js';
+import { fleetSummaryText, summaryReport } from './summary.js';
 import type { RunWrapper } from '../main.js';
 
 export interface ServeFlags extends CommonFlags {

@@ -1,6 +1,5 @@
 import { describeCoverage, storeCoverage, storeExtent } from '../../analytics/coverage.js';
-import { needsOldest, resolveRange } from '../../analytics/time-range.js';
-
+import { checkTimeZone, needsOldest, resolveRange } from '../../analytics/time-range.js';
 import { usageSummary } from '../../analytics/usage.js';
 import { toolUsage } from '../../analytics/tool-usage.js';
 import { whoDroveSpike } from '../../analytics/spike.js';
@@ -8,7 +7,6 @@ import { failureReport } from '../../analytics/failures.js';
 import { unusedTools } from '../../analytics/unused.js';
 import { clockFrom, type Clock } from '../../clock.js';
 import { resolve } from 'node:path';
-import { checkTimeZone } from '../../analytics/time-range.js';
 import { onStoreOrOwner, type CommandOutput } from '../owner.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { Store } from '../../store/store.js';
