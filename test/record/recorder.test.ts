@@ -3,6 +3,7 @@ import { Recorder } from '../../src/record/recorder.js';
 import { recordToolLists } from '../../src/store/catalog.js';
 import { serverToolLists } from '../../src/analytics/catalog.js';
 import { openTestStore } from '../helpers.js';
+import { call, connect } from '../mcp/harness.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromText } from '../../src/ingest/lines.js';
 
@@ -71,5 +72,15 @@ describe('the recorder reads JSON-RPC traffic into execution records', () => {
     expect(result).toMatchObject({ lines: 2, tool_lists: 1, inserted: 0, quarantined: { 'invalid_value:seen_at': 1 } });
     expect(result.rejected[0]!.reason).toMatch(/invalid_value:seen_at .* \| invalid_value:server .* \| invalid_value:tools\.0\.name/);
     expect(await store.read((db) => serverToolLists(db))).toMatchObject([{ server: 'srv', tools: 1 }]);
+  });
+
+  it('a secret in a recorded tool description never leaves fleet_catalog', async () => {
+    const store = await openTestStore('2026-12-02T00:00:00Z');
+    const secret = `sk_live_${'4eC39HqLyjWDarjtT1zdp7dc'}`;
+    await store.write((db) => recordToolLists(db, [{ seen_at: '2026-12-01T10:00:00Z', server: 'srv', tools: [{ name: 'pay', description: `charges with ${secret}` }] }]));
+    await store.write((db) => recordToolLists(db, [{ seen_at: '2026-12-01T11:00:00Z', server: 'srv', tools: [{ name: 'pay', description: `now charges with ${secret} twice` }] }]));
+    const answer = await call(await connect(store, { id: 'u_ben', role: 'member' }), 'fleet_catalog', {});
+    expect(answer.structuredContent.tool_lists).toMatchObject([{ server: 'srv', versions: 2, changed_tools: [{ name: 'pay' }] }]);
+    expect(JSON.stringify(answer)).not.toContain(secret);
   });
 });
