@@ -5,7 +5,10 @@ import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Caller } from './caller.js';
 
-export const AUDIT_ACTIONS = ['unmask', 'unmask_denied', 'view_execution', 'audit_read', 'export'] as const;
+export const AUDIT_ACTIONS = [
+  'unmask', 'unmask_denied', 'view_execution', 'audit_read', 'export',
+  'alert_rule_create', 'alert_rule_update', 'alert_rule_delete', 'alert_silence',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEventInput {

@@ -137,6 +137,15 @@ function calendarWindow(window: string, now: Date, tz: string): TimeRange | unde
   }
 }
 
+/** The whole calendar day, week (from Monday) or month in `tz` that holds `at`: [start, end). */
+export function periodRange(period: 'day' | 'week' | 'month', at: Date, tz = 'UTC'): TimeRange {
+  const window = period === 'day' ? 'today' : period === 'week' ? 'this_week' : 'this_month';
+  const from = calendarWindow(window, at, tz)!.from;
+  // Past the next start by half a day at least (DST days are 23 or 25 hours; months 28 to 31 days).
+  const beyond = new Date(from.getTime() + (period === 'day' ? 36 : period === 'week' ? 7.5 * 24 : 31.5 * 24) * 3_600_000);
+  return { from, to: calendarWindow(window, beyond, tz)!.from };
+}
+
 const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
 
 /** The wall-clock date and time of `instant` in `tz`. */

@@ -1,3 +1,4 @@
+import { announceIngested } from './ingested.js';
 import type { Db, Store } from '../store/store.js';
 import { mergeBatch, mergeWithFallback, type MergeCounts, type MergeOptions } from '../store/merge.js';
 import type { LineBlock } from './lines.js';
@@ -48,13 +49,15 @@ export async function commitBatch(
   source: string,
   afterMerge?: (db: Db) => Promise<void>,
 ): Promise<BatchResult> {
-  return mergeWithFallback((scope) =>
+  const result = await mergeWithFallback((scope) =>
     store.write(async (db) => {
       const load = await BatchLoad.begin(store, db);
       await load.add(batch);
       return load.finish(source, afterMerge, { scope });
     }),
   );
+  announceIngested(store, result);
+  return result;
 }
 
 /**

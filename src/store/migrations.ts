@@ -297,4 +297,76 @@ export const MIGRATIONS: readonly Migration[] = [
     updated_at TIMESTAMP NOT NULL
   );
   `,
+  // 13: alerting (src/alerts): rules, the state of each alert (a rule and a group), its history,
+  // silences, and the notifications owed to each channel with every delivery attempt, so none is
+  // lost across a restart.
+  `
+  CREATE TABLE alert_rules (
+    name VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    rule JSON NOT NULL,
+    origin VARCHAR NOT NULL,
+    updated_by VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+  );
+  CREATE TABLE alert_ticks (
+    rule VARCHAR PRIMARY KEY,
+    last_tick TIMESTAMP NOT NULL,
+    last_error VARCHAR,
+    duration_ms DOUBLE NOT NULL
+  );
+  CREATE TABLE alert_states (
+    fingerprint VARCHAR PRIMARY KEY,
+    rule VARCHAR NOT NULL,
+    group_key VARCHAR NOT NULL,
+    state JSON NOT NULL,
+    explanation JSON,
+    updated_at TIMESTAMP NOT NULL
+  );
+  CREATE TABLE alert_history (
+    rule VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    group_key VARCHAR NOT NULL,
+    event VARCHAR NOT NULL,
+    event_at TIMESTAMP NOT NULL,
+    severity VARCHAR NOT NULL,
+    value DOUBLE,
+    threshold DOUBLE,
+    silenced BOOLEAN NOT NULL,
+    explanation JSON
+  );
+  CREATE TABLE alert_silences (
+    id VARCHAR PRIMARY KEY,
+    rule VARCHAR NOT NULL,
+    group_key VARCHAR,
+    ends_at TIMESTAMP NOT NULL,
+    reason VARCHAR NOT NULL,
+    created_by VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL
+  );
+  CREATE TABLE alert_notifications (
+    id VARCHAR PRIMARY KEY,
+    channel VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    event VARCHAR NOT NULL,
+    event_at TIMESTAMP NOT NULL,
+    message JSON NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TIMESTAMP,
+    delivered_at TIMESTAMP,
+    last_status INTEGER,
+    last_error VARCHAR
+  );
+  CREATE TABLE alert_deliveries (
+    notification_id VARCHAR NOT NULL,
+    attempt INTEGER NOT NULL,
+    attempted_at TIMESTAMP NOT NULL,
+    status INTEGER,
+    error VARCHAR,
+    duration_ms DOUBLE NOT NULL
+  );
+  `,
 ];
