@@ -89,8 +89,11 @@ export class Delivery {
     const byChannel = new Map<string, NotificationRow[]>();
     for (const row of due) byChannel.set(row.channel, [...(byChannel.get(row.channel) ?? []), row]);
     await Promise.all([...byChannel].map(async ([name, rows]) => {
-      // One at a time per channel, oldest first: a receiver sees an alert fire before it resolves.
-      for (const row of rows) await this.attempt(name, row);
+      // One at a time per channel, oldest first: a receiver hears an alert fire before it resolves,
+      // so a failure holds back the rest of its channel until its retry.
+      for (const row of rows) {
+        if (!(await this.attempt(name, row))) break;
+      }
     }));
   }
 

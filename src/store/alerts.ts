@@ -184,11 +184,19 @@ export async function enqueueNotifications(db: Db, rows: ReadonlyArray<{ id: str
   }
 }
 
-/** Notifications whose next attempt is due, oldest first (in order per channel). */
+/**
+ * Notifications whose next attempt is due, oldest first, and in order per channel: one waiting
+ * for a retry holds back the later ones of its channel, so a receiver never hears an alert
+ * resolve before it heard it fire.
+ */
 export async function dueNotifications(db: Db, now: Date, limit: number): Promise<NotificationRow[]> {
   return db.all<NotificationRow>(
-    `SELECT ${NOTIFICATION_COLUMNS} FROM alert_notifications
+    `SELECT ${NOTIFICATION_COLUMNS} FROM alert_notifications n
      WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= CAST($now AS TIMESTAMP)
+       AND NOT EXISTS (
+         SELECT 1 FROM alert_notifications e
+         WHERE e.channel = n.channel AND e.delivered_at IS NULL AND e.next_attempt_at > CAST($now AS TIMESTAMP)
+           AND (e.created_at < n.created_at OR (e.created_at = n.created_at AND (e.event_at < n.event_at OR (e.event_at = n.event_at AND e.id < n.id)))))
      ORDER BY created_at, event_at, id LIMIT $limit`,
     { now: sqlTime(now), limit },
   );
