@@ -112,3 +112,19 @@ function countShortConditions(signal: Awaited<ReturnType<typeof alertSignal>>, f
   }
   return count;
 }
+
+/** The report in words, the ones a person or a model tunes the rule from. */
+export function backtestText(report: BacktestReport, rule: AlertRule): string {
+  const groups = report.by_group.map((g) => `${g.firings} for ${g.group || 'the fleet'}`).join(', ');
+  const episodes = report.episodes.slice(0, 20).map((e) =>
+    `${e.group ? `${e.group}: ` : ''}fired ${e.fired_at} (value ${e.value_at_fire}, peak ${e.peak_value}, threshold ${e.threshold})${e.resolved_at ? `, resolved ${e.resolved_at}` : ', still firing at the end'}`,
+  );
+  return [
+    `Over ${report.window.from} .. ${report.window.to}, ${rule.name} (${report.condition}) would have fired ${report.firings} time(s)${groups ? ` (${groups})` : ''}, resolved ${report.resolutions}, reminded ${report.reminders}: ` +
+      `${report.notifications} notification(s) on ${report.channels.length ? report.channels.join(', ') : 'no channel'}.` +
+      (report.held_shorter_than_for ? ` ${report.held_shorter_than_for} more time(s) the condition held for less than for (${rule.for}).` : ''),
+    ...episodes,
+    report.episodes.length > 20 ? `...and ${report.episodes.length - 20} more episodes in the structured result.` : '',
+    report.firings === 0 ? 'It never fired: lower the threshold or widen the window if it should have.' : 'Too many? Raise the threshold, min volume or for, and backtest again; then create_alert_rule or update_alert_rule.',
+  ].filter(Boolean).join('\n');
+}

@@ -1,17 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { unknownFilterValues } from '../analytics/catalog.js';
-import type { AuditLog } from '../access/audit.js';
-import type { Caller } from '../access/caller.js';
-import type { Clock } from '../clock.js';
+import { parseWindow } from '../analytics/time-range.js';
+import type { AuditEventInput } from '../access/audit.js';
+import { parseInstant, type Clock } from '../clock.js';
 import { NotFoundError, UserInputError } from '../errors.js';
 import { putRule, putSilence, removeRule, ruleRow, ruleRows } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
 import { parseChannel, type Channel } from './channels.js';
-import { describeRule, parseRule, type AlertRule } from './rules.js';
-import { randomUUID } from 'node:crypto';
-import { parseWindow } from '../analytics/time-range.js';
-import { parseInstant } from '../clock.js';
+import { parseRule, type AlertRule } from './rules.js';
 
 /** The alerts file: channels by name and rules. */
 export interface AlertsFile {
@@ -77,8 +75,10 @@ export async function checkFilterValues(store: Store, rule: AlertRule): Promise<
 
 export interface RuleChangeContext {
   store: Store;
-  audit: AuditLog;
-  caller: Caller;
+  /** Records the change in the audit log (bound to whoever makes it); resolves once committed. */
+  audit: { record(event: AuditEventInput): Promise<unknown> };
+  /** Who makes the change, as stored with the rule. */
+  actor: string;
   clock: Clock;
   channels: ReadonlyMap<string, Channel>;
 }
@@ -91,15 +91,15 @@ export async function saveRule(ctx: RuleChangeContext, input: unknown, mode: 'cr
   const existing = await ctx.store.read((db) => ruleRow(db, rule.name));
   if (mode === 'create' && existing) throw new UserInputError(`a rule named ${rule.name} exists already; update_alert_rule changes it, or pick another name.`);
   if (mode === 'update' && !existing) throw new NotFoundError(`no rule is named ${rule.name}; alert_rules lists them, create_alert_rule makes one.`);
-  await ctx.audit.record(ctx.caller, { action: mode === 'create' ? 'alert_rule_create' : 'alert_rule_update', target: rule.name, details: { rule } });
-  await ctx.store.write((db) => putRule(db, { name: rule.name, kind: rule.kind, rule: JSON.stringify(rule), origin: 'tool', by: ctx.caller.id, at: ctx.clock.now() }));
+  await ctx.audit.record({ action: mode === 'create' ? 'alert_rule_create' : 'alert_rule_update', target: rule.name, details: { rule } });
+  await ctx.store.write((db) => putRule(db, { name: rule.name, kind: rule.kind, rule: JSON.stringify(rule), origin: 'tool', by: ctx.actor, at: ctx.clock.now() }));
   return rule;
 }
 
 export async function deleteRule(ctx: RuleChangeContext, name: string, reason?: string): Promise<void> {
   const existing = await ctx.store.read((db) => ruleRow(db, name));
   if (!existing) throw new NotFoundError(`no rule is named ${name}; alert_rules lists them.`);
-  await ctx.audit.record(ctx.caller, { action: 'alert_rule_delete', target: name, reason, details: { rule: JSON.parse(existing.rule) } });
+  await ctx.audit.record({ action: 'alert_rule_delete', target: name, reason, details: { rule: JSON.parse(existing.rule) } });
   await ctx.store.write((db) => removeRule(db, name));
 }
 
@@ -114,8 +114,8 @@ export async function silence(ctx: RuleChangeContext, args: { rule: string; grou
   if (ends <= now) throw new UserInputError(`until (${ends.toISOString()}) is not in the future (now is ${now.toISOString()}).`);
   if (ends.getTime() - now.getTime() > 90 * 86_400_000) throw new UserInputError('a silence lasts at most 90 days; disable the rule (update_alert_rule with enabled: false) for longer.');
   const id = `sil_${randomUUID()}`;
-  await ctx.audit.record(ctx.caller, { action: 'alert_silence', target: args.rule, reason: args.reason, details: { id, group: args.group ?? null, ends_at: ends.toISOString() } });
-  await ctx.store.write((db) => putSilence(db, { id, rule: args.rule, group_key: args.group ?? null, ends_at: ends, reason: args.reason, created_by: ctx.caller.id, created_at: now }));
+  await ctx.audit.record({ action: 'alert_silence', target: args.rule, reason: args.reason, details: { id, group: args.group ?? null, ends_at: ends.toISOString() } });
+  await ctx.store.write((db) => putSilence(db, { id, rule: args.rule, group_key: args.group ?? null, ends_at: ends, reason: args.reason, created_by: ctx.actor, created_at: now }));
   return { id, ends_at: ends.toISOString() };
 }
 
@@ -133,19 +133,18 @@ export async function syncFileRules(ctx: RuleChangeContext, file: AlertsFile, lo
     if (before && JSON.stringify(JSON.parse(before.rule)) === json && before.origin === 'file') continue;
     const problems = await ctx.store.read((db) => unknownFilterValues(db, rule.filters));
     for (const p of problems) log(`alerts: rule ${rule.name}: no ${p.filter} is named ${JSON.stringify(p.value)} yet${p.closest.length ? ` (closest: ${p.closest.join(', ')})` : ''}; it is kept, and matches once one is.`);
-    await ctx.audit.record(ctx.caller, { action: before ? 'alert_rule_update' : 'alert_rule_create', target: rule.name, details: { rule, from_file: true } });
-    await ctx.store.write((db) => putRule(db, { name: rule.name, kind: rule.kind, rule: json, origin: 'file', by: ctx.caller.id, at: ctx.clock.now() }));
+    await ctx.audit.record({ action: before ? 'alert_rule_update' : 'alert_rule_create', target: rule.name, details: { rule, from_file: true } });
+    await ctx.store.write((db) => putRule(db, { name: rule.name, kind: rule.kind, rule: json, origin: 'file', by: ctx.actor, at: ctx.clock.now() }));
     if (before) counts.changed++;
     else counts.added++;
   }
   const inFile = new Set(file.rules.map((r) => r.name));
   for (const row of stored) {
     if (row.origin !== 'file' || inFile.has(row.name)) continue;
-    await ctx.audit.record(ctx.caller, { action: 'alert_rule_delete', target: row.name, details: { from_file: true } });
+    await ctx.audit.record({ action: 'alert_rule_delete', target: row.name, details: { from_file: true } });
     await ctx.store.write((db) => removeRule(db, row.name));
     counts.removed++;
   }
   return counts;
 }
 
-export { describeRule };

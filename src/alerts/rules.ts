@@ -212,3 +212,47 @@ export function describeRule(rule: AlertRule): string {
       return `a server's tool list or a tool's description or input schema changed${on}`;
   }
 }
+
+/** Fields every kind shares (listed once in kindReference). */
+const COMMON_FIELDS = new Set([...Object.keys(common), 'kind', 'severity']);
+
+/**
+ * Each kind's own parameters with their defaults ("required" when there is none), read from the
+ * schema itself: what alert_rules shows a model about to write a rule.
+ */
+export function kindReference(): Record<RuleKind, Record<string, unknown>> {
+  const reference = {} as Record<RuleKind, Record<string, unknown>>;
+  for (const option of RULE_SCHEMA.options) {
+    const kind = option.shape.kind.value as RuleKind;
+    const params: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(option.shape as Record<string, z.ZodTypeAny>)) {
+      if (COMMON_FIELDS.has(key) && key !== 'severity' && !(key === 'repeat_interval' && kind === 'unused_tool')) continue;
+      if (key === 'kind') continue;
+      // Severities are listed once, with the common fields; here only each kind's default.
+      params[key] = key === 'severity' ? (field as z.ZodDefault<z.ZodTypeAny>)._def.defaultValue() : describeField(field);
+    }
+    reference[kind] = params;
+  }
+  return reference;
+}
+
+function describeField(field: z.ZodTypeAny): unknown {
+  let inner = field;
+  let fallback: unknown;
+  let optional = false;
+  for (;;) {
+    if (inner instanceof z.ZodDefault) {
+      fallback = inner._def.defaultValue();
+      inner = inner._def.innerType;
+    } else if (inner instanceof z.ZodOptional) {
+      optional = true;
+      inner = inner._def.innerType;
+    } else if (inner instanceof z.ZodEffects) {
+      inner = inner._def.schema;
+    } else break;
+  }
+  const choices = inner instanceof z.ZodEnum ? (inner.options as string[]).join('|') : undefined;
+  if (fallback !== undefined) return choices ? `${choices} (default ${JSON.stringify(fallback)})` : fallback;
+  if (optional) return choices ? `${choices} (optional)` : 'optional';
+  return choices ? `${choices} (required)` : 'required';
+}

@@ -47,6 +47,7 @@ export const ENV = {
   url: 'MCP_BLACKBOX_URL',
   token: 'MCP_BLACKBOX_TOKEN',
   spool: 'MCP_BLACKBOX_SPOOL',
+  alerts: 'MCP_BLACKBOX_ALERTS',
 } as const;
 
 export const DEFAULT_DB = 'blackbox.duckdb';

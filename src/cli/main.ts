@@ -13,6 +13,7 @@ const ingestCommand = async (...args: Parameters<typeof import('./commands/inges
 const summaryCommand = async (...args: Parameters<typeof import('./commands/summary.js').summaryCommand>) => (await import('./commands/summary.js')).summaryCommand(...args);
 const quarantineCommand = async (...args: Parameters<typeof import('./commands/quarantine.js').quarantineCommand>) => (await import('./commands/quarantine.js')).quarantineCommand(...args);
 const auditVerifyCommand = async (...args: Parameters<typeof import('./commands/audit.js').auditVerifyCommand>) => (await import('./commands/audit.js')).auditVerifyCommand(...args);
+const alertsCommands = () => import('./commands/alerts.js');
 const setupCommand = async (...args: Parameters<typeof import('./commands/setup.js').setupCommand>) => (await import('./commands/setup.js')).setupCommand(...args);
 
 
@@ -73,6 +74,31 @@ program
   .option('--json', 'print the result as JSON')
   .option('--without-mirror', 'check the database chain alone when the mirror file is gone (a truncated tail then goes unseen)')
   .action(run(auditVerifyCommand));
+
+const alerts = program.command('alerts').description('Alert rules: list them, test a rules file, backtest a rule on history');
+alerts
+  .command('list')
+  .description('The rules, the alerts firing or pending, and notifications not delivered yet')
+  .addOption(dbOption())
+  .action(run(async (flags) => (await alertsCommands()).alertsListCommand(flags)));
+alerts
+  .command('test')
+  .description('Check an alerts file (channels and rules, as serve --alerts takes it) and backtest each rule on the stored history')
+  .argument('<file>', 'JSON or YAML alerts file')
+  .addOption(dbOption())
+  .addOption(nowOption())
+  .addOption(tzOption())
+  .option('--window <window>', 'history to backtest on', '30d')
+  .action(run(async (file, flags) => (await alertsCommands()).alertsTestCommand(file, flags)));
+alerts
+  .command('backtest')
+  .description('When a saved rule would have fired and resolved over a past window, and how many notifications it would have sent')
+  .argument('<name>', 'rule name (alerts list shows them)')
+  .addOption(dbOption())
+  .addOption(nowOption())
+  .addOption(tzOption())
+  .option('--window <window>', 'history to backtest on', '30d')
+  .action(run(async (name, flags) => (await alertsCommands()).alertsBacktestCommand(name, flags)));
 
 program
   .command('wrap')

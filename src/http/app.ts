@@ -1,3 +1,4 @@
+import type { Channel } from '../alerts/channels.js';
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -43,6 +44,8 @@ export interface HttpAppOptions {
    * nothing of what they do.
    */
   commands?: Readonly<Record<string, (args: Record<string, unknown>) => Promise<{ text: string; code: number }>>>;
+  /** Notification channels of serve --alerts FILE (the alert tools check rules against them). */
+  alertChannels?: ReadonlyMap<string, Channel>;
   log?: (line: string) => void;
 }
 
@@ -152,7 +155,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     }
     // Stateless: one server per request, bound to the verified caller, so masking and unmask
     // rights follow the token and nothing leaks between callers.
-    const server = createServer({ store: options.store, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log });
+    const server = createServer({ store: options.store, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log, alertChannels: options.alertChannels });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.hijack();
     reply.raw.on('close', () => {

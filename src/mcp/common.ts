@@ -14,7 +14,7 @@ export const timeArgs = (defaultWindow: string) => ({
   window: z
     .string()
     .optional()
-    .describe(`Default ${defaultWindow}. 24h, 7d, 1mo, today, last_week, this_month, all...; or from/to (dates or RFC 3339).`),
+    .describe(`Default ${defaultWindow}; the forms are in the server instructions.`),
   from: z.string().optional(),
   to: z.string().optional(),
   tz: z.string().optional(),

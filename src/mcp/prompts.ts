@@ -70,4 +70,36 @@ export function registerPrompts(server: McpServer): void {
       ],
     }),
   );
+
+  server.registerPrompt(
+    'tune_alerts',
+    {
+      title: 'Tune an alert rule on history',
+      description: 'Backtest an alert rule (saved or new) on the last 30 days and tune it until it pages for what matters and stays quiet otherwise.',
+      argsSchema: {
+        rule: z.string().optional().describe('A saved rule to tune, by name'),
+        goal: z.string().optional().describe('What the alert should catch, in words (for a new rule)'),
+      },
+    },
+    ({ rule, goal }) => ({
+      messages: [
+        {
+          role: 'user',
+          content: {
+            type: 'text',
+            text: [
+              'Tune an mcp-blackbox alert rule on the last 30 days before it pages anyone.',
+              rule
+                ? `1. alert_rules with name ${rule}: what it watches, its thresholds, channels, and whether it fires now.`
+                : `1. alert_rules: the existing rules, the channels, and each kind's parameters and defaults. Draft a rule for: ${goal ?? 'the failure or spend pattern the team worries about'} (usage_summary, failure_report and fleet_catalog give the real names and volumes).`,
+              `2. backtest_alert_rule (window 30d) with ${rule ? `name ${rule}` : 'the draft as rule'}: how many times it would have fired, for which groups, for how long, and how many notifications.`,
+              '3. For the largest episodes, check they were real: who_drove_spike or failure_report around fired_at, and trace_execution a sample. Count false alarms and missed incidents.',
+              '4. Adjust one thing at a time (threshold, min volume, window, for) and backtest again; stop when real incidents fire once each and quiet days stay quiet. Keep notifications to a handful a week.',
+              `5. Show the before/after table (firings, notifications, episodes kept or dropped), then ${rule ? 'update_alert_rule' : 'create_alert_rule'} with the tuned values if an admin agrees.`,
+            ].join('\n'),
+          },
+        },
+      ],
+    }),
+  );
 }

@@ -12,6 +12,13 @@ import { who_drove_spike } from './tools/who-drove-spike.js';
 import { unmask_execution } from './tools/unmask-execution.js';
 import { audit_log } from './tools/audit-log.js';
 import { my_failures } from './tools/my-failures.js';
+import { list_alerts } from './tools/list-alerts.js';
+import { alert_rules } from './tools/alert-rules.js';
+import { backtest_alert_rule } from './tools/backtest-alert-rule.js';
+import { create_alert_rule } from './tools/create-alert-rule.js';
+import { update_alert_rule } from './tools/update-alert-rule.js';
+import { delete_alert_rule } from './tools/delete-alert-rule.js';
+import { silence_alert } from './tools/silence-alert.js';
 
 /** Every tool the server exposes, in the order a client lists them: overview first, detail last. */
 export const TOOLS: ReadonlyArray<ToolDefinition<any, any>> = [
@@ -28,4 +35,11 @@ export const TOOLS: ReadonlyArray<ToolDefinition<any, any>> = [
   fleet_catalog,
   unmask_execution,
   audit_log,
+  list_alerts,
+  alert_rules,
+  backtest_alert_rule,
+  create_alert_rule,
+  update_alert_rule,
+  silence_alert,
+  delete_alert_rule,
 ];

@@ -13,6 +13,7 @@ import { TOOLS } from './registry.js';
 import { toolListing } from './tool-list.js';
 import type { ToolContext } from './tool.js';
 import type { AuditLog } from '../access/audit.js';
+import type { Channel } from '../alerts/channels.js';
 
 export interface ServerOptions {
   store: Store;
@@ -24,10 +25,16 @@ export interface ServerOptions {
   tz?: string;
   /** Where internal errors go; stderr by default (stdout belongs to the stdio transport). */
   log?: (line: string) => void;
+  /** Notification channels of serve --alerts FILE, by name. */
+  alertChannels?: ReadonlyMap<string, Channel>;
 }
 
-let cachedListing: ReturnType<typeof toolListing> | undefined;
-const listing = () => (cachedListing ??= toolListing(TOOLS));
+const cachedListing = new Map<boolean, ReturnType<typeof toolListing>>();
+function listing(admin: boolean): ReturnType<typeof toolListing> {
+  let tools = cachedListing.get(admin);
+  if (!tools) cachedListing.set(admin, (tools = toolListing(TOOLS.filter((t) => admin || !t.adminOnly))));
+  return tools;
+}
 
 export const SERVER_INFO = { name: 'mcp-blackbox', version: VERSION };
 
@@ -38,7 +45,7 @@ export const SERVER_INFO = { name: 'mcp-blackbox', version: VERSION };
 export function createServer(options: ServerOptions): McpServer {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const access = new AccessView(options.caller, options.access);
-  const ctx: ToolContext = { store: options.store, clock: options.clock, access, audit: options.audit.as(options.caller), auditLog: options.audit, tz: options.tz };
+  const ctx: ToolContext = { store: options.store, clock: options.clock, access, audit: options.audit.as(options.caller), auditLog: options.audit, tz: options.tz, alertChannels: options.alertChannels ?? new Map() };
   const server = new McpServer(SERVER_INFO, {
     instructions:
       'mcp-blackbox answers questions about an MCP tool fleet from its execution logs. Start broad with usage_summary, ' +
@@ -85,7 +92,7 @@ export function createServer(options: ServerOptions): McpServer {
   }
   // The SDK lists every schema as zod-to-JSON-Schema writes it (52 KB for twelve tools, read at the
   // start of every conversation); ours says the same in under 20 KB. Replaces the SDK's handler.
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing() }));
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing(access.isAdmin()) }));
   registerPrompts(server);
   return server;
 }

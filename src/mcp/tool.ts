@@ -3,6 +3,7 @@ import type { z, ZodRawShape } from 'zod';
 import type { AccessView } from '../access/access.js';
 import type { AuditEventInput, AuditLog } from '../access/audit.js';
 import type { AuditRow } from '../store/audit-events.js';
+import type { Channel } from '../alerts/channels.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 
@@ -23,6 +24,8 @@ export interface ToolContext {
   auditLog: AuditLog;
   /** IANA zone for calendar windows and plain dates when a call gives no tz (serve --tz); UTC when unset. */
   tz?: string;
+  /** The notification channels configured (serve --alerts FILE): rules may name only these. */
+  alertChannels: ReadonlyMap<string, Channel>;
 }
 
 /** A tool's answer: the structured object (matching its outputSchema) and a short human summary of it. */
@@ -44,6 +47,12 @@ export interface ToolDefinition<I extends ZodRawShape = ZodRawShape, O extends Z
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
   /** Results skip the secret redactor (only the audited unmask). */
   rawOutput?: boolean;
+  /**
+   * Listed to admins only: a member could not use it, and every tool listed costs each
+   * conversation its bytes. Still callable by name, so a member's attempt is refused (and,
+   * for an unmask, audited) rather than unknown.
+   */
+  adminOnly?: boolean;
   handler: (args: z.objectOutputType<I, z.ZodTypeAny>, ctx: ToolContext) => Promise<ToolResult<z.objectOutputType<O, z.ZodTypeAny>>>;
 }
 

@@ -121,7 +121,7 @@ describe('mcp-blackbox CLI (built)', () => {
       const bad = await client.callTool({ name: 'trace_execution', arguments: { execution_id: 'missing' } });
       expect(bad.isError).toBe(true);
       const prompts = await client.listPrompts();
-      expect(prompts.prompts.map((p) => p.name)).toEqual(['weekly_fleet_review', 'diagnose_failed_run']);
+      expect(prompts.prompts.map((p) => p.name)).toEqual(['weekly_fleet_review', 'diagnose_failed_run', 'tune_alerts']);
     } finally {
       await client.close();
     }

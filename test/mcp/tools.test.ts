@@ -29,9 +29,14 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
     expect(listing.tools.map((t) => t.name)).toEqual([
       'usage_summary', 'tool_usage', 'unused_tools', 'who_drove_spike', 'cost_by_user', 'cost_by_tool',
       'failure_report', 'my_failures', 'list_executions', 'trace_execution', 'fleet_catalog', 'unmask_execution', 'audit_log',
+      'list_alerts', 'alert_rules', 'backtest_alert_rule', 'create_alert_rule', 'update_alert_rule', 'silence_alert', 'delete_alert_rule',
     ]);
-    // The budget the model pays before its first question (the SDK's own listing was 52 KB).
-    expect(Buffer.byteLength(JSON.stringify(listing))).toBeLessThan(20_000);
+    // The budget the model pays before its first question (the SDK's own listing was 52 KB for 12
+    // tools): under 20 KB for a member; an admin's listing adds the six admin-only tools.
+    expect(Buffer.byteLength(JSON.stringify(listing))).toBeLessThan(25_000);
+    const member = await (await connect(store, { id: 'u_ben', role: 'member' })).listTools();
+    expect(Buffer.byteLength(JSON.stringify(member))).toBeLessThan(20_000);
+    expect(member.tools.map((t) => t.name)).toEqual(listing.tools.map((t) => t.name).filter((n) => !['unmask_execution', 'audit_log', 'create_alert_rule', 'update_alert_rule', 'delete_alert_rule', 'silence_alert'].includes(n)));
     const ajv = new AjvJsonSchemaValidator();
     for (const tool of listing.tools) {
       expect(tool.annotations, tool.name).toMatchObject({ readOnlyHint: expect.any(Boolean), openWorldHint: expect.any(Boolean) });
@@ -39,7 +44,15 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
       expect(Object.keys(tool.inputSchema.properties ?? {}), tool.name).toEqual(Object.keys(TOOLS.find((t) => t.name === tool.name)!.inputSchema));
       const declared = Object.keys(TOOLS.find((t) => t.name === tool.name)!.outputSchema);
       expect(Object.keys(tool.outputSchema!.properties ?? {}), tool.name).toEqual(declared);
-      const args = tool.name === 'trace_execution' ? { execution_id: 'wf_fail' } : tool.name === 'unmask_execution' ? { execution_id: 'wf_fail', reason: 'INC-7 schema check' } : {};
+      const args = ({
+        trace_execution: { execution_id: 'wf_fail' },
+        unmask_execution: { execution_id: 'wf_fail', reason: 'INC-7 schema check' },
+        backtest_alert_rule: { rule: { kind: 'failures', threshold: 1, window: '1h' } },
+        create_alert_rule: { rule: { name: 'jira-fails', kind: 'failures', threshold: 1, filters: { tool: 'jira_create_issue' } } },
+        update_alert_rule: { name: 'jira-fails', changes: { threshold: 2 } },
+        silence_alert: { rule: 'jira-fails', reason: 'CHG-1 planned maintenance', duration: '2h' },
+        delete_alert_rule: { name: 'jira-fails' },
+      } as Record<string, Record<string, unknown>>)[tool.name] ?? {};
       const result = await call(client, tool.name, args);
       expect(result.isError, tool.name).toBeFalsy();
       const check = ajv.getValidator(tool.outputSchema as JsonSchemaType);

@@ -12,6 +12,11 @@ import { bridgeStdioToHttp } from '../../mcp/bridge.js';
 import { isLoopback } from '../../http/exposure.js';
 import { advertiseOwner, AS_HEADER, findOwner, newOwnerToken, ownerPath, type OwnerRecord } from '../owner.js';
 import { quarantineReport } from './quarantine.js';
+import { alertOwnerCommands } from './alerts.js';
+import { AlertEngine } from '../../alerts/engine.js';
+import { Delivery } from '../../alerts/delivery.js';
+import { loadAlertsFile, syncFileRules } from '../../alerts/manage.js';
+import type { Channel } from '../../alerts/channels.js';
 import { auditVerifyReport } from './audit.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { ingestFiles } from '../../ingest/files.js';
@@ -47,6 +52,8 @@ export interface ServeFlags extends CommonFlags {
   allowedHost?: string[];
   publicUrl?: string;
   otlpGrpc?: string;
+  /** Alerts file: channels and rules (JSON or YAML). */
+  alerts?: string;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -67,6 +74,7 @@ interface Services {
   store: Store;
   audit: AuditLog;
   tailer?: LogTailer;
+  alerts: { engine: AlertEngine; delivery: Delivery; channels: ReadonlyMap<string, Channel> };
 }
 
 /**
@@ -138,7 +146,32 @@ async function startServices(store: Store, config: Config, flags: ServeFlags): P
     log(`watching ${dirs.join(', ')} for *.jsonl / *.ndjson${spool ? ` (${spool}: what wrap recorded)` : ''}`);
   }
   const audit = new AuditLog(store, { key: config.auditKey, mirrorPath: store.path === ':memory:' ? undefined : auditMirrorPath(config.dbPath) });
-  return { store, audit, tailer };
+  return { store, audit, tailer, alerts: await startAlerts(store, audit, config, flags) };
+}
+
+/**
+ * Alerting: the rules of --alerts FILE stored (each change audited, as the file's), then the
+ * rules evaluated every minute on the data's clock and their notifications delivered. Runs with
+ * no file too: rules made through the tools need it.
+ */
+async function startAlerts(store: Store, audit: AuditLog, config: Config, flags: ServeFlags): Promise<Services['alerts']> {
+  const path = flags.alerts ?? process.env[ENV.alerts];
+  const file = path ? loadAlertsFile(resolve(path)) : undefined;
+  if (file && path) {
+    const caller: Caller = { id: `alerts-file:${path}`, role: 'admin' };
+    const counts = await syncFileRules({ store, audit: audit.as(caller), actor: caller.id, clock: config.clock, channels: file.channels }, file, log);
+    log(`alerts: ${file.rules.length} rule(s) and ${file.channels.size} channel(s) from ${path} (${counts.added} added, ${counts.changed} changed, ${counts.removed} removed)`);
+  }
+  const channels = file?.channels ?? new Map();
+  const delivery = new Delivery(store, channels, { log });
+  const engine = new AlertEngine(store, { clock: config.clock, tz: config.tz, log, onQueued: () => delivery.kick() });
+  store.beforeClose(async () => {
+    await engine.stop();
+    await delivery.stop();
+  });
+  engine.start();
+  delivery.start();
+  return { engine, delivery, channels };
 }
 
 /**
@@ -193,13 +226,14 @@ function ownerSide(services: Services, config: Config, flags: ServeFlags) {
         summaryReport(services.store, { window: text(args.window), catalog: text(args.catalog), now: text(args.now), tz: text(args.tz) }, config),
       quarantine: (args: Record<string, unknown>) => quarantineReport(services.store, { limit: typeof args.limit === 'number' ? args.limit : undefined, reason: text(args.reason) }),
       'audit-verify': (args: Record<string, unknown>) => auditVerifyReport(services.audit, { json: args.json === true, withoutMirror: args.withoutMirror === true }),
+      ...alertOwnerCommands(services.store, config),
     },
   };
 }
 
 async function serveStdio(services: Services, config: Config, flags: ServeFlags): Promise<void> {
   const caller = stdioCaller(flags, process.env);
-  const server = createServer({ store: services.store, clock: config.clock, caller, log, audit: services.audit, access: { redactSecrets: config.redactSecrets }, tz: config.tz });
+  const server = createServer({ store: services.store, clock: config.clock, caller, log, audit: services.audit, access: { redactSecrets: config.redactSecrets }, tz: config.tz, alertChannels: services.alerts.channels });
   const transport = new StdioServerTransport();
   // A stdio server owns the file too: a loopback door, for the owner token only, lets a second
   // client's serve, connect and the read-only commands share the database instead of failing.
@@ -213,6 +247,7 @@ async function serveStdio(services: Services, config: Config, flags: ServeFlags)
     auth: new HttpAuth({ owner: { token: owner.token, callerFor: owner.callerFor, required: true } }),
     webhookSecrets: [],
     commands: owner.commands,
+    alertChannels: services.alerts.channels,
     log,
   });
   const unadvertise = advertiseOwner(config.dbPath, door.url, owner.token);
@@ -265,6 +300,7 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
     extraHostnames: flags.allowedHost,
     publicUrl: flags.publicUrl,
     commands: owner.commands,
+    alertChannels: services.alerts.channels,
     log,
   });
   const grpcServer = flags.otlpGrpc ? await startOtlpGrpc(parseListen(flags.otlpGrpc, '--otlp-grpc'), { store: services.store, auth, log }) : undefined;

@@ -46,6 +46,7 @@ Example: "Who unmasked executions this month, and why?"`,
       mirror: z.object({ path: z.string().nullable(), events: z.number().nullable(), matches: z.boolean().nullable() }),
     }),
   },
+  adminOnly: true,
   annotations: READ_ONLY,
   async handler(args, ctx) {
     if (!ctx.access.isAdmin()) throw new AccessDenied('Only admins can read the audit log.');

@@ -26,6 +26,7 @@ Example: "Unmask ex_7f3a's input to see which account the failed sync touched, f
     output: z.unknown().optional(),
     steps: z.array(z.object({ index: z.number(), name: z.string(), input: z.unknown(), output: z.unknown() })).optional(),
   },
+  adminOnly: true,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   // The point of an unmask is the raw data: the redactor does not run on it.
   rawOutput: true,
