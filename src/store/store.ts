@@ -505,7 +505,18 @@ export class Store {
   }
 
   /** Waits for queued writes, then releases the file lock. */
-  async close(): Promise<void> {
+  /**
+   * Closes once, however many callers ask (a stdio server's transport closing and its stdin
+   * ending both do): a second call waits for the first, never closes the connections under the
+   * work the first one's hooks are still finishing (the alert engine's last evaluation).
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.closeOnce());
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async closeOnce(): Promise<void> {
     if (this.closed) return;
     for (const hook of this.beforeCloseHooks.splice(0)) await hook().catch(() => undefined);
     this.closed = true;

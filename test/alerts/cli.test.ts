@@ -114,9 +114,10 @@ describe('alerts from the command line', () => {
       const test = cli(['alerts', 'test', file, '--db', db]);
       expect(test.status, yaml).toBe(2);
       expect(test.stderr, yaml).toMatch(message);
-      const serve = cli(['serve', '--db', db, '--no-spool', '--http', '127.0.0.1:0', '--alerts', file]);
-      expect(serve.status, yaml).toBe(2);
-      expect(serve.stderr, yaml).toMatch(message);
     }
+    // serve reads the file with the same parser: one case shows it stops at start.
+    const serve = cli(['serve', '--db', db, '--no-spool', '--http', '127.0.0.1:0', '--alerts', join(dir, 'bad.yaml')]);
+    expect(serve.status).toBe(2);
+    expect(serve.stderr).toMatch(/not valid YAML/);
   });
 });

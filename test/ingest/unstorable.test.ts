@@ -7,7 +7,7 @@ import { LogTailer } from '../../src/ingest/tailer.js';
 import { TOOLS } from '../../src/mcp/registry.js';
 import type { Store } from '../../src/store/store.js';
 import { bearer, startHttp, TOKENS } from '../http/harness.js';
-import { call, connect } from '../mcp/harness.js';
+import { call, connect, SAMPLE_ARGS } from '../mcp/harness.js';
 import { count, openTestStore, record, tempDir } from '../helpers.js';
 
 type Json = Record<string, unknown>;
@@ -162,7 +162,7 @@ describe('a value the store cannot hold costs only its own record', () => {
     const client = await connect(store, { id: 'u_ana', role: 'admin' });
     for (const tool of TOOLS) {
       if (tool.name === 'unmask_execution' || tool.name === 'trace_execution') continue;
-      const result = await call(client, tool.name, {});
+      const result = await call(client, tool.name, SAMPLE_ARGS[tool.name] ?? {});
       expect(result.isError, `${tool.name}: ${JSON.stringify(result.content)}`).toBeFalsy();
       expect(JSON.stringify(result.structuredContent)).not.toMatch(/Infinity|NaN/);
     }

@@ -54,3 +54,18 @@ export async function call(client: Client, name: string, args: Record<string, un
 export function text(result: CallToolResult): string {
   return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 }
+
+/**
+ * Arguments that make each tool answer on the small fleet (and on any store holding
+ * jira_create_issue); tools not named take none. In registry order, the alert rule is created,
+ * changed and silenced before it is deleted.
+ */
+export const SAMPLE_ARGS: Record<string, Record<string, unknown>> = {
+  trace_execution: { execution_id: 'wf_fail' },
+  unmask_execution: { execution_id: 'wf_fail', reason: 'INC-7 schema check' },
+  backtest_alert_rule: { rule: { kind: 'failures', threshold: 1, window: '1h' } },
+  create_alert_rule: { rule: { name: 'jira-fails', kind: 'failures', threshold: 1, filters: { tool: 'jira_create_issue' } } },
+  update_alert_rule: { name: 'jira-fails', changes: { threshold: 2 } },
+  silence_alert: { rule: 'jira-fails', reason: 'CHG-1 planned maintenance', duration: '2h' },
+  delete_alert_rule: { name: 'jira-fails' },
+};

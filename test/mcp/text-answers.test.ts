@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TOOLS } from '../../src/mcp/registry.js';
-import { call, connect, fixtureStore, text } from './harness.js';
+import { call, connect, fixtureStore, SAMPLE_ARGS, text } from './harness.js';
 
 const ANA = { id: 'u_ana', role: 'member' } as const;
 const ROOT = { id: 'u_root', role: 'admin' } as const;
@@ -19,10 +19,7 @@ describe('the text answer is enough to act on', () => {
     const client = await connect(store, ROOT);
     for (const tool of TOOLS) {
       const args: Record<string, unknown> =
-        tool.name === 'trace_execution' ? { execution_id: 'wf_fail' }
-        : tool.name === 'unmask_execution' ? { execution_id: 'wf_fail', reason: 'INC-7 text answer check' }
-        : tool.name === 'list_executions' ? { limit: 3 }
-        : {};
+        tool.name === 'list_executions' ? { limit: 3 } : (SAMPLE_ARGS[tool.name] ?? {});
       const result = await call(client, tool.name, args);
       expect(result.isError, tool.name).toBeFalsy();
       const answer = text(result);

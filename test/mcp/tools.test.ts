@@ -7,7 +7,7 @@ import { TOOLS } from '../../src/mcp/registry.js';
 import { blockFromText } from '../../src/ingest/lines.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { lines, openTestStore, record } from '../helpers.js';
-import { call, connect, fixtureStore, text } from './harness.js';
+import { call, connect, fixtureStore, SAMPLE_ARGS, text } from './harness.js';
 import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
 
 /** The fixture's extent, from the records themselves. */
@@ -44,15 +44,7 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
       expect(Object.keys(tool.inputSchema.properties ?? {}), tool.name).toEqual(Object.keys(TOOLS.find((t) => t.name === tool.name)!.inputSchema));
       const declared = Object.keys(TOOLS.find((t) => t.name === tool.name)!.outputSchema);
       expect(Object.keys(tool.outputSchema!.properties ?? {}), tool.name).toEqual(declared);
-      const args = ({
-        trace_execution: { execution_id: 'wf_fail' },
-        unmask_execution: { execution_id: 'wf_fail', reason: 'INC-7 schema check' },
-        backtest_alert_rule: { rule: { kind: 'failures', threshold: 1, window: '1h' } },
-        create_alert_rule: { rule: { name: 'jira-fails', kind: 'failures', threshold: 1, filters: { tool: 'jira_create_issue' } } },
-        update_alert_rule: { name: 'jira-fails', changes: { threshold: 2 } },
-        silence_alert: { rule: 'jira-fails', reason: 'CHG-1 planned maintenance', duration: '2h' },
-        delete_alert_rule: { name: 'jira-fails' },
-      } as Record<string, Record<string, unknown>>)[tool.name] ?? {};
+      const args = SAMPLE_ARGS[tool.name] ?? {};
       const result = await call(client, tool.name, args);
       expect(result.isError, tool.name).toBeFalsy();
       const check = ajv.getValidator(tool.outputSchema as JsonSchemaType);
