@@ -312,7 +312,11 @@ async function feedSilence(db: Db, rule: RuleOf<'feed_silence'>, from: number, t
     params,
   );
   const byGroup = new Map<string, number[]>();
-  for (const row of [...before, ...inRange]) byGroup.set(row.g, [...(byGroup.get(row.g) ?? []), row.m]);
+  for (const row of [...before, ...inRange]) {
+    const list = byGroup.get(row.g);
+    if (list) list.push(row.m);
+    else byGroup.set(row.g, [row.m]);
+  }
   const signal: Signal = new Map();
   for (const [group, minutes] of byGroup) {
     minutes.sort((a, b) => a - b);

@@ -14,6 +14,7 @@ import { benchHttpIngest } from './http-ingest.js';
 import { benchMixedLoad, mixedLoadMarkdown, type MixedLoadResult } from './mixed-load.js';
 import { benchWrapOverhead, wrapOverheadMarkdown, type WrapOverheadResult } from './wrap-overhead.js';
 import { benchOtlpIngest, otlpIngestMarkdown, type OtlpIngestResult } from './otlp-ingest.js';
+import { alertEvalMarkdown, benchAlertEvaluation, type AlertEvalResult } from './alert-eval.js';
 import { measureTools, timeCalls, type Percentiles } from './latency.js';
 import { runMeasured } from './proc.js';
 import { sqliteIngest, sqliteQueries } from './sqlite-baseline.js';
@@ -49,6 +50,7 @@ const log = (line: string) => process.stderr.write(`${new Date().toISOString().s
 const MIXED_LOAD = { seconds: 15, rounds: 4, ingestClients: 8, toolClients: 4, batch: 500 };
 const WRAP_OVERHEAD = { calls: 2000, rounds: 4 };
 const OTLP_INGEST = { calls: 20_000, batch: 500, concurrency: 4 };
+const ALERT_CYCLES = 11;
 
 const TOOL_CALLS = (traceId: string): Record<string, Record<string, unknown>> => ({
   usage_summary: { window: '30d' },
@@ -270,7 +272,12 @@ async function main(): Promise<void> {
   log('OTLP protobuf ingest, children together and apart');
   const otlp = await benchOtlpIngest(OTLP_INGEST);
 
-  writeResults({ results, main, load, memory, http, mixed, wrap, otlp });
+  log('alert evaluation: one rule of each kind, per cycle and backtested');
+  const alertDbs = scales.filter((scale) => scale >= executions).map((scale) => join(work, `ours-${scale}.duckdb`));
+  const alerts: AlertEvalResult[] = [];
+  for (const db of alertDbs) alerts.push(await benchAlertEvaluation(db, { cycles: ALERT_CYCLES }));
+
+  writeResults({ results, main, load, memory, http, mixed, wrap, otlp, alerts, alertDbs });
   log(`wrote ${values.out}`);
 }
 
@@ -283,6 +290,8 @@ function writeResults(r: {
   mixed: MixedLoadResult;
   wrap: WrapOverheadResult;
   otlp: OtlpIngestResult;
+  alerts: AlertEvalResult[];
+  alertDbs: string[];
 }): void {
   const { main } = r;
   const f = (n: number) => n.toLocaleString('en-US');
@@ -351,6 +360,8 @@ function writeResults(r: {
   out.push(...wrapOverheadMarkdown(r.wrap, `node dist/bench/wrap-overhead.js --calls ${WRAP_OVERHEAD.calls} --rounds ${WRAP_OVERHEAD.rounds}`));
   out.push('', '## 9. OTLP ingest', '');
   out.push(...otlpIngestMarkdown(r.otlp, `node dist/bench/otlp-ingest.js --calls ${OTLP_INGEST.calls} --batch ${OTLP_INGEST.batch} --concurrency ${OTLP_INGEST.concurrency}`));
+  out.push('', '## 10. Alert evaluation', '');
+  out.push(...alertEvalMarkdown(r.alerts, `node dist/bench/alert-eval.js ${r.alertDbs.map((d) => `--db ${d}`).join(' ')} --cycles ${ALERT_CYCLES}`));
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, `${out.join('\n')}\n`);
 }
