@@ -120,3 +120,70 @@ describe('alert tools over the SDK client', () => {
     expect((await call(member, 'list_alerts', { window: 'all' })).structuredContent.alerts).toEqual([]);
   });
 });
+
+describe('alerting, what leaves the server', () => {
+  it('a channel URL or secret is never echoed; a secret in a group name is redacted in the notification and in list_alerts', async () => {
+    const store = await openTestStore('2026-11-10T15:00:00Z');
+    // A user id that is an AWS access key: what a misconfigured gateway might log.
+    const leaked = 'AKIAIOSFODNN7EXAMPLE';
+    const records = Array.from({ length: 12 }, (_, i) => ({
+      execution_id: `leak_${i}`, started_at: new Date(Date.parse('2026-11-10T14:50:00Z') + i * 30_000).toISOString(),
+      status: 'failed', error: { type: 'http_500', layer: 'connector' },
+      tool: { name: 'jira_create_issue', kind: 'connector', server: 'eng-gateway' }, user: { id: leaked, team: 'eng' },
+    }));
+    await ingestLines(store, blockFromRecords(records), 'test');
+    const channels = new Map([['hooks', parseChannel('hooks', { type: 'webhook', url: 'https://hooks.example.com/T0/s3cr3t-path', secret: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=' })]]);
+    const admin = await connect(store, ROOT, { alertChannels: channels });
+    const created = await call(admin, 'create_alert_rule', { rule: { name: 'per-user', kind: 'failures', threshold: 5, group_by: 'user', channels: ['hooks'] } });
+    expect(created.isError, text(created)).toBeFalsy();
+    const rules = await call(admin, 'alert_rules', {});
+    expect(JSON.stringify(rules)).not.toContain('s3cr3t');
+    expect(JSON.stringify(rules)).not.toContain('c2VjcmV0');
+    expect(rules.structuredContent.channels).toEqual([{ name: 'hooks', type: 'webhook' }]);
+
+    await new AlertEngine(store, { clock: store.clock }).evaluate();
+    const queued = await store.read((db) => notificationRows(db, { limit: 5 }));
+    expect(queued).toHaveLength(1);
+    expect(queued[0]!.message).not.toContain(leaked);
+    expect(queued[0]!.message).toContain('[REDACTED:aws_access_key]');
+    const alerts = await call(admin, 'list_alerts', {});
+    expect(JSON.stringify(alerts)).not.toContain(leaked);
+  });
+
+  it('an ingest batch triggers the cheap rules at once, without waiting for the minute', async () => {
+    const store = await openTestStore('2026-11-10T15:00:00Z');
+    const admin = await connect(store, ROOT);
+    await ingestLines(store, blockFromRecords([{ execution_id: 'seed', started_at: '2026-11-10T14:00:00Z', status: 'succeeded', tool: { name: 'jira_create_issue', kind: 'connector' }, user: { id: 'u_ben' } }]), 'seed');
+    expect((await call(admin, 'create_alert_rule', { rule: { name: 'any-failures', kind: 'failures', threshold: 2 } })).isError).toBeFalsy();
+    const engine = new AlertEngine(store, { clock: store.clock });
+    // The schedule's next cycle is an hour away: only the ingest can make this one.
+    engine.start(3_600_000);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await call(admin, 'list_alerts', {})).structuredContent.alerts).toEqual([]);
+      const failures = Array.from({ length: 3 }, (_, i) => ({
+        execution_id: `f${i}`, started_at: `2026-11-10T14:5${i}:00Z`, status: 'failed', tool: { name: 'jira_create_issue', kind: 'connector' }, user: { id: 'u_ben' },
+      }));
+      await ingestLines(store, blockFromRecords(failures), 'http');
+      const deadline = Date.now() + 10_000;
+      let alerts: unknown[] = [];
+      while (alerts.length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        alerts = (await call(admin, 'list_alerts', {})).structuredContent.alerts;
+      }
+      expect(alerts).toMatchObject([{ rule: 'any-failures', status: 'firing', value: 3 }]);
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('the tune_alerts prompt walks through backtesting on 30 days before enabling', async () => {
+    const store = await openTestStore();
+    const client = await connect(store, ROOT);
+    const prompt = await client.getPrompt({ name: 'tune_alerts', arguments: { rule: 'jira-errors' } });
+    const said = prompt.messages.map((m) => (m.content.type === 'text' ? m.content.text : '')).join('\n');
+    expect(said).toContain('alert_rules with name jira-errors');
+    expect(said).toContain('backtest_alert_rule (window 30d) with name jira-errors');
+    expect(said).toContain('update_alert_rule');
+  });
+});
