@@ -143,28 +143,33 @@ export class AlertEngine {
   }
 
   private async evaluateRule(rule: AlertRule, from: number, to: number, silences: readonly SilenceRow[]): Promise<{ transitions: number; firing: number; queued: number }> {
-    const { previous, walked, explanations } = await this.store.read(async (db) => {
-      const previous = new Map((await stateRows(db, rule.name)).map((row) => [row.group_key, parseState(row.state)]));
+    const { previous, stored, walked, explanations } = await this.store.read(async (db) => {
+      const rows = await stateRows(db, rule.name);
+      const previous = new Map(rows.map((row) => [row.group_key, parseState(row.state)]));
+      // A reminder repeats the explanation its alert fired with.
+      const stored = new Map(rows.filter((row) => row.explanation).map((row) => [row.group_key, JSON.parse(row.explanation!) as Explanation]));
       const signal = await alertSignal(db, rule, { from: new Date(from), to: new Date(to), tz: this.options.tz });
       const walked = walk(signal, previous, rule.name, from, to, timingOf(rule));
       const explanations = new Map<Transition, Explanation>();
       for (const transition of walked.transitions) {
         if (transition.event === 'firing') explanations.set(transition, await explain(db, rule, transition.state, transition.at));
       }
-      return { previous, walked, explanations };
+      return { previous, stored, walked, explanations };
     });
     const history: HistoryRow[] = [];
     const notifications: Parameters<typeof enqueueNotifications>[1][number][] = [];
-    const now = this.options.clock.now();
-    const latestExplanation = new Map<string, Explanation>();
+    // When a notification was queued is the wall clock's, as its delivery is.
+    const now = new Date();
+    const latestExplanation = new Map<string, Explanation>(stored);
     for (const transition of walked.transitions) {
       const { state, event, at } = transition;
       const silenced = silences.some((s) => s.rule === rule.name && (s.group_key === null || s.group_key === state.group) && Date.parse(s.ends_at) > at);
-      const explanation = explanations.get(transition);
-      if (explanation) latestExplanation.set(state.group, explanation);
+      const fresh = explanations.get(transition);
+      if (fresh) latestExplanation.set(state.group, fresh);
+      const explanation = fresh ?? (event === 'repeat' ? latestExplanation.get(state.group) : undefined);
       history.push({
         rule: rule.name, fingerprint: state.fingerprint, group_key: state.group, event, at: new Date(at).toISOString(), severity: rule.severity,
-        value: state.value, threshold: state.threshold, silenced, explanation: explanation ? JSON.stringify(explanation) : null,
+        value: state.value, threshold: state.threshold, silenced, explanation: fresh ? JSON.stringify(fresh) : null,
       });
       if (silenced) continue;
       const message = alertMessage(rule, transition, explanation);
@@ -178,7 +183,7 @@ export class AlertEngine {
       .filter(({ before, after }) => JSON.stringify(before) !== JSON.stringify(after))
       .map(({ group, before, after }) => ({
         fingerprint: (after ?? before)!.fingerprint, rule: rule.name, group, state: after ? JSON.stringify(after) : null,
-        explanation: latestExplanation.has(group) ? JSON.stringify(latestExplanation.get(group)) : null,
+        explanation: walked.transitions.some((t) => t.state.group === group && explanations.has(t)) ? JSON.stringify(latestExplanation.get(group)) : null,
       }));
     await this.store.write(async (db) => {
       await putStates(db, changed, now);

@@ -12,13 +12,13 @@ const DAY = 24 * HOUR;
 /** The filter a group stands for, when its dimension is one the tools filter on. */
 const GROUP_FILTER: Record<string, keyof Filters> = { tool: 'tool', server: 'server', user: 'user', team: 'team', client: 'client', environment: 'environment' };
 
-/** The rule's filters narrowed to one alert's group (budget groups carry their period after the value). */
-export function groupFilters(rule: AlertRule, group: string): Filters {
+/** The rule's filters narrowed to one alert's group (a budget's group also names its period: its value is in the detail). */
+export function groupFilters(rule: AlertRule, state: Pick<AlertState, 'group' | 'detail'>): Filters {
   const dimension = groupBy(rule);
   const key = dimension ? GROUP_FILTER[dimension] : undefined;
-  if (!key || !group) return { ...rule.filters };
-  const value = rule.kind === 'budget' ? group.slice(`${dimension}=`.length, group.indexOf(`, ${rule.period} of `)) : group;
-  return value === '(none)' ? { ...rule.filters } : { ...rule.filters, [key]: value };
+  const value = typeof state.detail?.group_value === 'string' ? state.detail.group_value : state.group;
+  if (!key || !value || value === '(none)') return { ...rule.filters };
+  return { ...rule.filters, [key]: value };
 }
 
 export interface Explanation {
@@ -55,7 +55,7 @@ export async function explain(db: Db, rule: AlertRule, state: AlertState, at: nu
     next: nextStep(rule, state),
   };
   if (!EXECUTION_KINDS.has(rule.kind)) return base;
-  const filters = groupFilters(rule, state.group);
+  const filters = groupFilters(rule, state);
   const window = 'window' in rule ? ms(rule.window) : rule.kind === 'volume_spike' ? HOUR : DAY;
   const bucketMs = Math.max(MIN, Math.round(window / 3 / MIN) * MIN);
   const to = new Date(at);
@@ -92,7 +92,7 @@ export async function explain(db: Db, rule: AlertRule, state: AlertState, at: nu
 
 /** The tool call that digs into an alert. */
 function nextStep(rule: AlertRule, state: AlertState): string {
-  const args = Object.entries(groupFilters(rule, state.group)).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  const args = Object.entries(groupFilters(rule, state)).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
   const scope = args.length ? `, ${args.join(', ')}` : '';
   switch (rule.kind) {
     case 'error_rate':

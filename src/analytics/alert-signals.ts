@@ -246,11 +246,12 @@ async function budget(db: Db, rule: RuleOf<'budget'>, from: number, to: number, 
   const signal: Signal = new Map();
   const periodKeys = new Set<string>();
   const push = (key: string, point: SignalPoint) => {
-    periodKeys.add(key);
     const list = signal.get(key) ?? [];
     const last = list[list.length - 1];
-    if (point.active || (last && last.active)) list.push(point);
+    if (!point.active && !last?.active) return;
+    list.push(point);
     signal.set(key, list);
+    periodKeys.add(key);
   };
   let period = first;
   const spent = new Map<string, number>(base.map((b) => [b.g, b.v]));
@@ -260,13 +261,13 @@ async function budget(db: Db, rule: RuleOf<'budget'>, from: number, to: number, 
     const length = period.to.getTime() - start;
     const label = `${rule.group_by}=${g}, ${rule.period} of ${new Date(start).toISOString().slice(0, 10)}`;
     const exceeded = value > rule.limit;
-    push(`${label}, exceeded`, { at, active: exceeded, value, volume: value, threshold: rule.limit, detail: { period_start: new Date(start).toISOString(), period_end: period.to.toISOString() } });
+    push(`${label}, exceeded`, { at, active: exceeded, value, volume: value, threshold: rule.limit, detail: { group_value: g, period_start: new Date(start).toISOString(), period_end: period.to.toISOString() } });
     if (rule.warn_projected) {
       const elapsed = at - start;
       const projected = elapsed >= length / 10 ? (value * length) / elapsed : 0;
       push(`${label}, projected`, {
         at, active: !exceeded && projected > rule.limit, value: round(projected, 4), volume: value, threshold: rule.limit,
-        detail: { spent: value, period_start: new Date(start).toISOString(), period_end: period.to.toISOString() },
+        detail: { group_value: g, spent: value, period_start: new Date(start).toISOString(), period_end: period.to.toISOString() },
       });
     }
   };
