@@ -1,4 +1,5 @@
 import type { Channel } from '../alerts/channels.js';
+import { alertHealth } from '../store/alerts.js';
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -114,14 +115,15 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // outside local mode its figures need a valid token. The read runs either way: a store that
   // cannot be opened answers 503 to both.
   app.get('/healthz', async (request) => {
-    const [extent, held] = await Promise.all([
+    const [extent, held, alerts] = await Promise.all([
       options.store.read((db) => storeExtent(db)),
       options.store.read((db) => heldSpanStats(db, options.clock.now())),
+      options.store.read((db) => alertHealth(db)),
     ]);
     if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
       return { status: 'ok' };
     }
-    return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites, otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans };
+    return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites, otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans, alerts };
   });
 
   // RFC 9728: where a client learns which authorization server issues tokens for /mcp.

@@ -251,3 +251,15 @@ export async function deliveryRows(db: Db, notificationId: string): Promise<Deli
     { id: notificationId },
   );
 }
+
+/** For /healthz: rules, alerts firing, notifications owed (and the oldest), rules whose last evaluation failed. */
+export async function alertHealth(db: Db): Promise<{ rules: number; firing: number; notifications_owed: number; oldest_owed: string | null; failing_rules: number }> {
+  const row = await db.one<{ rules: number; firing: number; owed: number; oldest: string | null; failing: number }>(
+    `SELECT (SELECT count(*) FROM alert_rules)::INTEGER AS rules,
+            (SELECT count(*) FROM alert_states WHERE json_extract_string(state, '$.status') = 'firing')::INTEGER AS firing,
+            (SELECT count(*) FROM alert_notifications WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL)::INTEGER AS owed,
+            (SELECT iso(min(created_at)) FROM alert_notifications WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL) AS oldest,
+            (SELECT count(*) FROM alert_ticks WHERE last_error IS NOT NULL)::INTEGER AS failing`,
+  );
+  return { rules: row?.rules ?? 0, firing: row?.firing ?? 0, notifications_owed: row?.owed ?? 0, oldest_owed: row?.oldest ?? null, failing_rules: row?.failing ?? 0 };
+}

@@ -81,6 +81,10 @@ describe('alerts from the command line', () => {
       expect(message).toMatchObject({ version: '4', status: 'firing', commonLabels: { alertname: 'jira-errors', severity: 'critical', group: 'jira_create_issue' } });
       expect(received[0]!.headers['webhook-signature']).toMatch(/^v1,/);
 
+      const url = /serving HTTP on (http:\/\/\S+?):\s/.exec(stderr)![1]!;
+      const health = await (await fetch(`${url}/healthz`)).json();
+      expect(health.alerts).toMatchObject({ rules: 2, firing: 1, failing_rules: 0 });
+
       const listed = cli(['alerts', 'list', '--db', db]);
       expect(listed.status, listed.stderr).toBe(0);
       expect(listed.stdout).toContain('jira-errors  error_rate, critical');
