@@ -187,30 +187,38 @@ async function volumeSpike(db: Db, rule: RuleOf<'volume_spike'>, from: number, t
   const measure = rule.measure === 'tasks' ? 'sum(tasks)::DOUBLE' : rule.measure === 'failures' ? `count(*) FILTER (${FAILED})::DOUBLE` : 'count(*)::DOUBLE';
   const params: Params = {};
   const ranges = Array.from({ length: 8 }, (_, k) => `(${timeParams(params, from - k * DAY - HOUR, to - k * DAY, `r${k}_`)})`);
-  const rows = await db.all<{ m: number; v: number }>(
-    `SELECT epoch_ms(date_trunc('minute', started_at))::DOUBLE AS m, ${measure} AS v
+  const rows = await db.all<{ m: number; v: number; n: number }>(
+    `SELECT epoch_ms(date_trunc('minute', started_at))::DOUBLE AS m, ${measure} AS v, count(*)::DOUBLE AS n
      FROM executions WHERE (${ranges.join(' OR ')})${andFilters(rule.filters, params)}
      GROUP BY ALL`,
     params,
   );
   const origin = from - 7 * DAY - HOUR;
   const size = (to - origin) / MIN;
-  const prefix = new Float64Array(size + 1);
-  const perMinute = new Float64Array(size);
+  // Prefix sums per minute: of the measure, and of executions (whether there was traffic at all).
+  const measured = new Float64Array(size + 1);
+  const traffic = new Float64Array(size + 1);
   for (const row of rows) {
     const i = (row.m - origin) / MIN;
-    if (i >= 0 && i < size) perMinute[i] = row.v;
+    if (i >= 0 && i < size) {
+      measured[i + 1] = row.v;
+      traffic[i + 1] = row.n;
+    }
   }
-  for (let i = 0; i < size; i++) prefix[i + 1] = prefix[i]! + perMinute[i]!;
+  for (let i = 0; i < size; i++) {
+    measured[i + 1]! += measured[i]!;
+    traffic[i + 1]! += traffic[i]!;
+  }
   // The sum over [t - 1h, t), t a tick.
-  const lastHour = (t: number) => prefix[(t - origin) / MIN]! - prefix[(t - HOUR - origin) / MIN]!;
+  const lastHour = (sums: Float64Array, t: number) => sums[(t - origin) / MIN]! - sums[(t - HOUR - origin) / MIN]!;
   const points: SignalPoint[] = [];
   for (let at = from; at <= to; at += MIN) {
-    const value = lastHour(at);
-    const history = Array.from({ length: 7 }, (_, k) => lastHour(at - (k + 1) * DAY));
-    // No history at all (a new fleet, or a feed that just started): no baseline to compare with.
-    const known = history.some((v) => v > 0);
-    const baseline = median(history);
+    const value = lastHour(measured, at);
+    const days = Array.from({ length: 7 }, (_, k) => at - (k + 1) * DAY);
+    // No traffic in any of those hours (a new fleet, a feed that just started): no baseline to
+    // compare with. Traffic without a single failure is a baseline of zero failures.
+    const known = days.some((t) => lastHour(traffic, t) > 0);
+    const baseline = median(days.map((t) => lastHour(measured, t)));
     const active = known && value >= rule.min_count && value > rule.factor * baseline;
     points.push({ at, active, value: round(value, 2), volume: value, threshold: round(rule.factor * baseline, 2), detail: { baseline: round(baseline, 2) } });
   }
