@@ -114,7 +114,7 @@ export interface HistoryRow {
 export async function appendHistory(db: Db, rows: readonly HistoryRow[]): Promise<void> {
   for (const row of rows) {
     await db.run(
-      `INSERT INTO alert_history VALUES ($rule, $fingerprint, $group_key, $event, CAST($at AS TIMESTAMP), $severity, $value, $threshold, $silenced, $explanation)`,
+      `INSERT INTO alert_history VALUES ($rule, $fingerprint, $group_key, $event, CAST($at AS TIMESTAMP), $severity, $value, $threshold, $silenced, $explanation, nextval('alert_history_seq'))`,
       { ...row, at: sqlTime(row.at) },
     );
   }

@@ -369,4 +369,25 @@ export const MIGRATIONS: readonly Migration[] = [
     duration_ms DOUBLE NOT NULL
   );
   `,
+  // 14: streaming to SIEMs (src/export): a durable cursor per sink and stream, advanced only
+  // after the receiver acknowledged; alert history gets a sequence to be read in order.
+  `
+  CREATE TABLE export_cursors (
+    sink VARCHAR NOT NULL,
+    stream VARCHAR NOT NULL,
+    position VARCHAR NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (sink, stream)
+  );
+  CREATE TABLE export_status (
+    sink VARCHAR PRIMARY KEY,
+    last_success TIMESTAMP,
+    last_error VARCHAR,
+    last_error_at TIMESTAMP,
+    sent BIGINT NOT NULL
+  );
+  CREATE SEQUENCE alert_history_seq;
+  ALTER TABLE alert_history ADD COLUMN seq BIGINT;
+  UPDATE alert_history SET seq = nextval('alert_history_seq');
+  `,
 ];

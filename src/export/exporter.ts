@@ -1,0 +1,252 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { AuditLog } from '../access/audit.js';
+import { UserInputError } from '../errors.js';
+import { onIngested } from '../ingest/ingested.js';
+import {
+  advanceCursors, alertEventsAfter, alertEventsBetween, auditAfter, auditBetween, cursorRows, executionsAfter, executionsBetween,
+  lagOf, recordExportError, sinkStatusRows, type Position, type Stream,
+} from '../store/export.js';
+import type { Store } from '../store/store.js';
+import { alertEvent, auditEvent, executionEvent, type ExportEvent } from './events.js';
+import { createSender, parseSink, type Sender, type SinkConfig } from './sinks.js';
+
+/** Reads an export file (JSON, or YAML by extension): `{"sinks": {"name": {...}}}`. */
+export function loadExportFile(path: string, env: NodeJS.ProcessEnv = process.env): Map<string, SinkConfig> {
+  let data: unknown;
+  try {
+    const text = readFileSync(path, 'utf8');
+    data = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new UserInputError(`--export ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`}`);
+  }
+  const sinks = (data as { sinks?: unknown } | null)?.sinks;
+  if (!sinks || typeof sinks !== 'object' || Array.isArray(sinks)) throw new UserInputError(`--export ${path}: expected {"sinks": {"<name>": {"type": "syslog" | "hec" | "otlp_logs" | "file", ...}}}.`);
+  return new Map(Object.entries(sinks as Record<string, unknown>).map(([name, value]) => [name, parseSink(name, value, env)]));
+}
+
+interface Batch {
+  events: ExportEvent[];
+  positions: Map<Stream, Position>;
+}
+
+/** The next batch of a sink: up to `batch` events of each of its streams after its cursors. */
+async function nextBatch(store: Store, name: string, sink: SinkConfig): Promise<Batch> {
+  return store.read(async (db) => {
+    const cursors = await cursorRows(db, name);
+    const events: ExportEvent[] = [];
+    const positions = new Map<Stream, Position>();
+    for (const stream of sink.streams) {
+      const at = cursors.get(stream);
+      if (stream === 'executions') {
+        const rows = await executionsAfter(db, at && 'at' in at ? at : null, sink.batch);
+        events.push(...rows.map((r) => executionEvent(r, sink.policy)));
+        const last = rows.at(-1);
+        if (last) positions.set(stream, { at: last.pos_at, id: last.execution_id });
+      } else if (stream === 'audit') {
+        const rows = await auditAfter(db, at && 'seq' in at ? at.seq : 0, sink.batch);
+        events.push(...rows.map((r) => auditEvent(r, sink.policy)));
+        if (rows.length) positions.set(stream, { seq: rows.at(-1)!.seq });
+      } else {
+        const rows = await alertEventsAfter(db, at && 'seq' in at ? at.seq : 0, sink.batch);
+        events.push(...rows.map((r) => alertEvent(r, sink.policy)));
+        if (rows.length) positions.set(stream, { seq: rows.at(-1)!.seq });
+      }
+    }
+    return { events, positions };
+  });
+}
+
+export interface ExporterOptions {
+  log?: (line: string) => void;
+  /** First retry after this, doubling with jitter up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** How often an idle sink looks for new events (ingest also wakes it). */
+  pollMs?: number;
+}
+
+/**
+ * One loop per sink: read the events after its cursors from the database, send them, and move
+ * the cursors only once the receiver acknowledged, in one transaction. The database is the
+ * buffer: a receiver that is down costs memory for one batch, never slows ingest, and loses
+ * nothing; after a crash the last unacknowledged batch (at most `batch` events per stream) is
+ * sent again.
+ */
+export class SinkRunner {
+  private readonly sender: Sender;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private failures = 0;
+
+  constructor(
+    private readonly store: Store,
+    readonly name: string,
+    readonly sink: SinkConfig,
+    private readonly options: ExporterOptions = {},
+  ) {
+    this.sender = createSender(name, sink);
+  }
+
+  start(): void {
+    this.running = this.loop();
+  }
+
+  /** New data: look now rather than at the next poll. */
+  kick(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.running;
+    await this.sender.close().catch(() => undefined);
+  }
+
+  /** Sends batches until the sink is caught up; returns how many events it sent. */
+  async drain(): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      const batch = await nextBatch(this.store, this.name, this.sink);
+      if (batch.events.length === 0) return sent;
+      await this.sender.send(batch.events);
+      await this.store.write((db) => advanceCursors(db, this.name, batch.positions, batch.events.length, new Date()));
+      sent += batch.events.length;
+      this.failures = 0;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      let waitMs = this.options.pollMs ?? 1_000;
+      try {
+        await this.drain();
+      } catch (error) {
+        if (this.stopped) break;
+        this.failures++;
+        const message = describeFailure(error);
+        this.options.log?.(`export ${this.name}: ${message}; retrying`);
+        await this.store.write((db) => recordExportError(db, this.name, message, new Date())).catch(() => undefined);
+        const backoff = Math.min(this.options.maxBackoffMs ?? 60_000, (this.options.backoffMs ?? 1_000) * 2 ** (this.failures - 1));
+        waitMs = backoff * (0.75 + Math.random() * 0.5);
+      }
+      if (this.stopped) break;
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, waitMs);
+        timer.unref();
+        this.wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+}
+
+/** A failure as the status shows it: what went wrong, never a URL's credentials or a token. */
+function describeFailure(error: unknown): string {
+  const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  if (code) return `cannot reach the receiver (${code})`;
+  if (error instanceof Error && error.name === 'TimeoutError') return 'the receiver did not answer within 30 s';
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Every sink of the export config, running. */
+export class Exporter {
+  readonly runners: SinkRunner[];
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly store: Store, readonly sinks: ReadonlyMap<string, SinkConfig>, options: ExporterOptions = {}) {
+    this.runners = [...sinks].map(([name, sink]) => new SinkRunner(store, name, sink, options));
+  }
+
+  /** Starts every sink; a raw one is an audit event first (who gets unmasked data is itself audited). */
+  async start(audit: AuditLog): Promise<void> {
+    for (const runner of this.runners) {
+      if (runner.sink.policy === 'raw') {
+        await audit.record({ id: 'mcp-blackbox', role: 'admin' }, { action: 'export', target: runner.name, reason: 'export sink started with policy raw', details: { sink: runner.name, type: runner.sink.type, policy: 'raw', streams: runner.sink.streams } });
+      }
+      runner.start();
+    }
+    this.unsubscribe = onIngested(this.store, () => {
+      for (const runner of this.runners) runner.kick();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    await Promise.all(this.runners.map((r) => r.stop()));
+  }
+}
+
+export interface SinkStatus {
+  name: string;
+  type: string;
+  policy: string;
+  streams: string[];
+  lag_events: number;
+  lag_seconds: number | null;
+  sent: number;
+  last_success: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+}
+
+/** Each sink's lag (events not sent yet, and how long the oldest has waited), last success and last error. */
+export async function exportStatus(store: Store, sinks: ReadonlyMap<string, SinkConfig>, now = new Date()): Promise<SinkStatus[]> {
+  return store.read(async (db) => {
+    const rows = new Map((await sinkStatusRows(db)).map((r) => [r.sink, r]));
+    const out: SinkStatus[] = [];
+    for (const [name, sink] of sinks) {
+      const lag = await lagOf(db, await cursorRows(db, name), sink.streams);
+      const row = rows.get(name);
+      out.push({
+        name, type: sink.type, policy: sink.policy, streams: sink.streams,
+        lag_events: lag.events,
+        lag_seconds: lag.oldest ? Math.max(0, Math.round((now.getTime() - Date.parse(lag.oldest)) / 1000)) : null,
+        sent: row?.sent ?? 0,
+        last_success: row?.last_success ?? null,
+        last_error: row?.last_error ?? null,
+        last_error_at: row?.last_error_at ?? null,
+      });
+    }
+    return out;
+  });
+}
+
+/**
+ * Sends a past range again (a backfill, or a new SIEM): the events that happened in [from, to),
+ * through the sink's format and policy, without touching its cursors.
+ */
+export async function replay(store: Store, name: string, sink: SinkConfig, range: { from: Date; to: Date }, log?: (line: string) => void): Promise<number> {
+  const sender = createSender(name, sink);
+  let sent = 0;
+  try {
+    if (sink.streams.includes('executions')) {
+      let after: { at: string; id: string } | null = null;
+      for (;;) {
+        const rows = await store.read((db) => executionsBetween(db, range, after, sink.batch));
+        if (rows.length === 0) break;
+        await sender.send(rows.map((r) => executionEvent(r, sink.policy)));
+        sent += rows.length;
+        const last = rows.at(-1)!;
+        after = { at: last.started_pos!, id: last.execution_id };
+        log?.(`export ${name}: ${sent} events sent`);
+      }
+    }
+    for (const stream of ['audit', 'alerts'] as const) {
+      if (!sink.streams.includes(stream)) continue;
+      const events = await store.read(async (db) =>
+        stream === 'audit' ? (await auditBetween(db, range)).map((r) => auditEvent(r, sink.policy)) : (await alertEventsBetween(db, range)).map((r) => alertEvent(r, sink.policy)),
+      );
+      for (let i = 0; i < events.length; i += sink.batch) await sender.send(events.slice(i, i + sink.batch));
+      sent += events.length;
+    }
+  } finally {
+    await sender.close().catch(() => undefined);
+  }
+  return sent;
+}

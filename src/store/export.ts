@@ -1,0 +1,205 @@
+import { sqlTime } from '../clock.js';
+import type { Db } from './store.js';
+
+/**
+ * What the export sinks read, in a stable order, from after a position: the executions in the
+ * order they were stored (ingested_at, a transaction's start on the wall clock, then id; a
+ * replaced execution is stored again, so its final record is exported again), audit events by
+ * sequence, alert events by sequence. And the cursors and status of each sink.
+ */
+
+export const STREAMS = ['executions', 'audit', 'alerts'] as const;
+export type Stream = (typeof STREAMS)[number];
+
+/** Where a sink has got to in a stream: stored as text, compared in the stream's own order. */
+export type Position = { at: string; id: string } | { seq: number };
+
+export interface ExecutionRow {
+  execution_id: string;
+  started_at: string;
+  ended_at: string | null;
+  duration_ms: number | null;
+  status: string;
+  tool_name: string;
+  tool_kind: string;
+  tool_server: string | null;
+  user_id: string;
+  user_email: string | null;
+  user_name: string | null;
+  user_team: string | null;
+  agent_client: string | null;
+  agent_session_id: string | null;
+  agent_workflow_run_id: string | null;
+  environment: string | null;
+  via_mcp: boolean;
+  tasks: number;
+  cost_usd: number | null;
+  input: string | null;
+  output: string | null;
+  error_type: string | null;
+  error_message: string | null;
+  error_layer: string | null;
+  step_count: number;
+  source: string;
+  ingested_at: string;
+  /** Its position in storage order (ingested_at to the microsecond). */
+  pos_at: string;
+  /** Its position in time order (started_at to the microsecond), in a replay. */
+  started_pos?: string;
+}
+
+export interface AuditExportRow {
+  seq: number;
+  at: string;
+  actor: string;
+  role: string;
+  action: string;
+  target: string | null;
+  reason: string | null;
+  details: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AlertExportRow {
+  seq: number;
+  rule: string;
+  fingerprint: string;
+  group_key: string;
+  event: string;
+  at: string;
+  severity: string;
+  value: number | null;
+  threshold: number | null;
+  silenced: boolean;
+  explanation: string | null;
+}
+
+const EXECUTION_COLUMNS = `execution_id, iso(started_at) AS started_at, iso(ended_at) AS ended_at, duration_ms, status, tool_name, tool_kind,
+  tool_server, user_id, user_email, user_name, user_team, agent_client, agent_session_id, agent_workflow_run_id, environment,
+  via_mcp, tasks, cost_usd, input::VARCHAR AS input, output::VARCHAR AS output, error_type, error_message, error_layer, step_count,
+  source, iso(ingested_at) AS ingested_at, strftime(ingested_at, '%Y-%m-%d %H:%M:%S.%f') AS pos_at`;
+
+const AUDIT_COLUMNS = `seq::DOUBLE AS seq, iso(occurred_at) AS at, actor, role, action, target, reason, details::VARCHAR AS details, prev_hash, hash`;
+
+const ALERT_COLUMNS = `seq::DOUBLE AS seq, rule, fingerprint, group_key, event, iso(event_at) AS at, severity, value, threshold, silenced, explanation::VARCHAR AS explanation`;
+
+/** The executions stored after `after` (null: from the start), in storage order. */
+export async function executionsAfter(db: Db, after: { at: string; id: string } | null, limit: number): Promise<ExecutionRow[]> {
+  if (!after) return db.all<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM executions ORDER BY ingested_at, execution_id LIMIT $limit`, { limit });
+  // The first condition alone lets zone maps skip what was stored before the cursor.
+  return db.all<ExecutionRow>(
+    `SELECT ${EXECUTION_COLUMNS} FROM executions
+     WHERE ingested_at >= CAST($at AS TIMESTAMP) AND (ingested_at > CAST($at AS TIMESTAMP) OR execution_id > $id)
+     ORDER BY ingested_at, execution_id LIMIT $limit`,
+    { at: after.at, id: after.id, limit },
+  );
+}
+
+export async function auditAfter(db: Db, seq: number, limit: number): Promise<AuditExportRow[]> {
+  return db.all<AuditExportRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE seq > $seq ORDER BY seq LIMIT $limit`, { seq, limit });
+}
+
+export async function alertEventsAfter(db: Db, seq: number, limit: number): Promise<AlertExportRow[]> {
+  return db.all<AlertExportRow>(`SELECT ${ALERT_COLUMNS} FROM alert_history WHERE seq > $seq ORDER BY seq LIMIT $limit`, { seq, limit });
+}
+
+/** A past range for a replay, by when things happened (started, occurred), after a keyset position. */
+export async function executionsBetween(db: Db, range: { from: Date; to: Date }, after: { at: string; id: string } | null, limit: number): Promise<ExecutionRow[]> {
+  return db.all<ExecutionRow>(
+    `SELECT ${EXECUTION_COLUMNS}, strftime(started_at, '%Y-%m-%d %H:%M:%S.%f') AS started_pos FROM executions
+     WHERE started_at >= CAST($from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)
+       ${after ? 'AND (started_at > CAST($at AS TIMESTAMP) OR (started_at = CAST($at AS TIMESTAMP) AND execution_id > $id))' : ''}
+     ORDER BY started_at, execution_id LIMIT $limit`,
+    { from: sqlTime(range.from), to: sqlTime(range.to), limit, ...(after ? { at: after.at, id: after.id } : {}) },
+  );
+}
+
+export async function auditBetween(db: Db, range: { from: Date; to: Date }): Promise<AuditExportRow[]> {
+  return db.all<AuditExportRow>(
+    `SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE occurred_at >= CAST($from AS TIMESTAMP) AND occurred_at < CAST($to AS TIMESTAMP) ORDER BY seq`,
+    { from: sqlTime(range.from), to: sqlTime(range.to) },
+  );
+}
+
+export async function alertEventsBetween(db: Db, range: { from: Date; to: Date }): Promise<AlertExportRow[]> {
+  return db.all<AlertExportRow>(
+    `SELECT ${ALERT_COLUMNS} FROM alert_history WHERE event_at >= CAST($from AS TIMESTAMP) AND event_at < CAST($to AS TIMESTAMP) ORDER BY seq`,
+    { from: sqlTime(range.from), to: sqlTime(range.to) },
+  );
+}
+
+export async function cursorRows(db: Db, sink: string): Promise<Map<Stream, Position>> {
+  const rows = await db.all<{ stream: Stream; position: string }>('SELECT stream, position FROM export_cursors WHERE sink = $sink', { sink });
+  return new Map(rows.map((r) => [r.stream, JSON.parse(r.position) as Position]));
+}
+
+/** Advances a sink's cursors and counts what it sent, in one transaction, after the receiver acknowledged. */
+export async function advanceCursors(db: Db, sink: string, positions: ReadonlyMap<Stream, Position>, sent: number, at: Date): Promise<void> {
+  for (const [stream, position] of positions) {
+    await db.run(
+      `INSERT INTO export_cursors VALUES ($sink, $stream, $position, CAST($at AS TIMESTAMP))
+       ON CONFLICT (sink, stream) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+      { sink, stream, position: JSON.stringify(position), at: sqlTime(at) },
+    );
+  }
+  await db.run(
+    `INSERT INTO export_status VALUES ($sink, CAST($at AS TIMESTAMP), NULL, NULL, $sent)
+     ON CONFLICT (sink) DO UPDATE SET last_success = excluded.last_success, sent = export_status.sent + excluded.sent`,
+    { sink, at: sqlTime(at), sent },
+  );
+}
+
+export async function recordExportError(db: Db, sink: string, error: string, at: Date): Promise<void> {
+  await db.run(
+    `INSERT INTO export_status VALUES ($sink, NULL, $error, CAST($at AS TIMESTAMP), 0)
+     ON CONFLICT (sink) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at`,
+    { sink, error, at: sqlTime(at) },
+  );
+}
+
+export interface SinkStatusRow {
+  sink: string;
+  last_success: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  sent: number;
+}
+
+export async function sinkStatusRows(db: Db): Promise<SinkStatusRow[]> {
+  return db.all<SinkStatusRow>(
+    `SELECT sink, iso(last_success) AS last_success, last_error, iso(last_error_at) AS last_error_at, sent::DOUBLE AS sent FROM export_status ORDER BY sink`,
+  );
+}
+
+/** How far a sink is behind in each stream: events not yet sent, and since when the oldest waits. */
+export async function lagOf(db: Db, positions: ReadonlyMap<Stream, Position>, streams: readonly Stream[]): Promise<{ events: number; oldest: string | null }> {
+  let events = 0;
+  let oldest: string | null = null;
+  const older = (t: string | null) => {
+    if (t && (!oldest || t < oldest)) oldest = t;
+  };
+  for (const stream of streams) {
+    const position = positions.get(stream);
+    if (stream === 'executions') {
+      const after = position && 'at' in position ? position : null;
+      const row = await db.one<{ n: number; oldest: string | null }>(
+        after
+          ? `SELECT count(*)::DOUBLE AS n, iso(min(ingested_at)) AS oldest FROM executions
+             WHERE ingested_at >= CAST($at AS TIMESTAMP) AND (ingested_at > CAST($at AS TIMESTAMP) OR execution_id > $id)`
+          : 'SELECT count(*)::DOUBLE AS n, iso(min(ingested_at)) AS oldest FROM executions',
+        after ? { at: after.at, id: after.id } : {},
+      );
+      events += row?.n ?? 0;
+      older(row?.oldest ?? null);
+    } else {
+      const seq = position && 'seq' in position ? position.seq : 0;
+      const table = stream === 'audit' ? 'audit_events' : 'alert_history';
+      const time = stream === 'audit' ? 'occurred_at' : 'event_at';
+      const row = await db.one<{ n: number; oldest: string | null }>(`SELECT count(*)::DOUBLE AS n, iso(min(${time})) AS oldest FROM ${table} WHERE seq > $seq`, { seq });
+      events += row?.n ?? 0;
+      older(row?.oldest ?? null);
+    }
+  }
+  return { events, oldest };
+}
