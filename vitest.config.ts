@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Installs the Debian packages the tests drive (rsyslog) when they are missing.
+    globalSetup: ['test/setup/system-packages.ts'],
     // DuckDB is a native addon: separate processes isolate it better than worker threads.
     pool: 'forks',
     testTimeout: 30_000,
