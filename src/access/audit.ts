@@ -302,3 +302,57 @@ export function verifyChain(
   }
   return result(null, null, null);
 }
+
+export interface ExportedChainVerification {
+  ok: boolean;
+  events: number;
+  first_seq: number | null;
+  last_seq: number | null;
+  /** Copies of an event sent twice (at-least-once delivery): identical, so counted once. */
+  duplicates: number;
+  /** Events whose content the export's redactor changed: their links are checked, their content cannot be. */
+  redacted: number;
+  first_broken_seq: number | null;
+  problem: string | null;
+}
+
+/**
+ * Verifies the audit events of an export stream (what a SIEM received): consecutive sequence
+ * numbers from the first one received, each linking to the one before, each hash matching its
+ * content. Exact duplicates (a batch sent again) are expected; two different events with one
+ * sequence number are not.
+ */
+export function verifyExportedChain(rows: AuditRow[], key?: string): ExportedChainVerification {
+  const bySeq = new Map<number, AuditRow>();
+  let duplicates = 0;
+  const base = { events: 0, first_seq: null as number | null, last_seq: null as number | null, duplicates: 0, redacted: 0 };
+  for (const row of rows) {
+    const seen = bySeq.get(row.seq);
+    if (seen) {
+      if (JSON.stringify(seen) !== JSON.stringify(row)) return { ok: false, ...base, first_broken_seq: row.seq, problem: `two different events carry seq ${row.seq}` };
+      duplicates++;
+      continue;
+    }
+    bySeq.set(row.seq, row);
+  }
+  const ordered = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  const summary = { events: ordered.length, first_seq: ordered[0]?.seq ?? null, last_seq: ordered.at(-1)?.seq ?? null, duplicates, redacted: 0 };
+  let prev: string | undefined = ordered[0]?.seq === 1 ? GENESIS_HASH : undefined;
+  for (let i = 0; i < ordered.length; i++) {
+    const row = ordered[i]!;
+    if (i > 0 && row.seq !== ordered[i - 1]!.seq + 1) {
+      return { ok: false, ...summary, first_broken_seq: ordered[i - 1]!.seq + 1, problem: `event ${ordered[i - 1]!.seq + 1} is missing from the export (the next one received is ${row.seq})` };
+    }
+    // The first event received links to one before the export began: that link cannot be checked.
+    if (prev !== undefined && row.prev_hash !== prev) {
+      return { ok: false, ...summary, first_broken_seq: row.seq, problem: `event ${row.seq} does not link to the event before it` };
+    }
+    const { hash: _h, prev_hash: _p, ...content } = row;
+    if (chainHash(row.prev_hash, content, key) !== row.hash) {
+      if (JSON.stringify(content).includes('[REDACTED:')) summary.redacted++;
+      else return { ok: false, ...summary, first_broken_seq: row.seq, problem: `event ${row.seq} does not match its hash: it was changed${key ? '' : ' (or the chain is an HMAC: set MCP_BLACKBOX_AUDIT_KEY)'}` };
+    }
+    prev = row.hash;
+  }
+  return { ok: true, ...summary, first_broken_seq: null, problem: null };
+}

@@ -48,6 +48,7 @@ export const ENV = {
   token: 'MCP_BLACKBOX_TOKEN',
   spool: 'MCP_BLACKBOX_SPOOL',
   alerts: 'MCP_BLACKBOX_ALERTS',
+  export: 'MCP_BLACKBOX_EXPORT',
 } as const;
 
 export const DEFAULT_DB = 'blackbox.duckdb';

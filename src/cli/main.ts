@@ -73,7 +73,8 @@ program
   .addOption(dbOption())
   .option('--json', 'print the result as JSON')
   .option('--without-mirror', 'check the database chain alone when the mirror file is gone (a truncated tail then goes unseen)')
-  .action(run(auditVerifyCommand));
+  .option('--from-export <file>', 'check the audit events of an export instead (NDJSON of the file sink, or HEC event lines), as a SIEM would')
+  .action(run(async (flags) => (flags.fromExport ? (await import('./commands/export.js')).auditVerifyExportCommand(flags.fromExport, flags) : auditVerifyCommand(flags))));
 
 const alerts = program.command('alerts').description('Alert rules: list them, test a rules file, backtest a rule on history');
 alerts
@@ -99,6 +100,16 @@ alerts
   .addOption(tzOption())
   .option('--window <window>', 'history to backtest on', '30d')
   .action(run(async (name, flags) => (await alertsCommands()).alertsBacktestCommand(name, flags)));
+
+program
+  .command('export')
+  .description('Send a past range to an export sink again (a backfill, or a new SIEM), without moving its cursor')
+  .requiredOption('--sink <name>', 'a sink of serve --export (or of --export FILE here)')
+  .requiredOption('--from <time>', 'RFC 3339 start')
+  .option('--to <time>', 'RFC 3339 end (exclusive; default now)')
+  .option('--export <file...>', 'export files naming the sink, when no server holds it')
+  .addOption(dbOption())
+  .action(run(async (flags) => (await import('./commands/export.js')).exportCommand(flags)));
 
 program
   .command('wrap')

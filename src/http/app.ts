@@ -1,5 +1,7 @@
 import type { Channel } from '../alerts/channels.js';
 import { alertHealth } from '../store/alerts.js';
+import { exportStatus } from '../export/exporter.js';
+import type { SinkConfig } from '../export/sinks.js';
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -47,6 +49,8 @@ export interface HttpAppOptions {
   commands?: Readonly<Record<string, (args: Record<string, unknown>) => Promise<{ text: string; code: number }>>>;
   /** Notification channels of serve --alerts FILE (the alert tools check rules against them). */
   alertChannels?: ReadonlyMap<string, Channel>;
+  /** Export sinks of serve --export FILE (export_status and /healthz report them). */
+  exportSinks?: ReadonlyMap<string, SinkConfig>;
   log?: (line: string) => void;
 }
 
@@ -115,15 +119,16 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // outside local mode its figures need a valid token. The read runs either way: a store that
   // cannot be opened answers 503 to both.
   app.get('/healthz', async (request) => {
-    const [extent, held, alerts] = await Promise.all([
+    const [extent, held, alerts, exports] = await Promise.all([
       options.store.read((db) => storeExtent(db)),
       options.store.read((db) => heldSpanStats(db, options.clock.now())),
       options.store.read((db) => alertHealth(db)),
+      exportStatus(options.store, options.exportSinks ?? new Map()),
     ]);
     if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
       return { status: 'ok' };
     }
-    return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites, otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans, alerts };
+    return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites, otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans, alerts, export: exports };
   });
 
   // RFC 9728: where a client learns which authorization server issues tokens for /mcp.
@@ -157,7 +162,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     }
     // Stateless: one server per request, bound to the verified caller, so masking and unmask
     // rights follow the token and nothing leaks between callers.
-    const server = createServer({ store: options.store, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log, alertChannels: options.alertChannels });
+    const server = createServer({ store: options.store, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log, alertChannels: options.alertChannels, exportSinks: options.exportSinks });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.hijack();
     reply.raw.on('close', () => {

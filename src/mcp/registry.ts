@@ -19,6 +19,7 @@ import { create_alert_rule } from './tools/create-alert-rule.js';
 import { update_alert_rule } from './tools/update-alert-rule.js';
 import { delete_alert_rule } from './tools/delete-alert-rule.js';
 import { silence_alert } from './tools/silence-alert.js';
+import { export_status } from './tools/export-status.js';
 
 /** Every tool the server exposes, in the order a client lists them: overview first, detail last. */
 export const TOOLS: ReadonlyArray<ToolDefinition<any, any>> = [
@@ -42,4 +43,5 @@ export const TOOLS: ReadonlyArray<ToolDefinition<any, any>> = [
   update_alert_rule,
   silence_alert,
   delete_alert_rule,
+  export_status,
 ];

@@ -14,6 +14,7 @@ import { toolListing } from './tool-list.js';
 import type { ToolContext } from './tool.js';
 import type { AuditLog } from '../access/audit.js';
 import type { Channel } from '../alerts/channels.js';
+import type { SinkConfig } from '../export/sinks.js';
 
 export interface ServerOptions {
   store: Store;
@@ -27,6 +28,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Notification channels of serve --alerts FILE, by name. */
   alertChannels?: ReadonlyMap<string, Channel>;
+  /** Export sinks of serve --export FILE, by name. */
+  exportSinks?: ReadonlyMap<string, SinkConfig>;
 }
 
 const cachedListing = new Map<boolean, ReturnType<typeof toolListing>>();
@@ -45,7 +48,7 @@ export const SERVER_INFO = { name: 'mcp-blackbox', version: VERSION };
 export function createServer(options: ServerOptions): McpServer {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const access = new AccessView(options.caller, options.access);
-  const ctx: ToolContext = { store: options.store, clock: options.clock, access, audit: options.audit.as(options.caller), auditLog: options.audit, tz: options.tz, alertChannels: options.alertChannels ?? new Map() };
+  const ctx: ToolContext = { store: options.store, clock: options.clock, access, audit: options.audit.as(options.caller), auditLog: options.audit, tz: options.tz, alertChannels: options.alertChannels ?? new Map(), exportSinks: options.exportSinks ?? new Map() };
   const server = new McpServer(SERVER_INFO, {
     instructions:
       'mcp-blackbox answers questions about an MCP tool fleet from its execution logs. Start broad with usage_summary, ' +

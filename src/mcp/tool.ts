@@ -4,6 +4,7 @@ import type { AccessView } from '../access/access.js';
 import type { AuditEventInput, AuditLog } from '../access/audit.js';
 import type { AuditRow } from '../store/audit-events.js';
 import type { Channel } from '../alerts/channels.js';
+import type { SinkConfig } from '../export/sinks.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 
@@ -26,6 +27,8 @@ export interface ToolContext {
   tz?: string;
   /** The notification channels configured (serve --alerts FILE): rules may name only these. */
   alertChannels: ReadonlyMap<string, Channel>;
+  /** The export sinks (serve --export FILE), for export_status. */
+  exportSinks: ReadonlyMap<string, SinkConfig>;
 }
 
 /** A tool's answer: the structured object (matching its outputSchema) and a short human summary of it. */

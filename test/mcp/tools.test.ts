@@ -29,14 +29,14 @@ describe('MCP tools over the SDK client (fixture with known answers)', () => {
     expect(listing.tools.map((t) => t.name)).toEqual([
       'usage_summary', 'tool_usage', 'unused_tools', 'who_drove_spike', 'cost_by_user', 'cost_by_tool',
       'failure_report', 'my_failures', 'list_executions', 'trace_execution', 'fleet_catalog', 'unmask_execution', 'audit_log',
-      'list_alerts', 'alert_rules', 'backtest_alert_rule', 'create_alert_rule', 'update_alert_rule', 'silence_alert', 'delete_alert_rule',
+      'list_alerts', 'alert_rules', 'backtest_alert_rule', 'create_alert_rule', 'update_alert_rule', 'silence_alert', 'delete_alert_rule', 'export_status',
     ]);
     // The budget the model pays before its first question (the SDK's own listing was 52 KB for 12
     // tools): under 20 KB for a member; an admin's listing adds the six admin-only tools.
     expect(Buffer.byteLength(JSON.stringify(listing))).toBeLessThan(25_000);
     const member = await (await connect(store, { id: 'u_ben', role: 'member' })).listTools();
     expect(Buffer.byteLength(JSON.stringify(member))).toBeLessThan(20_000);
-    expect(member.tools.map((t) => t.name)).toEqual(listing.tools.map((t) => t.name).filter((n) => !['unmask_execution', 'audit_log', 'create_alert_rule', 'update_alert_rule', 'delete_alert_rule', 'silence_alert'].includes(n)));
+    expect(member.tools.map((t) => t.name)).toEqual(listing.tools.map((t) => t.name).filter((n) => !['unmask_execution', 'audit_log', 'create_alert_rule', 'update_alert_rule', 'delete_alert_rule', 'silence_alert', 'export_status'].includes(n)));
     const ajv = new AjvJsonSchemaValidator();
     for (const tool of listing.tools) {
       expect(tool.annotations, tool.name).toMatchObject({ readOnlyHint: expect.any(Boolean), openWorldHint: expect.any(Boolean) });

@@ -32,6 +32,7 @@ export function registerServeCommands(
     .option('--jwt-role-claim <claim>', 'claim carrying the role admin/member/ingest (default role)')
     .option('--allowed-host <name...>', 'extra Host names to answer to (behind a proxy)')
     .option('--public-url <url>', 'public base URL, for the protected resource metadata')
+    .option('--export <file...>', `SIEM export sinks, JSON or YAML (env ${ENV.export}, comma-separated): syslog, Splunk HEC, OTLP logs, NDJSON files`)
     .option('--alerts <file>', `alert channels and rules, JSON or YAML (env ${ENV.alerts}); alerts test FILE checks one first`)
     .option('--otlp-grpc <listen>', 'also take OTLP over gRPC on [HOST:]PORT (4317 by convention), with the same auth as HTTP ingest')
     .action(helpers.run(async (flags) => (await import('./serve.js')).serveAction(flags)));

@@ -13,6 +13,8 @@ import { isLoopback } from '../../http/exposure.js';
 import { advertiseOwner, AS_HEADER, findOwner, newOwnerToken, ownerPath, type OwnerRecord } from '../owner.js';
 import { quarantineReport } from './quarantine.js';
 import { alertOwnerCommands } from './alerts.js';
+import { exportReplayReport, exportStatusReport, loadExportFiles } from './export.js';
+import { Exporter } from '../../export/exporter.js';
 import { AlertEngine } from '../../alerts/engine.js';
 import { Delivery } from '../../alerts/delivery.js';
 import { loadAlertsFile, syncFileRules } from '../../alerts/manage.js';
@@ -54,6 +56,8 @@ export interface ServeFlags extends CommonFlags {
   otlpGrpc?: string;
   /** Alerts file: channels and rules (JSON or YAML). */
   alerts?: string;
+  /** Export files: sinks (JSON or YAML). */
+  export?: string[];
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -75,6 +79,7 @@ interface Services {
   audit: AuditLog;
   tailer?: LogTailer;
   alerts: { engine: AlertEngine; delivery: Delivery; channels: ReadonlyMap<string, Channel> };
+  exporter: Exporter;
 }
 
 /**
@@ -146,7 +151,19 @@ async function startServices(store: Store, config: Config, flags: ServeFlags): P
     log(`watching ${dirs.join(', ')} for *.jsonl / *.ndjson${spool ? ` (${spool}: what wrap recorded)` : ''}`);
   }
   const audit = new AuditLog(store, { key: config.auditKey, mirrorPath: store.path === ':memory:' ? undefined : auditMirrorPath(config.dbPath) });
-  return { store, audit, tailer, alerts: await startAlerts(store, audit, config, flags) };
+  const alerts = await startAlerts(store, audit, config, flags);
+  return { store, audit, tailer, alerts, exporter: await startExport(store, audit, flags) };
+}
+
+/** The SIEM stream: each sink of the --export files (or MCP_BLACKBOX_EXPORT, comma-separated) from its cursor. */
+async function startExport(store: Store, audit: AuditLog, flags: ServeFlags): Promise<Exporter> {
+  const paths = flags.export ?? (process.env[ENV.export] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const sinks = loadExportFiles(paths);
+  const exporter = new Exporter(store, sinks, { log });
+  store.beforeClose(() => exporter.stop());
+  await exporter.start(audit);
+  if (sinks.size) log(`export: ${[...sinks].map(([name, s]) => `${name} (${s.type}, ${s.policy})`).join(', ')}`);
+  return exporter;
 }
 
 /**
@@ -227,13 +244,15 @@ function ownerSide(services: Services, config: Config, flags: ServeFlags) {
       quarantine: (args: Record<string, unknown>) => quarantineReport(services.store, { limit: typeof args.limit === 'number' ? args.limit : undefined, reason: text(args.reason) }),
       'audit-verify': (args: Record<string, unknown>) => auditVerifyReport(services.audit, { json: args.json === true, withoutMirror: args.withoutMirror === true }),
       ...alertOwnerCommands(services.store, config),
+      'export-replay': (args: Record<string, unknown>) => exportReplayReport(services.store, services.exporter.sinks, args),
+      'export-status': () => exportStatusReport(services.store, services.exporter.sinks),
     },
   };
 }
 
 async function serveStdio(services: Services, config: Config, flags: ServeFlags): Promise<void> {
   const caller = stdioCaller(flags, process.env);
-  const server = createServer({ store: services.store, clock: config.clock, caller, log, audit: services.audit, access: { redactSecrets: config.redactSecrets }, tz: config.tz, alertChannels: services.alerts.channels });
+  const server = createServer({ store: services.store, clock: config.clock, caller, log, audit: services.audit, access: { redactSecrets: config.redactSecrets }, tz: config.tz, alertChannels: services.alerts.channels, exportSinks: services.exporter.sinks });
   const transport = new StdioServerTransport();
   // A stdio server owns the file too: a loopback door, for the owner token only, lets a second
   // client's serve, connect and the read-only commands share the database instead of failing.
@@ -248,6 +267,7 @@ async function serveStdio(services: Services, config: Config, flags: ServeFlags)
     webhookSecrets: [],
     commands: owner.commands,
     alertChannels: services.alerts.channels,
+    exportSinks: services.exporter.sinks,
     log,
   });
   const unadvertise = advertiseOwner(config.dbPath, door.url, owner.token);
@@ -301,6 +321,7 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
     publicUrl: flags.publicUrl,
     commands: owner.commands,
     alertChannels: services.alerts.channels,
+    exportSinks: services.exporter.sinks,
     log,
   });
   const grpcServer = flags.otlpGrpc ? await startOtlpGrpc(parseListen(flags.otlpGrpc, '--otlp-grpc'), { store: services.store, auth, log }) : undefined;

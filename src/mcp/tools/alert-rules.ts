@@ -12,7 +12,7 @@ export const alert_rules = defineTool({
   description: `The alert rules (condition, channels, firing now, last evaluation, errors), the channels configured, and each rule kind's parameters with defaults, for writing a rule.
 
 Example: "Which alert rules do we have, and which page someone?"`,
-  inputSchema: { name: z.string().optional().describe('One rule by name.') },
+  inputSchema: { name: z.string().optional() },
   outputSchema: {
     rules: z.array(z.object({}).passthrough()),
     channels: z.array(z.object({ name: z.string(), type: z.string() })),

@@ -13,8 +13,8 @@ export const backtest_alert_rule = defineTool({
 
 Example: "Would an error-rate alert at 10% have paged us last month?"`,
   inputSchema: {
-    name: z.string().optional().describe('A saved rule.'),
-    rule: z.object({}).passthrough().optional().describe('A draft rule: {kind, ...parameters}.'),
+    name: z.string().optional(),
+    rule: z.object({}).passthrough().optional().describe('A draft.'),
     ...timeArgs('30d'),
   },
   outputSchema: {

@@ -16,9 +16,9 @@ const errorShape = z.object({ type: z.string().nullable(), layer: z.string().nul
 export const trace_execution = defineTool({
   name: 'trace_execution',
   title: 'Trace one execution',
-  description: `One execution in full: who, client, session, agent run, timings, status, the error and its layer, and each step with connector, operation, status, tasks and auth context (whose credentials). failing_step is the first failure; related lists the run's and session's other executions. Up to 200 steps.
+  description: `One execution in full: who, client, session, agent run, timings, status, error and layer, each step (up to 200) with connector, operation, status, tasks and auth context (whose credentials). failing_step is the first failure; related lists the run's and session's other executions.
 
-Payloads are full on the caller's own executions, masked on others' (admins: unmask_execution). Secrets are always redacted. Audited.
+Payloads: full on your own executions, masked on others'; secrets always redacted. Audited.
 Example: "Why did execution ex_7f3a fail, and whose credentials did the failing step use?"`,
   inputSchema: {
     execution_id: z.string().min(1).max(128),

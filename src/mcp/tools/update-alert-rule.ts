@@ -15,7 +15,7 @@ export const update_alert_rule = defineTool({
 Example: "Raise jira-errors' threshold to 30% and wait 10 minutes before paging."`,
   inputSchema: {
     name: z.string(),
-    changes: z.object({}).passthrough().describe('Fields to set, e.g. {"threshold": 0.3, "for": "10m"}.'),
+    changes: z.object({}).passthrough().describe('Fields to set.'),
   },
   outputSchema: { rule: z.object({}).passthrough(), condition: z.string(), changed: z.array(z.string()) },
   adminOnly: true,

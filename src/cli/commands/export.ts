@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { verifyExportedChain } from '../../access/audit.js';
+import type { AuditRow } from '../../store/audit-events.js';
+import { parseInstant } from '../../clock.js';
+import { UserInputError } from '../../errors.js';
+import { exportStatus, loadExportFile, replay } from '../../export/exporter.js';
+import type { SinkConfig } from '../../export/sinks.js';
+import { parseSink } from '../../export/sinks.js';
+import type { Store } from '../../store/store.js';
+import { resolveConfig, type CommonFlags } from '../config.js';
+import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
+import { onStoreOrOwner, type CommandOutput } from '../owner.js';
+
+/** The sinks of every --export file, by name; a name given twice is an error. */
+export function loadExportFiles(paths: readonly string[], env: NodeJS.ProcessEnv = process.env): Map<string, SinkConfig> {
+  const sinks = new Map<string, SinkConfig>();
+  for (const path of paths) {
+    for (const [name, sink] of loadExportFile(resolve(path), env)) {
+      if (sinks.has(name)) throw new UserInputError(`sink ${name} is configured twice (in ${path} and an earlier --export file); names are unique.`);
+      sinks.set(name, sink);
+    }
+  }
+  return sinks;
+}
+
+/** `export --sink NAME --from T`: a past range sent again, in the process that holds the sink (the owner's, or this one's). */
+export async function exportReplayReport(store: Store, sinks: ReadonlyMap<string, SinkConfig>, args: Record<string, unknown>): Promise<CommandOutput> {
+  const name = String(args.sink ?? '');
+  const sink = args.config ? parseSink(name, args.config) : sinks.get(name);
+  if (!sink) throw new UserInputError(`no sink is named ${JSON.stringify(name)}; ${sinks.size ? `the sinks are ${[...sinks.keys()].join(', ')}` : 'none is configured (serve --export FILE, or pass --export FILE here)'}.`);
+  const from = parseInstant(String(args.from ?? ''), '--from');
+  const to = args.to ? parseInstant(String(args.to), '--to') : new Date();
+  if (to <= from) throw new UserInputError(`--to (${to.toISOString()}) must be after --from (${from.toISOString()}).`);
+  const sent = await replay(store, name, sink, { from, to });
+  return { text: `export ${name}: sent ${sent} event(s) of ${from.toISOString()} .. ${to.toISOString()} (${sink.type}, policy ${sink.policy}); the sink's cursor was not moved.\n`, code: EXIT_OK };
+}
+
+/** `export status` as text. */
+export async function exportStatusReport(store: Store, sinks: ReadonlyMap<string, SinkConfig>): Promise<CommandOutput> {
+  if (sinks.size === 0) return { text: 'No export sinks configured (serve --export FILE).\n', code: EXIT_OK };
+  const rows = await exportStatus(store, sinks);
+  const text = rows
+    .map((s) => `${s.name} (${s.type}, ${s.policy}, ${s.streams.join('+')}): ${s.sent} sent, ${s.lag_events} behind${s.lag_seconds !== null ? ` (oldest waiting ${s.lag_seconds} s)` : ''}; last success ${s.last_success ?? 'never'}${s.last_error ? `; last error ${s.last_error_at}: ${s.last_error}` : ''}`)
+    .join('\n');
+  return { text: `${text}\n`, code: EXIT_OK };
+}
+
+export async function exportCommand(flags: CommonFlags & { sink: string; from: string; to?: string; export?: string[] }): Promise<number> {
+  const config = resolveConfig(flags, process.env);
+  // A sink named in a local --export file travels with the request (its env: secrets read here).
+  const local = flags.export?.length ? loadExportFiles(flags.export) : new Map<string, SinkConfig>();
+  const args = { sink: flags.sink, from: flags.from, to: flags.to, ...(local.has(flags.sink) ? { config: local.get(flags.sink) } : {}) };
+  const out = await onStoreOrOwner(config, 'export-replay', args, (store) => exportReplayReport(store, local, args));
+  process.stdout.write(out.text);
+  return out.code;
+}
+
+/** The audit rows of an export: NDJSON of events as the file sink writes them, or HEC's {"event": ...} lines. */
+function auditRowsOf(path: string): { rows: AuditRow[]; lines: number; unreadable: number } {
+  const rows: AuditRow[] = [];
+  let lines = 0;
+  let unreadable = 0;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    lines++;
+    let value: { event?: unknown; metadata?: { log_name?: string }; mcp?: { chain?: AuditRow } };
+    try {
+      value = JSON.parse(line);
+    } catch {
+      unreadable++;
+      continue;
+    }
+    const event = (value.event && typeof value.event === 'object' && 'class_uid' in value.event ? value.event : value) as typeof value;
+    if (event.metadata?.log_name === 'audit' && event.mcp?.chain) rows.push(event.mcp.chain);
+  }
+  return { rows, lines, unreadable };
+}
+
+export async function auditVerifyExportCommand(file: string, flags: { json?: boolean }): Promise<number> {
+  const key = process.env.MCP_BLACKBOX_AUDIT_KEY || undefined;
+  const { rows, lines, unreadable } = auditRowsOf(resolve(file));
+  const result = verifyExportedChain(rows, key);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ ...result, lines, unreadable_lines: unreadable }, null, 2)}\n`);
+  } else if (result.events === 0) {
+    process.stdout.write(`${file}: no audit events among ${lines} line(s)${unreadable ? ` (${unreadable} not JSON)` : ''}; nothing to verify.\n`);
+  } else if (result.ok) {
+    process.stdout.write(
+      `exported audit chain OK: events ${result.first_seq} to ${result.last_seq} (${result.events})` +
+        `${result.first_seq !== 1 ? `; the export starts at event ${result.first_seq}, so its link to the one before is not checked` : ''}` +
+        `${result.duplicates ? `; ${result.duplicates} duplicate(s) of a resent batch, identical` : ''}` +
+        `${result.redacted ? `; ${result.redacted} event(s) redacted by the export policy: their links verify, their content cannot (export with policy raw to check it)` : ''}\n`,
+    );
+  } else {
+    process.stdout.write(`exported audit chain BROKEN at event ${result.first_broken_seq}: ${result.problem}\n`);
+  }
+  return result.ok ? EXIT_OK : EXIT_PARTIAL;
+}
