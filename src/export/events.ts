@@ -1,5 +1,5 @@
 import { maskValue } from '../access/masking.js';
-import { redact } from '../access/redact.js';
+import { redact, redactText } from '../access/redact.js';
 import type { AlertExportRow, AuditExportRow, ExecutionRow, Stream } from '../store/export.js';
 import { VERSION } from '../version.js';
 
@@ -68,7 +68,19 @@ export function executionEvent(row: ExecutionRow, policy: ExportPolicy): ExportE
   const failed = row.status === 'failed' || row.status === 'terminated';
   const finished = row.status !== 'running';
   const outcome = !finished ? 'unknown' : failed ? 'failure' : 'success';
-  const event: ExportEvent = {
+  // Outside raw, every text that came from a record passes the redactor, field by field (the
+  // schema's own keys and constants need no scan: a walk over the whole object cost three times as
+  // much). Masked payloads are markers whose keys maskValue has redacted already.
+  const t = policy === 'raw' ? (value: string) => value : (value: string) => redactText(value);
+  const o = <T extends string | null>(value: T): T => (value === null ? value : (t(value) as T));
+  const input = payload(row.input, policy);
+  const output = payload(row.output, policy);
+  const errorMessage = row.error_message && policy !== 'metadata' ? t(row.error_message) : undefined;
+  const user = t(row.user_id);
+  const tool = t(row.tool_name);
+  const server = o(row.tool_server);
+  const errorType = o(row.error_type);
+  return {
     ...BASE,
     // 99 Other: a tool call is not one of OCSF's create/read/update/delete.
     activity_id: 99,
@@ -79,35 +91,34 @@ export function executionEvent(row: ExecutionRow, policy: ExportPolicy): ExportE
     severity: failed ? 'Medium' : 'Informational',
     status_id: outcome === 'success' ? 1 : outcome === 'failure' ? 2 : 0,
     status: outcome === 'success' ? 'Success' : outcome === 'failure' ? 'Failure' : 'Unknown',
-    ...(row.error_type ? { status_code: row.error_type } : {}),
-    ...(row.error_message && policy !== 'metadata' ? { status_detail: row.error_message } : {}),
+    ...(errorType ? { status_code: errorType } : {}),
+    ...(errorMessage ? { status_detail: errorMessage } : {}),
     ...(row.duration_ms !== null ? { duration: row.duration_ms } : {}),
-    message: `${row.user_id} called ${row.tool_name}${row.tool_server ? ` on ${row.tool_server}` : ''}: ${row.status}${row.error_type ? ` (${row.error_type})` : ''}`,
-    metadata: { version: '1.3.0', product: PRODUCT, uid: row.execution_id, log_name: 'executions', logged_time: Date.parse(row.ingested_at) },
+    message: `${user} called ${tool}${server ? ` on ${server}` : ''}: ${row.status}${errorType ? ` (${errorType})` : ''}`,
+    metadata: { version: '1.3.0', product: PRODUCT, uid: t(row.execution_id), log_name: 'executions', logged_time: Date.parse(row.ingested_at) },
     api: {
       operation: 'tools/call',
-      service: { name: row.tool_server ?? row.tool_name },
-      request: { uid: row.execution_id, ...(payload(row.input, policy) !== undefined ? { data: payload(row.input, policy) } : {}) },
+      service: { name: server ?? tool },
+      request: { uid: t(row.execution_id), ...(input !== undefined ? { data: input } : {}) },
       response: {
-        ...(payload(row.output, policy) !== undefined ? { data: payload(row.output, policy) } : {}),
-        ...(row.error_type ? { error: row.error_type } : {}),
-        ...(row.error_message && policy !== 'metadata' ? { message: row.error_message } : {}),
+        ...(output !== undefined ? { data: output } : {}),
+        ...(errorType ? { error: errorType } : {}),
+        ...(errorMessage ? { message: errorMessage } : {}),
       },
     },
     actor: {
-      user: { uid: row.user_id, ...(row.user_email ? { email_addr: row.user_email } : {}), ...(row.user_name ? { name: row.user_name } : {}), ...(row.user_team ? { groups: [{ name: row.user_team }] } : {}) },
-      ...(row.agent_client ? { app_name: row.agent_client } : {}),
-      ...(row.agent_session_id ? { session: { uid: row.agent_session_id } } : {}),
+      user: { uid: user, ...(row.user_email ? { email_addr: t(row.user_email) } : {}), ...(row.user_name ? { name: t(row.user_name) } : {}), ...(row.user_team ? { groups: [{ name: t(row.user_team) }] } : {}) },
+      ...(row.agent_client ? { app_name: t(row.agent_client) } : {}),
+      ...(row.agent_session_id ? { session: { uid: t(row.agent_session_id) } } : {}),
     },
-    resources: [{ name: row.tool_name, type: `mcp_${row.tool_kind}`, ...(row.tool_server ? { group: { name: row.tool_server } } : {}) }],
+    resources: [{ name: tool, type: `mcp_${row.tool_kind}`, ...(server ? { group: { name: server } } : {}) }],
     event: { kind: 'event', category: ['api'], action: 'tools/call', outcome, dataset: 'mcp_blackbox.execution' },
     mcp: {
-      kind: 'execution', status: row.status, tool_kind: row.tool_kind, environment: row.environment, via_mcp: row.via_mcp, tasks: row.tasks,
-      cost_usd: row.cost_usd, workflow_run_id: row.agent_workflow_run_id, error_layer: row.error_layer, steps: row.step_count, source: row.source,
+      kind: 'execution', status: row.status, tool_kind: row.tool_kind, environment: o(row.environment), via_mcp: row.via_mcp, tasks: row.tasks,
+      cost_usd: row.cost_usd, workflow_run_id: o(row.agent_workflow_run_id), error_layer: row.error_layer, steps: row.step_count, source: t(row.source),
       ended_at: row.ended_at, ingested_at: row.ingested_at,
     },
   };
-  return policy === 'raw' ? event : (redact(event) as ExportEvent);
 }
 
 /**

@@ -5,7 +5,7 @@ import { UserInputError } from '../errors.js';
 import { onIngested } from '../ingest/ingested.js';
 import {
   advanceCursors, alertEventsAfter, alertEventsBetween, auditAfter, auditBetween, cursorRows, executionsAfter, executionsBetween,
-  lagOf, recordExportError, sinkStatusRows, type Position, type Stream,
+  lagOf, recordExportError, sinkStatusRows, streamEnds, type Position, type Stream,
 } from '../store/export.js';
 import type { Store } from '../store/store.js';
 import { alertEvent, auditEvent, executionEvent, type ExportEvent } from './events.js';
@@ -30,31 +30,84 @@ interface Batch {
   positions: Map<Stream, Position>;
 }
 
-/** The next batch of a sink: up to `batch` events of each of its streams after its cursors. */
-async function nextBatch(store: Store, name: string, sink: SinkConfig): Promise<Batch> {
-  return store.read(async (db) => {
-    const cursors = await cursorRows(db, name);
-    const events: ExportEvent[] = [];
-    const positions = new Map<Stream, Position>();
-    for (const stream of sink.streams) {
-      const at = cursors.get(stream);
-      if (stream === 'executions') {
-        const rows = await executionsAfter(db, at && 'at' in at ? at : null, sink.batch);
-        events.push(...rows.map((r) => executionEvent(r, sink.policy)));
-        const last = rows.at(-1);
-        if (last) positions.set(stream, { at: last.pos_at, id: last.execution_id });
-      } else if (stream === 'audit') {
-        const rows = await auditAfter(db, at && 'seq' in at ? at.seq : 0, sink.batch);
-        events.push(...rows.map((r) => auditEvent(r, sink.policy)));
-        if (rows.length) positions.set(stream, { seq: rows.at(-1)!.seq });
-      } else {
-        const rows = await alertEventsAfter(db, at && 'seq' in at ? at.seq : 0, sink.batch);
-        events.push(...rows.map((r) => alertEvent(r, sink.policy)));
-        if (rows.length) positions.set(stream, { seq: rows.at(-1)!.seq });
-      }
+/**
+ * Events already built, shared by the sinks of one process: sinks that read the same stream with
+ * the same policy (they move together, most of the time) build each event once. Bounded; the
+ * oldest entries go first.
+ */
+export class EventCache {
+  private readonly events = new Map<string, ExportEvent>();
+
+  constructor(private readonly max = 20_000) {}
+
+  get(key: string, build: () => ExportEvent): ExportEvent {
+    let event = this.events.get(key);
+    if (!event) {
+      event = build();
+      this.events.set(key, event);
+      if (this.events.size > this.max) this.events.delete(this.events.keys().next().value!);
     }
-    return { events, positions };
+    return event;
+  }
+}
+
+/** The next batch of a sink: up to `batch` events of each of its streams after its cursors. */
+async function nextBatch(store: Store, name: string, sink: SinkConfig, cache: EventCache): Promise<Batch> {
+  let cursors = await store.read((db) => cursorRows(db, name));
+  if (cursors.size === 0 && sink.start === 'now') {
+    // A new sink that starts now: its cursors are the streams' ends at its first look.
+    const ends = await store.read((db) => streamEnds(db));
+    await store.write((db) => advanceCursors(db, name, ends, 0, new Date()));
+    cursors = ends;
+  }
+  const rows = await store.read(async (db) => {
+    const at = (stream: Stream) => cursors.get(stream);
+    const seqOf = (stream: Stream) => {
+      const p = at(stream);
+      return p && 'seq' in p ? p.seq : 0;
+    };
+    const executionsAt = at('executions');
+    return {
+      executions: sink.streams.includes('executions') ? await executionsAfter(db, executionsAt && 'at' in executionsAt ? executionsAt : null, sink.batch) : [],
+      audit: sink.streams.includes('audit') ? await auditAfter(db, seqOf('audit'), sink.batch) : [],
+      alerts: sink.streams.includes('alerts') ? await alertEventsAfter(db, seqOf('alerts'), sink.batch) : [],
+    };
   });
+  const p = sink.policy;
+  const events: ExportEvent[] = [
+    ...rows.executions.map((r) => cache.get(`${p}|e|${r.execution_id}|${r.pos_at}`, () => executionEvent(r, p))),
+    ...rows.audit.map((r) => cache.get(`${p}|a|${r.seq}`, () => auditEvent(r, p))),
+    ...rows.alerts.map((r) => cache.get(`${p}|l|${r.seq}`, () => alertEvent(r, p))),
+  ];
+  const positions = new Map<Stream, Position>();
+  const lastExecution = rows.executions.at(-1);
+  if (lastExecution) positions.set('executions', { at: lastExecution.pos_at, id: lastExecution.execution_id });
+  if (rows.audit.length) positions.set('audit', { seq: rows.audit.at(-1)!.seq });
+  if (rows.alerts.length) positions.set('alerts', { seq: rows.alerts.at(-1)!.seq });
+  return { events, positions };
+}
+
+/**
+ * Keeps export from slowing ingest: while batches are being ingested, the sinks of a process
+ * together spend at most a tenth of their time working (they wait nine times what a batch took
+ * them); idle, they run at full speed. Export falls behind during a burst and catches up after:
+ * the pressure goes to the cursor, never to ingest.
+ */
+export class ExportPacer {
+  private lastIngest = -Infinity;
+  /** Sinks working side by side: each gets its part of the share. */
+  sinks = 1;
+
+  constructor(private readonly share = 0.1, private readonly busyForMs = 2_000) {}
+
+  ingested(): void {
+    this.lastIngest = performance.now();
+  }
+
+  /** How long to wait after `workedMs` of export work. */
+  pause(workedMs: number): number {
+    return performance.now() - this.lastIngest < this.busyForMs ? workedMs * (this.sinks / this.share - 1) : 0;
+  }
 }
 
 export interface ExporterOptions {
@@ -85,6 +138,8 @@ export class SinkRunner {
     readonly name: string,
     readonly sink: SinkConfig,
     private readonly options: ExporterOptions = {},
+    private readonly cache = new EventCache(),
+    private readonly pacer?: ExportPacer,
   ) {
     this.sender = createSender(name, sink);
   }
@@ -109,12 +164,15 @@ export class SinkRunner {
   async drain(): Promise<number> {
     let sent = 0;
     for (;;) {
-      const batch = await nextBatch(this.store, this.name, this.sink);
+      const started = performance.now();
+      const batch = await nextBatch(this.store, this.name, this.sink, this.cache);
       if (batch.events.length === 0) return sent;
       await this.sender.send(batch.events);
       await this.store.write((db) => advanceCursors(db, this.name, batch.positions, batch.events.length, new Date()));
       sent += batch.events.length;
       this.failures = 0;
+      const pause = this.pacer?.pause(performance.now() - started) ?? 0;
+      if (pause > 0 && !this.stopped) await new Promise((r) => setTimeout(r, pause));
     }
   }
 
@@ -159,8 +217,12 @@ export class Exporter {
   readonly runners: SinkRunner[];
   private unsubscribe: (() => void) | undefined;
 
+  private readonly pacer = new ExportPacer();
+
   constructor(private readonly store: Store, readonly sinks: ReadonlyMap<string, SinkConfig>, options: ExporterOptions = {}) {
-    this.runners = [...sinks].map(([name, sink]) => new SinkRunner(store, name, sink, options));
+    const cache = new EventCache();
+    this.pacer.sinks = Math.max(1, sinks.size);
+    this.runners = [...sinks].map(([name, sink]) => new SinkRunner(store, name, sink, options, cache, this.pacer));
   }
 
   /** Starts every sink; a raw one is an audit event first (who gets unmasked data is itself audited). */
@@ -172,6 +234,7 @@ export class Exporter {
       runner.start();
     }
     this.unsubscribe = onIngested(this.store, () => {
+      this.pacer.ingested();
       for (const runner of this.runners) runner.kick();
     });
   }

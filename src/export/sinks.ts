@@ -25,6 +25,8 @@ const common = {
   policy: z.enum(EXPORT_POLICIES).default('masked'),
   streams: z.array(z.enum(STREAMS)).min(1).default([...STREAMS]),
   batch: z.number().int().min(1).max(10_000).default(500),
+  /** Where a new sink begins: the whole history (a SIEM that wants every audit event from the first), or what comes from now on. */
+  start: z.enum(['beginning', 'now']).default('beginning'),
 };
 
 export const SINK_SCHEMA = z.discriminatedUnion('type', [

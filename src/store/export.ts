@@ -84,16 +84,34 @@ const AUDIT_COLUMNS = `seq::DOUBLE AS seq, iso(occurred_at) AS at, actor, role, 
 
 const ALERT_COLUMNS = `seq::DOUBLE AS seq, rule, fingerprint, group_key, event, iso(event_at) AS at, severity, value, threshold, silenced, explanation::VARCHAR AS explanation`;
 
-/** The executions stored after `after` (null: from the start), in storage order. */
+/**
+ * The executions stored after `after` (null: from the start), in storage order. The order and
+ * limit are found on the two narrow columns first, then only those rows are read whole: ordering
+ * the wide rows themselves read every payload after the cursor, 300 ms a batch at 1.4M
+ * executions stored in a few transactions, against 30 ms so.
+ */
 export async function executionsAfter(db: Db, after: { at: string; id: string } | null, limit: number): Promise<ExecutionRow[]> {
-  if (!after) return db.all<ExecutionRow>(`SELECT ${EXECUTION_COLUMNS} FROM executions ORDER BY ingested_at, execution_id LIMIT $limit`, { limit });
   // The first condition alone lets zone maps skip what was stored before the cursor.
+  const where = after ? 'WHERE ingested_at >= CAST($at AS TIMESTAMP) AND (ingested_at > CAST($at AS TIMESTAMP) OR execution_id > $id)' : '';
   return db.all<ExecutionRow>(
-    `SELECT ${EXECUTION_COLUMNS} FROM executions
-     WHERE ingested_at >= CAST($at AS TIMESTAMP) AND (ingested_at > CAST($at AS TIMESTAMP) OR execution_id > $id)
-     ORDER BY ingested_at, execution_id LIMIT $limit`,
-    { at: after.at, id: after.id, limit },
+    `WITH next AS (SELECT ingested_at, execution_id FROM executions ${where} ORDER BY ingested_at, execution_id LIMIT $limit)
+     SELECT ${EXECUTION_COLUMNS} FROM executions JOIN next USING (ingested_at, execution_id)
+     WHERE ingested_at >= (SELECT min(ingested_at) FROM next) AND ingested_at <= (SELECT max(ingested_at) FROM next)
+     ORDER BY ingested_at, execution_id`,
+    { limit, ...(after ? { at: after.at, id: after.id } : {}) },
   );
+}
+
+/** Where each stream ends now: a sink that starts at "now" begins here. */
+export async function streamEnds(db: Db): Promise<Map<Stream, Position>> {
+  const ends = new Map<Stream, Position>();
+  const last = await db.one<{ at: string; id: string }>(
+    "SELECT strftime(ingested_at, '%Y-%m-%d %H:%M:%S.%f') AS at, execution_id AS id FROM executions ORDER BY ingested_at DESC, execution_id DESC LIMIT 1",
+  );
+  if (last) ends.set('executions', last);
+  ends.set('audit', { seq: (await db.one<{ n: number }>('SELECT coalesce(max(seq), 0)::DOUBLE AS n FROM audit_events'))?.n ?? 0 });
+  ends.set('alerts', { seq: (await db.one<{ n: number }>('SELECT coalesce(max(seq), 0)::DOUBLE AS n FROM alert_history'))?.n ?? 0 });
+  return ends;
 }
 
 export async function auditAfter(db: Db, seq: number, limit: number): Promise<AuditExportRow[]> {
@@ -104,13 +122,17 @@ export async function alertEventsAfter(db: Db, seq: number, limit: number): Prom
   return db.all<AlertExportRow>(`SELECT ${ALERT_COLUMNS} FROM alert_history WHERE seq > $seq ORDER BY seq LIMIT $limit`, { seq, limit });
 }
 
-/** A past range for a replay, by when things happened (started, occurred), after a keyset position. */
+/** A past range for a replay, by when things happened (started), after a keyset position; narrow columns first, as executionsAfter. */
 export async function executionsBetween(db: Db, range: { from: Date; to: Date }, after: { at: string; id: string } | null, limit: number): Promise<ExecutionRow[]> {
+  const keyset = after ? 'AND (started_at > CAST($at AS TIMESTAMP) OR (started_at = CAST($at AS TIMESTAMP) AND execution_id > $id))' : '';
   return db.all<ExecutionRow>(
-    `SELECT ${EXECUTION_COLUMNS}, strftime(started_at, '%Y-%m-%d %H:%M:%S.%f') AS started_pos FROM executions
-     WHERE started_at >= CAST($from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)
-       ${after ? 'AND (started_at > CAST($at AS TIMESTAMP) OR (started_at = CAST($at AS TIMESTAMP) AND execution_id > $id))' : ''}
-     ORDER BY started_at, execution_id LIMIT $limit`,
+    `WITH next AS (
+       SELECT started_at, execution_id FROM executions
+       WHERE started_at >= CAST($from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP) ${keyset}
+       ORDER BY started_at, execution_id LIMIT $limit)
+     SELECT ${EXECUTION_COLUMNS}, strftime(started_at, '%Y-%m-%d %H:%M:%S.%f') AS started_pos FROM executions JOIN next USING (started_at, execution_id)
+     WHERE started_at >= (SELECT min(started_at) FROM next) AND started_at <= (SELECT max(started_at) FROM next)
+     ORDER BY started_at, execution_id`,
     { from: sqlTime(range.from), to: sqlTime(range.to), limit, ...(after ? { at: after.at, id: after.id } : {}) },
   );
 }

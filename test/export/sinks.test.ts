@@ -202,6 +202,16 @@ describe('export sinks against receivers on 127.0.0.1', () => {
     expect(JSON.parse(meta.split('\n')[0]!).api.request).toEqual({ uid: 'ex_000' });
   });
 
+  it('a sink that starts now skips the history and sends what comes after', async () => {
+    const store = await fleet(5);
+    const dir = tempDir();
+    const runner = new SinkRunner(store, 'fresh', parseSink('fresh', { type: 'file', dir, start: 'now' }));
+    expect(await runner.drain()).toBe(0);
+    await ingestLines(store, blockFromRecords([record('later_1', { started_at: '2026-10-31T10:00:00Z', ended_at: '2026-10-31T10:00:01Z' }), record('later_2', { started_at: '2026-10-31T10:01:00Z', ended_at: '2026-10-31T10:01:01Z' })]), 'test');
+    expect(await runner.drain()).toBe(2);
+    expect(readFileSync(join(dir, 'mcp-blackbox.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).metadata.uid)).toEqual(['later_1', 'later_2']);
+  });
+
   it('bad sink config: a clear error naming the field, never the token', () => {
     expect(() => parseSink('s', { type: 'kafka' })).toThrow(/unknown type "kafka"; type is one of syslog, hec, otlp_logs, file/);
     expect(() => parseSink('s', { type: 'hec', url: 'ftp://x', token: 'secret-token-value' })).toThrow(/sink s \(hec\): url/);
