@@ -15,6 +15,7 @@ import { benchMixedLoad, mixedLoadMarkdown, type MixedLoadResult } from './mixed
 import { benchWrapOverhead, wrapOverheadMarkdown, type WrapOverheadResult } from './wrap-overhead.js';
 import { benchOtlpIngest, otlpIngestMarkdown, type OtlpIngestResult } from './otlp-ingest.js';
 import { alertEvalMarkdown, benchAlertEvaluation, type AlertEvalResult } from './alert-eval.js';
+import { benchExportThroughput, exportThroughputMarkdown, type ExportThroughputResult } from './export-throughput.js';
 import { measureTools, timeCalls, type Percentiles } from './latency.js';
 import { runMeasured } from './proc.js';
 import { sqliteIngest, sqliteQueries } from './sqlite-baseline.js';
@@ -51,6 +52,7 @@ const MIXED_LOAD = { seconds: 15, rounds: 4, ingestClients: 8, toolClients: 4, b
 const WRAP_OVERHEAD = { calls: 2000, rounds: 4 };
 const OTLP_INGEST = { calls: 20_000, batch: 500, concurrency: 4 };
 const ALERT_CYCLES = 11;
+const EXPORT = { executions: 100_000, ingest: 200_000, batch: 2000, rounds: 3 };
 
 const TOOL_CALLS = (traceId: string): Record<string, Record<string, unknown>> => ({
   usage_summary: { window: '30d' },
@@ -277,7 +279,10 @@ async function main(): Promise<void> {
   const alerts: AlertEvalResult[] = [];
   for (const db of alertDbs) alerts.push(await benchAlertEvaluation(db, { cycles: ALERT_CYCLES }));
 
-  writeResults({ results, main, load, memory, http, mixed, wrap, otlp, alerts, alertDbs });
+  log('SIEM export: throughput per sink, ingest with all sinks on against off');
+  const exported = await benchExportThroughput(EXPORT);
+
+  writeResults({ results, main, load, memory, http, mixed, wrap, otlp, alerts, alertDbs, exported });
   log(`wrote ${values.out}`);
 }
 
@@ -292,6 +297,7 @@ function writeResults(r: {
   otlp: OtlpIngestResult;
   alerts: AlertEvalResult[];
   alertDbs: string[];
+  exported: ExportThroughputResult;
 }): void {
   const { main } = r;
   const f = (n: number) => n.toLocaleString('en-US');
@@ -362,6 +368,8 @@ function writeResults(r: {
   out.push(...otlpIngestMarkdown(r.otlp, `node dist/bench/otlp-ingest.js --calls ${OTLP_INGEST.calls} --batch ${OTLP_INGEST.batch} --concurrency ${OTLP_INGEST.concurrency}`));
   out.push('', '## 10. Alert evaluation', '');
   out.push(...alertEvalMarkdown(r.alerts, `node dist/bench/alert-eval.js ${r.alertDbs.map((d) => `--db ${d}`).join(' ')} --cycles ${ALERT_CYCLES}`));
+  out.push('', '## 11. SIEM export', '');
+  out.push(...exportThroughputMarkdown(r.exported, `node dist/bench/export-throughput.js --executions ${EXPORT.executions} --ingest ${EXPORT.ingest} --batch ${EXPORT.batch} --rounds ${EXPORT.rounds}`));
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, `${out.join('\n')}\n`);
 }
