@@ -7,6 +7,7 @@ import { AuditLog } from '../../src/access/audit.js';
 import { fixedClock } from '../../src/clock.js';
 import { Exporter, exportStatus, replay, SinkRunner } from '../../src/export/exporter.js';
 import { parseSink } from '../../src/export/sinks.js';
+import { decodeOtlp } from '../../src/ingest/otlp-proto.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromRecords } from '../../src/ingest/lines.js';
 import type { Store } from '../../src/store/store.js';
@@ -17,16 +18,18 @@ interface Received {
   path: string;
   headers: IncomingMessage['headers'];
   body: string;
+  raw: Buffer;
 }
 
 /** A receiver on 127.0.0.1: `answer` decides each reply from what came. */
 async function receiver(answer: (r: Received, i: number) => { status: number; body: unknown }) {
   const received: Received[] = [];
   const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
+      const raw = Buffer.concat(chunks);
+      const r = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: raw.toString('utf8'), raw };
       received.push(r);
       const { status, body: out } = answer(r, received.length - 1);
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(out));
@@ -133,6 +136,19 @@ describe('export sinks against receivers on 127.0.0.1', () => {
     expect(attrs).toMatchObject({ 'gen_ai.tool.name': 'jira_create_issue', 'mcp.method.name': 'tools/call', 'mcp.session.id': 's_1', 'error.type': 'auth_failed', 'user.id': 'u_ana', 'event.name': 'mcp_blackbox.execution' });
     expect(records[0]).toMatchObject({ timeUnixNano: `${Date.parse('2026-10-30T10:00:00Z')}000000`, severityNumber: 13, severityText: 'WARN' });
     expect(JSON.parse(records[0].body.stringValue).class_uid).toBe(6003);
+  });
+
+  it('OTLP logs in protobuf: what a collector decodes with the official protos', async () => {
+    const otlp = await receiver(() => ({ status: 200, body: {} }));
+    const store = await fleet(3);
+    const runner = new SinkRunner(store, 'collector', parseSink('collector', { type: 'otlp_logs', url: `${otlp.url}/v1/logs`, encoding: 'protobuf', streams: ['executions'] }));
+    expect(await runner.drain()).toBe(3);
+    expect(otlp.received[0]!.headers['content-type']).toBe('application/x-protobuf');
+    const decoded = decodeOtlp('logs', otlp.received[0]!.raw) as { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Array<{ attributes: Array<{ key: string }>; severityText: string }> }> }> };
+    const records = decoded.resourceLogs[0]!.scopeLogs[0]!.logRecords;
+    expect(records).toHaveLength(3);
+    expect(records[0]!.attributes.map((a) => a.key)).toContain('gen_ai.tool.name');
+    expect(records[0]!.severityText).toBe('WARN');
   });
 
   it('a receiver down, then up: every event delivered once, in order, the cursor never ahead; status shows lag and the last error', async () => {
