@@ -112,5 +112,7 @@ function nextStep(rule: AlertRule, state: AlertState): string {
       return `audit_log (action unmask, actor ${JSON.stringify(state.group)})`;
     case 'tool_definition_changed':
       return `fleet_catalog (server ${JSON.stringify(state.group)}): the tool lists and their versions`;
+    case 'export_lag':
+      return `export_status: sink ${JSON.stringify(state.group)}'s last error`;
   }
 }

@@ -23,6 +23,7 @@ export const RULE_KINDS = [
   'unused_tool',
   'unmask_activity',
   'tool_definition_changed',
+  'export_lag',
 ] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
@@ -148,6 +149,13 @@ export const RULE_SCHEMA = z.discriminatedUnion('kind', [
     severity: z.enum(SEVERITIES).default('warning'),
     window: duration('1h').describe('How long the alert stays firing after a change.'),
   }).strict(),
+  z.object({
+    ...common,
+    kind: z.literal('export_lag'),
+    severity: z.enum(SEVERITIES).default('error'),
+    max_events: count.default(10_000).describe('Fires when a sink has more events than this waiting.'),
+    max_delay: duration('15m').describe('...or when its oldest waiting event is older than this.'),
+  }).strict(),
 ]);
 
 export type AlertRule = z.output<typeof RULE_SCHEMA>;
@@ -210,6 +218,8 @@ export function describeRule(rule: AlertRule): string {
       return `more than ${rule.threshold} ${rule.actions.join('/')} event(s) per admin over ${rule.window}`;
     case 'tool_definition_changed':
       return `a server's tool list or a tool's description or input schema changed${on}`;
+    case 'export_lag':
+      return `an export sink more than ${rule.max_events} events or ${rule.max_delay} behind`;
   }
 }
 

@@ -4,6 +4,7 @@ import type { Db, Params } from '../store/store.js';
 import { FILTER_COLUMNS, filterConditions, type Filters } from './filters.js';
 import { periodRange, sqlTime } from './time-range.js';
 import { usageRows } from './usage-rows.js';
+import { cursorRows, lagOf, registeredSinks } from '../store/export.js';
 
 /**
  * What each alert rule watches, as a series of change points per group: the condition's value is
@@ -78,6 +79,8 @@ export async function alertSignal(db: Db, rule: AlertRule, args: SignalArgs): Pr
       return unmaskActivity(db, rule, from, to);
     case 'tool_definition_changed':
       return definitionChanges(db, rule, from, to);
+    case 'export_lag':
+      return exportLag(db, rule, to);
   }
 }
 
@@ -448,6 +451,23 @@ async function definitionChanges(db: Db, rule: RuleOf<'tool_definition_changed'>
     active: inWindow.length > 0, value: sum(inWindow, (r) => r.n), volume: 0, threshold: 0,
     detail: { changed_tools: [...new Set(inWindow.flatMap((r) => r.tools))].sort(), changed_at: inWindow.map((r) => new Date(r.m).toISOString()) },
   }));
+}
+
+/**
+ * How far each export sink is behind now. Export runs on the wall clock and keeps no history of
+ * its lag: the one point is the present, at the last tick (a backtest shows only whether it
+ * would fire now).
+ */
+async function exportLag(db: Db, rule: RuleOf<'export_lag'>, to: number): Promise<Signal> {
+  const signal: Signal = new Map();
+  const maxDelayS = ms(rule.max_delay) / 1000;
+  for (const { sink, streams } of await registeredSinks(db)) {
+    const lag = await lagOf(db, await cursorRows(db, sink), streams);
+    const delay = lag.oldest ? Math.max(0, Math.round((Date.now() - Date.parse(lag.oldest)) / 1000)) : 0;
+    const active = lag.events > rule.max_events || delay > maxDelayS;
+    signal.set(sink, [{ at: to, active, value: lag.events, volume: lag.events, threshold: rule.max_events, detail: { delay_seconds: delay, max_delay_seconds: maxDelayS, oldest_waiting: lag.oldest } }]);
+  }
+  return signal;
 }
 
 const sum = <T>(rows: readonly T[], f: (row: T) => number) => rows.reduce((a, r) => a + f(r), 0);

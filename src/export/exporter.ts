@@ -5,7 +5,7 @@ import { UserInputError } from '../errors.js';
 import { onIngested } from '../ingest/ingested.js';
 import {
   advanceCursors, alertEventsAfter, alertEventsBetween, auditAfter, auditBetween, cursorRows, executionsAfter, executionsBetween,
-  lagOf, recordExportError, sinkStatusRows, streamEnds, type Position, type Stream,
+  lagOf, recordExportError, registerSink, sinkStatusRows, streamEnds, type Position, type Stream,
 } from '../store/export.js';
 import type { Store } from '../store/store.js';
 import { alertEvent, auditEvent, executionEvent, type ExportEvent } from './events.js';
@@ -228,6 +228,7 @@ export class Exporter {
   /** Starts every sink; a raw one is an audit event first (who gets unmasked data is itself audited). */
   async start(audit: AuditLog): Promise<void> {
     for (const runner of this.runners) {
+      await this.store.write((db) => registerSink(db, runner.name, runner.sink.streams));
       if (runner.sink.policy === 'raw') {
         await audit.record({ id: 'mcp-blackbox', role: 'admin' }, { action: 'export', target: runner.name, reason: 'export sink started with policy raw', details: { sink: runner.name, type: runner.sink.type, policy: 'raw', streams: runner.sink.streams } });
       }

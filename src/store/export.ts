@@ -166,7 +166,7 @@ export async function advanceCursors(db: Db, sink: string, positions: ReadonlyMa
     );
   }
   await db.run(
-    `INSERT INTO export_status VALUES ($sink, CAST($at AS TIMESTAMP), NULL, NULL, $sent)
+    `INSERT INTO export_status VALUES ($sink, NULL, CAST($at AS TIMESTAMP), NULL, NULL, $sent)
      ON CONFLICT (sink) DO UPDATE SET last_success = excluded.last_success, sent = export_status.sent + excluded.sent`,
     { sink, at: sqlTime(at), sent },
   );
@@ -174,10 +174,25 @@ export async function advanceCursors(db: Db, sink: string, positions: ReadonlyMa
 
 export async function recordExportError(db: Db, sink: string, error: string, at: Date): Promise<void> {
   await db.run(
-    `INSERT INTO export_status VALUES ($sink, NULL, $error, CAST($at AS TIMESTAMP), 0)
+    `INSERT INTO export_status VALUES ($sink, NULL, NULL, $error, CAST($at AS TIMESTAMP), 0)
      ON CONFLICT (sink) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at`,
     { sink, error, at: sqlTime(at) },
   );
+}
+
+/** A sink as configured now (its streams), so that the alert on export lag knows what it owes. */
+export async function registerSink(db: Db, sink: string, streams: readonly Stream[]): Promise<void> {
+  await db.run(
+    `INSERT INTO export_status VALUES ($sink, $streams, NULL, NULL, NULL, 0)
+     ON CONFLICT (sink) DO UPDATE SET streams = excluded.streams`,
+    { sink, streams: streams.join(',') },
+  );
+}
+
+/** Every sink a serve has run, with its streams. */
+export async function registeredSinks(db: Db): Promise<Array<{ sink: string; streams: Stream[] }>> {
+  const rows = await db.all<{ sink: string; streams: string | null }>('SELECT sink, streams FROM export_status WHERE streams IS NOT NULL ORDER BY sink');
+  return rows.map((r) => ({ sink: r.sink, streams: r.streams!.split(',') as Stream[] }));
 }
 
 export interface SinkStatusRow {

@@ -381,6 +381,7 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   CREATE TABLE export_status (
     sink VARCHAR PRIMARY KEY,
+    streams VARCHAR,
     last_success TIMESTAMP,
     last_error VARCHAR,
     last_error_at TIMESTAMP,

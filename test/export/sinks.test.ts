@@ -8,6 +8,9 @@ import { fixedClock } from '../../src/clock.js';
 import { Exporter, exportStatus, replay, SinkRunner } from '../../src/export/exporter.js';
 import { parseSink } from '../../src/export/sinks.js';
 import { decodeOtlp } from '../../src/ingest/otlp-proto.js';
+import { AlertEngine } from '../../src/alerts/engine.js';
+import { parseRule } from '../../src/alerts/rules.js';
+import { historyRows, putRule } from '../../src/store/alerts.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromRecords } from '../../src/ingest/lines.js';
 import type { Store } from '../../src/store/store.js';
@@ -216,6 +219,28 @@ describe('export sinks against receivers on 127.0.0.1', () => {
     const meta = readFileSync(join(dir, 'meta.ndjson'), 'utf8');
     noSecrets(meta);
     expect(JSON.parse(meta.split('\n')[0]!).api.request).toEqual({ uid: 'ex_000' });
+  });
+
+  it('a sink that falls behind raises the export_lag alert, and it resolves once the sink caught up', async () => {
+    let up = false;
+    const hec = await receiver(() => (up ? { status: 200, body: { text: 'Success', code: 0 } } : { status: 503, body: { text: 'busy', code: 9 } }));
+    const store = await fleet(10);
+    const sinks = new Map([['splunk', parseSink('splunk', { type: 'hec', url: hec.url, token: 't' })]]);
+    const exporter = new Exporter(store, sinks, { backoffMs: 20, maxBackoffMs: 40, pollMs: 20 });
+    await exporter.start(new AuditLog(store));
+    closers.push(() => exporter.stop());
+    const rule = parseRule({ name: 'siem-behind', kind: 'export_lag', max_events: 5 });
+    await store.write((db) => putRule(db, { name: rule.name, kind: rule.kind, rule: JSON.stringify(rule), origin: 'file', by: 'test', at: new Date() }));
+    const engine = new AlertEngine(store, { clock: store.clock });
+    await engine.evaluate();
+    const firing = await store.read((db) => historyRows(db, { from: new Date(0), to: new Date('2100-01-01'), limit: 10 }));
+    expect(firing.map((h) => [h.event, h.group_key, h.value])).toEqual([['firing', 'splunk', 12]]);
+    up = true;
+    const deadline = Date.now() + 10_000;
+    while ((await exportStatus(store, sinks))[0]!.lag_events > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await engine.evaluate({ at: new Date(store.clock.now().getTime() + 60_000) });
+    const after = await store.read((db) => historyRows(db, { from: new Date(0), to: new Date('2100-01-01'), limit: 10 }));
+    expect(after.map((h) => h.event)).toEqual(['resolved', 'firing']);
   });
 
   it('a sink that starts now skips the history and sends what comes after', async () => {
