@@ -15,10 +15,11 @@ export interface AuditRow {
   hash: string;
 }
 
-const COLUMNS = `seq::DOUBLE AS seq, iso(occurred_at) AS at, actor, role, action, target, reason, details::VARCHAR AS details, prev_hash, hash`;
+/** The columns of an AuditRow, as every reader of the log selects them. */
+export const AUDIT_ROW_COLUMNS = `seq::DOUBLE AS seq, iso(occurred_at) AS at, actor, role, action, target, reason, details::VARCHAR AS details, prev_hash, hash`;
 
 export async function lastAuditEvent(db: Db): Promise<AuditRow | undefined> {
-  return db.one<AuditRow>(`SELECT ${COLUMNS} FROM audit_events ORDER BY seq DESC LIMIT 1`);
+  return db.one<AuditRow>(`SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events ORDER BY seq DESC LIMIT 1`);
 }
 
 /** Appends events in order, in the caller's transaction. */
@@ -41,7 +42,7 @@ export async function auditTableExists(db: Db): Promise<boolean> {
 
 /** Every event in storage order (by seq), for verification. */
 export async function allAuditEvents(db: Db): Promise<AuditRow[]> {
-  return db.all<AuditRow>(`SELECT ${COLUMNS} FROM audit_events ORDER BY seq`);
+  return db.all<AuditRow>(`SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events ORDER BY seq`);
 }
 
 export interface AuditQuery {
@@ -68,7 +69,7 @@ export async function queryAuditEvents(db: Db, q: AuditQuery): Promise<{ total: 
     params,
   );
   const rows = await db.all<AuditRow>(
-    `SELECT ${COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $limit`,
+    `SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $limit`,
     params,
   );
   return { total: total?.n ?? 0, first: total?.first ?? null, last: total?.last ?? null, rows };

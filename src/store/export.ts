@@ -1,4 +1,6 @@
 import { sqlTime } from '../clock.js';
+import { AUDIT_ROW_COLUMNS, type AuditRow } from './audit-events.js';
+import type { HistoryRow } from './alerts.js';
 import type { Db } from './store.js';
 
 /**
@@ -48,31 +50,12 @@ export interface ExecutionRow {
   started_pos?: string;
 }
 
-export interface AuditExportRow {
-  seq: number;
-  at: string;
-  actor: string;
-  role: string;
-  action: string;
-  target: string | null;
-  reason: string | null;
-  details: string | null;
-  prev_hash: string;
-  hash: string;
-}
+/** An audit event as the export reads it: the stored row, chain fields included. */
+export type AuditExportRow = AuditRow;
 
-export interface AlertExportRow {
+/** An alert event as the export reads it: its history row and its place in the stream. */
+export interface AlertExportRow extends HistoryRow {
   seq: number;
-  rule: string;
-  fingerprint: string;
-  group_key: string;
-  event: string;
-  at: string;
-  severity: string;
-  value: number | null;
-  threshold: number | null;
-  silenced: boolean;
-  explanation: string | null;
 }
 
 const EXECUTION_COLUMNS = `execution_id, iso(started_at) AS started_at, iso(ended_at) AS ended_at, duration_ms, status, tool_name, tool_kind,
@@ -80,7 +63,6 @@ const EXECUTION_COLUMNS = `execution_id, iso(started_at) AS started_at, iso(ende
   via_mcp, tasks, cost_usd, input::VARCHAR AS input, output::VARCHAR AS output, error_type, error_message, error_layer, step_count,
   source, iso(ingested_at) AS ingested_at, strftime(ingested_at, '%Y-%m-%d %H:%M:%S.%f') AS pos_at`;
 
-const AUDIT_COLUMNS = `seq::DOUBLE AS seq, iso(occurred_at) AS at, actor, role, action, target, reason, details::VARCHAR AS details, prev_hash, hash`;
 
 const ALERT_COLUMNS = `seq::DOUBLE AS seq, rule, fingerprint, group_key, event, iso(event_at) AS at, severity, value, threshold, silenced, explanation::VARCHAR AS explanation`;
 
@@ -115,7 +97,7 @@ export async function streamEnds(db: Db): Promise<Map<Stream, Position>> {
 }
 
 export async function auditAfter(db: Db, seq: number, limit: number): Promise<AuditExportRow[]> {
-  return db.all<AuditExportRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE seq > $seq ORDER BY seq LIMIT $limit`, { seq, limit });
+  return db.all<AuditExportRow>(`SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events WHERE seq > $seq ORDER BY seq LIMIT $limit`, { seq, limit });
 }
 
 export async function alertEventsAfter(db: Db, seq: number, limit: number): Promise<AlertExportRow[]> {
@@ -139,7 +121,7 @@ export async function executionsBetween(db: Db, range: { from: Date; to: Date },
 
 export async function auditBetween(db: Db, range: { from: Date; to: Date }): Promise<AuditExportRow[]> {
   return db.all<AuditExportRow>(
-    `SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE occurred_at >= CAST($from AS TIMESTAMP) AND occurred_at < CAST($to AS TIMESTAMP) ORDER BY seq`,
+    `SELECT ${AUDIT_ROW_COLUMNS} FROM audit_events WHERE occurred_at >= CAST($from AS TIMESTAMP) AND occurred_at < CAST($to AS TIMESTAMP) ORDER BY seq`,
     { from: sqlTime(range.from), to: sqlTime(range.to) },
   );
 }
