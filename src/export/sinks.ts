@@ -57,7 +57,6 @@ export const SINK_SCHEMA = z.discriminatedUnion('type', [
     sourcetype: z.string().default('mcp:blackbox'),
     /** Indexer acknowledgement: the cursor moves only once Splunk says the events are indexed. */
     ack: z.boolean().default(false),
-    ca_file: z.string().optional(),
   }).strict(),
   z.object({
     ...common,
