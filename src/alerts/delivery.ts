@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../clock.js';
+import { describeReceiverFailure } from '../receiver-errors.js';
 import { dueNotifications, nextAttemptAt, recordAttempt, type NotificationRow } from '../store/alerts.js';
 import type { Store } from '../store/store.js';
 import { render, type AlertMessage, type Channel } from './channels.js';
@@ -118,9 +119,7 @@ export class Delivery {
           permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
         }
       } catch (caught) {
-        // Only the receiver's address and the failure's kind: never the URL's secret parts.
-        const cause = (caught as { cause?: { code?: string } }).cause?.code;
-        error = caught instanceof Error && caught.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : `could not connect${cause ? ` (${cause})` : ''}`;
+        error = describeReceiverFailure(caught, this.timeoutMs);
       }
     }
     const delivered = error === null;

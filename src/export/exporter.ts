@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { AuditLog } from '../access/audit.js';
 import { UserInputError } from '../errors.js';
+import { describeReceiverFailure } from '../receiver-errors.js';
 import { onIngested } from '../ingest/ingested.js';
 import {
   advanceCursors, alertEventsAfter, alertEventsBetween, auditAfter, auditBetween, cursorRows, executionsAfter, executionsBetween,
@@ -184,7 +185,8 @@ export class SinkRunner {
       } catch (error) {
         if (this.stopped) break;
         this.failures++;
-        const message = describeFailure(error);
+        // A receiver's own answer (HEC's text, a TLS name mismatch) is kept; a network failure is named by its code.
+        const message = describeReceiverFailure(error, 30_000);
         this.options.log?.(`export ${this.name}: ${message}; retrying`);
         await this.store.write((db) => recordExportError(db, this.name, message, new Date())).catch(() => undefined);
         const backoff = Math.min(this.options.maxBackoffMs ?? 60_000, (this.options.backoffMs ?? 1_000) * 2 ** (this.failures - 1));
@@ -202,14 +204,6 @@ export class SinkRunner {
       this.wake = undefined;
     }
   }
-}
-
-/** A failure as the status shows it: what went wrong, never a URL's credentials or a token. */
-function describeFailure(error: unknown): string {
-  const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
-  if (code) return `cannot reach the receiver (${code})`;
-  if (error instanceof Error && error.name === 'TimeoutError') return 'the receiver did not answer within 30 s';
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Every sink of the export config, running. */
