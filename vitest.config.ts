@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
@@ -9,9 +9,9 @@ export default defineConfig({
     globalSetup: ['test/setup/system-packages.ts'],
     // DuckDB is a native addon: separate processes isolate it better than worker threads.
     pool: 'forks',
-    // Two test files at a time on this two-core machine (vitest leaves one core free by default):
-    // the suite took 218 s with one and 137 to 143 s with two, all passing, in two runs each.
-    maxWorkers: 2,
+    // At least two test files at a time, also on two cores, where vitest would leave one core free:
+    // the tests spend most of their time waiting on DuckDB, child processes and sockets.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // A serve started by a test reads the default spool of wrap: never the machine's own.
