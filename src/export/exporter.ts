@@ -6,7 +6,7 @@ import { describeReceiverFailure } from '../receiver-errors.js';
 import { onIngested } from '../ingest/ingested.js';
 import {
   advanceCursors, alertEventsAfter, alertEventsBetween, auditAfter, auditBetween, cursorRows, executionsAfter, executionsBetween,
-  lagOf, recordExportError, registerSink, sinkStatusRows, streamEnds, type Position, type Stream,
+  lagOf, recordExportError, registerSink, retireSinksExcept, sinkStatusRows, streamEnds, type Position, type Stream,
 } from '../store/export.js';
 import type { Store } from '../store/store.js';
 import { alertEvent, auditEvent, executionEvent, type ExportEvent } from './events.js';
@@ -221,6 +221,7 @@ export class Exporter {
 
   /** Starts every sink; a raw one is an audit event first (who gets unmasked data is itself audited). */
   async start(audit: AuditLog): Promise<void> {
+    await this.store.write((db) => retireSinksExcept(db, this.runners.map((r) => r.name)));
     for (const runner of this.runners) {
       await this.store.write((db) => registerSink(db, runner.name, runner.sink.streams));
       if (runner.sink.policy === 'raw') {

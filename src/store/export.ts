@@ -171,7 +171,13 @@ export async function registerSink(db: Db, sink: string, streams: readonly Strea
   );
 }
 
-/** Every sink a serve has run, with its streams. */
+/** Sinks no longer configured keep their cursors (a sink put back resumes) but owe nothing: no lag, no alert. */
+export async function retireSinksExcept(db: Db, keep: readonly string[]): Promise<void> {
+  // Sink names are letters, digits, _ . and - (sinks.ts): a comma cannot be one.
+  await db.run("UPDATE export_status SET streams = NULL WHERE streams IS NOT NULL AND NOT list_contains(string_split($keep, ','), sink)", { keep: keep.join(',') });
+}
+
+/** Every sink the running serve has configured, with its streams. */
 export async function registeredSinks(db: Db): Promise<Array<{ sink: string; streams: Stream[] }>> {
   const rows = await db.all<{ sink: string; streams: string | null }>('SELECT sink, streams FROM export_status WHERE streams IS NOT NULL ORDER BY sink');
   return rows.map((r) => ({ sink: r.sink, streams: r.streams!.split(',') as Stream[] }));

@@ -241,6 +241,14 @@ describe('export sinks against receivers on 127.0.0.1', () => {
     await engine.evaluate({ at: new Date(store.clock.now().getTime() + 60_000) });
     const after = await store.read((db) => historyRows(db, { from: new Date(0), to: new Date('2100-01-01'), limit: 10 }));
     expect(after.map((h) => h.event)).toEqual(['resolved', 'firing']);
+
+    // A sink taken out of the configuration owes nothing: new executions behind it page no one.
+    await exporter.stop();
+    const next = new Exporter(store, new Map(), {});
+    await next.start(new AuditLog(store));
+    await ingestLines(store, blockFromRecords(Array.from({ length: 8 }, (_, i) => record(`late_${i}`, { started_at: '2026-10-31T10:00:00Z', ended_at: '2026-10-31T10:00:01Z' }))), 'test');
+    await engine.evaluate({ at: new Date(store.clock.now().getTime() + 120_000) });
+    expect((await store.read((db) => historyRows(db, { from: new Date(0), to: new Date('2100-01-01'), limit: 10 }))).map((h) => h.event)).toEqual(['resolved', 'firing']);
   });
 
   it('a sink that starts now skips the history and sends what comes after', async () => {
