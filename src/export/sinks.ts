@@ -42,6 +42,12 @@ export const SINK_SCHEMA = z.discriminatedUnion('type', [
     key_file: z.string().optional(),
     /** The name the server's certificate must carry; the host by default. */
     server_name: z.string().optional(),
+    /**
+     * TLS 1.2 by default (RFC 5425's version): its handshake ends only once the server has
+     * accepted the client certificate, so a refusal fails the connection. In 1.3 the client's
+     * handshake ends first and a refusal arrives after the first write, which then looks sent.
+     */
+    tls_max_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
     body: z.enum(['json', 'cef']).default('json'),
     /** Private Enterprise Number of the SD-ID; 32473 is the one RFC 5612 sets aside for documentation. */
     pen: z.number().int().min(1).default(32473),
@@ -124,6 +130,7 @@ class StreamSyslog implements Sender {
               key: this.sink.key_file ? readFileSync(this.sink.key_file) : undefined,
               // Hostname verification stays on: a SIEM's address is not to be trusted blindly.
               rejectUnauthorized: true,
+              maxVersion: this.sink.tls_max_version,
             }, () => resolveSocket(s))
           : netConnect({ host: this.sink.host, port: this.sink.port }, () => resolveSocket(s));
       s.once('error', onError);

@@ -14,7 +14,7 @@ import { openTestStore, record, tempDir } from '../helpers.js';
 
 /** A real rsyslogd from Debian, on free ports: plain TCP, TLS (a test CA, its certificate for "localhost") and UDP. */
 interface Rsyslog {
-  ports: { tcp: number; tls: number; udp: number };
+  ports: { tcp: number; tls: number; udp: number; mtls: number };
   ca: string;
   /** What rsyslog wrote: input name, PRI, and the RFC 5424 fields as it parsed them. */
   lines: () => string[];
@@ -48,12 +48,16 @@ beforeAll(() => {
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
   writeFileSync(join(certs, 'ext.cnf'), 'subjectAltName=DNS:localhost\n');
   openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf');
+  // A client certificate from the same CA, for the input that requires one (mutual TLS).
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=mcp-blackbox');
+  writeFileSync(join(certs, 'client.cnf'), 'extendedKeyUsage=clientAuth\n');
+  openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2', '-extfile', 'client.cnf');
 });
 
 async function startRsyslog(ports?: Rsyslog['ports']): Promise<Rsyslog> {
   const dir = tempDir();
   mkdirSync(join(dir, 'work'));
-  const p = ports ?? { tcp: await freePort(), tls: await freePort(), udp: await freePort() };
+  const p = ports ?? { tcp: await freePort(), tls: await freePort(), udp: await freePort(), mtls: await freePort() };
   const out = join(dir, 'received.log');
   writeFileSync(join(dir, 'rsyslog.conf'), `
 global(workDirectory="${dir}/work"
@@ -63,6 +67,7 @@ global(workDirectory="${dir}/work"
 module(load="imtcp")
 input(type="imtcp" port="${p.tcp}" address="127.0.0.1" name="tcp")
 input(type="imtcp" port="${p.tls}" address="127.0.0.1" name="tls" StreamDriver.Name="ossl" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+input(type="imtcp" port="${p.mtls}" address="127.0.0.1" name="mtls" StreamDriver.Name="ossl" StreamDriver.Mode="1" StreamDriver.AuthMode="x509/certvalid")
 module(load="imudp")
 input(type="imudp" port="${p.udp}" address="127.0.0.1" name="udp")
 template(name="fields" type="string" string="%inputname%|%pri%|%timereported:::date-rfc3339%|%app-name%|%procid%|%msgid%|%structured-data%|%msg%\\n")
@@ -73,7 +78,7 @@ template(name="fields" type="string" string="%inputname%|%pri%|%timereported:::d
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const deadline = Date.now() + 15_000;
-  for (const port of [p.tcp, p.tls]) {
+  for (const port of [p.tcp, p.tls, p.mtls]) {
     for (;;) {
       const ok = await new Promise<boolean>((r) => {
         const s = connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
@@ -173,6 +178,25 @@ describe('syslog to a real rsyslogd (RFC 5424, octet counting)', () => {
     expect(rsyslog.lines()).toHaveLength(4);
   });
 
+  it('mutual TLS: an input that requires a client certificate takes ours, and refuses a client without one', async () => {
+    const rsyslog = await startRsyslog();
+    const store = await fleet(3);
+    const mtls = { type: 'syslog', transport: 'tls', host: '127.0.0.1', port: rsyslog.ports.mtls, ca_file: rsyslog.ca, server_name: 'localhost', streams: ['executions'] };
+    const withCert = new SinkRunner(store, 'mtls', parseSink('mtls', { ...mtls, cert_file: join(certs, 'client.pem'), key_file: join(certs, 'client.key') }));
+    expect(await withCert.drain()).toBe(3);
+    await withCert.stop();
+    await until(() => rsyslog.lines().length === 3);
+    expect(rsyslog.lines().map((l) => field(l).input)).toEqual(['mtls', 'mtls', 'mtls']);
+
+    const sinks = new Map([['no-cert', parseSink('no-cert', mtls)]]);
+    const exporter = new Exporter(store, sinks, { backoffMs: 50, maxBackoffMs: 100, pollMs: 50 });
+    await exporter.start(new AuditLog(store));
+    await until(async () => (await exportStatus(store, sinks))[0]!.last_error !== null);
+    await exporter.stop();
+    expect((await exportStatus(store, sinks))[0]).toMatchObject({ sent: 0, lag_events: 3, last_error: expect.stringMatching(/HANDSHAKE_FAILURE|CERTIFICATE/i) });
+    expect(rsyslog.lines()).toHaveLength(3);
+  });
+
   it('over UDP, for the lab', async () => {
     const rsyslog = await startRsyslog();
     const store = await fleet(3);
@@ -184,7 +208,7 @@ describe('syslog to a real rsyslogd (RFC 5424, octet counting)', () => {
   });
 
   it('rsyslog down, then up: nothing lost, nothing twice, in order', async () => {
-    const ports = { tcp: await freePort(), tls: await freePort(), udp: await freePort() };
+    const ports = { tcp: await freePort(), tls: await freePort(), udp: await freePort(), mtls: await freePort() };
     const store = await fleet(30);
     const sinks = new Map([['siem', parseSink('siem', { type: 'syslog', host: '127.0.0.1', port: ports.tcp, batch: 7 })]]);
     const exporter = new Exporter(store, sinks, { backoffMs: 50, maxBackoffMs: 200, pollMs: 50 });
