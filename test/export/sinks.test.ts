@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../../src/access/audit.js';
 import { fixedClock } from '../../src/clock.js';
 import { Exporter, exportStatus, replay, SinkRunner } from '../../src/export/exporter.js';
@@ -198,6 +198,26 @@ describe('export sinks against receivers on 127.0.0.1', () => {
     expect(replayed).toBe(5);
     expect(readFileSync(join(replayDir, 'mcp-blackbox.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).metadata.uid)).toEqual(['ex_010', 'ex_011', 'ex_012', 'ex_013', 'ex_014']);
     expect(await runner.drain()).toBe(0);
+  });
+
+  it('NDJSON files rotate by age too: a file older than max_age is closed at the next write', async () => {
+    const dir = tempDir();
+    const store = await fleet(4);
+    // Only Date is faked: DuckDB, sockets and timers run as they do.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-12-01T00:00:00Z') });
+    try {
+      const runner = new SinkRunner(store, 'files', parseSink('files', { type: 'file', dir, prefix: 'aged', max_age: '1h', batch: 2, streams: ['executions'] }));
+      expect(await runner.drain()).toBe(4);
+      expect(readdirSync(dir)).toEqual(['aged.ndjson']);
+      vi.setSystemTime(Date.parse('2026-12-01T01:00:01Z'));
+      await ingestLines(store, blockFromRecords([record('late', { started_at: '2026-10-31T10:00:00Z', ended_at: '2026-10-31T10:00:01Z' })]), 'test');
+      expect(await runner.drain()).toBe(1);
+      const files = readdirSync(dir).sort();
+      expect(files).toEqual(['aged-2026-12-01T01-00-01-000Z.ndjson', 'aged.ndjson']);
+      expect(readFileSync(join(dir, 'aged.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).metadata.uid)).toEqual(['late']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('raw only when asked, and starting a raw sink is an audit event; metadata carries no payload at all', async () => {
