@@ -28,7 +28,6 @@ export const CHANNEL_SCHEMA = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pagerduty'), routing_key: z.string().min(1), url: httpUrl.default('https://events.pagerduty.com/v2/enqueue') }).strict(),
 ]);
 export type Channel = z.output<typeof CHANNEL_SCHEMA>;
-export type ChannelType = Channel['type'];
 
 /** `env:NAME` values are read from the environment, so a config file can be committed without secrets. */
 function fromEnvironment(value: unknown, where: string, env: NodeJS.ProcessEnv): unknown {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { parseWindow } from '../analytics/time-range.js';
-import type { Filters } from '../analytics/filters.js';
 import { UserInputError } from '../errors.js';
 import { ERROR_LAYERS } from '../ingest/format.js';
 
@@ -164,10 +163,6 @@ export type RuleOf<K extends RuleKind> = Extract<AlertRule, { kind: K }>;
 /** The dimension a rule's alerts are grouped by, or none (one alert for the whole rule). */
 export function groupBy(rule: AlertRule): string | undefined {
   return 'group_by' in rule ? rule.group_by : undefined;
-}
-
-export function ruleFilters(rule: AlertRule): Filters {
-  return rule.filters;
 }
 
 /**

@@ -14,8 +14,6 @@ export const EXPORT_POLICIES = ['masked', 'metadata', 'raw'] as const;
 /** masked: payloads masked as for a non-owner; metadata: no payloads; raw: as stored. The redactor runs on all but raw. */
 export type ExportPolicy = (typeof EXPORT_POLICIES)[number];
 
-export type EventKind = 'execution' | 'audit' | 'alert';
-
 export interface ExportEvent {
   class_uid: 6003;
   class_name: 'API Activity';
