@@ -3,8 +3,8 @@ import type { Clock } from '../clock.js';
 import { redact } from '../access/redact.js';
 import { onIngested } from '../ingest/ingested.js';
 import {
-  appendHistory, enqueueNotifications, putStates, putTick, ruleRows, silenceRows, stateRows, tickRows,
-  type HistoryRow, type SilenceRow,
+  appendHistory, enqueueNotifications, putStates, putTick, ruleRow, ruleRows, silenceRows, stateRows, tickRows,
+  type HistoryRow, type SilenceRow, type StoredRule,
 } from '../store/alerts.js';
 import type { Db, Store } from '../store/store.js';
 import { newNotificationId, type AlertMessage } from './channels.js';
@@ -44,15 +44,32 @@ export interface EngineOptions {
   log?: (line: string) => void;
 }
 
-/** Parses the stored rules; a rule stored by an older version that no longer parses is reported, not fatal. */
-export async function storedRules(db: Db): Promise<Array<{ rule?: AlertRule; name: string; origin: string; updated_by: string; updated_at: string; error?: string }>> {
-  return (await ruleRows(db)).map((row) => {
-    try {
-      return { rule: parseRule(JSON.parse(row.rule), `rule ${row.name}`), name: row.name, origin: row.origin, updated_by: row.updated_by, updated_at: row.updated_at };
-    } catch (error) {
-      return { name: row.name, origin: row.origin, updated_by: row.updated_by, updated_at: row.updated_at, error: error instanceof Error ? error.message : String(error) };
-    }
-  });
+export interface StoredAlertRule {
+  rule?: AlertRule;
+  name: string;
+  origin: string;
+  updated_by: string;
+  updated_at: string;
+  error?: string;
+}
+
+/** A stored rule parsed; one stored by an older version that no longer parses is reported, not fatal. */
+function parseStored(row: StoredRule): StoredAlertRule {
+  const meta = { name: row.name, origin: row.origin, updated_by: row.updated_by, updated_at: row.updated_at };
+  try {
+    return { rule: parseRule(JSON.parse(row.rule), `rule ${row.name}`), ...meta };
+  } catch (error) {
+    return { ...meta, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export async function storedRules(db: Db): Promise<StoredAlertRule[]> {
+  return (await ruleRows(db)).map(parseStored);
+}
+
+export async function storedRule(db: Db, name: string): Promise<StoredAlertRule | undefined> {
+  const row = await ruleRow(db, name);
+  return row && parseStored(row);
 }
 
 export function parseState(json: string): AlertState {

@@ -119,15 +119,17 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // outside local mode its figures need a valid token. The read runs either way: a store that
   // cannot be opened answers 503 to both.
   app.get('/healthz', async (request) => {
-    const [extent, held, alerts, exports] = await Promise.all([
-      options.store.read((db) => storeExtent(db)),
+    // Reading the store is the health check itself (a store that cannot be read answers 503 to
+    // anyone); the details are read only for a caller who may see them.
+    const extent = await options.store.read((db) => storeExtent(db));
+    if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
+      return { status: 'ok' };
+    }
+    const [held, alerts, exports] = await Promise.all([
       options.store.read((db) => heldSpanStats(db, options.clock.now())),
       options.store.read((db) => alertHealth(db)),
       exportStatus(options.store, options.exportSinks ?? new Map()),
     ]);
-    if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
-      return { status: 'ok' };
-    }
     return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites, otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans, alerts, export: exports };
   });
 

@@ -17,15 +17,14 @@ export interface StoredRule {
   updated_at: string;
 }
 
+const RULE_COLUMNS = 'name, kind, rule::VARCHAR AS rule, origin, updated_by, iso(created_at) AS created_at, iso(updated_at) AS updated_at';
+
 export async function ruleRows(db: Db): Promise<StoredRule[]> {
-  return db.all<StoredRule>(
-    `SELECT name, kind, rule::VARCHAR AS rule, origin, updated_by, iso(created_at) AS created_at, iso(updated_at) AS updated_at
-     FROM alert_rules ORDER BY name`,
-  );
+  return db.all<StoredRule>(`SELECT ${RULE_COLUMNS} FROM alert_rules ORDER BY name`);
 }
 
 export async function ruleRow(db: Db, name: string): Promise<StoredRule | undefined> {
-  return (await ruleRows(db)).find((r) => r.name === name);
+  return db.one<StoredRule>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE name = $name`, { name });
 }
 
 export async function putRule(db: Db, row: { name: string; kind: string; rule: string; origin: 'tool' | 'file'; by: string; at: Date }): Promise<void> {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { backtestRule, backtestText } from '../../alerts/backtest.js';
-import { parseState, storedRules } from '../../alerts/engine.js';
+import { parseState, storedRule, storedRules } from '../../alerts/engine.js';
 import { loadAlertsFile } from '../../alerts/manage.js';
 import { describeRule, parseRule, type AlertRule } from '../../alerts/rules.js';
 import { unknownFilterValues } from '../../analytics/catalog.js';
@@ -48,7 +48,7 @@ export async function alertsListReport(store: Store): Promise<CommandOutput> {
 
 /** `alerts backtest NAME`: a saved rule over a past window. */
 export async function alertsBacktestReport(store: Store, args: { name: string; window?: string; now?: string; tz?: string }, defaults: Defaults): Promise<CommandOutput> {
-  const saved = (await store.read((db) => storedRules(db))).find((r) => r.name === args.name);
+  const saved = await store.read((db) => storedRule(db, args.name));
   if (!saved) throw new NotFoundError(`no rule is named ${args.name}; mcp-blackbox alerts list shows them, alerts test FILE tries a file's rules.`);
   if (!saved.rule) throw new UserInputError(`rule ${args.name} cannot be read: ${saved.error}`);
   return { text: `${await backtestOne(store, saved.rule, args, defaults)}\n`, code: 0 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { backtestRule, backtestText } from '../../alerts/backtest.js';
-import { storedRules } from '../../alerts/engine.js';
+import { storedRule } from '../../alerts/engine.js';
 import { parseRule } from '../../alerts/rules.js';
 import { NotFoundError, UserInputError } from '../../errors.js';
 import { rangeOf, timeArgs, windowShape } from '../common.js';
@@ -39,7 +39,8 @@ Example: "Would an error-rate alert at 10% have paged us last month?"`,
     if (args.rule) {
       rule = parseRule({ name: 'draft', ...args.rule });
     } else {
-      const saved = (await ctx.store.read((db) => storedRules(db))).find((r) => r.name === args.name);
+      // Exactly one of name and rule was given (checked above).
+      const saved = await ctx.store.read((db) => storedRule(db, args.name!));
       if (!saved) throw new NotFoundError(`no rule is named ${args.name}; alert_rules lists them, or pass a draft as rule.`);
       if (!saved.rule) throw new UserInputError(`rule ${args.name} cannot be read: ${saved.error}`);
       rule = saved.rule;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storedRules } from '../../alerts/engine.js';
+import { storedRule } from '../../alerts/engine.js';
 import { saveRule } from '../../alerts/manage.js';
 import { describeRule } from '../../alerts/rules.js';
 import { NotFoundError } from '../../errors.js';
@@ -22,7 +22,7 @@ Example: "Raise jira-errors' threshold to 30% and wait 10 minutes before paging.
   annotations: { ...WRITES, idempotentHint: true },
   async handler(args, ctx) {
     const change = ruleChanges(ctx, 'change alert rules');
-    const saved = (await ctx.store.read((db) => storedRules(db))).find((r) => r.name === args.name);
+    const saved = await ctx.store.read((db) => storedRule(db, args.name));
     if (!saved) throw new NotFoundError(`no rule is named ${args.name}; alert_rules lists them.`);
     const before = saved.rule ?? {};
     const rule = await saveRule(change, { ...before, ...args.changes, name: args.name }, 'update');
