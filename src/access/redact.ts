@@ -36,9 +36,11 @@ const SECRET_PATTERNS: SecretPattern[] = [
   },
   // Credentials in URLs: https://user:password@host, https://token@host.
   { name: 'url_credentials', pattern: /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi, replace: (_m, scheme) => `${scheme}${redacted('url_credentials')}@` },
-  { name: 'aws_access_key', pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/g },
-  { name: 'github_token', pattern: /\bgh[pousr]_[A-Za-z0-9]{36,255}\b/g },
-  { name: 'github_pat', pattern: /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g },
+  // Bounded by letters and digits, not \b: a key glued into a name with an underscore
+  // (tool_AKIA...) is a word character away from its neighbour, and \b missed it.
+  { name: 'aws_access_key', pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![A-Za-z0-9])/g },
+  { name: 'github_token', pattern: /(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9])/g },
+  { name: 'github_pat', pattern: /(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{22,255}(?![A-Za-z0-9])/g },
   { name: 'slack_token', pattern: /\bxox[abposrec]-[A-Za-z0-9-]{10,}/g },
   { name: 'slack_token', pattern: /\bxapp-\d-[A-Za-z0-9-]{10,}/g },
   { name: 'slack_webhook', pattern: /https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9/_-]+/g },
@@ -102,7 +104,7 @@ const isCard = (digits: string) => digits.length >= 13 && digits.length <= 19 &&
  */
 const MAY_HOLD_SECRET = new RegExp(
   [
-    'PRIVATE KEY', 'eyJ', '[Bb]earer', 'Basic', ':\\/\\/', '\\b(?:AKIA|ASIA|ABIA|ACCA)', 'gh[pousr]_', 'github_pat_', 'xox', 'xapp-',
+    'PRIVATE KEY', 'eyJ', '[Bb]earer', 'Basic', ':\\/\\/', '(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)', 'gh[pousr]_', 'github_pat_', 'xox', 'xapp-',
     '_(?:live|test)_', 'whsec_', 'AIza', 'sk-', SECRET_NAMES, '[A-Za-z0-9/+]{40}', '\\d(?:[ -]?\\d){12}',
   ].join('|'),
   'i',

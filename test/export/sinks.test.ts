@@ -108,6 +108,32 @@ describe('export sinks against receivers on 127.0.0.1', () => {
     expect(await runner.drain()).toBe(0);
   });
 
+  it('masked: a secret in any field of the record (user, team, client, session, server, tool, error, source, keys) never leaves', async () => {
+    const store = await openTestStore('2026-11-01T00:00:00Z');
+    await ingestLines(store, blockFromRecords([record('leaky', {
+      user: { id: AWS_KEY, email: `${GH_TOKEN}@example.com`, name: `password=${PASSWORD}`, team: GH_TOKEN },
+      agent: { client: AWS_KEY, session_id: GH_TOKEN },
+      tool: { name: `tool_${AWS_KEY}`, kind: 'connector', server: GH_TOKEN },
+      environment: AWS_KEY,
+      input: { [GH_TOKEN]: 'a key that is a secret', [`password=${PASSWORD}`]: 1 },
+      status: 'failed',
+      error: { type: AWS_KEY, message: `password=${PASSWORD}`, layer: 'tool' },
+    })]), `file-${GH_TOKEN}`);
+    const otlp = await receiver(() => ({ status: 200, body: {} }));
+    const hec = await receiver(() => ({ status: 200, body: { text: 'Success', code: 0 } }));
+    const dir = tempDir();
+    for (const [name, config] of [
+      ['otel', { type: 'otlp_logs', url: `${otlp.url}/v1/logs` }],
+      ['splunk', { type: 'hec', url: hec.url, token: 't' }],
+      ['files', { type: 'file', dir }],
+    ] as const) {
+      expect(await new SinkRunner(store, name, parseSink(name, { ...config, streams: ['executions'] })).drain()).toBe(1);
+    }
+    noSecrets(otlp.received[0]!.body);
+    noSecrets(hec.received[0]!.body);
+    noSecrets(readFileSync(join(dir, 'mcp-blackbox.ndjson'), 'utf8'));
+  });
+
   it('HEC indexer acknowledgement: the cursor waits for the ack', async () => {
     let polls = 0;
     const hec = await receiver((r) => {
