@@ -16,6 +16,7 @@ import type { Store } from '../store/store.js';
 import { HttpAuthError, type HttpAuth } from './auth.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { registerIngestRoutes } from './ingest-routes.js';
+import { registerWebRoutes } from '../web/routes.js';
 import { otlpIgnored } from '../ingest/otlp-ingest.js';
 import { heldSpanStats } from '../store/otlp-held.js';
 
@@ -54,7 +55,7 @@ export interface HttpAppOptions {
   log?: (line: string) => void;
 }
 
-/** The HTTP app: ingest, OTLP traces, MCP over Streamable HTTP, health. No listening here. */
+/** The HTTP app: ingest, OTLP traces, MCP over Streamable HTTP, the dashboard, health. No listening here. */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const app = Fastify({ logger: false, bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, genReqId: () => randomUUID() });
@@ -184,6 +185,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   }
 
   app.register(async (scope) => registerIngestRoutes(scope, { ...options, authenticate, log }));
+  app.register(async (scope) => registerWebRoutes(scope, { ...options, log }));
   return app;
 }
 

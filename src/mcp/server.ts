@@ -1,17 +1,17 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { AccessView, type AccessOptions } from '../access/access.js';
+import type { AccessOptions } from '../access/access.js';
 import type { Caller } from '../access/caller.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { compactText } from './compact-text.js';
-import { ME } from './common.js';
+import { answerTool, callerScope } from './call.js';
 import { errorResult } from './errors.js';
 import { registerPrompts } from './prompts.js';
+import { registerViews } from './apps/views.js';
 import { TOOLS } from './registry.js';
 import { toolListing } from './tool-list.js';
-import type { ToolContext } from './tool.js';
 import type { AuditLog } from '../access/audit.js';
 import type { Channel } from '../alerts/channels.js';
 import type { SinkConfig } from '../export/sinks.js';
@@ -47,8 +47,8 @@ export const SERVER_INFO = { name: 'mcp-blackbox', version: VERSION };
  */
 export function createServer(options: ServerOptions): McpServer {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const access = new AccessView(options.caller, options.access);
-  const ctx: ToolContext = { store: options.store, clock: options.clock, access, audit: options.audit.as(options.caller), auditLog: options.audit, tz: options.tz, alertChannels: options.alertChannels ?? new Map(), exportSinks: options.exportSinks ?? new Map() };
+  const scope = callerScope(options);
+  const { access } = scope;
   const server = new McpServer(SERVER_INFO, {
     instructions:
       'mcp-blackbox answers questions about an MCP tool fleet from its execution logs. Start broad with usage_summary, ' +
@@ -68,13 +68,11 @@ export function createServer(options: ServerOptions): McpServer {
         inputSchema: tool.inputSchema,
         outputSchema: tool.outputSchema,
         annotations: { title: tool.title, ...tool.annotations },
+        ...(tool.view ? { _meta: tool.view } : {}),
       },
       async (args: Record<string, unknown>) => {
         try {
-          const { structured, summary } = await tool.handler(args, ctx);
-          // Say who "me" turned out to be: an agent must not mistake another identity's answer for its own.
-          const said = args.user === ME ? `${summary} ("me" is ${options.caller.id}.)` : summary;
-          const safe = tool.rawOutput ? { structured, summary: said } : access.protect({ structured, summary: said });
+          const safe = await answerTool(tool, args, scope);
           // The summary first, then every field of the result as compact text: clients that
           // hand the model only the text content must not lose the cursor, the ids or the rows.
           return {
@@ -97,5 +95,6 @@ export function createServer(options: ServerOptions): McpServer {
   // start of every conversation); ours says the same in under 20 KB. Replaces the SDK's handler.
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing(access.isAdmin()) }));
   registerPrompts(server);
+  registerViews(server);
   return server;
 }

@@ -27,6 +27,7 @@ export function toolListing(tools: ReadonlyArray<ToolDefinition<any, any>>): Too
       inputSchema: { type: 'object' as const, properties: mapValues(input.properties, (p) => compact(resolveRefs(p, input), Infinity)) },
       outputSchema: { type: 'object' as const, properties: mapValues(output.properties, (p) => compact(resolveRefs(p, output), 1)) },
       annotations: hints(tool.annotations),
+      ...(tool.view ? { _meta: tool.view } : {}),
     };
   });
 }

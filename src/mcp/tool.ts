@@ -7,6 +7,7 @@ import type { Channel } from '../alerts/channels.js';
 import type { SinkConfig } from '../export/sinks.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
+import type { appView } from './apps/views.js';
 
 /** Records what the caller did (the audit log), bound to one caller; resolves once committed. */
 export interface CallerAudit {
@@ -56,6 +57,8 @@ export interface ToolDefinition<I extends ZodRawShape = ZodRawShape, O extends Z
    * for an unmask, audited) rather than unknown.
    */
   adminOnly?: boolean;
+  /** The MCP Apps view a host that renders apps shows with the answer (apps/views.ts); the text answer is the same without it. */
+  view?: ReturnType<typeof appView>;
   handler: (args: z.objectOutputType<I, z.ZodTypeAny>, ctx: ToolContext) => Promise<ToolResult<z.objectOutputType<O, z.ZodTypeAny>>>;
 }
 

@@ -10,9 +10,9 @@ import { defineTool, READ_ONLY } from '../tool.js';
 export const audit_log = defineTool({
   name: 'audit_log',
   title: 'Audit log (admins)',
-  description: `The audit trail of looks at execution data: traces (view_execution), unmasks with their reason, denied unmasks; newest first, and whether the tamper-evident hash chain verifies. Admins only.
+  description: `The audit trail: traces viewed, unmasks with their reason, denied unmasks, rule changes; newest first, and whether the hash chain verifies. Admins only.
 
-Filter by actor (user id), action or target (execution id). Default: all events; event times are wall-clock.
+Default all events; times are wall-clock.
 Example: "Who unmasked executions this month, and why?"`,
   inputSchema: {
     ...timeArgs('all time'),

@@ -9,7 +9,7 @@ import { defineTool, READ_ONLY } from '../tool.js';
 export const backtest_alert_rule = defineTool({
   name: 'backtest_alert_rule',
   title: 'Backtest an alert rule on history',
-  description: `Replays a rule (saved, by name; or a draft) over past data with the server's own evaluator: when it would have fired and resolved, per group, values, notifications. Nothing is stored or sent: tune thresholds before create_alert_rule.
+  description: `Replays a rule (saved, by name; or a draft) over past data with the live evaluator: when it would have fired and resolved, per group, with values. Nothing is stored or sent.
 
 Example: "Would an error-rate alert at 10% have paged us last month?"`,
   inputSchema: {

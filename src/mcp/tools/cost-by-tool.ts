@@ -1,4 +1,5 @@
 import { filterArgs, limitArg, timeArgs, withNote } from '../common.js';
+import { appView } from '../apps/views.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 import { COST_UNIT, costOutputSchema, runCostReport, summarizeCost } from './cost-common.js';
 
@@ -18,6 +19,7 @@ Example: "Which tools cost the most tasks this month?"`,
   },
   outputSchema: costOutputSchema,
   annotations: READ_ONLY,
+  view: appView('cost_by_tool'),
   async handler(args, ctx) {
     const { report, note } = await runCostReport(args, ctx, 'tool');
     return withNote(report, summarizeCost(report, 'user'), note);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { filterArgs, limitArg, timeArgs, withNote } from '../common.js';
+import { appView } from '../apps/views.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 import { COST_UNIT, costOutputSchema, runCostReport, summarizeCost } from './cost-common.js';
 
@@ -20,6 +21,7 @@ Example: "Who spent the most tasks on MCP tools this month, and on what?"`,
   },
   outputSchema: costOutputSchema,
   annotations: READ_ONLY,
+  view: appView('cost_by_user'),
   async handler(args, ctx) {
     const { report, note } = await runCostReport(args, ctx, args.group_by);
     return withNote(report, summarizeCost(report, 'tool'), note);

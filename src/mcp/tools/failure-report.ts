@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { failureReport } from '../../analytics/failures.js';
 import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, noteShape, pct, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
+import { appView } from '../apps/views.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 const { status: _status, ...failureFilters } = filterArgs;
@@ -8,9 +9,9 @@ const { status: _status, ...failureFilters } = filterArgs;
 export const failure_report = defineTool({
   name: 'failure_report',
   title: 'Failures grouped by cause',
-  description: `Why executions failed: failed and terminated executions rolled up by error type x tool (total, first/last seen, sample id, parts by layer and connector), then finer groups with affected users, the failure rate and the count per layer (llm, tool, connector, auth, platform).
+  description: `Why executions failed: failed and terminated ones rolled up by error type x tool (total, first/last seen, sample id, parts by layer and connector), finer groups with affected users, the failure rate, counts per layer (llm, tool, connector, auth, platform).
 
-For "why did this workflow fail at 2am": narrow with from/to and user/tool, then trace_execution the sample id. Default window 7d.
+For "why did it fail at 2am": narrow with from/to and user/tool, then trace_execution the sample id. Default window 7d.
 Example: "Why did my sync_opportunities runs fail last night?"`,
   inputSchema: {
     ...timeArgs('7d'),
@@ -53,6 +54,7 @@ Example: "Why did my sync_opportunities runs fail last night?"`,
     note: noteShape,
   },
   annotations: READ_ONLY,
+  view: appView('failure_report'),
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args, ctx);

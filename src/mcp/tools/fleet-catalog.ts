@@ -15,7 +15,7 @@ const valuesShape = z.object({
 export const fleet_catalog = defineTool({
   name: 'fleet_catalog',
   title: 'Names in the fleet',
-  description: `The names that exist (tools, users, teams, servers, clients, environments) with execution counts and last seen, so filters use real values. Also the catalog, the servers' tool lists, and the store's extent and last ingest (is the feed current?).
+  description: `The names that exist (tools, users, teams, servers, clients, environments) with counts and last seen, so filters use real values; the catalog, servers' tool lists, the store's extent and last ingest (is the feed current?).
 
 Call it when unsure of a name ("jira_create_issue" or "jira.create_issue"?). Default window 30d.
 Example: "Which MCP clients and servers do we have?"`,

@@ -13,7 +13,7 @@ const ADMIN_KINDS = new Set(['unmask_activity']);
 export const list_alerts = defineTool({
   name: 'list_alerts',
   title: 'Alerts: firing, pending and recent',
-  description: `Alerts firing and pending now, and the window's events (fired, reminded, resolved). Each says why it fired: value vs threshold, the series before, top users, tools and clients against their baseline, sample execution ids, and the next call.
+  description: `Alerts firing and pending now, and the window's events (fired, reminded, resolved). Each says why: value vs threshold, the series before, top users, tools and clients vs baseline, sample execution ids, the next call.
 
 Example: "Is anything firing, and why?"`,
   inputSchema: {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STEP_CAP, traceExecution } from '../../analytics/trace.js';
+import { appView } from '../apps/views.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 import { executionSummaryShape } from './list-executions.js';
 
@@ -16,7 +17,7 @@ const errorShape = z.object({ type: z.string().nullable(), layer: z.string().nul
 export const trace_execution = defineTool({
   name: 'trace_execution',
   title: 'Trace one execution',
-  description: `One execution in full: who, client, session, agent run, timings, status, error and layer, each step (up to 200) with connector, operation, status, tasks and auth context (whose credentials). failing_step is the first failure; related lists the run's and session's other executions.
+  description: `One execution in full: who, client, session, agent run, timings, status, error and layer, each step (up to 200) with connector, operation, status and auth context (whose credentials). failing_step: the first failure; related: the run's and session's other executions.
 
 Payloads: full on your own executions, masked on others'; secrets always redacted. Audited.
 Example: "Why did execution ex_7f3a fail, and whose credentials did the failing step use?"`,
@@ -61,6 +62,7 @@ Example: "Why did execution ex_7f3a fail, and whose credentials did the failing 
     }),
   },
   annotations: READ_ONLY,
+  view: appView('trace_execution'),
   async handler(args, ctx) {
     const trace = await traceExecution((task) => ctx.store.read(task), args.execution_id);
     const view = ctx.access.viewTrace(trace);

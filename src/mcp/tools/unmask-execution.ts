@@ -8,10 +8,10 @@ const FIELDS = ['input', 'output', 'steps'] as const;
 export const unmask_execution = defineTool({
   name: 'unmask_execution',
   title: 'Unmask one execution (admins, audited)',
-  description: `The raw payloads of one execution (input, output, steps), unmasked. Admins only, with a reason (10+ characters, like "INC-4521: wrong amounts"): the unmask is written to the audit log before any data is returned. A refused attempt is audited too.
+  description: `The raw payloads of one execution (input, output, steps), unmasked. Admins only, with a reason (10+ characters): audited before any data is returned; a refused attempt is audited too.
 
 Use only when trace_execution's masked data cannot resolve an incident.
-Example: "Unmask ex_7f3a's input to see which account the failed sync touched, for incident INC-4521."`,
+Example: "Unmask ex_7f3a's input for INC-4521: which account did the sync touch?"`,
   inputSchema: {
     execution_id: z.string().min(1).max(128),
     reason: z.string().min(10, 'reason must be at least 10 characters: say why you need the raw data (ticket, incident)').max(1000).describe('Why the raw data is needed; kept in the audit log.'),

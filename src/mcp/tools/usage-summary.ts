@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { usageSummary } from '../../analytics/usage.js';
 import { BUCKETS, checkBucket } from '../../analytics/time-range.js';
 import { explainEmpty, filterArgs, fromMetrics, fromMetricsShape, filtersOf, filtersShape, n, noteShape, pct, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
+import { appView } from '../apps/views.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 const statusCounts = { succeeded: z.number(), failed: z.number(), stopped: z.number(), terminated: z.number(), running: z.number() };
@@ -38,6 +39,7 @@ Example: "How many tool calls ran this week, and why are they up?"`,
     note: noteShape,
   },
   annotations: READ_ONLY,
+  view: appView('usage_summary'),
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args, ctx);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { whoDroveSpike } from '../../analytics/spike.js';
 import { parseInstant } from '../../clock.js';
 import { explainEmpty, filterArgs, filtersOf, filtersShape, limitArg, n, pct, rangeOf, timeArgs, windowShape } from '../common.js';
+import { appView } from '../apps/views.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
 const contributor = z.object({
@@ -53,6 +54,7 @@ Example: "Who drove Tuesday afternoon's spike?"`,
     note: z.string().optional(),
   },
   annotations: READ_ONLY,
+  view: appView('who_drove_spike'),
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args, ctx);

@@ -1,0 +1,80 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Caller } from '../access/caller.js';
+
+/** The dashboard's session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site sends it). */
+export const SESSION_COOKIE = 'mcp_blackbox_session';
+/** The header every dashboard API call carries, matched against its session (a form on another site cannot set it). */
+export const CSRF_HEADER = 'x-csrf-token';
+export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+
+export interface Session {
+  caller: Caller;
+  csrf: string;
+  expiresAt: number;
+}
+
+/**
+ * Signed-in browsers, in memory: a restart signs everyone out, which costs a token paste and
+ * keeps no session secret on disk. Sessions are found by the SHA-256 of the cookie, so this map
+ * never holds a value a browser could present.
+ */
+export class Sessions {
+  private readonly byHash = new Map<string, Session>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    readonly ttlMs = SESSION_TTL_MS,
+  ) {}
+
+  open(caller: Caller): { cookie: string; session: Session } {
+    this.sweep();
+    const cookie = randomBytes(32).toString('base64url');
+    const session = { caller, csrf: randomBytes(24).toString('base64url'), expiresAt: this.now() + this.ttlMs };
+    this.byHash.set(hash(cookie), session);
+    return { cookie, session };
+  }
+
+  find(cookie: string | undefined): Session | undefined {
+    if (!cookie) return undefined;
+    const key = hash(cookie);
+    const session = this.byHash.get(key);
+    if (session && session.expiresAt <= this.now()) {
+      this.byHash.delete(key);
+      return undefined;
+    }
+    return session;
+  }
+
+  close(cookie: string | undefined): void {
+    if (cookie) this.byHash.delete(hash(cookie));
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [key, session] of this.byHash) if (session.expiresAt <= now) this.byHash.delete(key);
+  }
+}
+
+export function csrfMatches(session: Session, given: string | string[] | undefined): boolean {
+  if (typeof given !== 'string') return false;
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(session.csrf).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** One cookie's value from a Cookie header (RFC 6265 pairs; the session value is base64url, so never quoted). */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const pair of (header ?? '').split(';')) {
+    const at = pair.indexOf('=');
+    if (at > 0 && pair.slice(0, at).trim() === name) return pair.slice(at + 1).trim();
+  }
+  return undefined;
+}
+
+export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`;
+}
+
+function hash(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
