@@ -4,8 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Installs the Debian packages the tests drive (rsyslog) when they are missing.
+    // Installs the Debian packages the tests drive (rsyslog, chromium) when they are missing.
     globalSetup: ['test/setup/system-packages.ts'],
     // DuckDB is a native addon: separate processes isolate it better than worker threads.
     pool: 'forks',
@@ -17,5 +16,11 @@ export default defineConfig({
     // A serve started by a test reads the default spool of wrap: never the machine's own.
     env: { TZ: 'UTC', MCP_BLACKBOX_SPOOL: join(tmpdir(), `mcp-blackbox-test-spool-${process.pid}`) },
     reporters: ['default', './test/summary-reporter.ts'],
+    // The browser tests (Debian's Chromium) in a project of their own: `vitest run --project unit`
+    // skips them while working on the rest; `npm test` and CI run both.
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/browser/**'] } },
+      { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'] } },
+    ],
   },
 });

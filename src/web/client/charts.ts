@@ -47,7 +47,9 @@ export function stackedBars(points: SeriesPoint[], options: StackedOptions): HTM
       scales: { x: { time: true, range: (_u, min, max) => [min, max + step] }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.05] } },
       axes: [{}, { values: (_u, ticks) => ticks.map((t) => num(t)), size: 60 }],
       legend: { live: true },
-      cursor: { drag: { x: false, y: false } },
+      // A bar covers its whole bucket [start, next start): the bucket under the pointer is the one
+      // that contains it, not the nearest start (uPlot's default, wrong over a bar's right half).
+      cursor: { drag: { x: false, y: false }, dataIdx: (_u, _s, closest, xValue) => bucketAt(xs, xValue, closest) },
       series: [
         {},
         ...order.map((i) => ({
@@ -77,14 +79,23 @@ export function stackedBars(points: SeriesPoint[], options: StackedOptions): HTM
     [xs, ...order.map((i) => running[i]!)] as uPlot.AlignedData,
     container,
   );
+  container.dataset.buckets = String(xs.length);
   if (options.onBucket) {
     plot.over.style.cursor = 'pointer';
     plot.over.addEventListener('click', () => {
-      const idx = plot.cursor.idx;
-      if (idx !== null && idx !== undefined) options.onBucket!(idx);
+      const left = plot.cursor.left ?? -1;
+      const idx = left < 0 ? -1 : bucketAt(xs, plot.posToVal(left, 'x'), -1);
+      if (idx >= 0) options.onBucket!(idx);
     });
   }
   return container;
+}
+
+function bucketAt(starts: number[], value: number, fallback: number): number {
+  if (!(value >= (starts[0] ?? Infinity))) return fallback;
+  let i = starts.length - 1;
+  while (i > 0 && starts[i]! > value) i--;
+  return i;
 }
 
 /** Horizontal bars for a ranking (cost per user, failures per layer): plain elements, readable without a canvas. */

@@ -391,6 +391,15 @@ export const trace: Page = {
     const s = answer.structured;
     const e = s.execution;
     const raw = h('div', { 'data-testid': 'unmasked' });
+    // An execution in the same agent run is often in the same session too: listed once, saying both.
+    const relatedById = new Map<string, any>();
+    for (const [relation, rows] of [['agent run', s.related.same_workflow_run], ['session', s.related.same_session]] as const) {
+      for (const r of rows) {
+        const seen = relatedById.get(r.execution_id);
+        relatedById.set(r.execution_id, seen ? { ...seen, relation: `${seen.relation}, ${relation}` } : { ...r, relation });
+      }
+    }
+    const related = [...relatedById.values()];
     const admin = currentSession()?.role === 'admin';
     const reason = h('input', { type: 'text', name: 'reason', placeholder: 'Why you need the raw data (ticket, incident), at least 10 characters', minlength: 10, required: true, 'data-testid': 'unmask-reason' });
     const unmaskForm = admin && s.payloads === 'masked'
@@ -447,8 +456,8 @@ export const trace: Page = {
       section(`Payloads (${s.payloads})`, h('div', { class: 'columns' }, h('div', {}, h('h3', {}, 'Input'), json(e.input)), h('div', {}, h('h3', {}, 'Output'), json(e.output)))),
       unmaskForm,
       raw,
-      s.related.same_workflow_run.length || s.related.same_session.length
-        ? section('Related', table([{ label: 'Execution', value: (r: any) => traceLink(c, r.execution_id) }, { label: 'Tool', value: (r: any) => r.tool }, { label: 'Status', value: (r: any) => r.status }, { label: 'Started', value: (r: any) => when(r.started_at) }], [...s.related.same_workflow_run, ...s.related.same_session]))
+      related.length
+        ? section('Related', table([{ label: 'Execution', value: (r: any) => traceLink(c, r.execution_id) }, { label: 'Same', value: (r: any) => r.relation }, { label: 'Tool', value: (r: any) => r.tool }, { label: 'Status', value: (r: any) => r.status }, { label: 'Started', value: (r: any) => when(r.started_at) }], related))
         : null,
     );
   },
