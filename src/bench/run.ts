@@ -16,6 +16,7 @@ import { benchWrapOverhead, wrapOverheadMarkdown, type WrapOverheadResult } from
 import { benchOtlpIngest, otlpIngestMarkdown, type OtlpIngestResult } from './otlp-ingest.js';
 import { alertEvalMarkdown, benchAlertEvaluation, type AlertEvalResult } from './alert-eval.js';
 import { benchExportThroughput, exportThroughputMarkdown, type ExportThroughputResult } from './export-throughput.js';
+import { benchDashboardRender, dashboardRenderMarkdown, type DashboardRenderResult } from './dashboard-render.js';
 import { measureTools, timeCalls, type Percentiles } from './latency.js';
 import { runMeasured } from './proc.js';
 import { sqliteIngest, sqliteQueries } from './sqlite-baseline.js';
@@ -53,6 +54,7 @@ const WRAP_OVERHEAD = { calls: 2000, rounds: 4 };
 const OTLP_INGEST = { calls: 20_000, batch: 500, concurrency: 4 };
 const ALERT_CYCLES = 11;
 const EXPORT = { executions: 100_000, ingest: 200_000, batch: 2000, rounds: 3 };
+const DASHBOARD_LOADS = 5;
 
 const TOOL_CALLS = (traceId: string): Record<string, Record<string, unknown>> => ({
   usage_summary: { window: '30d' },
@@ -282,7 +284,11 @@ async function main(): Promise<void> {
   log('SIEM export: throughput per sink, ingest with all sinks on against off');
   const exported = await benchExportThroughput(EXPORT);
 
-  writeResults({ results, main, load, memory, http, mixed, wrap, otlp, alerts, alertDbs, exported });
+  log('dashboard: each page in Chromium, render and total time');
+  const dashboards: DashboardRenderResult[] = [];
+  for (const db of alertDbs) dashboards.push(await benchDashboardRender(db, { loads: DASHBOARD_LOADS }));
+
+  writeResults({ results, main, load, memory, http, mixed, wrap, otlp, alerts, alertDbs, exported, dashboards });
   log(`wrote ${values.out}`);
 }
 
@@ -298,6 +304,7 @@ function writeResults(r: {
   alerts: AlertEvalResult[];
   alertDbs: string[];
   exported: ExportThroughputResult;
+  dashboards: DashboardRenderResult[];
 }): void {
   const { main } = r;
   const f = (n: number) => n.toLocaleString('en-US');
@@ -370,6 +377,7 @@ function writeResults(r: {
   out.push(...alertEvalMarkdown(r.alerts, `node dist/bench/alert-eval.js ${r.alertDbs.map((d) => `--db ${d}`).join(' ')} --cycles ${ALERT_CYCLES}`));
   out.push('', '## 11. SIEM export', '');
   out.push(...exportThroughputMarkdown(r.exported, `node dist/bench/export-throughput.js --executions ${EXPORT.executions} --ingest ${EXPORT.ingest} --batch ${EXPORT.batch} --rounds ${EXPORT.rounds}`));
+  out.push('', ...dashboardRenderMarkdown(r.dashboards, `node dist/bench/dashboard-render.js ${r.alertDbs.map((d) => `--db ${d}`).join(' ')} --loads ${DASHBOARD_LOADS}`));
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, `${out.join('\n')}\n`);
 }
