@@ -335,7 +335,7 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
     await services.tailer?.stop();
     await services.store.close();
   }, { onStdinEnd: false });
-  log(`mcp-blackbox serving HTTP on ${running.url}: POST /mcp (MCP Streamable HTTP), POST /v1/executions, POST /v1/traces (OTLP JSON or protobuf), GET /healthz${grpcServer ? `; OTLP/gRPC on ${grpcServer.address}` : ''}\n${running.banner}`);
+  log(`mcp-blackbox serving HTTP on ${running.url}: GET / (dashboard), POST /mcp (MCP Streamable HTTP), POST /v1/executions, POST /v1/traces (OTLP JSON or protobuf), GET /healthz${grpcServer ? `; OTLP/gRPC on ${grpcServer.address}` : ''}\n${running.banner}`);
   return running.url;
 }
 
@@ -404,7 +404,7 @@ export async function demoAction(flags: CommonFlags & { http?: string }): Promis
       // from the future there, so the spool is left for a real serve.
       const services = await startServices(store, config, { spool: false });
       const url = await serveHttp(services, config, { http: flags.http ?? '127.0.0.1:8765' });
-      log(`"Now" is pinned to ${now}, the end of the sample period. This demo serves MCP at ${url}/mcp.`);
+      log(`"Now" is pinned to ${now}, the end of the sample period. This demo serves MCP at ${url}/mcp and the dashboard at ${url}/ (open it in a browser).`);
       log('Clients that speak Streamable HTTP (Cursor, the MCP Inspector, ...):\n');
       log(JSON.stringify({ mcpServers: { blackbox: { url: `${url}/mcp` } } }, null, 2));
       log('\nClients that launch a stdio server (Claude Desktop): stop this demo first (one process owns the database), then use:\n');
