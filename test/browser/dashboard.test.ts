@@ -140,6 +140,14 @@ describe('dashboard in Chromium', () => {
     await page.goForward();
     await rendered(page, 'drill');
     expect(await page.locator('[data-testid=executions] tbody tr').count()).toBe(20);
+    // A status in the legend narrows to it: the failures of that window, by tool.
+    await page.goto(`${url}/overview?window=7d`);
+    await rendered(page, 'overview');
+    await page.click('[data-testid=status-chart] .u-legend .u-series:has-text("failed") th');
+    await page.waitForURL(/\/drill\?.*status=failed/);
+    await rendered(page, 'drill');
+    expect(await page.locator('[data-testid=tools] tbody tr td:first-child').allTextContents()).toEqual(['jira_create_issue', 'sync_opportunities']);
+    expect(await page.locator('[data-testid=tools] tbody tr td:nth-child(2)').allTextContents()).toEqual(['5', '1']);
     expect(errors).toEqual([]);
   });
 

@@ -22,6 +22,8 @@ export interface StackedOptions {
   height?: number;
   /** Called with the bucket clicked (its index in `points`). */
   onBucket?: (index: number) => void;
+  /** Called with the status whose legend entry was clicked (the series narrows the page to it). */
+  onSeries?: (status: string) => void;
   /** A bucket to draw as marked (the spike). */
   highlight?: { start: string; end: string };
 }
@@ -61,7 +63,10 @@ export function stackedBars(points: SeriesPoint[], options: StackedOptions): HTM
           value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) => (idx === null ? '—' : num(own[i]![idx]!)),
         })),
       ],
-      hooks: options.highlight
+      hooks: {
+        // A click on a legend entry toggles its series in uPlot; here it narrows to that status.
+        setSeries: options.onSeries ? [(_u: uPlot, i: number | null) => void (i !== null && i > 0 && options.onSeries!(STATUSES[order[i - 1]!]!))] : [],
+        ...(options.highlight
         ? {
             drawClear: [
               (u: uPlot) => {
@@ -74,7 +79,8 @@ export function stackedBars(points: SeriesPoint[], options: StackedOptions): HTM
               },
             ],
           }
-        : {},
+        : {}),
+      },
     },
     [xs, ...order.map((i) => running[i]!)] as uPlot.AlignedData,
     container,

@@ -96,8 +96,8 @@ export const overview: Page = {
         kpi('Cost', usd(cost.structured.total_cost_usd), cost.structured.share_with_cost_usd !== null && cost.structured.share_with_cost_usd < 1 ? `${pct(cost.structured.share_with_cost_usd)} of executions carry a price` : undefined, 'kpi-cost'),
       ),
       section(
-        `Executions by status, per ${u.bucket} (click a bar to drill in)`,
-        stackedBars(u.series, { width: c.width, onBucket: (i) => drill({ window: undefined, ...bucketRange(u.series, i, u.window.to) }) }),
+        `Executions by status, per ${u.bucket} (click a bar or a status to drill in)`,
+        stackedBars(u.series, { width: c.width, onBucket: (i) => drill({ window: undefined, ...bucketRange(u.series, i, u.window.to) }), onSeries: (status) => drill({ status }) }),
       ),
       h(
         'div',
@@ -135,7 +135,12 @@ export const drill: Page = {
       tool ? h('span', {}, ' › ', h('a', { href: '#', onclick: (e: Event) => (e.preventDefault(), c.go('/drill', withParams(c.params, { user: undefined, cursor: undefined }))) }, tool)) : null,
       user ? h('span', {}, ' › ', user) : null,
     );
-    const chart = stackedBars(u.series, { width: c.width, height: 180, onBucket: (i) => c.go('/drill', withParams(c.params, { window: undefined, cursor: undefined, ...bucketRange(u.series, i, u.window.to) })) });
+    const chart = stackedBars(u.series, {
+      width: c.width,
+      height: 180,
+      onBucket: (i) => c.go('/drill', withParams(c.params, { window: undefined, cursor: undefined, ...bucketRange(u.series, i, u.window.to) })),
+      onSeries: (status) => c.go('/drill', withParams(c.params, { status, cursor: undefined })),
+    });
     let body: HTMLElement;
     if (tool && user) {
       const s = rows.structured;
