@@ -72,6 +72,14 @@ export class HttpAuth {
 
   /** The caller, or undefined when the request carries no bearer token. `asserted`: X-Blackbox-As, honoured with the owner token only. */
   async authenticate(authorization: string | undefined, asserted?: string): Promise<Caller | undefined> {
+    return (await this.verify(authorization, asserted))?.caller;
+  }
+
+  /**
+   * The caller of a token and, for a JWT, when it expires (epoch ms): a session opened with a JWT
+   * must not outlive it.
+   */
+  async verify(authorization: string | undefined, asserted?: string): Promise<{ caller: Caller; expiresAt?: number } | undefined> {
     if (!authorization) return undefined;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) throw new HttpAuthError(401, 'Authorization must be "Bearer <token>".');
@@ -79,18 +87,18 @@ export class HttpAuth {
     const owner = this.options.owner;
     if (owner && sameSecret(token, owner.token)) {
       try {
-        return owner.callerFor(asserted || undefined);
+        return { caller: owner.callerFor(asserted || undefined) };
       } catch (error) {
         throw new HttpAuthError(403, error instanceof Error ? error.message : String(error));
       }
     }
     const byHash = this.options.access?.callerByTokenHash(createHash('sha256').update(token).digest('hex'));
-    if (byHash) return byHash;
+    if (byHash) return { caller: byHash };
     if (this.jwks && this.options.jwt && token.split('.').length === 3) return this.verifyJwt(token, this.options.jwt);
     throw new HttpAuthError(401, 'The bearer token is not valid.');
   }
 
-  private async verifyJwt(token: string, jwt: JwtOptions): Promise<Caller> {
+  private async verifyJwt(token: string, jwt: JwtOptions): Promise<{ caller: Caller; expiresAt?: number }> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.jwks!, { issuer: jwt.issuer, audience: jwt.audience }));
@@ -106,7 +114,7 @@ export class HttpAuth {
     if (typeof user !== 'string' || user === '') throw new HttpAuthError(401, `The token has no ${jwt.userClaim ?? 'sub'} claim naming the user.`);
     const roleValue = payload[jwt.roleClaim ?? 'role'];
     const role: Role = roleValue === 'admin' || roleValue === 'ingest' ? roleValue : 'member';
-    return { id: user, role };
+    return { caller: { id: user, role }, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
   }
 }
 

@@ -98,9 +98,9 @@ export function registerWebRoutes(app: FastifyInstance, options: WebOptions): vo
   };
 
   const describe = (session: Session) => ({ user: session.caller.id, role: session.caller.role, csrf: session.csrf, expires_at: new Date(session.expiresAt).toISOString(), local: options.localMode });
-  const start = (reply: FastifyReply, caller: Caller) => {
-    const { cookie, session } = sessions.open(caller);
-    reply.header('set-cookie', sessionCookie(cookie, Math.floor(sessions.ttlMs / 1000), secure()));
+  const start = (reply: FastifyReply, caller: Caller, notAfter?: number) => {
+    const { cookie, session } = sessions.open(caller, notAfter);
+    reply.header('set-cookie', sessionCookie(cookie, Math.max(0, Math.floor((session.expiresAt - Date.now()) / 1000)), secure()));
     return describe(session);
   };
 
@@ -118,16 +118,16 @@ export function registerWebRoutes(app: FastifyInstance, options: WebOptions): vo
     reply.headers(SECURITY_HEADERS);
     const token = (request.body as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || token.trim() === '') return reply.code(400).send({ error: 'Send {"token": "<your token>"} as JSON.' });
-    let caller: Caller | undefined;
+    let verified: Awaited<ReturnType<HttpAuth['verify']>>;
     try {
-      caller = await options.auth.authenticate(`Bearer ${token.trim()}`);
+      verified = await options.auth.verify(`Bearer ${token.trim()}`);
     } catch (error) {
       if (!(error instanceof HttpAuthError)) throw error;
       return reply.code(401).send({ error: error.message });
     }
-    if (!caller) return reply.code(401).send({ error: 'The token is not valid.' });
-    if (caller.role === 'ingest') return reply.code(403).send({ error: 'Ingest tokens may only send data; sign in with a member or admin token.' });
-    return start(reply, caller);
+    if (!verified) return reply.code(401).send({ error: 'The token is not valid.' });
+    if (verified.caller.role === 'ingest') return reply.code(403).send({ error: 'Ingest tokens may only send data; sign in with a member or admin token.' });
+    return start(reply, verified.caller, verified.expiresAt);
   });
 
   app.delete('/api/session', async (request, reply) => {

@@ -26,10 +26,11 @@ export class Sessions {
     readonly ttlMs = SESSION_TTL_MS,
   ) {}
 
-  open(caller: Caller): { cookie: string; session: Session } {
+  /** `notAfter`: when the credential signed in with expires (a JWT's exp); the session ends then at the latest. */
+  open(caller: Caller, notAfter?: number): { cookie: string; session: Session } {
     this.sweep();
     const cookie = randomBytes(32).toString('base64url');
-    const session = { caller, csrf: randomBytes(24).toString('base64url'), expiresAt: this.now() + this.ttlMs };
+    const session = { caller, csrf: randomBytes(24).toString('base64url'), expiresAt: Math.min(this.now() + this.ttlMs, notAfter ?? Infinity) };
     this.byHash.set(hash(cookie), session);
     return { cookie, session };
   }

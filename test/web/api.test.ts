@@ -1,3 +1,5 @@
+import { createServer as createPlainServer } from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -83,6 +85,36 @@ describe('dashboard API: sign-in, sessions, CSRF', () => {
     expect((await ana.tool('usage_summary')).status).toBe(401);
   });
 
+  it('OAuth mode: a JWT signs in as its subject and role, and the session ends when the JWT does', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const jwks = createPlainServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
+    try {
+      const issuer = 'https://auth.example.test';
+      const audience = 'mcp-blackbox-test';
+      const store = await fixtureStore();
+      const { url } = await startHttp(store, { access: null, jwt: { jwksUrl: `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks.json`, issuer, audience } });
+      const exp = Math.floor(Date.now() / 1000) + 120;
+      const sign = (expiry: number) => new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setAudience(audience).setSubject('u_jwt').setIssuedAt().setExpirationTime(expiry).sign(privateKey);
+      const browser = new Browser(url);
+      const expired = await browser.signIn(await sign(Math.floor(Date.now() / 1000) - 60));
+      expect(expired.status).toBe(401);
+      expect((await expired.json()).error).toMatch(/expired/);
+      const ok = await browser.signIn(await sign(exp));
+      expect(ok.status).toBe(200);
+      const session = await ok.json();
+      expect(session).toMatchObject({ user: 'u_jwt', role: 'admin' });
+      expect(Date.parse(session.expires_at)).toBe(exp * 1000);
+      const maxAge = Number(/Max-Age=(\d+)/.exec(browser.setCookie!)![1]);
+      expect(maxAge).toBeGreaterThan(100);
+      expect(maxAge).toBeLessThanOrEqual(120);
+      expect((await browser.tool('audit_log')).status).toBe(200);
+    } finally {
+      await new Promise((r) => jwks.close(r));
+    }
+  });
+
   it('sessions expire', () => {
     let now = 1_000_000;
     const sessions = new Sessions(() => now, 60_000);
@@ -90,6 +122,10 @@ describe('dashboard API: sign-in, sessions, CSRF', () => {
     expect(sessions.find(cookie)?.caller.id).toBe('u_ana');
     now += 60_000;
     expect(sessions.find(cookie)).toBeUndefined();
+    // A credential that expires sooner ends its session sooner.
+    const { cookie: short } = sessions.open({ id: 'u_jwt', role: 'member' }, now + 10_000);
+    now += 10_000;
+    expect(sessions.find(short)).toBeUndefined();
   });
 
   it('answers as the tools answer: the same masking for a member, admin-only tools refused, bad arguments explained', async () => {
