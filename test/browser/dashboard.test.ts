@@ -220,7 +220,14 @@ describe('dashboard in Chromium', () => {
     const download = page.waitForEvent('download');
     await page.click('[data-testid=csv]');
     expect((await download).suggestedFilename()).toBe('mcp-blackbox-cost-by-team-2026-10-02-2026-11-01.csv');
+    // The 30 days before reach back before the first record: no change is claimed.
+    expect(await page.textContent('[data-testid=kpi-tasks] .kpi-detail')).toMatch(/^no comparison/);
     await screenshot(page, 'dashboard', 'cost-by-team');
+    // A team's bar opens what it ran.
+    await page.click('[data-testid=rank-chart] .rank-row:has-text("platform")');
+    await page.waitForURL(`${url}/drill?window=30d&team=platform`);
+    await rendered(page, 'drill');
+    expect(await page.locator('[data-testid=tools] tbody tr td:first-child').allTextContents()).toEqual(['jira_create_issue']);
     await page.goto(`${url}/alerts`);
     await rendered(page, 'alerts');
     await screenshot(page, 'dashboard', 'alerts');

@@ -243,9 +243,20 @@ export const cost: Page = {
       {},
       tabs,
       summary(answer.summary),
-      h('div', { class: 'kpis' }, kpi('Tasks', num(s.total_tasks), `${signed(s.total_tasks - s.previous_total_tasks)} vs previous`), kpi('Cost', usd(s.total_cost_usd), s.share_with_cost_usd !== null ? `${pct(s.share_with_cost_usd)} of executions priced` : undefined), kpi('Executions', num(s.executions))),
+      h(
+        'div',
+        { class: 'kpis' },
+        kpi('Tasks', num(s.total_tasks), s.previous_window_caveat ? h('span', { class: 'flag', title: s.previous_window_caveat }, 'no comparison: the previous window is not comparable') : `${signed(s.total_tasks - s.previous_total_tasks)} vs previous`, 'kpi-tasks'),
+        kpi('Cost', usd(s.total_cost_usd), s.share_with_cost_usd !== null ? `${pct(s.share_with_cost_usd)} of executions priced` : undefined),
+        kpi('Executions', num(s.executions)),
+      ),
       h('p', {}, h('a', { href: `/api/cost.csv?${csv}`, download: '', 'data-testid': 'csv' }, `Download CSV (every ${groupBy}, for chargeback)`)),
-      section(`Tasks by ${groupBy}`, rankBars(s.rows.slice(0, 15).map((r: any) => ({ label: r.key ?? '(none)', value: r.tasks, detail: `${num(r.tasks)} · ${usd(r.cost_usd)}` })))),
+      section(
+        `Tasks by ${groupBy} (click one to see what it ran)`,
+        rankBars(s.rows.slice(0, 15).map((r: any) => ({ label: r.key ?? '(none)', value: r.tasks, detail: `${num(r.tasks)} · ${usd(r.cost_usd)}` })), {
+          onRow: (i) => s.rows[i].key !== null && c.go('/drill', { ...withParams(c.params, { group_by: undefined }), [groupBy]: s.rows[i].key }),
+        }),
+      ),
       section(
         'Rows',
         table(
@@ -254,7 +265,7 @@ export const cost: Page = {
             { label: 'Tasks', value: (r: any) => num(r.tasks), numeric: true },
             { label: 'Cost', value: (r: any) => usd(r.cost_usd), numeric: true },
             { label: 'Share', value: (r: any) => pct(r.share_of_tasks), numeric: true },
-            { label: 'Change', value: (r: any) => signed(r.change_tasks), numeric: true },
+            { label: 'Change', value: (r: any) => (s.previous_window_caveat ? '—' : signed(r.change_tasks)), numeric: true },
             { label: groupBy === 'tool' ? 'Top users' : 'Top tools', value: (r: any) => r.top.map((t: any) => t.key).join(', ') },
           ],
           s.rows,
