@@ -1,3 +1,4 @@
+import { KeyConflictError } from '../store/duckdb-errors.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../access/caller.js';
 import { ingestLines, type BatchResult } from '../ingest/batch.js';
@@ -120,7 +121,7 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
       });
     } catch (error) {
       // Two deliveries of the same webhook racing: the second one loses on the key and stored nothing.
-      if (auth.webhookId && /Duplicate key|PRIMARY KEY|constraint/i.test((error as Error).message)) {
+      if (auth.webhookId && error instanceof KeyConflictError && error.key === 'webhook_id') {
         return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
       }
       throw error;

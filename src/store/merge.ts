@@ -1,3 +1,4 @@
+import { KeyConflictError } from './duckdb-errors.js';
 import { ROLLUP_SOURCE_COLUMNS, rollupDeltaSql, upsertRollupSql } from './rollup.js';
 import type { Db } from './store.js';
 
@@ -178,8 +179,6 @@ const mergeSql = (scope: StoredScope): Array<{ when: (o: Outcome) => boolean; sq
 const BEST_SQL = { 'batch-span': bestSql('batch-span'), all: bestSql('all') };
 const MERGE_SQL = { 'batch-span': mergeSql('batch-span'), all: mergeSql('all') };
 
-/** DuckDB's error when an insert meets a stored execution: a 'batch-span' merge missed its copy. */
-const MISSED_STORED_COPY = /Duplicate key "execution_key: .*" violates primary key constraint/s;
 
 /**
  * Runs a merging write transaction with scope 'batch-span', and once more with 'all' if the span
@@ -190,7 +189,8 @@ export async function mergeWithFallback<T>(write: (scope: StoredScope) => Promis
   try {
     return await write('batch-span');
   } catch (error) {
-    if (!MISSED_STORED_COPY.test(String(error))) throw error;
+    // An insert met a stored execution: the 'batch-span' merge missed its copy.
+    if (!(error instanceof KeyConflictError && error.key === 'execution_key')) throw error;
     return write('all');
   }
 }

@@ -4,6 +4,7 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node
 import type { Clock } from '../clock.js';
 import { DatabaseLockedError, SchemaTooNewError, StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
 import { MIGRATIONS, type CopyingMigration } from './migrations.js';
+import { classifyDuckDbError, KeyConflictError } from './duckdb-errors.js';
 import { parseByteSize } from '../byte-size.js';
 
 export type Params = Record<string, DuckDBValue>;
@@ -113,11 +114,6 @@ function wrap(connection: DuckDBConnection, beforeStatement?: () => Promise<void
   };
 }
 
-/** DuckDB's errors for a memory limit reached: in a statement, or when a commit cannot get a block. */
-const OUT_OF_MEMORY = /Out of Memory Error|Failed to commit: (could not allocate|failed to allocate|failed to pin) /;
-/** A FATAL error: DuckDB refuses every later statement on this instance. */
-const INVALIDATED = /FATAL Error|database has been invalidated/;
-
 export { parseByteSize };
 
 /** What a write that ran out of memory was doing, and how to do it again: ingest by default. */
@@ -148,8 +144,7 @@ export interface MemoryFacts {
  * stopped at the default 384MB; 513 MB at the end of it with 1GB); time-ordered ids only change
  * the index's newest end.
  */
-export function outOfMemoryMessage(error: unknown, facts: MemoryFacts | undefined, hint: string, context: WriteContext = INGEST_WRITE): string {
-  const duckdb = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+export function outOfMemoryMessage(facts: MemoryFacts | undefined, hint: string, context: WriteContext = INGEST_WRITE): string {
   let detail = '';
   if (facts) {
     const limitBytes = parseByteSize(facts.memory_limit);
@@ -163,11 +158,9 @@ export function outOfMemoryMessage(error: unknown, facts: MemoryFacts | undefine
   }
   return (
     `DuckDB ran out of its memory limit${facts ? ` (${facts.memory_limit})` : ''} while ${context.failed}.${detail} ` +
-    `${hint} ${context.retry} (DuckDB: ${duckdb})`
+    `${hint} ${context.retry}`
   );
 }
-
-const LOCK_PATTERN = /Could not set lock on file "([^"]+)": Conflicting lock is held in (.+?) \(PID (\d+)\)/;
 
 /**
  * The DuckDB database: the only module that knows the file, its lock and its migrations.
@@ -299,14 +292,18 @@ export class Store {
       return value;
     } catch (error) {
       await this.writer.run('ROLLBACK').catch(() => undefined);
-      const failure = OUT_OF_MEMORY.test(String(error)) ? await this.outOfMemory(error, context) : error;
+      const kind = classifyDuckDbError(error);
+      const failure =
+        kind.kind === 'out_of_memory' ? await this.outOfMemory(error, context)
+        : kind.kind === 'key_conflict' ? new KeyConflictError(kind.key, error)
+        : error;
       // A failed commit can leave DuckDB's in-memory tables damaged: with this client alone, a
       // commit that ran out of memory (24MB, 20,000 keyed rows a transaction) was followed by a
       // checkpoint that failed with "Corrupted in-memory column" and invalidated the database,
       // in three runs of four. A FATAL error has invalidated it already. Either way the
       // database is opened again from its file, where every committed write is intact. If that
       // fails, this write still reports its own failure; later calls report the reopen's.
-      if (committing || INVALIDATED.test(String(error))) await this.reopen().catch(() => undefined);
+      if (committing || kind.kind === 'invalidated') await this.reopen().catch(() => undefined);
       throw failure;
     }
   }
@@ -320,7 +317,7 @@ export class Store {
                 (SELECT count(*) FROM executions)::DOUBLE AS executions`,
       )
       .catch(() => undefined);
-    return new StoreOutOfMemoryError(outOfMemoryMessage(error, facts, this.memoryLimitHint, context));
+    return new StoreOutOfMemoryError(outOfMemoryMessage(facts, this.memoryLimitHint, context), { cause: error });
   }
 
   /** Writes queued or running: HTTP ingest sheds load (503) above a limit instead of queueing without bound. */
@@ -338,7 +335,7 @@ export class Store {
       return await task(db);
     } catch (error) {
       // A read that finds the database invalidated (FATAL) has it reopened behind the queued writes.
-      if (INVALIDATED.test(String(error))) this.reopenBehindWrites().catch(() => undefined);
+      if (classifyDuckDbError(error).kind === 'invalidated') this.reopenBehindWrites().catch(() => undefined);
       throw error;
     } finally {
       this.idleReaders.push(db);
@@ -473,18 +470,25 @@ export class Store {
       try {
         // DuckDB would create an empty database in place of a file that has gone, and every
         // query would then fail on missing tables.
-        if (!existsSync(this.path)) throw new Error('the file no longer exists');
+        if (!existsSync(this.path)) throw new ReopenRefused('the file no longer exists');
         fresh = await Store.connect(this.path, this.config, this.readerCount, () => this.yieldToReads());
         const identity = await identityOf(fresh.writer).catch(() => undefined);
         if (identity !== this.identity) {
           disconnect(fresh.instance, [fresh.writer, ...fresh.readers].map((db) => db.connection));
-          throw new Error(`another database is now at that path: created ${identity ?? 'by something else'}, where this one was created ${this.identity}`);
+          throw new ReopenRefused(`another database is now at that path: created ${identity ?? 'by something else'}, where this one was created ${this.identity}`);
         }
       } catch (error) {
+        const failure = classifyDuckDbError(error);
+        const why =
+          error instanceof ReopenRefused ? error.message
+          : failure.kind === 'locked' ? `another process holds it: ${failure.holder}, PID ${failure.pid}`
+          : failure.kind === 'out_of_memory' ? 'DuckDB ran out of its memory limit opening it'
+          : 'DuckDB could not open it';
         this.unavailable = new StoreUnavailableError(
-          `The database ${this.path} could not be opened again after a failed write (${error instanceof Error ? error.message : String(error)}). ` +
+          `The database ${this.path} could not be opened again after a failed write (${why}). ` +
             'Every write committed before is in the file this store opened there. Fix the cause (a moved, deleted or replaced file, the disk, its permissions, ' +
             'another process holding it): the next read or write opens it again. Or restart mcp-blackbox.',
+          { cause: error },
         );
         throw this.unavailable;
       }
@@ -577,6 +581,9 @@ export class Store {
   }
 }
 
+/** Why a reopen refused the file it found, in our words (DuckDB's own failures are classified). */
+class ReopenRefused extends Error {}
+
 /** Closes the connections, then the instance, which releases the file. */
 function disconnect(instance: DuckDBInstance, connections: DuckDBConnection[]): void {
   for (const connection of connections) connection.closeSync();
@@ -590,14 +597,13 @@ async function identityOf(db: Db): Promise<string | undefined> {
 }
 
 function translateOpenError(error: unknown, path: string): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  const lock = LOCK_PATTERN.exec(message);
-  if (lock) {
+  const failure = classifyDuckDbError(error);
+  if (failure.kind === 'locked') {
     return new DatabaseLockedError(
-      `The database ${path} is in use by another process (${lock[2]}, PID ${lock[3]}). ` +
+      `The database ${path} is in use by another process (${failure.holder}, PID ${failure.pid}). ` +
         'DuckDB allows one writing process per file: stop that process (for example a running ' +
         '`mcp-blackbox serve`), or use another file with --db.',
     );
   }
-  return error instanceof Error ? error : new Error(message);
+  return error instanceof Error ? error : new Error(String(error));
 }

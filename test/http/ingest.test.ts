@@ -124,6 +124,17 @@ describe('POST /v1/executions', () => {
     const again = await post(body, signed(body));
     expect(await again.json()).toMatchObject({ duplicate_delivery: true, webhook_id: 'msg_1' });
 
+    // The same delivery twice at once: one stores, the other is acknowledged as a duplicate,
+    // whether its "seen before?" read found the first or it lost on the delivery id's key (a
+    // KeyConflictError; test/store/duckdb-errors.test.ts drives that path alone).
+    const raced = JSON.stringify(record('w_race'));
+    const both = await Promise.all([post(raced, signed(raced, { id: 'msg_race' })), post(raced, signed(raced, { id: 'msg_race' }))]);
+    const answers = await Promise.all(both.map((r) => r.json()));
+    expect(both.map((r) => r.status)).toEqual([200, 200]);
+    expect(answers.filter((a) => a.duplicate_delivery).length).toBe(1);
+    expect(answers.filter((a) => a.accepted === 1).length).toBe(1);
+    expect(await count(store, "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = 'msg_race'")).toBe(1);
+
     const tampered = await post(JSON.stringify(record('w2')), signed(body, { id: 'msg_2' }));
     expect(tampered.status).toBe(401);
     expect((await tampered.json()).error).toMatch(/no webhook signature matches/);
@@ -140,7 +151,8 @@ describe('POST /v1/executions', () => {
     expect(rotated.status).toBe(200);
     const unsigned = await post(w4, { 'content-type': 'application/json' });
     expect(unsigned.status).toBe(401);
-    expect(await count(store, 'SELECT count(*) FROM executions')).toBe(2);
+    // w1, w_race (once) and w4.
+    expect(await count(store, 'SELECT count(*) FROM executions')).toBe(3);
   });
 
   it('sheds load with 503 and Retry-After when the write queue is full', async () => {
