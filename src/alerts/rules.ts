@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseWindow } from '../analytics/time-range.js';
 import { UserInputError } from '../errors.js';
-import { ERROR_LAYERS } from '../ingest/format.js';
+import { ERROR_LAYERS } from '../model.js';
 
 /**
  * Alert rules: what each kind watches, its parameters and their defaults. A rule is data (it is

@@ -1,4 +1,4 @@
-import { STATUSES } from '../ingest/format.js';
+import { STATUSES } from '../model.js';
 import type { Params, Reader } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { bucketKey, describeRange, previousRange, seriesBucket, sqlTime, type Bucket, type TimeRange } from './time-range.js';

@@ -2,7 +2,7 @@ import { announceIngested } from './ingested.js';
 import type { Db, Store } from '../store/store.js';
 import { mergeBatch, mergeWithFallback, type MergeCounts, type MergeOptions } from '../store/merge.js';
 import type { LineBlock } from './lines.js';
-import { TERMINAL_STATUSES } from './format.js';
+import { TERMINAL_STATUSES } from '../model.js';
 import { prepareBatchYielding, type PreparedBatch, type Reject } from './prepare.js';
 import { reasonCode } from './validate.js';
 import type { ToolListRecord } from './catalog-record.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { readJsonFile } from '../json-file.js';
 import { importCatalog } from '../store/catalog.js';
 import type { Store } from '../store/store.js';
-import { TOOL_KINDS } from './format.js';
+import { TOOL_KINDS } from '../model.js';
 
 const catalogFileSchema = z.object({
   tools: z.array(z.object({ name: z.string().min(1), server: z.string().optional(), kind: z.enum(TOOL_KINDS).optional() })),

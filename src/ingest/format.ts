@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUTH_MODES, ERROR_LAYERS, STATUSES, TOOL_KINDS } from '../model.js';
 
 /**
  * The execution log format, version 1 (shared/log-format.md). This zod schema is the readable
@@ -8,15 +9,6 @@ import { z } from 'zod';
  * records and on every kind of invalid one.
  */
 
-export const STATUSES = ['running', 'succeeded', 'failed', 'stopped', 'terminated'] as const;
-export const TERMINAL_STATUSES = ['succeeded', 'failed', 'stopped', 'terminated'] as const;
-export const TOOL_KINDS = ['connector', 'workflow'] as const;
-export const ERROR_LAYERS = ['llm', 'tool', 'connector', 'auth', 'platform'] as const;
-export const AUTH_MODES = ['user', 'service', 'none'] as const;
-
-export type Status = (typeof STATUSES)[number];
-export type ToolKind = (typeof TOOL_KINDS)[number];
-export type ErrorLayer = (typeof ERROR_LAYERS)[number];
 
 /** Lines longer than this are quarantined as `line_too_long` without being parsed. */
 export const MAX_LINE_BYTES = 1024 * 1024;

@@ -1,4 +1,5 @@
-import { AUTH_MODES, ERROR_LAYERS, MAX_AMOUNT, MAX_DURATION_MS, MAX_STEP_INDEX, STATUSES, TOOL_KINDS } from './format.js';
+import { MAX_AMOUNT, MAX_DURATION_MS, MAX_STEP_INDEX } from './format.js';
+import { AUTH_MODES, ERROR_LAYERS, STATUSES, TOOL_KINDS } from '../model.js';
 
 /**
  * The rules of the log format, as data: which fields exist, their kinds, which are required, and

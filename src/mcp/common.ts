@@ -6,7 +6,7 @@ import { metricsUsage, type MetricsUsage } from '../analytics/metrics-usage.js';
 import { needsOldest, resolveRange, type TimeArgs, type TimeRange } from '../analytics/time-range.js';
 import { NotFoundError, UserInputError } from '../errors.js';
 import { LOCAL_CALLER } from '../access/caller.js';
-import { STATUSES } from '../ingest/format.js';
+import { STATUSES } from '../model.js';
 import type { ToolContext } from './tool.js';
 
 /** Time arguments every windowed tool takes. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { unusedTools } from '../../analytics/unused.js';
-import { TOOL_KINDS } from '../../ingest/format.js';
+import { TOOL_KINDS } from '../../model.js';
 import { emptyWindowNote, limitArg, n, noteShape, rangeOf, span, timeArgs, windowShape, withNote } from '../common.js';
 import { defineTool, READ_ONLY } from '../tool.js';
 
