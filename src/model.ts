@@ -12,3 +12,9 @@ export const AUTH_MODES = ['user', 'service', 'none'] as const;
 export type Status = (typeof STATUSES)[number];
 export type ToolKind = (typeof TOOL_KINDS)[number];
 export type ErrorLayer = (typeof ERROR_LAYERS)[number];
+
+/** The code a reason is counted under: its first problem, without the details. */
+export function reasonCode(reason: string): string {
+  const end = reason.search(/[ ;]/);
+  return end === -1 ? reason : reason.slice(0, end);
+}

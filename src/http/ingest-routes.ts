@@ -1,7 +1,7 @@
-import { KeyConflictError } from '../store/duckdb-errors.js';
+import { deliverySeen } from '../store/ingest-write.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../access/caller.js';
-import { ingestLines, type BatchResult } from '../ingest/batch.js';
+import { ingestLines } from '../ingest/batch.js';
 import { blockFromRecords, type LineBlock } from '../ingest/lines.js';
 import { acceptOtlpLogs, ingestOtlpMetrics, ingestOtlpTraces, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
 import { decodeOtlp, encodeOtlpResponse, OtlpDecodeError, type OtlpSignal } from '../ingest/otlp-proto.js';
@@ -105,27 +105,13 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
     if (!body) throw new BodyError(400, 'The body is empty: send a JSON object, a JSON array, or NDJSON records.');
     const auth = await authorizeIngest(request, reply, body);
     if (!auth) return reply;
-    if (auth.webhookId) {
-      const seen = await options.store.read((db) =>
-        db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM webhook_deliveries WHERE webhook_id = $id', { id: auth.webhookId! }),
-      );
-      if (seen?.n) return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
+    if (auth.webhookId && (await deliverySeen(options.store, auth.webhookId))) {
+      return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
     }
     const { block, records } = bodyToBlock(body, request.headers['content-type']);
-    let result: BatchResult;
-    try {
-      result = await ingestLines(options.store, block, `http:${request.id}`, async (db) => {
-        if (auth.webhookId) {
-          await db.run('INSERT INTO webhook_deliveries VALUES ($id, now()::TIMESTAMP)', { id: auth.webhookId });
-        }
-      });
-    } catch (error) {
-      // Two deliveries of the same webhook racing: the second one loses on the key and stored nothing.
-      if (auth.webhookId && error instanceof KeyConflictError && error.key === 'webhook_id') {
-        return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
-      }
-      throw error;
-    }
+    const result = await ingestLines(options.store, block, `http:${request.id}`, { deliveryId: auth.webhookId });
+    // Two deliveries of the same webhook at once: the second lost on the delivery id and stored nothing.
+    if (result.duplicate_delivery) return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
     const rejected = Object.values(result.quarantined).reduce((a, b) => a + b, 0);
     return reply.code(records > 0 && rejected >= records ? 422 : 200).send({
       request_id: request.id,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { readJsonFile } from '../json-file.js';
-import { importCatalog } from '../store/catalog.js';
+import { addCatalogTools } from '../store/catalog.js';
 import type { Store } from '../store/store.js';
 import { TOOL_KINDS } from '../model.js';
 
@@ -14,6 +14,6 @@ const catalogFileSchema = z.object({
  */
 export async function loadCatalogFile(store: Store, path: string): Promise<number> {
   const catalog = readJsonFile(path, catalogFileSchema, 'catalog file', '{"tools": [{"name": "stripe_refund", "server": "sales-gateway", "kind": "connector"}]}');
-  await store.write((db) => importCatalog(db, catalog.tools));
+  await addCatalogTools(store, catalog.tools);
   return catalog.tools.length;
 }

@@ -4,13 +4,13 @@ import { join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UserInputError } from '../errors.js';
-import { mergeWithFallback, ROW_GROUP_ROWS } from '../store/merge.js';
+import { ROW_GROUP_ROWS } from '../store/merge.js';
+import { commitFileChunks, type SpooledChunk } from '../store/ingest-write.js';
 import type { Store } from '../store/store.js';
-import { addBatch, BatchLoad, emptySummary, type BatchResult, type IngestSummary } from './batch.js';
-import { prepareBatch, type Reject } from './prepare.js';
-import type { ToolListRecord } from './catalog-record.js';
+import { addBatch, emptySummary, type BatchResult, type IngestSummary } from './batch.js';
+import { prepareBatch } from './prepare.js';
 import { splitLines } from './lines.js';
-import { SCRATCH_FILE_MODE, scratchDir } from './scratch.js';
+import { SCRATCH_FILE_MODE, scratchDir } from '../scratch.js';
 
 /** File names ingest reads: NDJSON, plain or gzip-compressed. */
 export const LOG_FILE_PATTERN = /\.(jsonl|ndjson)(\.gz)?$/i;
@@ -134,13 +134,6 @@ export async function ingestFiles(
   return summary;
 }
 
-interface SpooledChunk {
-  path: string;
-  valid: number;
-  rejects: Reject[];
-  toolLists: ToolListRecord[];
-}
-
 /**
  * A file flows through two stages that run side by side: JavaScript reads and validates chunks
  * and spools the valid records to disk (page cache, not process memory), staying up to two
@@ -210,13 +203,7 @@ async function ingestFile(
       queuedLines -= lines;
       readerWake.notify();
       const last = !reading && queue.length === 0;
-      const result = await mergeWithFallback((scope) =>
-        store.write(async (db) => {
-          const load = await BatchLoad.begin(store, db, { carryDeferred: carried > 0 });
-          await load.addFiles(taken);
-          return load.finish(path, undefined, { alignStoredRows: last ? undefined : alignStoredRows, scope });
-        }),
-      );
+      const result = await commitFileChunks(store, taken, { source: path, carryDeferred: carried > 0, alignStoredRows: last ? undefined : alignStoredRows });
       carried = result.deferred;
       addBatch(summary, result);
       options.onTransaction?.(path, result);

@@ -2,9 +2,9 @@ import type { Store } from '../store/store.js';
 import { ingestLines } from './batch.js';
 import { blockFromRecords } from './lines.js';
 import { toolCallPoints, type ExportMetricsServiceRequest } from './otlp-metrics.js';
-import { addMetricPoints } from '../store/metrics.js';
+import { storeMetricPoints } from '../store/metrics.js';
 import { mapTraces, requestSpans, stepFromSpan, type ExportTraceServiceRequest, type OtlpSpan } from './otlp.js';
-import { appendSteps, heldChildren, holdSpans, releaseHeld, storedExecutions, type HeldSpan } from '../store/otlp-held.js';
+import { findHeldChildren, placeOrphans, type OrphanGroup } from '../store/otlp-held.js';
 
 /** An OTLP export request that is not shaped like one (the transports turn it into a 400 or INVALID_ARGUMENT). */
 export class OtlpShapeError extends Error {}
@@ -27,11 +27,11 @@ export async function ingestOtlpTraces(store: Store, payload: unknown, source: s
   const spanKeys = requestSpans(request)
     .filter((s) => typeof s.traceId === 'string' && typeof s.spanId === 'string')
     .map((s) => ({ traceId: s.traceId!, spanId: s.spanId! }));
-  const held = await store.read((db) => heldChildren(db, spanKeys));
+  const held = await findHeldChildren(store, spanKeys);
   const mapped = mapTraces(request, held.map((h) => h.span as OtlpSpan));
   let quarantined: Array<{ lineNo: number; reason: string }> = [];
   if (mapped.records.length > 0) quarantined = (await ingestLines(store, blockFromRecords(mapped.records), source)).rejected;
-  await placeOrphans(store, mapped);
+  await placeOrphans(store, mapped.toolCalls, orphanGroups(mapped));
   const rejectedSpans = mapped.rejected.length + quarantined.length;
   if (rejectedSpans === 0) return {};
   const reasons = [...mapped.rejected.map((r) => `${r.span}: ${r.reason}`), ...quarantined.map((q) => `span #${q.lineNo}: ${q.reason}`)];
@@ -39,38 +39,26 @@ export async function ingestOtlpTraces(store: Store, payload: unknown, source: s
 }
 
 /**
- * After the records are stored: the children they took are released, and the spans whose parent
- * was not in the request either join a stored tool call as late steps (a child exported after
- * its call) or wait for their parent (store/otlp-held.ts).
+ * The spans whose parent was not in the request, grouped by parent, each both as held spans and
+ * as late steps: the store picks per group, in the transaction, by whether the parent is stored.
  */
-async function placeOrphans(store: Store, mapped: ReturnType<typeof mapTraces>): Promise<void> {
-  if (mapped.toolCalls.length === 0 && mapped.orphans.length === 0) return;
-  await store.write(async (db) => {
-    await releaseHeld(db, mapped.toolCalls);
-    const byParent = new Map<string, OtlpSpan[]>();
-    for (const span of mapped.orphans) {
-      if (typeof span.traceId !== 'string' || typeof span.spanId !== 'string') continue;
-      const key = `${span.traceId}-${span.parentSpanId}`;
-      byParent.set(key, [...(byParent.get(key) ?? []), span]);
-    }
-    const toHold: HeldSpan[] = [];
-    // One lookup for every parent: most orphans wait for a call that has not come yet.
-    const stored = await storedExecutions(db, [...byParent.keys()]);
-    for (const [executionId, spans] of byParent) {
-      if (!stored.has(executionId)) {
-        for (const span of spans) toHold.push({ trace_id: span.traceId!, parent_span_id: span.parentSpanId!, span_id: span.spanId!, span: span as Record<string, unknown> });
-        continue;
-      }
-      const late = spans
-        .map((span, i) => {
-          const step = stepFromSpan(span, i);
-          return { ...step, error: step.error ? { type: step.error.type, message: step.error.message } : null };
-        })
-        .sort((a, b) => (a.started_at ?? '\uffff').localeCompare(b.started_at ?? '\uffff'));
-      await appendSteps(db, executionId, late);
-    }
-    await holdSpans(db, toHold, store.clock.now());
-  });
+function orphanGroups(mapped: ReturnType<typeof mapTraces>): OrphanGroup[] {
+  const byParent = new Map<string, OtlpSpan[]>();
+  for (const span of mapped.orphans) {
+    if (typeof span.traceId !== 'string' || typeof span.spanId !== 'string') continue;
+    const key = `${span.traceId}-${span.parentSpanId}`;
+    byParent.set(key, [...(byParent.get(key) ?? []), span]);
+  }
+  return [...byParent].map(([executionId, spans]) => ({
+    executionId,
+    held: spans.map((span) => ({ trace_id: span.traceId!, parent_span_id: span.parentSpanId!, span_id: span.spanId!, span: span as Record<string, unknown> })),
+    late: spans
+      .map((span, i) => {
+        const step = stepFromSpan(span, i);
+        return { ...step, error: step.error ? { type: step.error.type, message: step.error.message } : null };
+      })
+      .sort((a, b) => (a.started_at ?? '\uffff').localeCompare(b.started_at ?? '\uffff')),
+  }));
 }
 
 /**
@@ -87,7 +75,7 @@ export async function ingestOtlpMetrics(store: Store, payload: unknown): Promise
   }
   const { points, dataPoints } = toolCallPoints(request);
   otlpIgnored.metric_data_points += dataPoints - points.length;
-  if (points.length > 0) await store.write((db) => addMetricPoints(db, points, store.clock.now()));
+  if (points.length > 0) await storeMetricPoints(store, points);
   return {};
 }
 

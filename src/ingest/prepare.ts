@@ -4,23 +4,17 @@ import type { LineBlock } from './lines.js';
 import { unstorableReason } from './storable.js';
 import { recordReason, tasksGiven, tasksOf, unknownFields } from './validate.js';
 import { isToolListLine, parseToolList, type ToolListRecord } from './catalog-record.js';
+import type { Reject, StorableBatch } from '../store/ingest-write.js';
 
-export interface Reject {
-  lineNo: number;
-  reason: string;
-  raw: string;
-}
+export type { Reject } from '../store/ingest-write.js';
 
 /**
- * A batch ready for the store: its valid records as NDJSON for DuckDB's read_json, each carrying
- * `__line` (its line number), `__tasks` (its resolved cost), `__tasks_given` (whether that cost was stated) and, only when it has fields the
- * format does not name, `__attributes`; and its rejected lines with their reasons.
+ * A batch ready for the store (StorableBatch): its valid records as NDJSON for DuckDB's read_json,
+ * each carrying `__line` (its line number), `__tasks` (its resolved cost), `__tasks_given`
+ * (whether that cost was stated) and, only when it has fields the format does not name,
+ * `__attributes`; its rejected lines with their reasons; its tool lists (the catalog record type).
  */
-export interface PreparedBatch {
-  staging: Buffer;
-  valid: number;
-  rejects: Reject[];
-  /** Tool lists (the catalog record type): stored with the batch, not read by read_json. */
+export interface PreparedBatch extends StorableBatch {
   toolLists: ToolListRecord[];
   /** Returns the staging buffer for reuse, once it has been handed to the store. */
   release(): void;

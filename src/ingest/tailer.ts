@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { loadCheckpoint, saveCheckpoint } from '../store/checkpoints.js';
+import { loadCheckpoint } from '../store/checkpoints.js';
 import type { Store } from '../store/store.js';
 import { ingestLines, type BatchResult } from './batch.js';
 import { splitLines } from './lines.js';
@@ -147,15 +147,9 @@ export class LogTailer {
       trailingPartialLine: 'hold',
     });
     for await (const batch of batches) {
-      const result = await ingestLines(this.store, batch, path, (db) =>
-        saveCheckpoint(db, {
-          fingerprint: fingerprint.value,
-          fingerprintBytes: fingerprint.bytes,
-          path,
-          byteOffset: batch.endOffset,
-          lineNo: batch.endLineNo,
-        }),
-      );
+      const result = await ingestLines(this.store, batch, path, {
+        checkpoint: { fingerprint: fingerprint.value, fingerprintBytes: fingerprint.bytes, path, byteOffset: batch.endOffset, lineNo: batch.endLineNo },
+      });
       this.options.onBatch?.(path, result);
     }
   }

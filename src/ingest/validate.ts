@@ -1,3 +1,5 @@
+import { reasonCode } from '../model.js';
+export { reasonCode };
 import { isRfc3339WithZone, MAX_FUTURE_MS } from './format.js';
 import { EXECUTION_RULES, KNOWN_KEYS, STEP_RULES, type FieldRule } from './rules.js';
 
@@ -67,11 +69,6 @@ export function recordReason(value: unknown, now: Date): string | null {
   return firstProblem(value, now) === null ? null : describeProblems(value, now).join(' | ');
 }
 
-/** The code a reason is counted under: its first problem, without the details. */
-export function reasonCode(reason: string): string {
-  const end = reason.search(/[ ;]/);
-  return end === -1 ? reason : reason.slice(0, end);
-}
 
 function firstProblem(value: unknown, now: Date): string | null {
   if (!isObject(value)) return 'invalid_value:record';

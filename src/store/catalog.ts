@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Db, Params } from './store.js';
+import type { Db, Params, Store } from './store.js';
+
+/** The tools of a catalog file, added to the catalog in one write (ingest/catalog-file.ts reads the file). */
+export function addCatalogTools(store: Store, tools: ReadonlyArray<{ name: string; server?: string; kind?: string }>): Promise<void> {
+  return store.write((db) => importCatalog(db, tools));
+}
 
 /** Adds the tools of a catalog file to the catalog (they may never have run). */
 export async function importCatalog(

@@ -1,5 +1,5 @@
 import { sqlTime } from '../clock.js';
-import type { Db } from './store.js';
+import type { Db, Store } from './store.js';
 
 /** A tool-call count from metrics (ingest/otlp-metrics.ts), per minute. */
 export interface MetricPoint {
@@ -50,4 +50,9 @@ export async function addMetricPoints(db: Db, points: readonly MetricPoint[], no
   // is no longer needed to count the next one.
   await db.run(`DELETE FROM mcp_metric_series WHERE updated_at < CAST($now AS TIMESTAMP) - INTERVAL 7 DAY`, { now: stamp });
   return added;
+}
+
+/** Metric points (ingest/otlp-metrics.ts made them from OTLP histograms), stored in one write. */
+export function storeMetricPoints(store: Store, points: readonly MetricPoint[]): Promise<number> {
+  return store.write((db) => addMetricPoints(db, points, store.clock.now()));
 }

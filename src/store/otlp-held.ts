@@ -1,5 +1,5 @@
 import { sqlTime } from '../clock.js';
-import type { Db } from './store.js';
+import type { Db, Store } from './store.js';
 
 /**
  * Spans that arrived without their parent (OTLP exporters batch by end time: a tool call's child
@@ -124,4 +124,36 @@ export async function appendSteps(db: Db, executionId: string, steps: readonly L
   );
   await db.run('UPDATE executions SET step_count = step_count + $n WHERE execution_key = execution_key_of($id)', { id: executionId, n: steps.length });
   return true;
+}
+
+/** The spans of one missing parent: held as spans, or appended as steps if the parent is stored. */
+export interface OrphanGroup {
+  executionId: string;
+  held: HeldSpan[];
+  late: LateStep[];
+}
+
+/** The held children of these spans (which arrived before them). */
+export function findHeldChildren(store: Store, parents: ReadonlyArray<{ traceId: string; spanId: string }>): Promise<HeldSpan[]> {
+  return store.read((db) => heldChildren(db, parents));
+}
+
+/**
+ * After a request's records are stored, in one write: the children its tool calls took are
+ * released, and each group of spans whose parent was not in the request joins that parent as late
+ * steps when it is stored (a child exported after its call), or waits for it.
+ */
+export async function placeOrphans(store: Store, released: ReadonlyArray<{ traceId: string; spanId: string }>, groups: readonly OrphanGroup[]): Promise<void> {
+  if (released.length === 0 && groups.length === 0) return;
+  await store.write(async (db) => {
+    await releaseHeld(db, released);
+    // One lookup for every parent: most orphans wait for a call that has not come yet.
+    const stored = await storedExecutions(db, groups.map((g) => g.executionId));
+    const toHold: HeldSpan[] = [];
+    for (const group of groups) {
+      if (stored.has(group.executionId)) await appendSteps(db, group.executionId, group.late);
+      else toHold.push(...group.held);
+    }
+    await holdSpans(db, toHold, store.clock.now());
+  });
 }

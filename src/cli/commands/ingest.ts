@@ -2,7 +2,7 @@ import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { expandInputs, ingestFiles, type FileIngestSummary } from '../../ingest/files.js';
 import { IngestProgress } from '../progress.js';
 import { quarantinedTotal } from '../../ingest/batch.js';
-import { sweepStaleScratch } from '../../ingest/scratch.js';
+import { sweepStaleScratch } from '../../scratch.js';
 import { Store } from '../../store/store.js';
 import { resolveConfig, storeOptions, type CommonFlags } from '../config.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';

@@ -22,7 +22,7 @@ import type { Channel } from '../../alerts/channels.js';
 import { auditVerifyReport } from './audit.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { ingestFiles } from '../../ingest/files.js';
-import { sweepStaleScratch } from '../../ingest/scratch.js';
+import { sweepStaleScratch } from '../../scratch.js';
 import { LogTailer } from '../../ingest/tailer.js';
 import type { BatchResult } from '../../ingest/batch.js';
 import { createServer } from '../../mcp/server.js';

@@ -2,8 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { removeStaleScratch } from '../../src/ingest/scratch.js';
-import { record, tempDir } from '../helpers.js';
+import { removeStaleScratch } from '../src/scratch.js';
+import { record, tempDir } from './helpers.js';
 
 const CLI = join(process.cwd(), 'dist/cli/main.js');
 const SHM = existsSync('/dev/shm') ? '/dev/shm' : undefined;
