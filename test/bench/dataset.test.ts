@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { withRandomIds } from '../../src/bench/dataset.js';
+import { withRandomIds } from '../../bench/dataset.js';
 import { lines, record, tempDir } from '../helpers.js';
 
 describe('bench data with random ids', () => {

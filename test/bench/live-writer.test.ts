@@ -10,7 +10,7 @@ describe('the under-load log writer', () => {
   it('appends valid executions a tenth of its rate at a time, with ids under the prefix it is given', async () => {
     const file = join(tempDir(), 'live.jsonl');
     writeFileSync(file, '');
-    const writer = spawn(process.execPath, ['dist/bench/live-writer.js', file, '1000', '2026-11-01T00:00:00Z', 'live2'], { stdio: 'ignore' });
+    const writer = spawn(process.execPath, ['dist-bench/bench/live-writer.js', file, '1000', '2026-11-01T00:00:00Z', 'live2'], { stdio: 'ignore' });
     const exited = new Promise((resolve) => writer.once('exit', resolve));
     // Waits for three ticks of 100 lines rather than a fixed time: the machine may be slow.
     while (readFileSync(file, 'utf8').split('\n').length <= 300) await new Promise((r) => setTimeout(r, 50));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { generateLines } from '../sample/generate.js';
+import { generateLines } from '../src/sample/generate.js';
 
 /** The bench data ends here, and "now" is pinned to it, so 7d and 30d windows hold data. */
 export const BENCH_ANCHOR = '2026-11-01T00:00:00Z';

@@ -5,10 +5,10 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fixedClock } from '../clock.js';
-import { DEFAULT_MEMORY_LIMIT } from '../cli/config.js';
-import { LogTailer } from '../ingest/tailer.js';
-import { Store } from '../store/store.js';
+import { fixedClock } from '../src/clock.js';
+import { DEFAULT_MEMORY_LIMIT } from '../src/cli/config.js';
+import { LogTailer } from '../src/ingest/tailer.js';
+import { Store } from '../src/store/store.js';
 import { BENCH_ANCHOR, withRandomIds, writeDataset } from './dataset.js';
 import { benchHttpIngest } from './http-ingest.js';
 import { benchMixedLoad, mixedLoadMarkdown, type MixedLoadResult } from './mixed-load.js';
@@ -40,7 +40,7 @@ const { values } = parseArgs({
 });
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(here, '..', 'cli', 'main.js');
+const CLI = resolve(here, '..', '..', 'dist', 'cli', 'main.js');
 const CEILING = resolve(here, 'ceiling.js');
 const work = values.workdir!;
 const repeats = Number(values.repeats);
@@ -366,18 +366,18 @@ function writeResults(r: {
     out.push(`| ${f(s.executions)} | ${s.ours.seconds.toFixed(1)} | ${f(s.ours.rate)} | ${f(s.ceiling.rate)} | ${ratio(s.ours.rate, s.ceiling.rate)} | ${maxP95} | ${s.tools.trace_execution!.p95} |`);
   }
   out.push('', '## 6. HTTP ingest', '');
-  out.push(`POST /v1/executions over loopback, NDJSON batches of ${f(r.http.batch)}, ${r.http.concurrency} in flight: ${f(r.http.executions)} executions in ${r.http.seconds.toFixed(1)} s = **${f(r.http.perSecond)} executions/s** (\`node dist/bench/http-ingest.js --executions 200000 --batch 5000 --concurrency 4\`).`, '');
+  out.push(`POST /v1/executions over loopback, NDJSON batches of ${f(r.http.batch)}, ${r.http.concurrency} in flight: ${f(r.http.executions)} executions in ${r.http.seconds.toFixed(1)} s = **${f(r.http.perSecond)} executions/s** (\`node dist-bench/bench/http-ingest.js --executions 200000 --batch 5000 --concurrency 4\`).`, '');
   out.push('## 7. Ingest under tool traffic', '');
-  out.push(...mixedLoadMarkdown(r.mixed, `node dist/bench/mixed-load.js --seconds ${MIXED_LOAD.seconds} --rounds ${MIXED_LOAD.rounds} --ingest-clients ${MIXED_LOAD.ingestClients} --tool-clients ${MIXED_LOAD.toolClients}`));
+  out.push(...mixedLoadMarkdown(r.mixed, `node dist-bench/bench/mixed-load.js --seconds ${MIXED_LOAD.seconds} --rounds ${MIXED_LOAD.rounds} --ingest-clients ${MIXED_LOAD.ingestClients} --tool-clients ${MIXED_LOAD.toolClients}`));
   out.push('', '## 8. The recording proxy', '');
-  out.push(...wrapOverheadMarkdown(r.wrap, `node dist/bench/wrap-overhead.js --calls ${WRAP_OVERHEAD.calls} --rounds ${WRAP_OVERHEAD.rounds}`));
+  out.push(...wrapOverheadMarkdown(r.wrap, `node dist-bench/bench/wrap-overhead.js --calls ${WRAP_OVERHEAD.calls} --rounds ${WRAP_OVERHEAD.rounds}`));
   out.push('', '## 9. OTLP ingest', '');
-  out.push(...otlpIngestMarkdown(r.otlp, `node dist/bench/otlp-ingest.js --calls ${OTLP_INGEST.calls} --batch ${OTLP_INGEST.batch} --concurrency ${OTLP_INGEST.concurrency}`));
+  out.push(...otlpIngestMarkdown(r.otlp, `node dist-bench/bench/otlp-ingest.js --calls ${OTLP_INGEST.calls} --batch ${OTLP_INGEST.batch} --concurrency ${OTLP_INGEST.concurrency}`));
   out.push('', '## 10. Alert evaluation', '');
-  out.push(...alertEvalMarkdown(r.alerts, `node dist/bench/alert-eval.js ${r.alertDbs.map((d) => `--db ${d}`).join(' ')} --cycles ${ALERT_CYCLES}`));
+  out.push(...alertEvalMarkdown(r.alerts, `node dist-bench/bench/alert-eval.js ${r.alertDbs.map((d) => `--db ${d}`).join(' ')} --cycles ${ALERT_CYCLES}`));
   out.push('', '## 11. SIEM export', '');
-  out.push(...exportThroughputMarkdown(r.exported, `node dist/bench/export-throughput.js --executions ${EXPORT.executions} --ingest ${EXPORT.ingest} --batch ${EXPORT.batch} --rounds ${EXPORT.rounds}`));
-  out.push('', ...dashboardRenderMarkdown(r.dashboards, `node dist/bench/dashboard-render.js ${r.alertDbs.map((d) => `--db ${d}`).join(' ')} --loads ${DASHBOARD_LOADS}`));
+  out.push(...exportThroughputMarkdown(r.exported, `node dist-bench/bench/export-throughput.js --executions ${EXPORT.executions} --ingest ${EXPORT.ingest} --batch ${EXPORT.batch} --rounds ${EXPORT.rounds}`));
+  out.push('', ...dashboardRenderMarkdown(r.dashboards, `node dist-bench/bench/dashboard-render.js ${r.alertDbs.map((d) => `--db ${d}`).join(' ')} --loads ${DASHBOARD_LOADS}`));
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, `${out.join('\n')}\n`);
 }

@@ -6,20 +6,20 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AuditLog } from '../access/audit.js';
-import { systemClock } from '../clock.js';
-import { Exporter, SinkRunner } from '../export/exporter.js';
-import { parseSink, type SinkConfig } from '../export/sinks.js';
-import { ingestLines } from '../ingest/batch.js';
-import { blockFromText } from '../ingest/lines.js';
-import { generateLines } from '../sample/generate.js';
-import { Store } from '../store/store.js';
+import { AuditLog } from '../src/access/audit.js';
+import { systemClock } from '../src/clock.js';
+import { Exporter, SinkRunner } from '../src/export/exporter.js';
+import { parseSink, type SinkConfig } from '../src/export/sinks.js';
+import { ingestLines } from '../src/ingest/batch.js';
+import { blockFromText } from '../src/ingest/lines.js';
+import { generateLines } from '../src/sample/generate.js';
+import { Store } from '../src/store/store.js';
 
 /**
  * What the SIEM export costs: events per second per sink type (each draining a store from its
  * start, to receivers on loopback that accept everything), and the ingest rate with all four
  * sinks running against none (rounds alternate, on fresh stores).
- * `node dist/bench/export-throughput.js --executions 100000 --ingest 200000 --rounds 3`
+ * `node dist-bench/bench/export-throughput.js --executions 100000 --ingest 200000 --rounds 3`
  */
 
 interface Receivers {
@@ -133,5 +133,5 @@ export function exportThroughputMarkdown(r: ExportThroughputResult, command: str
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { executions: { type: 'string', default: '100000' }, ingest: { type: 'string', default: '200000' }, batch: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '3' } } });
   const result = await benchExportThroughput({ executions: Number(values.executions), ingest: Number(values.ingest), batch: Number(values.batch), rounds: Number(values.rounds) });
-  process.stdout.write(`${exportThroughputMarkdown(result, `node dist/bench/export-throughput.js --executions ${values.executions} --ingest ${values.ingest} --batch ${values.batch} --rounds ${values.rounds}`).join('\n')}\n`);
+  process.stdout.write(`${exportThroughputMarkdown(result, `node dist-bench/bench/export-throughput.js --executions ${values.executions} --ingest ${values.ingest} --batch ${values.batch} --rounds ${values.rounds}`).join('\n')}\n`);
 }

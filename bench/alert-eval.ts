@@ -2,13 +2,13 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { backtestRule } from '../alerts/backtest.js';
-import { AlertEngine } from '../alerts/engine.js';
-import { parseRule, type AlertRule } from '../alerts/rules.js';
-import { DEFAULT_MEMORY_LIMIT } from '../cli/config.js';
-import { fixedClock } from '../clock.js';
-import { putRule } from '../store/alerts.js';
-import { Store } from '../store/store.js';
+import { backtestRule } from '../src/alerts/backtest.js';
+import { AlertEngine } from '../src/alerts/engine.js';
+import { parseRule, type AlertRule } from '../src/alerts/rules.js';
+import { DEFAULT_MEMORY_LIMIT } from '../src/cli/config.js';
+import { fixedClock } from '../src/clock.js';
+import { putRule } from '../src/store/alerts.js';
+import { Store } from '../src/store/store.js';
 import { BENCH_ANCHOR } from './dataset.js';
 
 /**
@@ -106,5 +106,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const { values } = parseArgs({ options: { db: { type: 'string', multiple: true }, cycles: { type: 'string', default: '11' } } });
   const results: AlertEvalResult[] = [];
   for (const db of values.db ?? []) results.push(await benchAlertEvaluation(db, { cycles: Number(values.cycles) }));
-  process.stdout.write(`${alertEvalMarkdown(results, `node dist/bench/alert-eval.js ${(values.db ?? []).map((d) => `--db ${d}`).join(' ')} --cycles ${values.cycles}`).join('\n')}\n`);
+  process.stdout.write(`${alertEvalMarkdown(results, `node dist-bench/bench/alert-eval.js ${(values.db ?? []).map((d) => `--db ${d}`).join(' ')} --cycles ${values.cycles}`).join('\n')}\n`);
 }

@@ -18,7 +18,7 @@ import { runMeasured } from './proc.js';
  * Each round runs both phases, in alternating order, so that a drift of the machine or the growth
  * of the store touches both alike.
  *
- * `node dist/bench/mixed-load.js --seconds 15 --rounds 4 --ingest-clients 8 --tool-clients 4`
+ * `node dist-bench/bench/mixed-load.js --seconds 15 --rounds 4 --ingest-clients 8 --tool-clients 4`
  */
 export interface MixedLoadOptions {
   seconds: number;
@@ -62,7 +62,7 @@ async function startServer(cli: string, dbPath: string): Promise<{ child: ChildP
 }
 
 export async function benchMixedLoad(options: MixedLoadOptions): Promise<MixedLoadResult> {
-  const cli = options.cli ?? resolve(here, '..', 'cli', 'main.js');
+  const cli = options.cli ?? resolve(here, '..', '..', 'dist', 'cli', 'main.js');
   const dir = mkdtempSync(join(tmpdir(), 'blackbox-mixed-'));
   const dbPath = join(dir, 'mixed.duckdb');
   // A fleet for the tools to read: 100k executions of the sample generator.
@@ -206,5 +206,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     batch: Number(values.batch),
     cli: values.cli,
   });
-  process.stdout.write(`${mixedLoadMarkdown(result, `node dist/bench/mixed-load.js ${process.argv.slice(2).join(' ')}`.trim()).join('\n')}\n`);
+  process.stdout.write(`${mixedLoadMarkdown(result, `node dist-bench/bench/mixed-load.js ${process.argv.slice(2).join(' ')}`.trim()).join('\n')}\n`);
 }

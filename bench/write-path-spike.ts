@@ -6,8 +6,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { splitLines } from '../ingest/lines.js';
-import { prepareBatch } from '../ingest/prepare.js';
+import { splitLines } from '../src/ingest/lines.js';
+import { prepareBatch } from '../src/ingest/prepare.js';
 import { writeDataset } from './dataset.js';
 
 /**

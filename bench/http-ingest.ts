@@ -3,16 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuditLog } from '../access/audit.js';
-import { systemClock } from '../clock.js';
-import { HttpAuth } from '../http/auth.js';
-import { startHttpServer } from '../http/server.js';
-import { generateLines } from '../sample/generate.js';
-import { Store } from '../store/store.js';
+import { AuditLog } from '../src/access/audit.js';
+import { systemClock } from '../src/clock.js';
+import { HttpAuth } from '../src/http/auth.js';
+import { startHttpServer } from '../src/http/server.js';
+import { generateLines } from '../src/sample/generate.js';
+import { Store } from '../src/store/store.js';
 
 /**
  * Sustained HTTP ingest: POST /v1/executions over loopback, NDJSON batches, a few in flight.
- * `node dist/bench/http-ingest.js --executions 200000 --batch 5000 --concurrency 4`
+ * `node dist-bench/bench/http-ingest.js --executions 200000 --batch 5000 --concurrency 4`
  */
 export async function benchHttpIngest(options: { executions: number; batch: number; concurrency: number }) {
   const dir = mkdtempSync(join(tmpdir(), 'blackbox-http-bench-'));

@@ -13,7 +13,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
  * directly and through `mcp-blackbox wrap` (recording to a spool directory), over stdio from the
  * SDK client, in alternating rounds so that a drift of the machine touches both alike.
  *
- * `node dist/bench/wrap-overhead.js --calls 2000 --rounds 4`
+ * `node dist-bench/bench/wrap-overhead.js --calls 2000 --rounds 4`
  */
 export interface WrapOverheadResult {
   calls: number;
@@ -25,7 +25,7 @@ export interface WrapOverheadResult {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(here, '..', 'cli', 'main.js');
+const CLI = resolve(here, '..', '..', 'dist', 'cli', 'main.js');
 
 function serverPath(): string {
   return createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -93,5 +93,5 @@ export function wrapOverheadMarkdown(r: WrapOverheadResult, command: string): st
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { calls: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '4' } } });
   const result = await benchWrapOverhead({ calls: Number(values.calls), rounds: Number(values.rounds) });
-  process.stdout.write(`${wrapOverheadMarkdown(result, `node dist/bench/wrap-overhead.js --calls ${values.calls} --rounds ${values.rounds}`).join('\n')}\n`);
+  process.stdout.write(`${wrapOverheadMarkdown(result, `node dist-bench/bench/wrap-overhead.js --calls ${values.calls} --rounds ${values.rounds}`).join('\n')}\n`);
 }

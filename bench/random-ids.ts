@@ -4,11 +4,11 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fixedClock } from '../clock.js';
-import { DEFAULT_MEMORY_LIMIT } from '../cli/config.js';
-import { ingestLines } from '../ingest/batch.js';
-import { blockFromText } from '../ingest/lines.js';
-import { Store } from '../store/store.js';
+import { fixedClock } from '../src/clock.js';
+import { DEFAULT_MEMORY_LIMIT } from '../src/cli/config.js';
+import { ingestLines } from '../src/ingest/batch.js';
+import { blockFromText } from '../src/ingest/lines.js';
+import { Store } from '../src/store/store.js';
 import { BENCH_ANCHOR, liveRecord, withRandomIds, writeDataset } from './dataset.js';
 import { percentiles } from './latency.js';
 import { runMeasured } from './proc.js';
@@ -19,7 +19,7 @@ import { runMeasured } from './proc.js';
  * Then what a watcher or HTTP transaction costs on what was stored: `--live-batches` batches of
  * 10,000 new UUIDv4 executions each (1% first sent as running and finished in the next batch, 2%
  * sent twice), committed one after another the way the watcher commits a second of a busy fleet.
- * `node dist/bench/random-ids.js --executions 10000000 --memory-limit 384MB`
+ * `node dist-bench/bench/random-ids.js --executions 10000000 --memory-limit 384MB`
  * Reuses the bench's data files in the work directory when they are there.
  */
 const { values } = parseArgs({
@@ -50,7 +50,7 @@ if (!existsSync(randomFile)) {
 for (const path of [db, `${db}.wal`]) rmSync(path, { force: true });
 
 log(`ingesting with memory_limit ${values['memory-limit']}`);
-const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
 const run = await runMeasured(process.execPath, [cli, 'ingest', randomFile, '--db', db, '--now', BENCH_ANCHOR, '--json'], {
   ...process.env,
   MCP_BLACKBOX_MEMORY_LIMIT: values['memory-limit'],

@@ -3,7 +3,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 
 /**
  * The ceiling: DuckDB's own read_json of the file into a flat table, no validation, no
- * idempotency, no quarantine. `node dist/bench/ceiling.js <file> <db>` prints seconds and rows.
+ * idempotency, no quarantine. `node dist-bench/bench/ceiling.js <file> <db>` prints seconds and rows.
  */
 const [file, dbPath] = process.argv.slice(2);
 const instance = await DuckDBInstance.create(dbPath!, { memory_limit: '1GB', autoinstall_known_extensions: 'false' });

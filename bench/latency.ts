@@ -1,9 +1,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { AuditLog } from '../access/audit.js';
-import { LOCAL_CALLER } from '../access/caller.js';
-import { createServer } from '../mcp/server.js';
-import type { Store } from '../store/store.js';
+import { AuditLog } from '../src/access/audit.js';
+import { LOCAL_CALLER } from '../src/access/caller.js';
+import { createServer } from '../src/mcp/server.js';
+import type { Store } from '../src/store/store.js';
 
 export interface Percentiles {
   p50: number;

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AuditLog } from '../access/audit.js';
-import { systemClock } from '../clock.js';
-import { HttpAuth } from '../http/auth.js';
-import { startHttpServer } from '../http/server.js';
-import { encodeOtlpRequest } from '../ingest/otlp-proto.js';
-import { Store } from '../store/store.js';
+import { AuditLog } from '../src/access/audit.js';
+import { systemClock } from '../src/clock.js';
+import { HttpAuth } from '../src/http/auth.js';
+import { startHttpServer } from '../src/http/server.js';
+import { encodeOtlpRequest } from '../src/ingest/otlp-proto.js';
+import { Store } from '../src/store/store.js';
 
 /**
  * OTLP/HTTP protobuf ingest of tool calls with two child spans each, over loopback, a few
@@ -17,7 +17,7 @@ import { Store } from '../store/store.js';
  * the children exported just before their calls (as a BatchSpanProcessor does when the children
  * end first), which makes them wait in otlp_held_spans and be attached when the call comes.
  *
- * `node dist/bench/otlp-ingest.js --calls 20000 --batch 500 --concurrency 4`
+ * `node dist-bench/bench/otlp-ingest.js --calls 20000 --batch 500 --concurrency 4`
  */
 export interface OtlpIngestResult {
   calls: number;
@@ -111,5 +111,5 @@ export function otlpIngestMarkdown(r: OtlpIngestResult, command: string): string
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { calls: { type: 'string', default: '20000' }, batch: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '4' } } });
   const result = await benchOtlpIngest({ calls: Number(values.calls), batch: Number(values.batch), concurrency: Number(values.concurrency) });
-  process.stdout.write(`${otlpIngestMarkdown(result, `node dist/bench/otlp-ingest.js --calls ${values.calls} --batch ${values.batch} --concurrency ${values.concurrency}`).join('\n')}\n`);
+  process.stdout.write(`${otlpIngestMarkdown(result, `node dist-bench/bench/otlp-ingest.js --calls ${values.calls} --batch ${values.batch} --concurrency ${values.concurrency}`).join('\n')}\n`);
 }

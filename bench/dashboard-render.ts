@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AuditLog } from '../access/audit.js';
-import { DEFAULT_MEMORY_LIMIT } from '../cli/config.js';
-import { fixedClock } from '../clock.js';
-import { HttpAuth } from '../http/auth.js';
-import { startHttpServer } from '../http/server.js';
-import { Store } from '../store/store.js';
+import { AuditLog } from '../src/access/audit.js';
+import { DEFAULT_MEMORY_LIMIT } from '../src/cli/config.js';
+import { fixedClock } from '../src/clock.js';
+import { HttpAuth } from '../src/http/auth.js';
+import { startHttpServer } from '../src/http/server.js';
+import { Store } from '../src/store/store.js';
 import { BENCH_ANCHOR } from './dataset.js';
 
 /**
@@ -100,5 +100,5 @@ if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { db: { type: 'string', multiple: true }, loads: { type: 'string', default: '5' } } });
   const results: DashboardRenderResult[] = [];
   for (const db of values.db ?? []) results.push(await benchDashboardRender(db, { loads: Number(values.loads) }));
-  process.stdout.write(`${dashboardRenderMarkdown(results, `node dist/bench/dashboard-render.js ${(values.db ?? []).map((d) => `--db ${d}`).join(' ')} --loads ${values.loads}`).join('\n')}\n`);
+  process.stdout.write(`${dashboardRenderMarkdown(results, `node dist-bench/bench/dashboard-render.js ${(values.db ?? []).map((d) => `--db ${d}`).join(' ')} --loads ${values.loads}`).join('\n')}\n`);
 }
