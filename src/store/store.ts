@@ -1,26 +1,17 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Clock } from '../clock.js';
-import { DatabaseLockedError, SchemaTooNewError, StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
-import { MIGRATIONS, type CopyingMigration } from './migrations.js';
+import { DatabaseLockedError, StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
+import { wrapConnection, type Db } from './db.js';
+import { migrate, type MigrationTarget } from './migrate.js';
+import { INGEST_WRITE, outOfMemoryMessage, type MemoryFacts, type WriteContext } from './out-of-memory.js';
 import { classifyDuckDbError, KeyConflictError } from './duckdb-errors.js';
-import { parseByteSize } from '../byte-size.js';
 
-export type Params = Record<string, DuckDBValue>;
-export type Row = Record<string, unknown>;
-
-/** A connection handed to one read or write task; it is never shared between concurrent tasks. */
-export interface Db {
-  all<T = Row>(sql: string, params?: Params): Promise<T[]>;
-  one<T = Row>(sql: string, params?: Params): Promise<T | undefined>;
-  run(sql: string, params?: Params): Promise<void>;
-  /** The raw client, for the appender (bulk staging). */
-  readonly connection: DuckDBConnection;
-}
-
-/** Runs a task on a read connection of its own (Store.read): independent queries can run side by side. */
-export type Reader = <T>(task: (db: Db) => Promise<T>) => Promise<T>;
+export type { Db, Params, Reader, Row } from './db.js';
+export type { MemoryFacts, WriteContext } from './out-of-memory.js';
+export { outOfMemoryMessage } from './out-of-memory.js';
+export { parseByteSize } from '../byte-size.js';
 
 export interface StoreOptions {
   /** Path of the DuckDB file, or ':memory:'. */
@@ -36,20 +27,6 @@ export interface StoreOptions {
   migrationCopyRows?: number;
   /** How an operator raises memoryLimit (an environment variable, a flag), for the out-of-memory error. */
   memoryLimitHint?: string;
-}
-
-/**
- * DuckDB refuses parameters a statement does not use; queries built from shared parts (a WHERE
- * clause used by several statements) pass one params object, so keep only what `sql` names.
- */
-function paramsFor(sql: string, params?: Params): Params | undefined {
-  if (!params) return undefined;
-  const used: Params = {};
-  for (const match of sql.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)) {
-    const name = match[1]!;
-    if (name in params) used[name] = params[name]!;
-  }
-  return used;
 }
 
 /**
@@ -84,83 +61,6 @@ const DUCKDB_CHECKPOINT_THRESHOLD = '1GB';
 
 /** Rows per transaction when a migration copies a table (CopyingMigration); a checkpoint follows every second range. */
 const MIGRATION_COPY_ROWS = 500_000;
-
-/**
- * No statement is prepared once and run again. This DuckDB plans a prepared statement with the
- * table statistics of the moment it was prepared, so a reused plan can miss rows inserted since
- * (duckdb/duckdb#23704, #24182; the fix, #24696, is not in @duckdb/node-api 1.5.6-r.1) or crash:
- * the merge's rollup, prepared while the stored tool names were short, killed the process with
- * a segmentation fault once a longer one was stored (compressed materialization sized from the
- * old statistics). Planning each statement anew cost nothing measurable on 10,000-line batches.
- */
-function wrap(connection: DuckDBConnection, beforeStatement?: () => Promise<void>): Db {
-  return {
-    connection,
-    async all<T>(sql: string, params?: Params) {
-      await beforeStatement?.();
-      const reader = await connection.runAndReadAll(sql, paramsFor(sql, params));
-      // JSON form: BIGINT becomes a string, so counts are cast to DOUBLE/INTEGER in SQL.
-      return reader.getRowObjectsJson() as T[];
-    },
-    async one<T>(sql: string, params?: Params) {
-      await beforeStatement?.();
-      const reader = await connection.runAndReadAll(sql, paramsFor(sql, params));
-      return reader.getRowObjectsJson()[0] as T | undefined;
-    },
-    async run(sql: string, params?: Params) {
-      await beforeStatement?.();
-      await connection.run(sql, paramsFor(sql, params));
-    },
-  };
-}
-
-export { parseByteSize };
-
-/** What a write that ran out of memory was doing, and how to do it again: ingest by default. */
-export interface WriteContext {
-  /** Completes 'DuckDB ran out of its memory limit while ...; ...'. */
-  failed: string;
-  /** Said after how to raise the limit. */
-  retry: string;
-}
-
-const INGEST_WRITE: WriteContext = {
-  failed: 'writing; the batch was rolled back and none of it was stored',
-  retry: 'Ingest is idempotent: send or ingest the same lines again once the limit is raised.',
-};
-
-export interface MemoryFacts {
-  /** As DuckDB prints it, e.g. '366.2 MiB'. */
-  memory_limit: string;
-  index_bytes: number;
-  executions: number;
-}
-
-/**
- * What ran out and what to do, for the person or sender whose write failed. When the indexes
- * hold much of the limit, the cause is the primary-key index: DuckDB keeps the parts of it that a
- * transaction changes in memory, and random execution ids change parts all over it. With UUIDv4
- * ids the indexes held about 60 bytes per stored execution (203 MB at 3.3M when a 10M ingest
- * stopped at the default 384MB; 513 MB at the end of it with 1GB); time-ordered ids only change
- * the index's newest end.
- */
-export function outOfMemoryMessage(facts: MemoryFacts | undefined, hint: string, context: WriteContext = INGEST_WRITE): string {
-  let detail = '';
-  if (facts) {
-    const limitBytes = parseByteSize(facts.memory_limit);
-    detail = ` Its indexes held ${Math.round(facts.index_bytes / 1048576)} MB of it, with ${Math.round(facts.executions).toLocaleString('en-US')} executions stored.`;
-    if (limitBytes !== undefined && facts.index_bytes >= limitBytes / 4) {
-      detail +=
-        ' Random execution ids (such as UUIDv4) keep about 60 bytes each of the indexes in memory while new ' +
-        'ones are added, so with random ids the limit must grow by about 60 MB per million executions stored; ' +
-        'time-ordered ids (UUIDv7, ULID) need far less.';
-    }
-  }
-  return (
-    `DuckDB ran out of its memory limit${facts ? ` (${facts.memory_limit})` : ''} while ${context.failed}.${detail} ` +
-    `${hint} ${context.retry}`
-  );
-}
 
 /**
  * The DuckDB database: the only module that knows the file, its lock and its migrations.
@@ -240,7 +140,7 @@ export class Store {
       throw error;
     }
     const [writer, ...readerConnections] = connections;
-    return { instance, writer: wrap(writer!, yieldToReads), readers: readerConnections.map((c) => wrap(c)) };
+    return { instance, writer: wrapConnection(writer!, yieldToReads), readers: readerConnections.map((c) => wrapConnection(c)) };
   }
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -259,7 +159,7 @@ export class Store {
     let store: Store | undefined;
     const { instance, writer, readers } = await Store.connect(path, config, options.readers ?? 2, () => store?.yieldToReads() ?? Promise.resolve());
     store = new Store(instance, writer, readers, path, options.clock, config, options.checkpointWalBytes, options.memoryLimitHint, options.migrationCopyRows);
-    await store.migrate();
+    await migrate(store.migrationTarget());
     store.identity = await identityOf(store.writer);
     return store;
   }
@@ -514,6 +414,11 @@ export class Store {
    * ending both do): a second call waits for the first, never closes the connections under the
    * work the first one's hooks are still finishing (the alert engine's last evaluation).
    */
+  /** The store as the migration runner sees it (migrate.ts). */
+  private migrationTarget(): MigrationTarget {
+    return { path: this.path, writer: this.writer, write: (task, context) => this.write(task, context), checkpointSoon: () => this.checkpointSoon(), migrationCopyRows: this.migrationCopyRows };
+  }
+
   close(): Promise<void> {
     return (this.closing ??= this.closeOnce());
   }
@@ -531,54 +436,6 @@ export class Store {
     this.closeConnections();
   }
 
-  private async migrate(): Promise<void> {
-    await this.writer.run(
-      'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)',
-    );
-    const row = await this.writer.one<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
-    const current = row?.v ?? 0;
-    if (current > MIGRATIONS.length) {
-      throw new SchemaTooNewError(
-        `${this.path} has schema version ${current}, but this mcp-blackbox knows versions up to ${MIGRATIONS.length}: ` +
-          'it was written by a newer release. Upgrade mcp-blackbox, or point --db at another file.',
-      );
-    }
-    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
-      const migration = MIGRATIONS[version - 1]!;
-      const context: WriteContext = {
-        failed: `upgrading ${this.path} to schema version ${version}; the step was rolled back and the database stays at version ${version - 1}`,
-        retry: 'Open it again once the limit is raised: the upgrade starts over.',
-      };
-      const recordVersion = (db: Db) => db.run('INSERT INTO schema_version VALUES ($version, now()::TIMESTAMP)', { version });
-      if (typeof migration === 'string') {
-        await this.write(async (db) => {
-          await db.run(migration);
-          await recordVersion(db);
-        }, context);
-        continue;
-      }
-      await this.write((db) => db.run(migration.before), context);
-      for (const copy of migration.copies) await this.copyInRanges(copy, context);
-      await this.write(async (db) => {
-        await db.run(migration.after);
-        await recordVersion(db);
-      }, context);
-    }
-  }
-
-  /**
-   * Copies a table a range of rowids per transaction, with a checkpoint after every few ranges,
-   * as bulk ingest does: a transaction's new index entries stay in memory until a checkpoint.
-   */
-  private async copyInRanges({ from, into, select }: CopyingMigration['copies'][number], context: WriteContext): Promise<void> {
-    const last = await this.write((db) => db.one<{ n: number | null }>(`SELECT max(rowid)::DOUBLE AS n FROM ${from}`), context);
-    const rows = this.migrationCopyRows;
-    for (let first = 0; last?.n != null && first <= last.n; first += rows) {
-      // Literal bounds: DuckDB skips the row groups outside them, which it does not for bound parameters.
-      await this.write((db) => db.run(`INSERT INTO ${into} ${select} WHERE rowid >= ${first} AND rowid < ${first + rows}`), context);
-      if ((first / rows) % 2 === 1) this.checkpointSoon();
-    }
-  }
 }
 
 /** Why a reopen refused the file it found, in our words (DuckDB's own failures are classified). */
