@@ -1,14 +1,8 @@
-import { z } from 'zod';
-import { AUTH_MODES, ERROR_LAYERS, STATUSES, TOOL_KINDS } from '../model.js';
-
 /**
- * The execution log format, version 1 (shared/log-format.md). This zod schema is the readable
- * statement of the contract: the README and the tests are checked against it. Ingest does not
- * run zod per line (it allocates an error tree per record); it evaluates the same rules, kept as
- * data in rules.ts, with validate.ts, and a conformance test asserts that both agree on valid
- * records and on every kind of invalid one.
+ * The execution log format, version 1 (shared/log-format.md): its limits and the timestamp check.
+ * The fields themselves are stated once, in rules.ts; the validator, the zod schema (schema.ts)
+ * and the column types (columns.ts) are derived from there.
  */
-
 
 /** Lines longer than this are quarantined as `line_too_long` without being parsed. */
 export const MAX_LINE_BYTES = 1024 * 1024;
@@ -79,73 +73,3 @@ export function isRfc3339WithZone(s: string): boolean {
   const zm = two(s, i + 4);
   return i + 6 === s.length && s[i + 3] === ':' && zh >= 0 && zh <= 23 && zm >= 0 && zm <= 59;
 }
-
-const timestamp = z
-  .string()
-  .regex(new RegExp(RFC3339_WITH_ZONE_PATTERN), 'RFC 3339 timestamp with zone')
-  .refine(isRfc3339WithZone, 'not a real date and time');
-const amount = z.number().finite().min(0).max(MAX_AMOUNT);
-const optionalString = z.string().nullish();
-
-const errorSchema = z
-  .object({
-    type: optionalString,
-    message: optionalString,
-    layer: z.enum(ERROR_LAYERS).nullish(),
-  })
-  .passthrough();
-
-export const stepSchema = z
-  .object({
-    index: z.number().int().min(0).max(MAX_STEP_INDEX),
-    name: z.string(),
-    connector: optionalString,
-    operation: optionalString,
-    status: z.enum(STATUSES),
-    started_at: timestamp.nullish(),
-    ended_at: timestamp.nullish(),
-    tasks: amount.nullish(),
-    auth: z
-      .object({ mode: z.enum(AUTH_MODES).nullish(), identity: optionalString })
-      .passthrough()
-      .nullish(),
-    input: z.unknown().optional(),
-    output: z.unknown().optional(),
-    error: errorSchema.nullish(),
-  })
-  .passthrough();
-
-export const executionSchema = z
-  .object({
-    execution_id: z.string().min(1).max(128),
-    started_at: timestamp,
-    ended_at: timestamp.nullish(),
-    duration_ms: z.number().finite().min(0).max(MAX_DURATION_MS).nullish(),
-    status: z.enum(STATUSES),
-    tool: z
-      .object({ name: z.string(), kind: z.enum(TOOL_KINDS).nullish(), server: optionalString })
-      .passthrough(),
-    user: z
-      .object({ id: z.string(), email: optionalString, name: optionalString, team: optionalString })
-      .passthrough(),
-    agent: z
-      .object({
-        client: optionalString,
-        session_id: optionalString,
-        workflow_run_id: optionalString,
-      })
-      .passthrough()
-      .nullish(),
-    environment: optionalString,
-    via_mcp: z.boolean().nullish(),
-    tasks: amount.nullish(),
-    cost_usd: amount.nullish(),
-    input: z.unknown().optional(),
-    output: z.unknown().optional(),
-    error: errorSchema.nullish(),
-    steps: z.array(stepSchema).nullish(),
-  })
-  .passthrough();
-
-export type ExecutionRecord = z.infer<typeof executionSchema>;
-export type StepRecord = z.infer<typeof stepSchema>;

@@ -2,13 +2,15 @@ import { MAX_AMOUNT, MAX_DURATION_MS, MAX_STEP_INDEX } from './format.js';
 import { AUTH_MODES, ERROR_LAYERS, STATUSES, TOOL_KINDS } from '../model.js';
 
 /**
- * The rules of the log format, as data: which fields exist, their kinds, which are required, and
- * in which order they are checked (the first failing rule names the quarantine reason). The
- * validator (validate.ts) evaluates them; the zod schema in format.ts states the same contract
- * for readers, and the conformance test keeps the two in agreement.
+ * The log format, stated once, as data: which fields exist, their kinds, which are required, and
+ * in which order they are checked (the first failing rule names the quarantine reason).
+ * Everything else is derived from this table: the validator (validate.ts compiles it), the zod
+ * schema for readers and tests (schema.ts), the keys that are not kept in `attributes`
+ * (KNOWN_KEYS below) and the column types DuckDB reads the staged records with (columns.ts).
  */
 
-export type FieldKind = 'string' | 'timestamp' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'enum';
+/** `json`: any JSON value, stored as it came (payloads). */
+export type FieldKind = 'string' | 'timestamp' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'enum' | 'json';
 
 export interface FieldRule {
   /** Dotted name used in reasons (`tool.name`) and, prefixed with `$.`, as the JSON path. */
@@ -52,7 +54,10 @@ export const EXECUTION_RULES: FieldRule[] = [
   { name: 'via_mcp', kind: 'boolean' },
   { name: 'tasks', kind: 'number', max: MAX_AMOUNT },
   { name: 'cost_usd', kind: 'number', max: MAX_AMOUNT },
+  { name: 'input', kind: 'json' },
+  { name: 'output', kind: 'json' },
   ...ERROR_RULES(''),
+  /** Each item is checked against STEP_RULES. */
   { name: 'steps', kind: 'array' },
 ];
 
@@ -68,17 +73,30 @@ export const STEP_RULES: FieldRule[] = [
   { name: 'auth', kind: 'object' },
   { name: 'auth.mode', kind: 'enum', values: AUTH_MODES },
   { name: 'auth.identity', kind: 'string' },
+  { name: 'input', kind: 'json' },
+  { name: 'output', kind: 'json' },
   ...ERROR_RULES(''),
 ];
 
-/** Top-level and nested keys the format names; anything else is kept in `attributes`. */
-export const KNOWN_KEYS: Record<string, string[]> = {
-  '': [
-    'execution_id', 'started_at', 'ended_at', 'duration_ms', 'status', 'tool', 'user', 'agent',
-    'environment', 'via_mcp', 'tasks', 'cost_usd', 'input', 'output', 'error', 'steps',
-  ],
-  tool: ['name', 'kind', 'server'],
-  user: ['id', 'email', 'name', 'team'],
-  agent: ['client', 'session_id', 'workflow_run_id'],
-  error: ['type', 'message', 'layer'],
-};
+/**
+ * Top-level keys ('') and the keys of each object field the format names, from the rules;
+ * anything else is kept in `attributes`.
+ */
+export const KNOWN_KEYS: Record<string, string[]> = knownKeys(EXECUTION_RULES);
+
+function knownKeys(rules: readonly FieldRule[]): Record<string, string[]> {
+  const keys: Record<string, string[]> = { '': [] };
+  for (const rule of rules) {
+    const at = rule.name.lastIndexOf('.');
+    const parent = at === -1 ? '' : rule.name.slice(0, at);
+    (keys[parent] ??= []).push(rule.name.slice(at + 1));
+    if (rule.kind === 'object') keys[rule.name] ??= [];
+  }
+  return keys;
+}
+
+/** The rules one level below `parent` ('' for the top), each with its own name (the last part). */
+export function childRules(rules: readonly FieldRule[], parent: string): FieldRule[] {
+  const prefix = parent === '' ? '' : `${parent}.`;
+  return rules.filter((r) => r.name.startsWith(prefix) && !r.name.slice(prefix.length).includes('.')).map((r) => ({ ...r, name: r.name.slice(prefix.length) }));
+}

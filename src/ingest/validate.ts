@@ -29,6 +29,8 @@ function kindTest(rule: FieldRule): string {
       return `typeof v === 'object' && !Array.isArray(v)`;
     case 'array':
       return `Array.isArray(v)`;
+    case 'json':
+      return 'true';
   }
 }
 
@@ -110,6 +112,8 @@ function expected(rule: FieldRule): string {
       return 'an object';
     case 'array':
       return 'an array';
+    case 'json':
+      return 'any JSON value';
   }
 }
 
@@ -203,6 +207,7 @@ export function tasksOf(record: Json): number {
 }
 
 const KNOWN = Object.fromEntries(Object.entries(KNOWN_KEYS).map(([k, v]) => [k, new Set(v)]));
+const OBJECT_FIELDS = Object.keys(KNOWN_KEYS).filter((k) => k !== '');
 
 /** Fields the format does not name (nested ones as `tool.x`), or null when there are none. */
 export function unknownFields(record: Json): Json | null {
@@ -210,7 +215,7 @@ export function unknownFields(record: Json): Json | null {
   for (const key of Object.keys(record)) {
     if (!KNOWN['']!.has(key)) (out ??= {})[key] = record[key];
   }
-  for (const parent of ['tool', 'user', 'agent', 'error']) {
+  for (const parent of OBJECT_FIELDS) {
     const nested = record[parent];
     if (!isObject(nested)) continue;
     for (const key of Object.keys(nested)) {

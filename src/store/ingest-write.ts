@@ -7,6 +7,7 @@ import { saveCheckpoint, type Checkpoint } from './checkpoints.js';
 import { KeyConflictError } from './duckdb-errors.js';
 import { mergeBatch, mergeWithFallback, type MergeCounts, type MergeOptions } from './merge.js';
 import type { Db, Store } from './store.js';
+import { READ_COLUMNS, STEP_LIST_TYPE } from '../ingest/columns.js';
 
 /**
  * The write path's entry into the store: ingest hands over validated records as data (a staged
@@ -205,26 +206,6 @@ class BatchLoad {
 }
 
 const REJECTED_DETAIL_CAP = 1000;
-
-/**
- * Steps are read typed, as a list of structs: unnesting structs is several times cheaper than
- * extracting each field of each step from JSON text. Validation has already checked every
- * step field's type; times stay text here and are converted where steps are stored.
- */
-export const STEP_LIST_TYPE =
-  'STRUCT("index" DOUBLE, name VARCHAR, connector VARCHAR, operation VARCHAR, status VARCHAR, started_at VARCHAR, ' +
-  'ended_at VARCHAR, tasks DOUBLE, auth STRUCT(mode VARCHAR, identity VARCHAR), input JSON, output JSON, ' +
-  'error STRUCT(type VARCHAR, message VARCHAR, layer VARCHAR))[]';
-
-const READ_COLUMNS = `{
-  __line: 'BIGINT', __tasks: 'DOUBLE', __tasks_given: 'BOOLEAN', __attributes: 'JSON',
-  execution_id: 'VARCHAR', started_at: 'VARCHAR', ended_at: 'VARCHAR', duration_ms: 'DOUBLE', status: 'VARCHAR',
-  tool: 'STRUCT(name VARCHAR, kind VARCHAR, server VARCHAR)',
-  "user": 'STRUCT(id VARCHAR, email VARCHAR, name VARCHAR, team VARCHAR)',
-  agent: 'STRUCT(client VARCHAR, session_id VARCHAR, workflow_run_id VARCHAR)',
-  environment: 'VARCHAR', via_mcp: 'BOOLEAN', tasks: 'DOUBLE', cost_usd: 'DOUBLE',
-  input: 'JSON', output: 'JSON', error: 'STRUCT(type VARCHAR, message VARCHAR, layer VARCHAR)', steps: '${STEP_LIST_TYPE}'
-}`;
 
 /**
  * Valid records only reach this read, so a conversion error here is a bug, and it fails the

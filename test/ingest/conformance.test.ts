@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blockFromText } from '../../src/ingest/lines.js';
 import { ingestLines } from '../../src/ingest/batch.js';
-import { executionSchema } from '../../src/ingest/format.js';
+import { executionSchema } from '../../src/ingest/schema.js';
 import { openTestStore, record } from '../helpers.js';
 
 /**
