@@ -108,7 +108,7 @@ const CHECKPOINT_EVERY_ROWS = 1_000_000;
 const DEFAULT_TRANSACTION_RECORDS = 250_000;
 /**
  * Lines per validated chunk. Validation runs on the main thread between the store's statements,
- * so a chunk is kept small (~60 ms of work) to never hold DuckDB waiting for long.
+ * so a chunk is kept small (tens of milliseconds of work) to never hold DuckDB waiting for long.
  */
 const SPOOL_CHUNK_BYTES = 8 * 1024 * 1024;
 

@@ -1,5 +1,5 @@
 /**
- * The execution log format, version 1 (shared/log-format.md): its limits and the timestamp check.
+ * The execution log format, version 1 (README, "The log format"): its limits and the timestamp check.
  * The fields themselves are stated once, in rules.ts; the validator, the zod schema (schema.ts)
  * and the column types (columns.ts) are derived from there.
  */

@@ -47,7 +47,7 @@ function isBlank(data: Buffer, start: number, end: number): boolean {
 
 /**
  * Parses and validates each line once, in JavaScript, and hands DuckDB only valid records: the
- * store then reads them with typed read_json, its fastest path (shared/facts.md), instead of
+ * store then reads them with typed read_json, its fastest path (the ceiling in bench/results.md), instead of
  * probing every field of every raw line with JSON functions in SQL. A valid line is copied as
  * bytes with a small prefix spliced after its `{`; only a line with unknown fields is
  * re-serialised (to carry them in `__attributes`).
@@ -62,7 +62,7 @@ export function prepareBatch(block: LineBlock, now: Date): PreparedBatch {
 /**
  * The same, giving the event loop a turn every LINES_PER_TURN lines: the watcher and HTTP ingest
  * share the process with the MCP server, and validating a second's worth of lines in one go
- * (~70 ms at 10k lines/s) would hold every tool call waiting behind it.
+ * would hold every tool call waiting behind it.
  */
 export async function prepareBatchYielding(block: LineBlock, now: Date): Promise<PreparedBatch> {
   const steps = prepareSteps(block, now);

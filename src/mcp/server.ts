@@ -91,8 +91,8 @@ export function createServer(options: ServerOptions): McpServer {
       },
     );
   }
-  // The SDK lists every schema as zod-to-JSON-Schema writes it (52 KB for twelve tools, read at the
-  // start of every conversation); ours says the same in under 20 KB. Replaces the SDK's handler.
+  // The SDK lists every schema as zod-to-JSON-Schema writes it, read at the start of every
+  // conversation; ours says the same in far fewer bytes (tool-list.ts). Replaces the SDK's handler.
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing(access.isAdmin()) }));
   registerPrompts(server);
   registerViews(server);

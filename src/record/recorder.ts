@@ -3,7 +3,7 @@ import { TOOL_CATALOG, type ToolListRecord } from '../ingest/catalog-record.js';
 
 /**
  * Turns the JSON-RPC traffic between an MCP client and a stdio server into execution records of
- * the log format (shared/log-format.md) and tool catalog records. Pure bookkeeping: it sees a copy
+ * the log format (README, "The log format") and tool catalog records. Pure bookkeeping: it sees a copy
  * of each message and never touches the traffic itself (wrap.ts forwards the bytes unchanged).
  *
  * One execution per `tools/call` request, matched to its response by id:

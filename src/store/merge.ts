@@ -6,7 +6,7 @@ import type { Db } from './store.js';
  * The idempotent merge of one ingest batch. Input: temp tables `batch_records`, one row per valid
  * input line in canonical columns, and `batch_rejects`, the quarantined lines with their reasons.
  *
- * Supersede rule (shared/log-format.md): a record replaces the stored one only if it ranks
+ * Supersede rule (README, "The log format"): a record replaces the stored one only if it ranks
  * strictly higher on (terminal status, ended_at). So a byte-identical repeat changes nothing, a
  * final record replaces `running`, the later-ending terminal record wins, and a `running` record
  * that arrives after the final one is ignored. Within a batch the same rank decides, and the
@@ -198,8 +198,7 @@ export async function mergeWithFallback<T>(write: (scope: StoredScope) => Promis
 /**
  * DuckDB's row group: a transaction that appends a whole number of them leaves the table's row
  * groups full; one that appends 250,000 rows leaves a partial group between full ones, and the
- * next checkpoint rewrites its neighbours to merge it. Measured at 1M executions in four
- * transactions: commits and checkpoints took 7.0 s with 250,000 rows each, 2.1 s with 245,760.
+ * next checkpoint rewrites its neighbours to merge it, at several times the cost of full groups.
  */
 export const ROW_GROUP_ROWS = 122_880;
 

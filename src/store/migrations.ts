@@ -1,7 +1,7 @@
 /**
  * Forward-only schema migrations, applied in order at open. Never edit a migration that has
- * shipped: add a new one. Times are UTC `TIMESTAMP` (not TIMESTAMPTZ): bucketing is 6-11x faster
- * (shared/facts.md), and every writer converts to UTC before storing.
+ * shipped: add a new one. Times are UTC `TIMESTAMP` (not TIMESTAMPTZ): bucketing is several times
+ * faster, and every writer converts to UTC before storing.
  */
 import { EXECUTION_KEY_MACRO } from './execution-key.js';
 import { ADD_TASKS_GIVEN_SQL, BACKFILL_ROLLUP_SQL_V7, CREATE_ROLLUP_SQL_V7 } from './rollup.js';

@@ -23,9 +23,8 @@ export interface MemoryFacts {
 /**
  * What ran out and what to do, for the person or sender whose write failed. When the indexes
  * hold much of the limit, the cause is the primary-key index: DuckDB keeps the parts of it that a
- * transaction changes in memory, and random execution ids change parts all over it. With UUIDv4
- * ids the indexes held about 60 bytes per stored execution (203 MB at 3.3M when a 10M ingest
- * stopped at the default 384MB; 513 MB at the end of it with 1GB); time-ordered ids only change
+ * transaction changes in memory, and random execution ids change parts all over it (about 60
+ * bytes per stored execution with UUIDv4 ids, README, Performance); time-ordered ids only change
  * the index's newest end.
  */
 export function outOfMemoryMessage(facts: MemoryFacts | undefined, hint: string, context: WriteContext = INGEST_WRITE): string {

@@ -46,14 +46,13 @@ const WRITE_YIELD_SHARE = 0.25;
 const WRITE_YIELD_WINDOW_MS = 1000;
 
 /**
- * Checkpoints (the WAL folded into the database file) are the writer's costliest moments: at
- * 10k executions a second DuckDB's default (a 16 MB WAL) checkpointed every second or two, for up
- * to 650 ms each, and the queries running then waited. The store checkpoints itself once the WAL
- * passes QUIET_CHECKPOINT_WAL_BYTES, waiting up to QUIET_CHECKPOINT_WAIT_MS for running queries
- * to end; DuckDB's own threshold stays as a backstop far above it. Bulk file ingest asks for a
- * checkpoint after every million executions it stores (checkpointSoon): their rows bypass the
- * WAL, but until a checkpoint their index entries stay in memory, and memory_limit runs out (seen
- * at 3.3M executions with 384 MB).
+ * Checkpoints (the WAL folded into the database file) are the writer's costliest moments, and the
+ * queries running during one wait; DuckDB's default threshold (a 16 MB WAL) made them frequent
+ * under steady ingest. The store checkpoints itself once the WAL passes
+ * QUIET_CHECKPOINT_WAL_BYTES, waiting up to QUIET_CHECKPOINT_WAIT_MS for running queries to end;
+ * DuckDB's own threshold stays as a backstop far above it. Bulk file ingest asks for a checkpoint
+ * after every million executions it stores (checkpointSoon): their rows bypass the WAL, but until
+ * a checkpoint their index entries stay in memory, and memory_limit would run out.
  */
 const QUIET_CHECKPOINT_WAL_BYTES = 64 * 1024 * 1024;
 const QUIET_CHECKPOINT_WAIT_MS = 2_000;
@@ -150,8 +149,7 @@ export class Store {
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'true',
       // DuckDB's allocator hands freed memory back to the system from a thread of its own rather
-      // than keeping it: peak RSS while ingesting a 1 GB file went from 837-892 MiB to 753-777 MiB
-      // (three and two runs), and a 1M ingest took 24.7-30.7 s against 23.2-31.3 s without it.
+      // than keeping it: a lower peak RSS on big ingests (README, Performance).
       allocator_background_threads: 'true',
     };
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
@@ -197,10 +195,9 @@ export class Store {
         kind.kind === 'out_of_memory' ? await this.outOfMemory(error, context)
         : kind.kind === 'key_conflict' ? new KeyConflictError(kind.key, error)
         : error;
-      // A failed commit can leave DuckDB's in-memory tables damaged: with this client alone, a
-      // commit that ran out of memory (24MB, 20,000 keyed rows a transaction) was followed by a
-      // checkpoint that failed with "Corrupted in-memory column" and invalidated the database,
-      // in three runs of four. A FATAL error has invalidated it already. Either way the
+      // A failed commit can leave DuckDB's in-memory tables damaged: a commit that ran out of
+      // memory was seen followed by a checkpoint that failed with "Corrupted in-memory column"
+      // and invalidated the database. A FATAL error has invalidated it already. Either way the
       // database is opened again from its file, where every committed write is intact. If that
       // fails, this write still reports its own failure; later calls report the reopen's.
       if (committing || kind.kind === 'invalidated') await this.reopen().catch(() => undefined);
