@@ -1,5 +1,5 @@
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.js';
 import protobuf from 'protobufjs';
 import type { ExportTraceServiceRequest } from './otlp.js';
 
@@ -11,7 +11,7 @@ import type { ExportTraceServiceRequest } from './otlp.js';
  * raw bytes in protobuf; 64-bit integers are decimal strings in both.
  */
 
-const PROTO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
+const PROTO_DIR = join(PACKAGE_ROOT, 'proto');
 const SERVICES = ['trace', 'metrics', 'logs'] as const;
 export type OtlpSignal = (typeof SERVICES)[number];
 
