@@ -7,6 +7,7 @@ import { saveCheckpoint, type Checkpoint } from './checkpoints.js';
 import { KeyConflictError } from './duckdb-errors.js';
 import { mergeBatch, mergeWithFallback, type MergeCounts, type MergeOptions } from './merge.js';
 import type { Db, Store } from './store.js';
+// The staged records' column types come from the format's one statement (ingest/rules.ts).
 import { READ_COLUMNS, STEP_LIST_TYPE } from '../ingest/columns.js';
 
 /**
@@ -59,7 +60,6 @@ export interface BatchResult extends MergeCounts {
   /** The first quarantined lines with their reasons (capped), for replies that must name them. */
   rejected: Array<{ lineNo: number; reason: string }>;
 }
-
 
 /** Commits one prepared batch: its records merged, its quarantined lines and whatever `options` names, in one transaction. */
 export async function commitBatch(store: Store, batch: StorableBatch, options: CommitOptions): Promise<BatchResult> {
