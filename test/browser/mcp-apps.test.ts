@@ -21,12 +21,17 @@ afterAll(async () => {
 
 const HOST_PAGE = '<!doctype html><html><head><style>body{font:14px system-ui;margin:16px;max-width:960px} .question{background:#e7ecfb;padding:8px 12px;border-radius:8px;margin:8px 0 8px auto;width:fit-content} .answer p{white-space:pre-wrap}</style></head><body><div id="chat"></div></body></html>';
 
+/** The host's MCP client: the SDK's, over HTTP to a server on the small fleet, as an admin. */
+async function adminClientOfFixture(): Promise<Client> {
+  const { url } = await startHttp(await fixtureStore());
+  const client = new Client({ name: 'apps-host-test', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: bearer(TOKENS.root) } }));
+  return client;
+}
+
 describe('MCP Apps: the usage chart inside an answer', () => {
   it('a host renders the view from a real tool result, and a click on a bar drills down by calling our tools through the host', async () => {
-    const store = await fixtureStore();
-    const { url } = await startHttp(store);
-    const client = new Client({ name: 'apps-host-test', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: bearer(TOKENS.root) } }));
+    const client = await adminClientOfFixture();
     try {
       const tool = (await client.listTools()).tools.find((t) => t.name === 'usage_summary')!;
       const uri = (tool._meta as { ui: { resourceUri: string } }).ui.resourceUri;
@@ -78,10 +83,7 @@ describe('MCP Apps: the usage chart inside an answer', () => {
   });
 
   it('every view draws its own tool\'s real answer', async () => {
-    const store = await fixtureStore();
-    const { url } = await startHttp(store);
-    const client = new Client({ name: 'apps-host-test', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: bearer(TOKENS.root) } }));
+    const client = await adminClientOfFixture();
     try {
       const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
       const errors = pageErrors(page);
