@@ -110,7 +110,8 @@ export function registerWebRoutes(app: FastifyInstance, options: WebOptions): vo
     const session = sessions.find(cookieValue(request.headers.cookie, SESSION_COOKIE));
     if (session) return describe(session);
     if (options.localMode) return start(reply, LOCAL_CALLER);
-    return reply.code(401).send({ error: 'Not signed in.', sign_in: options.auth.callerMethods });
+    // Nothing about how this server authenticates (how many users hold tokens) to a stranger.
+    return reply.code(401).send({ error: 'Not signed in.' });
   });
 
   // Sign-in: a token (from the access file, or a JWT from the issuer) exchanged for a session cookie.

@@ -60,7 +60,9 @@ describe('dashboard API: sign-in, sessions, CSRF', () => {
     expect(Date.parse(me.expires_at) - Date.now()).toBeGreaterThan(7.9 * 3600_000);
     // No session, no data: this listener is not local.
     expect((await new Browser(url).tool('usage_summary')).status).toBe(401);
-    expect((await fetch(`${url}/api/session`)).status).toBe(401);
+    const stranger = await fetch(`${url}/api/session`);
+    expect(stranger.status).toBe(401);
+    expect(await stranger.json()).toEqual({ error: 'Not signed in.' });
   });
 
   it('a cookie alone is not enough: the CSRF header must match the session', async () => {
