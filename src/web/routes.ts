@@ -99,8 +99,8 @@ export function registerWebRoutes(app: FastifyInstance, options: WebOptions): vo
 
   const describe = (session: Session) => ({ user: session.caller.id, role: session.caller.role, csrf: session.csrf, expires_at: new Date(session.expiresAt).toISOString(), local: options.localMode });
   const start = (reply: FastifyReply, caller: Caller, notAfter?: number) => {
-    const { cookie, session } = sessions.open(caller, notAfter);
-    reply.header('set-cookie', sessionCookie(cookie, Math.max(0, Math.floor((session.expiresAt - Date.now()) / 1000)), secure()));
+    const { cookie, session, maxAgeSeconds } = sessions.open(caller, notAfter);
+    reply.header('set-cookie', sessionCookie(cookie, maxAgeSeconds, secure()));
     return describe(session);
   };
 

@@ -27,12 +27,13 @@ export class Sessions {
   ) {}
 
   /** `notAfter`: when the credential signed in with expires (a JWT's exp); the session ends then at the latest. */
-  open(caller: Caller, notAfter?: number): { cookie: string; session: Session } {
+  open(caller: Caller, notAfter?: number): { cookie: string; session: Session; maxAgeSeconds: number } {
     this.sweep();
+    const now = this.now();
     const cookie = randomBytes(32).toString('base64url');
-    const session = { caller, csrf: randomBytes(24).toString('base64url'), expiresAt: Math.min(this.now() + this.ttlMs, notAfter ?? Infinity) };
+    const session = { caller, csrf: randomBytes(24).toString('base64url'), expiresAt: Math.min(now + this.ttlMs, notAfter ?? Infinity) };
     this.byHash.set(hash(cookie), session);
-    return { cookie, session };
+    return { cookie, session, maxAgeSeconds: Math.max(0, Math.floor((session.expiresAt - now) / 1000)) };
   }
 
   find(cookie: string | undefined): Session | undefined {

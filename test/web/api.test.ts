@@ -207,6 +207,8 @@ describe('cost CSV for chargeback', () => {
   it('every row, per user, team or tool, for the window; names that look like formulas are written as text', async () => {
     const records = smallFleet();
     records.push({ ...records[0], execution_id: 'evil_1', user: { id: '=HYPERLINK("http://x")', team: 'eng' } });
+    // A secret where a name should be: the CSV passes the redactor like every answer.
+    records.push({ ...records[0], execution_id: 'leaky_1', user: { id: 'AKIAIOSFODNN7EXAMPLE', team: 'eng' } });
     const store = await fixtureStore(records);
     const { url } = await startHttp(store);
     const get = (query: string, token = TOKENS.root) => fetch(`${url}/api/cost.csv?${query}`, { headers: bearer(token) });
@@ -217,11 +219,13 @@ describe('cost CSV for chargeback', () => {
     expect(rows[0]).toEqual(['team', 'tasks', 'cost_usd', 'executions', 'share_of_tasks', 'previous_tasks', 'change_tasks', 'window_from', 'window_to']);
     // Counted from the fixture: in the 30 days before 11-01, revops (u_ana) ran 2 jira calls a day
     // for 21 days plus wf_ok (5 tasks) and wf_fail (4); eng (u_ben) one slack call a day plus the
-    // injected one; platform (u_bot) the 20 spike calls.
+    // two injected ones; platform (u_bot) the 20 spike calls.
     const byTeam = Object.fromEntries(rows.slice(1).map((r) => [r[0], Number(r[1])]));
-    expect(byTeam).toEqual({ revops: 42 + 5 + 4, eng: 21 + 1, platform: 20 });
+    expect(byTeam).toEqual({ revops: 42 + 5 + 4, eng: 21 + 2, platform: 20 });
     const users = await (await get('group_by=user&window=30d')).text();
     expect(users).toContain(`"'=HYPERLINK(""http://x"")"`);
+    expect(users).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(users).toMatch(/REDACTED/i);
     expect((await get('group_by=galaxy')).status).toBe(400);
     expect((await get('group_by=user&window=fortnight')).status).toBe(400);
   });
