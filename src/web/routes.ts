@@ -8,7 +8,7 @@ import { runCostReport } from '../mcp/tools/cost-common.js';
 import { HttpAuthError, type HttpAuth } from '../http/auth.js';
 import { builtFile } from '../built-files.js';
 import { costCsv } from './csv.js';
-import { cookieValue, CSRF_HEADER, csrfMatches, SESSION_COOKIE, sessionCookie, Sessions, type Session } from './session.js';
+import { cookieValue, CSRF_HEADER, csrfMatches, SESSION_COOKIE, sessionCookie, Sessions, SignInThrottle, type Session } from './session.js';
 
 export interface WebOptions extends Omit<ServerOptions, 'caller'> {
   auth: HttpAuth;
@@ -53,6 +53,7 @@ const SHELL = `<!doctype html>
  */
 export function registerWebRoutes(app: FastifyInstance, options: WebOptions): void {
   const sessions = options.sessions ?? new Sessions();
+  const throttle = new SignInThrottle();
   const secure = () => options.publicUrl().startsWith('https:');
   const byName = new Map(TOOLS.map((t) => [t.name, t]));
   const scopeFor = (caller: Caller): CallerScope => callerScope({ ...options, caller });
@@ -117,6 +118,10 @@ export function registerWebRoutes(app: FastifyInstance, options: WebOptions): vo
   // Sign-in: a token (from the access file, or a JWT from the issuer) exchanged for a session cookie.
   app.post('/api/session', async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
+    const wait = throttle.retryAfter(request.ip);
+    if (wait > 0) {
+      return reply.code(429).header('retry-after', String(Math.ceil(wait / 1000))).send({ error: `Too many failed sign-ins from this address; try again in ${Math.ceil(wait / 1000)} s.` });
+    }
     const token = (request.body as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || token.trim() === '') return reply.code(400).send({ error: 'Send {"token": "<your token>"} as JSON.' });
     let verified: Awaited<ReturnType<HttpAuth['verify']>>;
@@ -124,9 +129,13 @@ export function registerWebRoutes(app: FastifyInstance, options: WebOptions): vo
       verified = await options.auth.verify(`Bearer ${token.trim()}`);
     } catch (error) {
       if (!(error instanceof HttpAuthError)) throw error;
+      throttle.failed(request.ip);
       return reply.code(401).send({ error: error.message });
     }
-    if (!verified) return reply.code(401).send({ error: 'The token is not valid.' });
+    if (!verified) {
+      throttle.failed(request.ip);
+      return reply.code(401).send({ error: 'The token is not valid.' });
+    }
     if (verified.caller.role === 'ingest') return reply.code(403).send({ error: 'Ingest tokens may only send data; sign in with a member or admin token.' });
     return start(reply, verified.caller, verified.expiresAt);
   });

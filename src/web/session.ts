@@ -80,3 +80,37 @@ export function sessionCookie(value: string, maxAgeSeconds: number, secure: bool
 function hash(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
+
+/**
+ * Failed sign-ins per client address: past `limit` in `windowMs`, sign-in answers 429 until the
+ * oldest failure leaves the window. Tokens are too long to guess, so this is about the load a
+ * stream of bad tokens puts on the server (each JWT is checked against the JWKS), and about noise.
+ */
+export class SignInThrottle {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    readonly limit = 10,
+    readonly windowMs = 60_000,
+  ) {}
+
+  /** Milliseconds until `client` may try again; 0 when it may now. */
+  retryAfter(client: string): number {
+    const recent = this.recent(client);
+    return recent.length < this.limit ? 0 : recent[0]! + this.windowMs - this.now();
+  }
+
+  failed(client: string): void {
+    if (this.failures.size > 10_000) for (const key of [...this.failures.keys()]) this.recent(key);
+    this.failures.set(client, [...this.recent(client), this.now()]);
+  }
+
+  private recent(client: string): number[] {
+    const since = this.now() - this.windowMs;
+    const kept = (this.failures.get(client) ?? []).filter((at) => at > since);
+    if (kept.length === 0) this.failures.delete(client);
+    else this.failures.set(client, kept);
+    return kept;
+  }
+}

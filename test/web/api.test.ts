@@ -8,7 +8,7 @@ import { fixtureStore, connect, call } from '../mcp/harness.js';
 import { bearer, startHttp, TOKENS } from '../http/harness.js';
 import { VIEW_TOOLS } from '../../src/mcp/apps/views.js';
 import { costCsv } from '../../src/web/csv.js';
-import { Sessions } from '../../src/web/session.js';
+import { Sessions, SignInThrottle } from '../../src/web/session.js';
 import { smallFleet } from '../fixtures/small-fleet.js';
 
 type Json = Record<string, any>;
@@ -115,6 +115,26 @@ describe('dashboard API: sign-in, sessions, CSRF', () => {
     } finally {
       await new Promise((r) => jwks.close(r));
     }
+  });
+
+  it('sign-in is throttled per address after repeated failures', async () => {
+    const store = await fixtureStore();
+    const { url } = await startHttp(store);
+    const browser = new Browser(url);
+    for (let i = 0; i < 10; i++) expect((await browser.signIn(`wrong-${i}`)).status).toBe(401);
+    const throttled = await browser.signIn(TOKENS.ana);
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await throttled.json()).error).toMatch(/Too many failed sign-ins/);
+
+    let now = 0;
+    const throttle = new SignInThrottle(() => now, 3, 60_000);
+    for (let i = 0; i < 3; i++, now += 1000) throttle.failed('a');
+    // Failures at 0, 1 and 2 s; now 3 s: the one at 0 leaves the window at 60 s.
+    expect(throttle.retryAfter('a')).toBe(57_000);
+    expect(throttle.retryAfter('b')).toBe(0);
+    now = 60_001;
+    expect(throttle.retryAfter('a')).toBe(0);
   });
 
   it('sessions expire', () => {
