@@ -10,14 +10,14 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 declare global {
   interface Window {
     hostCallTool: (params: { name: string; arguments?: Record<string, unknown> }) => Promise<CallToolResult>;
-    showAnswer: (html: string, question: string, toolArguments: Record<string, unknown>, result: CallToolResult) => Promise<void>;
+    showAnswer: (html: string, question: string, toolArguments: Record<string, unknown>, result: CallToolResult, theme?: 'light' | 'dark') => Promise<void>;
   }
 }
 
 // What a host puts around a view by default: no network, nothing but its own inline code.
 const VIEW_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
-window.showAnswer = async (html, question, toolArguments, result) => {
+window.showAnswer = async (html, question, toolArguments, result, theme = 'light') => {
   const chat = document.getElementById('chat')!;
   const asked = document.createElement('div');
   asked.className = 'question';
@@ -35,7 +35,7 @@ window.showAnswer = async (html, question, toolArguments, result) => {
   answer.append(text, frame);
   chat.append(asked, answer);
 
-  const bridge = new AppBridge(null, { name: 'test-host', version: '1' }, { serverTools: {} });
+  const bridge = new AppBridge(null, { name: 'test-host', version: '1' }, { serverTools: {} }, { hostContext: { theme } });
   bridge.oncalltool = (params) => window.hostCallTool({ name: params.name, arguments: params.arguments });
   bridge.onsizechange = ({ height }) => {
     if (height) frame.style.height = `${Math.min(height + 4, 900)}px`;

@@ -6,7 +6,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startHttp, TOKENS } from '../http/harness.js';
 import { fixtureStore } from '../mcp/harness.js';
-import { launchChromium, pageErrors, screenshot } from './chromium.js';
+import { join } from 'node:path';
+import { ARTIFACTS, launchChromium, pageErrors, screenshot } from './chromium.js';
 
 let browser: Browser;
 let hostScript: string;
@@ -75,6 +76,11 @@ describe('MCP Apps: the usage chart inside an answer', () => {
       expect(calls[2]).toEqual({ name: 'trace_execution', arguments: { execution_id: 'bot_0' } });
       expect(await view.locator('[data-testid=drill]').textContent()).toContain('jira_create_issue by u_bot: failed');
       await screenshot(page, 'mcp-apps', 'usage-chart-drilled');
+      // Back returns to the executions, without calling anything.
+      await view.locator('[data-testid=back]').click();
+      await view.locator('[data-testid=drill][data-tool=list_executions]').waitFor();
+      expect(await view.locator('[data-testid=executions] tbody tr').count()).toBe(20);
+      expect(calls.length).toBe(3);
       // Nothing was fetched by the view (its CSP allows no network) and nothing failed.
       expect(errors).toEqual([]);
     } finally {
@@ -106,6 +112,16 @@ describe('MCP Apps: the usage chart inside an answer', () => {
         expect(await view.locator('#app').textContent()).toContain(expected);
       }
       await screenshot(page, 'mcp-apps', 'all-views');
+      // A dark host gets a dark view.
+      const html = ((await client.readResource({ uri: 'ui://mcp-blackbox/usage_summary' })).contents[0] as { text: string }).text;
+      const result = await client.callTool({ name: 'usage_summary', arguments: { window: '7d' } });
+      await page.evaluate(([h, r]) => window.showAnswer(h as string, 'Dark?', { window: '7d' }, r as CallToolResult, 'dark'), [html, result] as const);
+      const dark = page.frameLocator('iframe').nth(cases.length);
+      await dark.locator('body[data-rendered="usage_summary"]').waitFor();
+      expect(await dark.locator('html').getAttribute('data-theme')).toBe('dark');
+      const frame = page.locator('iframe').nth(cases.length);
+      await frame.scrollIntoViewIfNeeded();
+      await frame.screenshot({ path: join(ARTIFACTS, 'mcp-apps', 'dark.png') });
       expect(errors).toEqual([]);
     } finally {
       await client.close();

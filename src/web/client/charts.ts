@@ -11,6 +11,7 @@ export const STATUS_COLORS: Record<string, string> = {
   running: '#1c7ed6',
 };
 export const STATUSES = Object.keys(STATUS_COLORS);
+const GRID = 'rgba(128, 128, 128, 0.25)';
 
 export interface SeriesPoint {
   start: string;
@@ -42,12 +43,17 @@ export function stackedBars(points: SeriesPoint[], options: StackedOptions): HTM
   const bars = uPlot.paths.bars!({ size: [0.85, Infinity], align: 1 });
   const step = xs.length > 1 ? xs[1]! - xs[0]! : 3600;
   const container = h('div', { class: 'chart', 'data-testid': 'status-chart' });
+  const ink = getComputedStyle(document.documentElement).color || '#1d2433';
   const plot = new uPlot(
     {
       width: options.width,
       height: options.height ?? 260,
       scales: { x: { time: true, range: (_u, min, max) => [min, max + step] }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.05] } },
-      axes: [{}, { values: (_u, ticks) => ticks.map((t) => num(t)), size: 60 }],
+      // Axis text in the page's own text colour (an MCP Apps host may be dark).
+      axes: [
+        { stroke: ink, grid: { stroke: GRID }, ticks: { stroke: GRID } },
+        { stroke: ink, grid: { stroke: GRID }, ticks: { stroke: GRID }, values: (_u, ticks) => ticks.map((t) => num(t)), size: 60 },
+      ],
       legend: { live: true },
       // A bar covers its whole bucket [start, next start): the bucket under the pointer is the one
       // that contains it, not the nearest start (uPlot's default, wrong over a bar's right half).

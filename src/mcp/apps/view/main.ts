@@ -17,8 +17,20 @@ const width = () => Math.max(300, Math.min(900, document.documentElement.clientW
 type Data = Record<string, any>;
 const drillPanel = h('div', { class: 'drill', 'data-testid': 'drill' });
 
+/** The drill steps shown so far, so that Back returns to the one before. */
+const steps: Array<{ nodes: Node[]; tool: string | undefined }> = [];
+
+function back(): void {
+  const previous = steps.pop();
+  if (!previous) return;
+  drillPanel.replaceChildren(...previous.nodes);
+  if (previous.tool) drillPanel.dataset.tool = previous.tool;
+  else delete drillPanel.dataset.tool;
+}
+
 /** Calls one of our tools through the host and shows its answer below the chart. */
 async function drill(title: string, name: string, args: Record<string, unknown>, show: (data: Data) => HTMLElement): Promise<void> {
+  steps.push({ nodes: [...drillPanel.childNodes], tool: drillPanel.dataset.tool });
   drillPanel.replaceChildren(h('p', { class: 'muted' }, `Calling ${name}…`));
   let result: CallToolResult;
   try {
@@ -32,7 +44,7 @@ async function drill(title: string, name: string, args: Record<string, unknown>,
     drillPanel.replaceChildren(h('p', { class: 'error' }, text || `${name} failed.`));
     return;
   }
-  drillPanel.replaceChildren(h('h3', {}, title), h('p', { class: 'muted' }, text), show(result.structuredContent as Data));
+  drillPanel.replaceChildren(h('button', { class: 'back', onclick: back, 'data-testid': 'back' }, '← Back'), h('h3', {}, title), h('p', { class: 'muted' }, text), show(result.structuredContent as Data));
   drillPanel.dataset.tool = name;
 }
 
@@ -168,6 +180,7 @@ function costView(data: Data): HTMLElement {
 }
 
 function render(data: Data | undefined): void {
+  applyTheme(app.getHostContext()?.theme);
   const view = VIEWS[kind];
   if (!view || !data) {
     root.replaceChildren(h('p', { class: 'muted' }, 'No chart for this answer.'));
@@ -177,5 +190,11 @@ function render(data: Data | undefined): void {
   document.body.dataset.rendered = kind;
 }
 
+/** The host's light or dark theme, as it says in its context (and again when it changes). */
+function applyTheme(theme: string | undefined): void {
+  document.documentElement.dataset.theme = theme === 'dark' ? 'dark' : 'light';
+}
+
 app.ontoolresult = (result) => render(result.structuredContent as Data | undefined);
-void app.connect();
+app.onhostcontextchanged = (context) => applyTheme(context.theme);
+void app.connect().then(() => applyTheme(app.getHostContext()?.theme));
