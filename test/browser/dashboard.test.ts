@@ -235,6 +235,12 @@ describe('dashboard in Chromium', () => {
     await rendered(page, 'failures');
     await screenshot(page, 'dashboard', 'failures');
     expect(await page.locator('[data-testid=failure-groups] tbody tr td:first-child').allTextContents()).toEqual(['rate_limited', 'http_500']);
+    // The failures over time: the spike day's bar narrows the page to that day (rate_limited only).
+    const box = (await page.locator('[data-testid=status-chart] .u-over').boundingBox())!;
+    await page.mouse.click(box.x + box.width * (3.5 / 7), box.y + box.height - 3);
+    await page.waitForURL(/\/failures\?from=2026-10-28/);
+    await rendered(page, 'failures');
+    expect(await page.locator('[data-testid=failure-groups] tbody tr td:first-child').allTextContents()).toEqual(['rate_limited']);
     await page.goto(`${url}/unused?window=30d`);
     await rendered(page, 'unused');
     expect(await page.locator('[data-testid=unused] tbody tr td:first-child').allTextContents()).toEqual(expect.arrayContaining(['legacy_tool', 'never_tool']));

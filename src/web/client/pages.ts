@@ -280,14 +280,25 @@ export const failures: Page = {
   title: 'Failures',
   windowed: true,
   defaultWindow: '7d',
-  load: (c) => callTool('failure_report', { ...windowArgs(c.params, '7d'), ...filterArgs(c.params, ['tool', 'user', 'team', 'server', 'client', 'environment']), limit: 50 }),
-  view(answer: ToolAnswer<any>, c) {
-    const s = answer.structured;
+  async load(c) {
+    const args = { ...windowArgs(c.params, '7d'), ...filterArgs(c.params, ['tool', 'user', 'team', 'server', 'client', 'environment']) };
+    const [report, usage] = await Promise.all([callTool('failure_report', { ...args, limit: 50 }), callTool('usage_summary', args)]);
+    return { report, usage };
+  },
+  view({ report, usage }: { report: ToolAnswer<any>; usage: ToolAnswer<any> }, c) {
+    const s = report.structured;
+    const u = usage.structured;
+    // Only the failing statuses, over time: when the failures came.
+    const failing = u.series.map((p: any) => ({ start: p.start, failed: p.failed, terminated: p.terminated }));
     return h(
       'div',
       {},
-      summary(answer.summary),
+      summary(report.summary),
       h('div', { class: 'kpis' }, kpi('Failures', num(s.total_failures)), kpi('Failure rate', pct(s.failure_rate))),
+      section(
+        `Failed and terminated, per ${u.bucket} (click a bar to narrow to it)`,
+        stackedBars(failing, { width: c.width, height: 180, onBucket: (i) => c.go('/failures', withParams(c.params, { window: undefined, ...bucketRange(u.series, i, u.window.to) })) }),
+      ),
       section('By layer', rankBars(s.by_layer.map((l: any) => ({ label: l.layer ?? '(unknown)', value: l.count })), { color: STATUS_COLORS.failed })),
       section(
         'By error type, layer, tool and connector',
