@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureStore } from '../mcp/harness.js';
+import { call, connect, fixtureStore } from '../mcp/harness.js';
+import { AlertEngine } from '../../src/alerts/engine.js';
 import { startHttp, TOKENS } from '../http/harness.js';
 import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
 import { launchChromium, pageErrors, rendered, screenshot } from './chromium.js';
@@ -199,6 +200,31 @@ describe('dashboard in Chromium', () => {
     expect(await page.textContent('[data-testid=chain]')).toContain('intact');
     await screenshot(page, 'dashboard', 'audit');
     expect(errors.filter((e) => !/400/.test(e))).toEqual([]);
+  });
+
+  it('alerts: the rules and what fires; an admin silences a firing alert with a reason, and the audit log has it', async () => {
+    const store = await fixtureStore();
+    // The fleet's last call was on 10-31 at 10:03: by "now" (11-01 00:00) every client has been silent for hours.
+    const admin = await connect(store, { id: 'u_root', role: 'admin' });
+    expect((await call(admin, 'create_alert_rule', { rule: { name: 'quiet-feed', kind: 'feed_silence', silent_for: '30m' } })).isError).toBeFalsy();
+    await new AlertEngine(store, { clock: store.clock }).evaluate();
+    const { url } = await startHttp(store);
+    const { page, errors } = await newPage();
+    await signIn(page, url, TOKENS.root, '/alerts');
+    await rendered(page, 'alerts');
+    expect(await page.locator('[data-testid=rules] tbody tr td:first-child').allTextContents()).toEqual(['quiet-feed']);
+    const firing = page.locator('[data-testid=alerts] tbody tr', { hasText: 'firing' });
+    expect(await firing.count()).toBeGreaterThan(0);
+    await firing.first().locator('[data-testid=silence-reason]').fill('CHG-42: the feed is paused for maintenance');
+    await firing.first().locator('[data-testid=silence]').click();
+    await expect.poll(() => page.textContent('[data-testid=silence-outcome]')).toMatch(/^Silenced quiet-feed .*until .*recorded in the audit log/);
+    await screenshot(page, 'dashboard', 'alerts-silenced');
+    await page.goto(`${url}/audit`);
+    await rendered(page, 'audit');
+    const first = page.locator('[data-testid=audit-events] tbody tr').first();
+    expect(await first.locator('td').nth(3).textContent()).toBe('alert_silence');
+    expect(await first.locator('td').nth(5).textContent()).toBe('CHG-42: the feed is paused for maintenance');
+    expect(errors).toEqual([]);
   });
 
   it('every page renders without a script error under the CSP, with a screenshot each', async () => {

@@ -353,13 +353,44 @@ export const alerts: Page = {
   title: 'Alerts',
   windowed: true,
   defaultWindow: '24h',
-  load: (c) => callTool('list_alerts', { ...windowArgs(c.params, '24h'), status: c.params.get('status') ?? 'all', limit: 200 }),
-  view(answer: ToolAnswer<any>, c) {
-    const s = answer.structured;
+  async load(c) {
+    const [list, rules] = await Promise.all([
+      callTool('list_alerts', { ...windowArgs(c.params, '24h'), status: c.params.get('status') ?? 'all', limit: 200 }),
+      callTool('alert_rules', {}),
+    ]);
+    return { list, rules };
+  },
+  view({ list, rules }: { list: ToolAnswer<any>; rules: ToolAnswer<any> }, c) {
+    const s = list.structured;
+    const admin = currentSession()?.role === 'admin';
+    const outcome = h('p', { 'data-testid': 'silence-outcome' });
+    // An admin silences a firing alert's notifications from here, with a reason (silence_alert, audited).
+    const silenceForm = (r: any) => {
+      const reason = h('input', { type: 'text', placeholder: 'Reason (ticket, change), 10+ characters', minlength: 10, required: true, 'data-testid': 'silence-reason' });
+      const duration = h('select', { 'aria-label': 'for' }, ...['1h', '2h', '8h', '24h'].map((d) => h('option', { value: d }, d)));
+      return h(
+        'form',
+        {
+          class: 'unmask',
+          onsubmit: async (event: Event) => {
+            event.preventDefault();
+            try {
+              const answer = await callTool('silence_alert', { rule: r.rule, ...(r.group ? { group: r.group } : {}), reason: reason.value, duration: duration.value });
+              outcome.textContent = answer.summary;
+            } catch (error) {
+              outcome.textContent = (error as Error).message;
+            }
+          },
+        },
+        reason,
+        duration,
+        h('button', { type: 'submit', 'data-testid': 'silence' }, 'Silence'),
+      );
+    };
     return h(
       'div',
       {},
-      h('pre', { class: 'summary' }, answer.summary),
+      h('pre', { class: 'summary' }, list.summary),
       section(
         'Alerts',
         table(
@@ -372,9 +403,27 @@ export const alerts: Page = {
             { label: 'Fired', value: (r: any) => when(r.fired_at) },
             { label: 'Resolved', value: (r: any) => when(r.resolved_at) },
             { label: 'Samples', value: (r: any) => h('span', {}, ...(r.explanation?.sample_execution_ids ?? []).slice(0, 3).flatMap((id: string) => [traceLink(c, id), ' '])) },
+            ...(admin ? [{ label: 'Silence', value: (r: any) => (r.status === 'firing' && !r.silenced_until ? silenceForm(r) : r.silenced_until ? `until ${when(r.silenced_until)}` : '') }] : []),
           ],
           s.alerts,
           { testid: 'alerts', empty: 'No alerts.' },
+        ),
+        outcome,
+      ),
+      section(
+        'Rules',
+        table(
+          [
+            { label: 'Rule', value: (r: any) => r.name },
+            { label: 'Condition', value: (r: any) => r.condition ?? `unreadable: ${r.error}` },
+            { label: 'Severity', value: (r: any) => r.severity ?? '' },
+            { label: 'Channels', value: (r: any) => (r.channels ?? []).join(', ') || 'none' },
+            { label: 'Firing', value: (r: any) => r.firing.join(', ') || '—' },
+            { label: 'Enabled', value: (r: any) => (r.enabled === false ? 'no' : 'yes') },
+            { label: 'Last evaluated', value: (r: any) => when(r.last_evaluated) },
+          ],
+          rules.structured.rules,
+          { testid: 'rules', empty: 'No alert rules yet (serve --alerts FILE, or create_alert_rule).' },
         ),
       ),
       section('Events', table([{ label: 'At', value: (r: any) => when(r.at) }, { label: 'Event', value: (r: any) => r.event }, { label: 'Rule', value: (r: any) => r.rule }, { label: 'Group', value: (r: any) => r.group ?? '' }], s.recent_events, { empty: 'No events in this window.' })),
