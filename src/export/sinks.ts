@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -271,8 +271,9 @@ class FileSender implements Sender {
   async send(events: readonly ExportEvent[]): Promise<void> {
     const size = existsSync(this.current) ? statSync(this.current).size : 0;
     if (size > 0 && (size >= this.maxBytes || Date.now() - this.openedAt >= this.maxAgeMs)) this.rotate();
-    const fd = openSync(this.current, 'a', 0o600);
+    const fd = openSync(this.current, 'a+', 0o600);
     try {
+      dropTornTail(fd);
       writeSync(fd, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
       fsyncSync(fd);
     } finally {
@@ -289,6 +290,28 @@ class FileSender implements Sender {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * A write cut short (the process killed mid-write, a full disk) leaves part of an event at the
+ * end of the file. Its batch was never acknowledged, so it is sent again: the part is cut off
+ * first, or the next event would be glued to it and a shipper would drop both.
+ */
+function dropTornTail(fd: number): void {
+  const size = fstatSync(fd).size;
+  if (size === 0) return;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  if (last[0] === 0x0a) return;
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - chunk.length);
+    const n = readSync(fd, chunk, 0, end - start, start);
+    const at = chunk.subarray(0, n).lastIndexOf(0x0a);
+    if (at !== -1) return ftruncateSync(fd, start + at + 1);
+    end = start;
+  }
+  ftruncateSync(fd, 0);
 }
 
 /** Parses one sink, with an error naming the field (never echoing a token). */

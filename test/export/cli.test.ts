@@ -54,7 +54,15 @@ function serve(db: string, exportFile: string): { child: ChildProcess; url: Prom
   return { child, url };
 }
 
-const uidsIn = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).metadata.uid as string) : []);
+/**
+ * The events' uids in the file, complete lines only: read while the server writes, the last line
+ * can be half there (a reader may see part of a write in progress).
+ */
+const uidsIn = (file: string) => {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l).metadata.uid as string);
+};
 
 describe('serve --export, end to end', () => {
   it('killed with -9 mid-stream and restarted: every event in the file, duplicates only from the last unacknowledged batch; the audit chain verifies from the export', async () => {

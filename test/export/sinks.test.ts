@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -224,6 +224,16 @@ describe('export sinks against receivers on 127.0.0.1', () => {
     expect(replayed).toBe(5);
     expect(readFileSync(join(replayDir, 'mcp-blackbox.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).metadata.uid)).toEqual(['ex_010', 'ex_011', 'ex_012', 'ex_013', 'ex_014']);
     expect(await runner.drain()).toBe(0);
+  });
+
+  it('NDJSON files: a torn last line (a write cut short) is cut off before the next events are appended', async () => {
+    const dir = tempDir();
+    const store = await fleet(3);
+    const file = join(dir, 'mcp-blackbox.ndjson');
+    writeFileSync(file, '{"metadata":{"uid":"before"}}\n{"metadata":{"uid":"to');
+    expect(await new SinkRunner(store, 'files', parseSink('files', { type: 'file', dir, streams: ['executions'] })).drain()).toBe(3);
+    const uids = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).metadata.uid);
+    expect(uids).toEqual(['before', 'ex_000', 'ex_001', 'ex_002']);
   });
 
   it('NDJSON files rotate by age too: a file older than max_age is closed at the next write', async () => {
