@@ -1,5 +1,3 @@
-import { reasonCode } from '../model.js';
-export { reasonCode };
 import { isRfc3339WithZone, MAX_FUTURE_MS } from './format.js';
 import { EXECUTION_RULES, KNOWN_KEYS, STEP_RULES, type FieldRule } from './rules.js';
 

@@ -9,9 +9,6 @@ import { INGEST_WRITE, outOfMemoryMessage, type MemoryFacts, type WriteContext }
 import { classifyDuckDbError, KeyConflictError } from './duckdb-errors.js';
 
 export type { Db, Params, Reader, Row } from './db.js';
-export type { MemoryFacts, WriteContext } from './out-of-memory.js';
-export { outOfMemoryMessage } from './out-of-memory.js';
-export { parseByteSize } from '../byte-size.js';
 
 export interface StoreOptions {
   /** Path of the DuckDB file, or ':memory:'. */

@@ -9,7 +9,9 @@ import { traceExecution } from '../../src/analytics/trace.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromText } from '../../src/ingest/lines.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import { outOfMemoryMessage, parseByteSize, Store } from '../../src/store/store.js';
+import { Store } from '../../src/store/store.js';
+import { outOfMemoryMessage } from '../../src/store/out-of-memory.js';
+import { parseByteSize } from '../../src/byte-size.js';
 import { count, lines, openTestStore, record, tempDir, TEST_NOW, writeUntilCommitFails } from '../helpers.js';
 
 const clock = fixedClock(new Date(TEST_NOW));
