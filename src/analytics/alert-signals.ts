@@ -3,7 +3,7 @@ import { ms } from '../alerts/rules.js';
 import type { Db, Params } from '../store/store.js';
 import { FILTER_COLUMNS, filterConditions, type Filters } from './filters.js';
 import { periodRange, sqlTime } from './time-range.js';
-import { usageRows } from './usage-rows.js';
+import { usageRows } from './duckdb/usage-rows.js';
 import { cursorRows, lagOf, registeredSinks } from '../store/export.js';
 
 /**

@@ -1,5 +1,6 @@
 import { formatDistanceStrict } from 'date-fns';
 import type { Db } from '../store/store.js';
+import type { AnalyticsBackend } from './backend.js';
 import { sqlTime, type TimeRange } from './time-range.js';
 
 /** What the store holds in all, and how current it is. */
@@ -79,8 +80,8 @@ export function describeCoverage(coverage: Coverage, range: TimeRange): string |
  * holds no data at all while the store has some (a gap). "+116.9%" against a window that was
  * mostly empty is wrong, not just imprecise: then no percentage is given, only this.
  */
-export async function previousWindowCaveat(db: Db, previous: TimeRange): Promise<string | null> {
-  const coverage = await storeCoverage(db, previous);
+export async function previousWindowCaveat(backend: Pick<AnalyticsBackend, 'coverage'>, previous: TimeRange): Promise<string | null> {
+  const coverage = await backend.coverage(previous);
   if (coverage.executions === 0 || !coverage.oldest_started_at) return null;
   const span = `${previous.from.toISOString()} to ${previous.to.toISOString()}`;
   if (new Date(coverage.oldest_started_at) > previous.from) {

@@ -1,7 +1,7 @@
 import type { Params, Reader } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { describeRange, type TimeRange } from './time-range.js';
-import { usageRows } from './usage-rows.js';
+import { usageRows } from './duckdb/usage-rows.js';
 
 export interface FailureGroup {
   error_type: string | null;

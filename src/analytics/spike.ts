@@ -2,7 +2,7 @@ import { UserInputError } from '../errors.js';
 import type { Db, Params } from '../store/store.js';
 import { whereClause, type Filters } from './filters.js';
 import { bucketKey, describeRange, lengthMs, sqlTime, type TimeRange } from './time-range.js';
-import { flaggedUsageRows } from './usage-rows.js';
+import { flaggedUsageRows } from './duckdb/usage-rows.js';
 import { round } from './usage.js';
 
 const HOUR = 3_600_000;

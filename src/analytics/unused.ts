@@ -1,6 +1,6 @@
 import type { Db, Params } from '../store/store.js';
 import { describeRange, previousRange, sqlTime, type TimeRange } from './time-range.js';
-import { flaggedUsageRows } from './usage-rows.js';
+import { flaggedUsageRows } from './duckdb/usage-rows.js';
 
 export interface UnusedTool {
   name: string;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { duckdbAnalytics } from '../analytics/duckdb/index.js';
 import { AccessView } from '../access/access.js';
 import { UserInputError } from '../errors.js';
 import { ME } from './common.js';
@@ -16,6 +17,7 @@ export function callerScope(options: ServerOptions): CallerScope {
   const access = new AccessView(options.caller, options.access);
   const ctx: ToolContext = {
     store: options.store,
+    analytics: options.analytics ?? duckdbAnalytics((task) => options.store.read(task)),
     clock: options.clock,
     access,
     audit: options.audit.as(options.caller),

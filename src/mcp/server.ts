@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { AccessOptions } from '../access/access.js';
 import type { Caller } from '../access/caller.js';
+import type { AnalyticsBackend } from '../analytics/backend.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
@@ -30,6 +31,8 @@ export interface ServerOptions {
   alertChannels?: ReadonlyMap<string, Channel>;
   /** Export sinks of serve --export FILE, by name. */
   exportSinks?: ReadonlyMap<string, SinkConfig>;
+  /** The engine the analytics read from; the DuckDB store's by default. */
+  analytics?: AnalyticsBackend;
 }
 
 const cachedListing = new Map<boolean, ReturnType<typeof toolListing>>();

@@ -5,6 +5,7 @@ import type { AuditEventInput, AuditLog } from '../access/audit.js';
 import type { AuditRow } from '../store/audit-events.js';
 import type { Channel } from '../alerts/channels.js';
 import type { SinkConfig } from '../export/sinks.js';
+import type { AnalyticsBackend } from '../analytics/backend.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 import type { appView } from './apps/views.js';
@@ -19,6 +20,8 @@ export interface CallerAudit {
 /** What a tool handler may use: the store, the clock, the caller's view of the data, the audit log. */
 export interface ToolContext {
   store: Store;
+  /** The questions' queries, on the store's engine (AnalyticsBackend). */
+  analytics: AnalyticsBackend;
   clock: Clock;
   access: AccessView;
   audit: CallerAudit;

@@ -3,6 +3,7 @@ import { scanSpans, whoDroveSpike } from '../../src/analytics/spike.js';
 import { previousRange, resolveRange, parseWindow } from '../../src/analytics/time-range.js';
 import { usageSummary } from '../../src/analytics/usage.js';
 import { costReport } from '../../src/analytics/cost.js';
+import { duckdbAnalytics } from '../../src/analytics/duckdb/index.js';
 import { unusedTools } from '../../src/analytics/unused.js';
 import { storeCoverage } from '../../src/analytics/coverage.js';
 import { fixedClock } from '../../src/clock.js';
@@ -101,13 +102,13 @@ describe('analytics functions called directly', () => {
     ];
     for (const [from, to] of ranges) {
       const range = resolveRange({ from, to }, clock);
-      const usage = await usageSummary((task) => store.read(task), { range, filters: {} });
+      const usage = await usageSummary(duckdbAnalytics((task) => store.read(task)), { range, filters: {} });
       const previous = previousRange(range);
       expect(usage.total_executions, `${from} .. ${to}`).toBe(await count(from!, to!));
       expect(usage.by_status.failed, `${from} .. ${to}`).toBe(await count(from!, to!, "AND status = 'failed'"));
       expect(usage.previous_window.total_executions).toBe(await count(previous.from.toISOString(), previous.to.toISOString()));
       expect(usage.series.reduce((sum, b) => sum + b.total, 0)).toBe(usage.total_executions);
-      const filtered = await usageSummary((task) => store.read(task), { range, filters: { user: 'u_bot' } });
+      const filtered = await usageSummary(duckdbAnalytics((task) => store.read(task)), { range, filters: { user: 'u_bot' } });
       expect(filtered.total_executions).toBe(await count(from!, to!, "AND user_id = 'u_bot'"));
     }
     // The spike counted from a window that ends mid-hour: only what happened before "now".
@@ -119,7 +120,7 @@ describe('analytics functions called directly', () => {
     expect(spike.contributors.users[0]!.sample_execution_ids).toEqual(['bot_0', 'bot_1', 'bot_2']);
     // Cost and unused tools over a window with partial hours at both ends.
     const range = resolveRange({ from: '2026-10-27T10:17:00Z', to: '2026-10-29T15:21:00Z' }, clock);
-    const cost = await store.read((db) => costReport(db, { range, filters: {}, groupBy: 'user', limit: 10 }));
+    const cost = await costReport(duckdbAnalytics((task) => store.read(task)), { range, filters: {}, groupBy: 'user', limit: 10 });
     const tasks = await store.read((db) => db.all<{ user: string; tasks: number; n: number }>(
       `SELECT user_id AS user, sum(tasks)::DOUBLE AS tasks, count(*)::INTEGER AS n FROM executions
        WHERE started_at >= TIMESTAMP '2026-10-27 10:17:00' AND started_at < TIMESTAMP '2026-10-29 15:21:00' GROUP BY 1 ORDER BY 2 DESC, 1`));
@@ -135,7 +136,7 @@ describe('analytics functions called directly', () => {
     const records = smallFleet();
     const running = { ...records.find((r) => r.execution_id === 'wf_fail')!, status: 'running', ended_at: undefined, error: undefined, steps: undefined };
     const store = await fixtureStore([running, ...records]);
-    const usage = await usageSummary((task) => store.read(task), { range: resolveRange({ window: '7d' }, clock), filters: {} });
+    const usage = await usageSummary(duckdbAnalytics((task) => store.read(task)), { range: resolveRange({ window: '7d' }, clock), filters: {} });
     expect(usage.total_executions).toBe(43);
     expect(usage.by_status.running).toBe(0);
   });

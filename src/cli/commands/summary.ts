@@ -1,6 +1,7 @@
 import { describeCoverage, storeCoverage, storeExtent } from '../../analytics/coverage.js';
 import { checkTimeZone, needsOldest, resolveRange } from '../../analytics/time-range.js';
 import { usageSummary } from '../../analytics/usage.js';
+import { duckdbAnalytics } from '../../analytics/duckdb/index.js';
 import { toolUsage } from '../../analytics/tool-usage.js';
 import { whoDroveSpike } from '../../analytics/spike.js';
 import { failureReport } from '../../analytics/failures.js';
@@ -19,7 +20,7 @@ const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}
 export async function fleetSummaryText(store: Store, clock: Clock, window: string, tz?: string): Promise<string> {
   const oldest = needsOldest({ window }) ? (await store.read((db) => storeExtent(db))).oldest_started_at : null;
   const range = resolveRange({ window, tz }, clock, '7d', oldest ? new Date(oldest) : null);
-  const usage = await usageSummary((task) => store.read(task), { range, filters: {} });
+  const usage = await usageSummary(duckdbAnalytics((task) => store.read(task)), { range, filters: {} });
   const failures = await failureReport((task) => store.read(task), { range, filters: {}, limit: 3 });
   return store.read(async (db) => {
     const tools = await toolUsage(db, { range, filters: {}, by: 'tool', limit: 5 });

@@ -63,7 +63,7 @@ export async function runCostReport(
 ): Promise<{ report: CostReport; note: string | undefined }> {
   const range = await rangeOf(args, ctx, '30d');
   const filters = filtersOf(args, ctx);
-  const result = await ctx.store.read((db) => costReport(db, { range, filters, groupBy, limit: args.limit }));
+  const result = await costReport(ctx.analytics, { range, filters, groupBy, limit: args.limit });
   const note = result.rows.length === 0 ? await explainEmpty(ctx, range, filters) : undefined;
   return { report: result, note };
 }

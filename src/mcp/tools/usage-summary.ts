@@ -44,7 +44,7 @@ Example: "How many tool calls ran this week, and why are they up?"`,
     const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args, ctx);
     if (args.bucket) checkBucket(range, args.bucket);
-    const result = await usageSummary((task) => ctx.store.read(task), { range, filters, bucket: args.bucket });
+    const result = await usageSummary(ctx.analytics, { range, filters, bucket: args.bucket });
     const metrics = await fromMetrics(ctx, range, filters);
     // A fleet that sends only metrics has no executions: that is no empty answer to explain.
     const note = result.total_executions === 0 && !metrics.from_metrics ? await explainEmpty(ctx, range, filters) : undefined;

@@ -1,7 +1,7 @@
-import { ROLLUP_DIMENSIONS } from '../store/rollup.js';
-import type { Params } from '../store/store.js';
-import { filterConditions, type Filters } from './filters.js';
-import { sqlTime, type TimeRange } from './time-range.js';
+import { ROLLUP_DIMENSIONS } from '../../store/rollup.js';
+import type { Params } from '../../store/store.js';
+import { filterConditions, type Filters } from '../filters.js';
+import { sqlTime, type TimeRange } from '../time-range.js';
 
 const HOUR_MS = 3_600_000;
 const DIMS = ROLLUP_DIMENSIONS.join(', ');

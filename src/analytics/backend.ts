@@ -1,0 +1,18 @@
+import type { Coverage } from './coverage.js';
+import type { CostQueries } from './cost.js';
+import type { TimeRange } from './time-range.js';
+import type { UsageQueries } from './usage.js';
+
+/**
+ * What the analytics functions ask of a storage engine, one group of queries per question. Each
+ * engine answers with its own SQL (duckdb/, clickhouse/) and plain rows; the answers are shaped
+ * from those rows by the same JavaScript (usage.ts, cost.ts, ...), so the engines can differ in
+ * how they count and never in what the tools say.
+ */
+export interface AnalyticsBackend {
+  readonly engine: 'duckdb' | 'clickhouse';
+  /** What the store holds in all, and whether `range` holds any execution (before filters). */
+  coverage(range: TimeRange): Promise<Coverage>;
+  usage: UsageQueries;
+  cost: CostQueries;
+}
