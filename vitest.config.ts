@@ -19,8 +19,10 @@ export default defineConfig({
     // The browser tests (Debian's Chromium) in a project of their own: `vitest run --project unit`
     // skips them while working on the rest; `npm test` and CI run both.
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/browser/**'] } },
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/browser/**', 'test/clickhouse/**'] } },
       { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'] } },
+      // The ClickHouse backend on chdb, which this project installs when it is missing (test/setup/chdb.ts).
+      { extends: true, test: { name: 'clickhouse', include: ['test/clickhouse/**/*.test.ts'], globalSetup: ['test/setup/system-packages.ts', 'test/setup/chdb.ts'] } },
     ],
   },
 });

@@ -197,15 +197,20 @@ class BatchLoad {
     if (this.toolLists.length > 0) await recordToolLists(this.db, this.toolLists);
     if (commit.checkpoint) await saveCheckpoint(this.db, commit.checkpoint);
     if (commit.deliveryId !== undefined) await this.db.run('INSERT INTO webhook_deliveries VALUES ($id, now()::TIMESTAMP)', { id: commit.deliveryId });
-    const quarantined: Record<string, number> = {};
-    // Counted by code: the details (what was expected, what came) differ line by line.
-    for (const r of this.rejects) quarantined[reasonCode(r.reason)] = (quarantined[reasonCode(r.reason)] ?? 0) + 1;
-    const rejected = [...this.rejects].sort((a, b) => a.lineNo - b.lineNo).slice(0, REJECTED_DETAIL_CAP);
-    return { lines: this.valid + this.rejects.length + this.toolLists.length, ...counts, tool_lists: this.toolLists.length, quarantined, rejected };
+    return { lines: this.valid + this.rejects.length + this.toolLists.length, ...counts, tool_lists: this.toolLists.length, ...rejectSummary(this.rejects) };
   }
 }
 
 const REJECTED_DETAIL_CAP = 1000;
+
+/** A batch's quarantined lines as its result reports them, whichever engine stored them. */
+export function rejectSummary(rejects: ReadonlyArray<{ lineNo: number; reason: string }>): Pick<BatchResult, 'quarantined' | 'rejected'> {
+  const quarantined: Record<string, number> = {};
+  // Counted by code: the details (what was expected, what came) differ line by line.
+  for (const r of rejects) quarantined[reasonCode(r.reason)] = (quarantined[reasonCode(r.reason)] ?? 0) + 1;
+  const rejected = [...rejects].sort((a, b) => a.lineNo - b.lineNo).slice(0, REJECTED_DETAIL_CAP).map((r) => ({ lineNo: r.lineNo, reason: r.reason }));
+  return { quarantined, rejected };
+}
 
 /**
  * Valid records only reach this read, so a conversion error here is a bug, and it fails the

@@ -1,0 +1,109 @@
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { UserInputError } from '../../errors.js';
+import { describeStoreLocation, type StoreLocation } from '../store-url.js';
+import { classifyClickHouseError } from './errors.js';
+
+/**
+ * Settings on every query, so that ClickHouse answers as the shared shaping code expects:
+ * - times in UTC whatever the server's zone;
+ * - 64-bit integers as JSON numbers (counts), not strings;
+ * - a column name wins over a SELECT alias of the same name (`sum(tasks) AS tasks` would
+ *   otherwise turn the `tasks` of a WHERE into the aggregate);
+ * - GROUPING SETS fill the rolled-up keys with NULL, and an outer join's misses are NULL, as
+ *   in DuckDB, rather than each type's default value;
+ * - an error arrives before the response's status, so a failed insert is never acknowledged.
+ */
+const SETTINGS: ClickHouseSettings = {
+  session_timezone: 'UTC',
+  output_format_json_quote_64bit_integers: 0,
+  output_format_json_quote_decimals: 0,
+  prefer_column_name_to_alias: 1,
+  group_by_use_nulls: 1,
+  join_use_nulls: 1,
+  wait_end_of_query: 1,
+  date_time_input_format: 'best_effort',
+};
+
+export type ChParams = Record<string, unknown>;
+
+/** A ClickHouse database: queries with typed parameters ({name:Type}), commands and JSON inserts. */
+export class ClickHouseDb {
+  private constructor(
+    private readonly client: ClickHouseClient,
+    readonly database: string,
+    readonly location: StoreLocation & { engine: 'clickhouse' | 'chdb' },
+    readonly where: string,
+  ) {}
+
+  static async open(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }): Promise<ClickHouseDb> {
+    const where = describeStoreLocation(location);
+    // Progress headers keep a long query's connection alive through proxies that cut idle ones.
+    const common = { clickhouse_settings: { ...SETTINGS, send_progress_in_http_headers: 1 as const, http_headers_progress_interval_ms: '60000' }, request_timeout: 300_000 };
+    let client: ClickHouseClient;
+    if (location.engine === 'chdb') {
+      client = createClient({ ...common, connection: await chdbConnection(location.path) } as Parameters<typeof createClient>[0]);
+    } else {
+      client = createClient({ ...common, url: location.url, username: location.username, password: location.password });
+    }
+    const db = new ClickHouseDb(client, location.database, location, where);
+    try {
+      await db.command(`CREATE DATABASE IF NOT EXISTS ${location.database}${location.engine === 'clickhouse' && location.cluster ? ` ON CLUSTER ${location.cluster}` : ''}`);
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+    return db;
+  }
+
+  async all<T>(sql: string, params: ChParams = {}): Promise<T[]> {
+    try {
+      const result = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+      return await result.json<T>();
+    } catch (error) {
+      throw classifyClickHouseError(error, this.where);
+    }
+  }
+
+  async one<T>(sql: string, params: ChParams = {}): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  async command(sql: string, params: ChParams = {}): Promise<void> {
+    try {
+      await this.client.command({ query: sql, query_params: params });
+    } catch (error) {
+      throw classifyClickHouseError(error, this.where);
+    }
+  }
+
+  /** Resolves once ClickHouse has confirmed the insert (wait_end_of_query): only then is a batch acknowledged. */
+  async insert(table: string, rows: readonly object[]): Promise<void> {
+    if (rows.length === 0) return;
+    try {
+      await this.client.insert({ table: `${this.database}.${table}`, values: rows as object[], format: 'JSONEachRow' });
+    } catch (error) {
+      throw classifyClickHouseError(error, this.where);
+    }
+  }
+
+  /** The table's name qualified by the database. */
+  t(table: string): string {
+    return `${this.database}.${table}`;
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+/** chdb is optional (a 540 MB install): loaded only when a chdb: store is asked for. */
+async function chdbConnection(path: string): Promise<unknown> {
+  const specifier = 'chdb/connection';
+  let module: { createChdbConnection(options: { path: string }): unknown };
+  try {
+    module = (await import(specifier)) as typeof module;
+  } catch {
+    throw new UserInputError('The chdb: store needs the optional package chdb: run `npm install --no-save chdb@3.4.0` (Linux or macOS), or use clickhouse:// with a server.');
+  }
+  return module.createChdbConnection({ path });
+}

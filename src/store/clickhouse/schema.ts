@@ -1,0 +1,90 @@
+import { SchemaTooNewError } from '../../errors.js';
+import type { ClickHouseDb } from './client.js';
+
+/**
+ * The ClickHouse tables. Executions are one ReplacingMergeTree keyed by execution_id: every copy
+ * of an execution (a repeat, `running` then final, the same id from two writers) is one row
+ * version, and ClickHouse keeps the highest `version` (executionVersion encodes the log format's
+ * rule). Steps live in the execution's row, so they are replaced with it. Queries read FINAL.
+ *
+ * Not partitioned by time, and no time in the key: a repeat whose started_at differs from its
+ * stored copy's must still replace it, and replacement happens only within a partition and key.
+ */
+const tableEngine = (cluster: string | undefined, table: string, version?: string): string => {
+  const args = version ? [version] : [];
+  if (!cluster) return `ReplacingMergeTree(${args.join(', ')})`;
+  return `ReplicatedReplacingMergeTree(${[`'/clickhouse/tables/{shard}/{database}/${table}'`, `'{replica}'`, ...args].join(', ')})`;
+};
+
+const onCluster = (cluster: string | undefined) => (cluster ? ` ON CLUSTER ${cluster}` : '');
+
+/** Each migration: idempotent DDL, so instances that start together may all run it. */
+export const CLICKHOUSE_MIGRATIONS: Array<(db: string, cluster: string | undefined) => string[]> = [
+  (db, cluster) => [
+    `CREATE TABLE IF NOT EXISTS ${db}.executions${onCluster(cluster)} (
+       execution_id String,
+       started_at DateTime64(6, 'UTC'),
+       ended_at Nullable(DateTime64(6, 'UTC')),
+       duration_ms Nullable(Float64),
+       status LowCardinality(String),
+       tool_name LowCardinality(String),
+       tool_kind LowCardinality(String),
+       tool_server LowCardinality(Nullable(String)),
+       user_id String,
+       user_email Nullable(String),
+       user_name Nullable(String),
+       user_team LowCardinality(Nullable(String)),
+       agent_client LowCardinality(Nullable(String)),
+       agent_session_id Nullable(String),
+       agent_workflow_run_id Nullable(String),
+       environment LowCardinality(Nullable(String)),
+       via_mcp Bool,
+       tasks Float64,
+       tasks_given Bool,
+       cost_usd Nullable(Float64),
+       input Nullable(String),
+       output Nullable(String),
+       error_type LowCardinality(Nullable(String)),
+       error_message Nullable(String),
+       error_layer LowCardinality(Nullable(String)),
+       attributes Nullable(String),
+       steps String,
+       step_count UInt32,
+       failing_connector LowCardinality(Nullable(String)),
+       source String,
+       ingested_at DateTime64(6, 'UTC'),
+       version UInt64
+     ) ENGINE = ${tableEngine(cluster, 'executions', 'version')}
+     ORDER BY execution_id`,
+    // A line quarantined twice (a file read again) is one row.
+    `CREATE TABLE IF NOT EXISTS ${db}.quarantine${onCluster(cluster)} (
+       source String,
+       line_no UInt64,
+       reason String,
+       raw String,
+       raw_md5 String,
+       quarantined_at DateTime64(6, 'UTC')
+     ) ENGINE = ${tableEngine(cluster, 'quarantine')}
+     ORDER BY (source, line_no, raw_md5)`,
+  ],
+];
+
+/** Brings the database to the newest version; the same schema_version table as DuckDB's. */
+export async function migrateClickHouse(ch: ClickHouseDb, cluster?: string): Promise<void> {
+  await ch.command(
+    `CREATE TABLE IF NOT EXISTS ${ch.t('schema_version')}${onCluster(cluster)} (version UInt32, applied_at DateTime64(6, 'UTC'))
+     ENGINE = ${tableEngine(cluster, 'schema_version')} ORDER BY version`,
+  );
+  const row = await ch.one<{ v: number }>(`SELECT max(version) AS v FROM ${ch.t('schema_version')}`);
+  const current = row?.v ?? 0;
+  if (current > CLICKHOUSE_MIGRATIONS.length) {
+    throw new SchemaTooNewError(
+      `${ch.where} has schema version ${current}, but this mcp-blackbox knows versions up to ${CLICKHOUSE_MIGRATIONS.length}: ` +
+        'it was written by a newer release. Upgrade mcp-blackbox on every instance.',
+    );
+  }
+  for (let version = current + 1; version <= CLICKHOUSE_MIGRATIONS.length; version++) {
+    for (const statement of CLICKHOUSE_MIGRATIONS[version - 1]!(ch.database, cluster)) await ch.command(statement);
+    await ch.insert('schema_version', [{ version, applied_at: new Date().toISOString() }]);
+  }
+}
