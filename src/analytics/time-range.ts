@@ -235,3 +235,25 @@ export function bucketKey(bucket: Bucket, column: string): string {
     default: return `(year(${column}) * 12 + month(${column}))`;
   }
 }
+
+/** The start of the bucket that holds `at`, in UTC (weeks start on Mondays, as ISO weeks do). */
+export function bucketStart(bucket: Bucket, at: Date): Date {
+  const d = new Date(at.getTime());
+  if (bucket === 'month') return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+  const day = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  if (bucket === 'hour') return new Date(day + d.getUTCHours() * 3_600_000);
+  if (bucket === 'day') return new Date(day);
+  return new Date(day - ((d.getUTCDay() + 6) % 7) * DAY_MS);
+}
+
+/** The starts of every bucket a range touches, oldest first: a series has a point for each, empty or not. */
+export function bucketStarts(range: TimeRange, bucket: Bucket): Date[] {
+  const starts: Date[] = [];
+  for (let at = bucketStart(bucket, range.from); at < range.to; ) {
+    starts.push(at);
+    at = bucket === 'month'
+      ? new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))
+      : new Date(at.getTime() + (bucket === 'hour' ? 3_600_000 : bucket === 'day' ? DAY_MS : 7 * DAY_MS));
+  }
+  return starts;
+}

@@ -1,0 +1,34 @@
+import type { ClickHouseDb } from '../../store/clickhouse/client.js';
+import type { AnalyticsBackend } from '../backend.js';
+import type { Coverage } from '../coverage.js';
+import { clickhouseCostQueries } from './cost.js';
+import { ChQuery, isoFromMicros } from './sql.js';
+import { clickhouseUsageQueries } from './usage.js';
+
+/** The analytics of a ClickHouse store: the same questions as duckdb/, in ClickHouse's SQL. */
+export function clickhouseAnalytics(ch: ClickHouseDb): AnalyticsBackend {
+  return {
+    engine: 'clickhouse',
+    async coverage(range): Promise<Coverage> {
+      const q = new ChQuery(ch);
+      const row = await q.one<{ n: number; oldest: number; newest: number; ingested: number; quarantined: number; in_range: number }>(
+        `SELECT count() AS n, toUnixTimestamp64Micro(min(started_at)) AS oldest, toUnixTimestamp64Micro(max(started_at)) AS newest,
+                toUnixTimestamp64Micro(max(ingested_at)) AS ingested,
+                (SELECT count() FROM ${ch.t('quarantine')} FINAL) AS quarantined,
+                countIf(${q.range(range)}) > 0 AS in_range
+         FROM ${ch.t('executions')} FINAL`,
+      );
+      const some = (row?.n ?? 0) > 0;
+      return {
+        executions: row?.n ?? 0,
+        oldest_started_at: some ? isoFromMicros(row!.oldest) : null,
+        newest_started_at: some ? isoFromMicros(row!.newest) : null,
+        last_ingested_at: some ? isoFromMicros(row!.ingested) : null,
+        quarantined_lines: row?.quarantined ?? 0,
+        in_range: Boolean(row?.in_range),
+      };
+    },
+    usage: clickhouseUsageQueries(ch),
+    cost: clickhouseCostQueries(ch),
+  };
+}

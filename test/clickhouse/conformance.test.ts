@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { AnalyticsBackend } from '../../src/analytics/backend.js';
+import { clickhouseAnalytics } from '../../src/analytics/clickhouse/index.js';
+import { costReport } from '../../src/analytics/cost.js';
+import { duckdbAnalytics } from '../../src/analytics/duckdb/index.js';
+import type { Filters } from '../../src/analytics/filters.js';
+import { resolveRange, type Bucket, type TimeRange } from '../../src/analytics/time-range.js';
+import { usageSummary } from '../../src/analytics/usage.js';
+import { fixedClock } from '../../src/clock.js';
+import { ingestLines } from '../../src/ingest/batch.js';
+import { blockFromText } from '../../src/ingest/lines.js';
+import { generateLines } from '../../src/sample/generate.js';
+import { SAMPLE_ANCHOR, SAMPLE_SPIKE } from '../../src/sample/fleet.js';
+import type { Store } from '../../src/store/store.js';
+import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
+import { openTestStore } from '../helpers.js';
+import { connect } from '../mcp/harness.js';
+import { openClickHouseTestStore } from './helpers.js';
+
+/**
+ * One fixture into both engines, every ported question asked of both: the answers must be
+ * deep-equal, the tools' text included. The sample fleet brings what the format allows and
+ * the small fixtures lack: repeats, running-then-final pairs, malformed lines, costs, teams.
+ */
+interface Pair {
+  store: Store;
+  duck: AnalyticsBackend;
+  house: AnalyticsBackend;
+}
+
+async function loadBoth(text: string, now: string): Promise<Pair> {
+  const store = await openTestStore(now);
+  const ch = await openClickHouseTestStore(now);
+  const duckResult = await ingestLines(store, blockFromText(text), 'fixture');
+  const houseResult = await ch.ingestLines(blockFromText(text), 'fixture');
+  // The same lines stored, replaced and quarantined: the write paths agree before any read.
+  expect(houseResult).toEqual({ ...duckResult, deferred: 0 });
+  return { store, duck: duckdbAnalytics((task) => store.read(task)), house: clickhouseAnalytics(ch.ch) };
+}
+
+const sampleText = () =>
+  [...generateLines({ days: 30, perWeekday: 120, seed: 11, spike: true, runningFirstRate: 0.05, repeatRate: 0.03, badLineRate: 0.01 })].join('\n');
+
+const ranges = (now: string): Array<{ name: string; range: TimeRange; bucket?: Bucket }> => {
+  const clock = fixedClock(new Date(now));
+  return [
+    { name: '7d', range: resolveRange({ window: '7d' }, clock) },
+    { name: '24h', range: resolveRange({ window: '24h' }, clock) },
+    { name: '30d by week', range: resolveRange({ window: '30d' }, clock), bucket: 'week' },
+    { name: '90d by month (before the oldest data)', range: resolveRange({ window: '90d' }, clock), bucket: 'month' },
+    // Not on the hour at either end: partial hours count exactly.
+    { name: 'an odd span', range: { from: new Date(Date.parse(now) - 3 * 86_400_000 - 1_234_567), to: new Date(Date.parse(now) - 7_654_321) } },
+    { name: 'empty', range: { from: new Date('2020-01-01T00:00:00Z'), to: new Date('2020-01-02T00:00:00Z') } },
+  ];
+};
+
+const FILTERS: Filters[] = [{}, { team: 'eng' }, { status: 'failed' }, { via_mcp: true, client: 'cursor' }, { user: 'nobody' }];
+
+describe('conformance: DuckDB and ClickHouse give the same answers', () => {
+  it('usage_summary and the cost reports over the sample fleet, for windows, buckets and filters', async () => {
+    const pair = await loadBoth(sampleText(), SAMPLE_ANCHOR);
+    let compared = 0;
+    for (const { name, range, bucket } of ranges(SAMPLE_ANCHOR)) {
+      for (const filters of FILTERS) {
+        const args = { range, filters, bucket };
+        const [duck, house] = await Promise.all([usageSummary(pair.duck, args), usageSummary(pair.house, args)]);
+        expect(house, `usage_summary ${name} ${JSON.stringify(filters)}`).toEqual(duck);
+        for (const groupBy of ['user', 'team', 'tool'] as const) {
+          const costArgs = { range, filters, groupBy, limit: 4 };
+          const [d, h] = await Promise.all([costReport(pair.duck, costArgs), costReport(pair.house, costArgs)]);
+          expect(h, `cost ${groupBy} ${name} ${JSON.stringify(filters)}`).toEqual(d);
+        }
+        compared++;
+      }
+    }
+    // The comparisons were not all of empty answers.
+    const busy = await usageSummary(pair.house, { range: ranges(SAMPLE_ANCHOR)[0]!.range, filters: {} });
+    expect(busy.total_executions).toBeGreaterThan(500);
+    expect(busy.by_status.failed).toBeGreaterThan(0);
+    expect(compared).toBe(30);
+  });
+
+  it('the spike day of the sample fleet: its drivers are the same', async () => {
+    const pair = await loadBoth(sampleText(), SAMPLE_ANCHOR);
+    const spikeDay = new Date(SAMPLE_SPIKE.from);
+    const range = { from: new Date(Date.UTC(spikeDay.getUTCFullYear(), spikeDay.getUTCMonth(), spikeDay.getUTCDate())), to: new Date(Date.UTC(spikeDay.getUTCFullYear(), spikeDay.getUTCMonth(), spikeDay.getUTCDate() + 1)) };
+    const [duck, house] = await Promise.all([usageSummary(pair.duck, { range, filters: {} }), usageSummary(pair.house, { range, filters: {} })]);
+    expect(house).toEqual(duck);
+    expect(house.top_user_driver?.delta).toBeGreaterThan(0);
+  });
+
+  it('the tools answer the same through a real MCP client, text included', async () => {
+    const text = smallFleet().map((r) => JSON.stringify(r)).join('\n');
+    const pair = await loadBoth(text, FIXTURE_NOW);
+    const duckClient = await connect(pair.store);
+    const houseClient = await connect(pair.store, undefined, { analytics: pair.house });
+    const calls: Array<{ name: string; arguments: Record<string, unknown> }> = [
+      { name: 'usage_summary', arguments: {} },
+      { name: 'usage_summary', arguments: { window: '30d', bucket: 'week' } },
+      { name: 'usage_summary', arguments: { window: '24h', user: 'u_bot' } },
+      { name: 'usage_summary', arguments: { from: '2026-10-28T14:30:00Z', to: '2026-10-28T16:10:00Z' } },
+      { name: 'cost_by_user', arguments: { window: '30d' } },
+      { name: 'cost_by_user', arguments: { group_by: 'team' } },
+      { name: 'cost_by_tool', arguments: { window: '30d', limit: 2 } },
+    ];
+    for (const call of calls) {
+      const [duck, house] = (await Promise.all([duckClient.callTool(call), houseClient.callTool(call)])) as [CallToolResult, CallToolResult];
+      expect(duck.structuredContent, `${call.name} ${JSON.stringify(call.arguments)}`).toBeDefined();
+      expect(duck.isError, `${call.name} ${JSON.stringify(call.arguments)}`).toBeFalsy();
+      expect(house, `${call.name} ${JSON.stringify(call.arguments)}`).toEqual(duck);
+    }
+  });
+});
