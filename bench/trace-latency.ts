@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { AuditLog } from '../src/access/audit.js';
 import { LOCAL_CALLER } from '../src/access/caller.js';
 import { traceExecution } from '../src/analytics/trace.js';
+import { duckdbAnalytics } from '../src/analytics/duckdb/index.js';
 import { DEFAULT_MEMORY_LIMIT } from '../src/cli/config.js';
 import { fixedClock } from '../src/clock.js';
 import { createServer } from '../src/mcp/server.js';
@@ -51,7 +52,7 @@ export async function benchTraceLatency(dbPath: string, calls: number): Promise<
       return percentiles(samples);
     };
     const ping = await time(() => client.ping());
-    const analytics = await time((i) => traceExecution((task) => store.read(task), ids[i]!));
+    const analytics = await time((i) => traceExecution(duckdbAnalytics((task) => store.read(task)), ids[i]!));
     const tool = await time(async (i) => {
       const r = await client.callTool({ name: 'trace_execution', arguments: { execution_id: ids[calls + 1 + i]! } });
       if (r.isError) throw new Error(JSON.stringify(r.content));

@@ -2,6 +2,9 @@ import type { Coverage } from './coverage.js';
 import type { CostQueries } from './cost.js';
 import type { TimeRange } from './time-range.js';
 import type { UsageQueries } from './usage.js';
+import type { ExecutionQueries } from './executions.js';
+import type { ToolUsageQueries } from './tool-usage.js';
+import type { TraceQueries } from './trace.js';
 
 /**
  * What the analytics functions ask of a storage engine, one group of queries per question. Each
@@ -15,4 +18,7 @@ export interface AnalyticsBackend {
   coverage(range: TimeRange): Promise<Coverage>;
   usage: UsageQueries;
   cost: CostQueries;
+  toolUsage: ToolUsageQueries;
+  executions: ExecutionQueries;
+  trace: TraceQueries;
 }

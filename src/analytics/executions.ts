@@ -1,7 +1,7 @@
 import { UserInputError } from '../errors.js';
-import type { Db, Params } from '../store/store.js';
-import { whereClause, type Filters } from './filters.js';
-import { describeRange, sqlTime, type TimeRange } from './time-range.js';
+import type { AnalyticsBackend } from './backend.js';
+import type { Filters } from './filters.js';
+import { describeRange, type TimeRange } from './time-range.js';
 
 /** Execution metadata: what an agent may list without seeing any payload. */
 export interface ExecutionSummary {
@@ -27,12 +27,6 @@ export interface ExecutionSummary {
   step_count: number;
 }
 
-export const SUMMARY_COLUMNS = `
-  execution_id, iso(started_at) AS started_at, iso(ended_at) AS ended_at, duration_ms, status,
-  tool_name AS tool, tool_kind, tool_server AS server, user_id, user_team AS team, agent_client AS client,
-  agent_session_id AS session_id, agent_workflow_run_id AS workflow_run_id, environment, via_mcp, tasks,
-  cost_usd, error_type, error_layer, step_count`;
-
 export interface ExecutionPage {
   window: { from: string; to: string };
   filters: Filters;
@@ -41,18 +35,19 @@ export interface ExecutionPage {
   next_cursor: string | null;
 }
 
-interface Cursor {
+/** Where a page ended: the last execution's start and id. */
+export interface ExecutionCursor {
   t: string;
   id: string;
 }
 
-export function encodeCursor(cursor: Cursor): string {
+export function encodeCursor(cursor: ExecutionCursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
-function decodeCursor(text: string): Cursor {
+function decodeCursor(text: string): ExecutionCursor {
   try {
-    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
+    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as ExecutionCursor;
     if (typeof value.t === 'string' && typeof value.id === 'string' && !Number.isNaN(Date.parse(value.t))) return value;
   } catch {
     // fall through
@@ -60,40 +55,36 @@ function decodeCursor(text: string): Cursor {
   throw new UserInputError('cursor is not one this server returned: pass next_cursor from the previous page unchanged, or omit it for the first page.');
 }
 
+/** Which executions a page lists besides the range and filters: one agent run or session. */
+export interface ExecutionScope {
+  workflowRunId?: string;
+  sessionId?: string;
+}
+
+export interface ExecutionQueries {
+  /** Executions of the range, filters and scope. */
+  count(range: TimeRange, filters: Filters, scope: ExecutionScope): Promise<number>;
+  /** Newest first (ties: the greater id first), after `after` when given, at most `limit`. */
+  page(range: TimeRange, filters: Filters, scope: ExecutionScope, after: ExecutionCursor | undefined, limit: number): Promise<ExecutionSummary[]>;
+}
+
 /** Newest first; `cursor` continues after the last row of the previous page. */
 export async function listExecutions(
-  db: Db,
+  backend: AnalyticsBackend,
   args: { range: TimeRange; filters: Filters; limit: number; cursor?: string; workflowRunId?: string; sessionId?: string },
 ): Promise<ExecutionPage> {
-  const params: Params = { limit: args.limit + 1 };
-  let where = whereClause(args.range, args.filters, params);
-  if (args.workflowRunId !== undefined) {
-    params.run = args.workflowRunId;
-    where += ' AND agent_workflow_run_id = $run';
-  }
-  if (args.sessionId !== undefined) {
-    params.session = args.sessionId;
-    where += ' AND agent_session_id = $session';
-  }
-  const total = await db.one<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM executions WHERE ${where}`, params);
-  let pageWhere = where;
-  if (args.cursor) {
-    const cursor = decodeCursor(args.cursor);
-    params.c_t = sqlTime(cursor.t);
-    params.c_id = cursor.id;
-    pageWhere += ' AND (started_at, execution_id) < (CAST($c_t AS TIMESTAMP), $c_id)';
-  }
-  const rows = await db.all<ExecutionSummary>(
-    `SELECT ${SUMMARY_COLUMNS} FROM executions WHERE ${pageWhere}
-     ORDER BY started_at DESC, execution_id DESC LIMIT $limit`,
-    params,
-  );
+  const scope: ExecutionScope = { workflowRunId: args.workflowRunId, sessionId: args.sessionId };
+  const after = args.cursor ? decodeCursor(args.cursor) : undefined;
+  const [total, rows] = await Promise.all([
+    backend.executions.count(args.range, args.filters, scope),
+    backend.executions.page(args.range, args.filters, scope, after, args.limit + 1),
+  ]);
   const page = rows.slice(0, args.limit);
   const last = page[page.length - 1];
   return {
     window: describeRange(args.range),
     filters: args.filters,
-    total_matching: total?.n ?? 0,
+    total_matching: total,
     executions: page,
     next_cursor: rows.length > args.limit && last ? encodeCursor({ t: last.started_at, id: last.execution_id }) : null,
   };

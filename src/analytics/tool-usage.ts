@@ -1,6 +1,7 @@
-import type { Db, Params } from '../store/store.js';
-import { whereClause, type Filters } from './filters.js';
+import type { AnalyticsBackend } from './backend.js';
+import type { Filters } from './filters.js';
 import { describeRange, type TimeRange } from './time-range.js';
+import { round } from './usage.js';
 
 export const BREAKDOWN_DIMENSIONS = {
   tool: 'tool_name',
@@ -35,42 +36,45 @@ export interface Breakdown {
   has_more: boolean;
 }
 
+/** One group's counts as an engine returns them: raw, rounded by the shaping. */
+export type BreakdownCounts = Omit<BreakdownRow, 'success_rate'> & { finished: number };
+
+export interface ToolUsageQueries {
+  /**
+   * Groups of the range by `column`, most runs first (ties: by key, null last), at most `limit`;
+   * with the number of runs and groups in all. Percentiles interpolate linearly between ranks.
+   * The sample is the latest execution (ties: the greatest id).
+   */
+  breakdown(range: TimeRange, filters: Filters, column: string, limit: number): Promise<{ rows: BreakdownCounts[]; total_runs: number; total_groups: number }>;
+}
+
 /** Runs per tool (or user, team, server, client), most used first. */
 export async function toolUsage(
-  db: Db,
+  backend: AnalyticsBackend,
   args: { range: TimeRange; filters: Filters; by: BreakdownDimension; limit: number },
 ): Promise<Breakdown> {
-  const params: Params = { limit: args.limit + 1 };
-  const where = whereClause(args.range, args.filters, params);
-  const column = BREAKDOWN_DIMENSIONS[args.by];
-  const rows = await db.all<BreakdownRow & { total_runs: number; total_groups: number }>(
-    `SELECT ${column} AS key,
-            count(*)::INTEGER AS runs,
-            count(*) FILTER (status = 'succeeded')::INTEGER AS succeeded,
-            count(*) FILTER (status IN ('failed', 'terminated'))::INTEGER AS failures,
-            -- running executions have no outcome yet: they are left out of the rate
-            round(count(*) FILTER (status = 'succeeded') / nullif(count(*) FILTER (status <> 'running'), 0), 3)::DOUBLE AS success_rate,
-            coalesce(sum(tasks), 0)::DOUBLE AS tasks,
-            count(DISTINCT user_id)::INTEGER AS distinct_users,
-            round(quantile_cont(duration_ms, 0.5), 1)::DOUBLE AS p50_duration_ms,
-            round(quantile_cont(duration_ms, 0.95), 1)::DOUBLE AS p95_duration_ms,
-            iso(max(started_at)) AS last_used,
-            arg_max(execution_id, started_at) AS sample_execution_id,
-            (sum(count(*)) OVER ())::INTEGER AS total_runs,
-            (count(*) OVER ())::INTEGER AS total_groups
-     FROM executions WHERE ${where}
-     GROUP BY 1 ORDER BY runs DESC, key NULLS LAST LIMIT $limit`,
-    params,
-  );
-  const first = rows[0];
+  const { rows, total_runs, total_groups } = await backend.toolUsage.breakdown(args.range, args.filters, BREAKDOWN_DIMENSIONS[args.by], args.limit + 1);
+  const oneDecimal = (v: number | null) => (v === null ? null : round(v, 1));
   return {
     window: describeRange(args.range),
     filters: args.filters,
     by: args.by,
-    total_runs: first?.total_runs ?? 0,
-    total_groups: first?.total_groups ?? 0,
-    rows: rows.slice(0, args.limit).map(({ total_runs: _t, total_groups: _g, ...row }) => row),
+    total_runs,
+    total_groups,
+    rows: rows.slice(0, args.limit).map(({ finished, ...r }) => ({
+      key: r.key,
+      runs: r.runs,
+      succeeded: r.succeeded,
+      failures: r.failures,
+      // running executions have no outcome yet: they are left out of the rate
+      success_rate: finished > 0 ? round(r.succeeded / finished) : null,
+      tasks: round(r.tasks, 6),
+      distinct_users: r.distinct_users,
+      p50_duration_ms: oneDecimal(r.p50_duration_ms),
+      p95_duration_ms: oneDecimal(r.p95_duration_ms),
+      last_used: r.last_used,
+      sample_execution_id: r.sample_execution_id,
+    })),
     has_more: rows.length > args.limit,
   };
 }
-

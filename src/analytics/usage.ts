@@ -123,7 +123,12 @@ export async function usageSummary(
   };
 }
 
+/**
+ * Half up at `digits` decimals, after snapping away binary noise far below them: two engines
+ * that add or interpolate in another order give 740.35 and 740.3499999999999, which must both
+ * read 740.4.
+ */
 export function round(value: number, digits = 3): number {
   const f = 10 ** digits;
-  return Math.round(value * f) / f;
+  return Math.round(Math.round(value * f * 1e6) / 1e6) / f;
 }

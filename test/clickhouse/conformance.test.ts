@@ -7,6 +7,9 @@ import { duckdbAnalytics } from '../../src/analytics/duckdb/index.js';
 import type { Filters } from '../../src/analytics/filters.js';
 import { resolveRange, type Bucket, type TimeRange } from '../../src/analytics/time-range.js';
 import { usageSummary } from '../../src/analytics/usage.js';
+import { toolUsage } from '../../src/analytics/tool-usage.js';
+import { listExecutions } from '../../src/analytics/executions.js';
+import { traceExecution } from '../../src/analytics/trace.js';
 import { fixedClock } from '../../src/clock.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromText } from '../../src/ingest/lines.js';
@@ -81,6 +84,36 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
     expect(compared).toBe(30);
   });
 
+  it('tool_usage by every dimension, list_executions page by page, and trace_execution of executions with steps, runs and sessions', async () => {
+    const pair = await loadBoth(sampleText(), SAMPLE_ANCHOR);
+    for (const { name, range } of ranges(SAMPLE_ANCHOR)) {
+      for (const filters of FILTERS) {
+        for (const by of ['tool', 'user', 'team', 'server', 'client'] as const) {
+          const args = { range, filters, by, limit: 5 };
+          expect(await toolUsage(pair.house, args), `tool_usage ${by} ${name} ${JSON.stringify(filters)}`).toEqual(await toolUsage(pair.duck, args));
+        }
+      }
+    }
+    const range = ranges(SAMPLE_ANCHOR)[0]!.range;
+    let cursor: string | undefined;
+    let pages = 0;
+    const traced: string[] = [];
+    do {
+      const args = { range, filters: { team: 'eng' }, limit: 50, cursor };
+      const [duck, house] = await Promise.all([listExecutions(pair.duck, args), listExecutions(pair.house, args)]);
+      expect(house).toEqual(duck);
+      traced.push(...duck.executions.filter((e, i) => i % 7 === 0 || e.step_count > 0 || e.error_type).map((e) => e.execution_id));
+      cursor = duck.next_cursor ?? undefined;
+      pages++;
+    } while (cursor);
+    expect(pages).toBeGreaterThan(3);
+    for (const id of traced) expect(await traceExecution(pair.house, id), `trace ${id}`).toEqual(await traceExecution(pair.duck, id));
+    const withSteps = await Promise.all(traced.map((id) => traceExecution(pair.house, id)));
+    expect(withSteps.some((t) => t.steps.length > 1 && t.failing_step !== null)).toBe(true);
+    expect(withSteps.some((t) => t.related.same_session.length > 0)).toBe(true);
+    await expect(traceExecution(pair.house, 'no-such-id')).rejects.toThrow(/No execution has id "no-such-id"/);
+  });
+
   it('the spike day of the sample fleet: its drivers are the same', async () => {
     const pair = await loadBoth(sampleText(), SAMPLE_ANCHOR);
     const spikeDay = new Date(SAMPLE_SPIKE.from);
@@ -103,6 +136,10 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
       { name: 'cost_by_user', arguments: { window: '30d' } },
       { name: 'cost_by_user', arguments: { group_by: 'team' } },
       { name: 'cost_by_tool', arguments: { window: '30d', limit: 2 } },
+      { name: 'tool_usage', arguments: { window: '30d', by: 'user' } },
+      { name: 'list_executions', arguments: { window: '30d', status: 'failed', limit: 3 } },
+      { name: 'trace_execution', arguments: { execution_id: 'wf_ok' } },
+      { name: 'trace_execution', arguments: { execution_id: 'bot_3' } },
     ];
     for (const call of calls) {
       const [duck, house] = (await Promise.all([duckClient.callTool(call), houseClient.callTool(call)])) as [CallToolResult, CallToolResult];

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
 import { SchemaTooNewError, StoreOutOfMemoryError, StoreUnavailableError } from '../../src/errors.js';
 import { traceExecution } from '../../src/analytics/trace.js';
+import { duckdbAnalytics } from '../../src/analytics/duckdb/index.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromText } from '../../src/ingest/lines.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
@@ -194,7 +195,7 @@ describe('Store', () => {
       // replaces it instead of adding a second row.
       expect(await store.read((d) => d.all('SELECT execution_id FROM executions ORDER BY rowid'))).toEqual([{ execution_id: 'failed-wf' }, { execution_id: 'ok-wf' }]);
       expect((await store.read((d) => d.all<{ i: number }>('SELECT step_index AS i FROM steps ORDER BY rowid'))).map((r) => r.i)).toEqual([0, 2, 1, 0]);
-      const trace = await traceExecution((task) => store.read(task), 'failed-wf');
+      const trace = await traceExecution(duckdbAnalytics((task) => store.read(task)), 'failed-wf');
       expect(trace.steps.map((s) => s.name)).toEqual(['Read', 'Notify', 'Post']);
       const final = record('ok-wf', { started_at: '2026-10-29T08:00:00Z', ended_at: '2026-10-29T08:00:05Z', status: 'failed', tool: { name: 'wf', kind: 'workflow' } });
       expect(await ingestLines(store, blockFromText(JSON.stringify(final)), 'new')).toMatchObject({ inserted: 0, updated: 1 });
@@ -223,7 +224,7 @@ describe('Store', () => {
       [otlp]: `02${otlp.replace('-', '')}`.toUpperCase(),
       ex_7f3a: text('ex_7f3a'),
     });
-    for (const id of ids) expect((await traceExecution((task) => store.read(task), id)).execution.execution_id).toBe(id);
+    for (const id of ids) expect((await traceExecution(duckdbAnalytics((task) => store.read(task)), id)).execution.execution_id).toBe(id);
   });
 
   it('a write made while a query runs yields to it only for a moment: a query that waits for the write still ends', async () => {

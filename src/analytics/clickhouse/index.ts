@@ -2,6 +2,9 @@ import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import type { AnalyticsBackend } from '../backend.js';
 import type { Coverage } from '../coverage.js';
 import { clickhouseCostQueries } from './cost.js';
+import { clickhouseExecutionQueries } from './executions.js';
+import { clickhouseToolUsageQueries } from './tool-usage.js';
+import { clickhouseTraceQueries } from './trace.js';
 import { ChQuery, isoFromMicros } from './sql.js';
 import { clickhouseUsageQueries } from './usage.js';
 
@@ -30,5 +33,8 @@ export function clickhouseAnalytics(ch: ClickHouseDb): AnalyticsBackend {
     },
     usage: clickhouseUsageQueries(ch),
     cost: clickhouseCostQueries(ch),
+    toolUsage: clickhouseToolUsageQueries(ch),
+    executions: clickhouseExecutionQueries(ch),
+    trace: clickhouseTraceQueries(ch),
   };
 }

@@ -20,10 +20,11 @@ const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}
 export async function fleetSummaryText(store: Store, clock: Clock, window: string, tz?: string): Promise<string> {
   const oldest = needsOldest({ window }) ? (await store.read((db) => storeExtent(db))).oldest_started_at : null;
   const range = resolveRange({ window, tz }, clock, '7d', oldest ? new Date(oldest) : null);
-  const usage = await usageSummary(duckdbAnalytics((task) => store.read(task)), { range, filters: {} });
+  const analytics = duckdbAnalytics((task) => store.read(task));
+  const usage = await usageSummary(analytics, { range, filters: {} });
+  const tools = await toolUsage(analytics, { range, filters: {}, by: 'tool', limit: 5 });
   const failures = await failureReport((task) => store.read(task), { range, filters: {}, limit: 3 });
   return store.read(async (db) => {
-    const tools = await toolUsage(db, { range, filters: {}, by: 'tool', limit: 5 });
     const spike = await whoDroveSpike(db, { range, filters: {}, limit: 1 });
     const unused = await unusedTools(db, { range: resolveRange({ window: '30d', tz }, clock), limit: 5 });
     const out: string[] = [];

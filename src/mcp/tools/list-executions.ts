@@ -53,9 +53,7 @@ Example: "Show my failed executions since midnight."`,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args, ctx);
-    const page = await ctx.store.read((db) =>
-      listExecutions(db, { range, filters, limit: args.limit, cursor: args.cursor, workflowRunId: args.workflow_run_id, sessionId: args.session_id }),
-    );
+    const page = await listExecutions(ctx.analytics, { range, filters, limit: args.limit, cursor: args.cursor, workflowRunId: args.workflow_run_id, sessionId: args.session_id });
     const result = { ...page, executions: page.executions.map((e) => ctx.access.viewSummary(e)) };
     const note = result.total_matching === 0 ? await explainEmpty(ctx, range, filters) : undefined;
     const lines = result.executions

@@ -48,7 +48,7 @@ Example: "Which MCP tools did the revops team use most this month?"`,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args, ctx);
-    const result = await ctx.store.read((db) => toolUsage(db, { range, filters, by: args.by, limit: args.limit }));
+    const result = await toolUsage(ctx.analytics, { range, filters, by: args.by, limit: args.limit });
     const metrics = await fromMetrics(ctx, range, filters);
     // A fleet that sends only metrics has no executions: that is no empty answer to explain.
     const note = result.total_runs === 0 && !metrics.from_metrics ? await explainEmpty(ctx, range, filters) : undefined;

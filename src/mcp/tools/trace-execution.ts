@@ -64,7 +64,7 @@ Example: "Why did execution ex_7f3a fail, and whose credentials did the failing 
   annotations: READ_ONLY,
   view: appView('trace_execution'),
   async handler(args, ctx) {
-    const trace = await traceExecution((task) => ctx.store.read(task), args.execution_id);
+    const trace = await traceExecution(ctx.analytics, args.execution_id);
     const view = ctx.access.viewTrace(trace);
     // A view is recorded after the answer is built, and committed with other views (the audit
     // log batches them): one commit per view would double the tool's latency and fill the write

@@ -39,7 +39,7 @@ Example: "Unmask ex_7f3a's input for INC-4521: which account did the sync touch?
     if (args.reason.replace(/\s/g, '').length < 10) {
       throw new UserInputError('reason must have at least 10 characters other than spaces: say why you need the raw data (a ticket or incident, what you look for).');
     }
-    const trace = await traceExecution((task) => ctx.store.read(task), args.execution_id);
+    const trace = await traceExecution(ctx.analytics, args.execution_id);
     const fields = args.fields ?? [...FIELDS];
     // Audit first: if this throws, no data leaves the server (fail closed).
     const event = await ctx.audit.record({ action: 'unmask', target: args.execution_id, reason: args.reason, details: { fields } });
