@@ -1,5 +1,6 @@
 import { sampleExecutions, seriesBefore } from '../analytics/alert-signals.js';
 import type { Filters } from '../analytics/filters.js';
+import { duckdbAnalytics } from '../analytics/duckdb/index.js';
 import { whoDroveSpike, type Contributor } from '../analytics/spike.js';
 import type { Db } from '../store/store.js';
 import { describeRule, groupBy, ms, type AlertRule } from './rules.js';
@@ -62,7 +63,8 @@ export async function explain(db: Db, rule: AlertRule, state: AlertState, at: nu
   const failuresOnly = rule.kind === 'error_rate' || rule.kind === 'failures' || (rule.kind === 'volume_spike' && rule.measure === 'failures');
   const series = await seriesBefore(db, { filters, to, bucketMs, buckets: 12 });
   // who_drove_spike over the day before, taking the bucket that holds the alert's last minute.
-  const spike = await whoDroveSpike(db, {
+  // On this read connection: the spike's queries run one after the other.
+  const spike = await whoDroveSpike(duckdbAnalytics((task) => task(db)), {
     range: { from: new Date(at - DAY), to },
     filters: failuresOnly ? { ...filters, status: 'failed' } : filters,
     at: new Date(at - 1),

@@ -5,6 +5,7 @@ import type { UsageQueries } from './usage.js';
 import type { ExecutionQueries } from './executions.js';
 import type { ToolUsageQueries } from './tool-usage.js';
 import type { TraceQueries } from './trace.js';
+import type { SpikeQueries } from './spike.js';
 
 /**
  * What the analytics functions ask of a storage engine, one group of queries per question. Each
@@ -21,4 +22,5 @@ export interface AnalyticsBackend {
   toolUsage: ToolUsageQueries;
   executions: ExecutionQueries;
   trace: TraceQueries;
+  spike: SpikeQueries;
 }

@@ -70,8 +70,7 @@ describe('analytics functions called directly', () => {
     // Only the spike day and the days after it: nothing before the window to compare with.
     const records = smallFleet().filter((r) => (r.started_at as string) >= '2026-10-27');
     const store = await fixtureStore(records);
-    const report = await store.read((db) =>
-      whoDroveSpike(db, { range: resolveRange({ from: '2026-10-27T00:00:00Z', to: '2026-11-01T00:00:00Z' }, clock), filters: {}, limit: 3 }),
+    const report = await (whoDroveSpike(duckdbAnalytics((task) => store.read(task)), { range: resolveRange({ from: '2026-10-27T00:00:00Z', to: '2026-11-01T00:00:00Z' }, clock), filters: {}, limit: 3 })
     );
     expect(report.baseline_method).toBe('median_bucket');
     expect(report.baseline_explained).toMatch(/median hour of the window/);
@@ -82,7 +81,7 @@ describe('analytics functions called directly', () => {
   it('who_drove_spike says so when nothing rose above its baseline', async () => {
     const records = smallFleet().filter((r) => String(r.execution_id).startsWith('ana_'));
     const store = await fixtureStore(records);
-    const report = await store.read((db) => whoDroveSpike(db, { range: resolveRange({ window: '7d' }, clock), filters: {}, limit: 3 }));
+    const report = await (whoDroveSpike(duckdbAnalytics((task) => store.read(task)), { range: resolveRange({ window: '7d' }, clock), filters: {}, limit: 3 }));
     expect(report.spike).toBeNull();
     expect(report.note).toMatch(/no spike/);
   });
@@ -112,8 +111,7 @@ describe('analytics functions called directly', () => {
       expect(filtered.total_executions).toBe(await count(from!, to!, "AND user_id = 'u_bot'"));
     }
     // The spike counted from a window that ends mid-hour: only what happened before "now".
-    const spike = await store.read((db) =>
-      whoDroveSpike(db, { range: resolveRange({ from: '2026-10-27T00:00:00Z', to: '2026-10-28T15:21:00Z' }, clock), filters: {}, limit: 3 }),
+    const spike = await (whoDroveSpike(duckdbAnalytics((task) => store.read(task)), { range: resolveRange({ from: '2026-10-27T00:00:00Z', to: '2026-10-28T15:21:00Z' }, clock), filters: {}, limit: 3 })
     );
     expect(spike.spike?.executions).toBe(await count('2026-10-28T15:00:00Z', '2026-10-28T15:21:00Z'));
     expect(spike.contributors.users[0]).toMatchObject({ key: 'u_bot', executions: await count('2026-10-28T15:00:00Z', '2026-10-28T15:21:00Z', "AND user_id = 'u_bot'") });

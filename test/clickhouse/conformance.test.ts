@@ -10,6 +10,7 @@ import { usageSummary } from '../../src/analytics/usage.js';
 import { toolUsage } from '../../src/analytics/tool-usage.js';
 import { listExecutions } from '../../src/analytics/executions.js';
 import { traceExecution } from '../../src/analytics/trace.js';
+import { whoDroveSpike } from '../../src/analytics/spike.js';
 import { fixedClock } from '../../src/clock.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromText } from '../../src/ingest/lines.js';
@@ -114,6 +115,33 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
     await expect(traceExecution(pair.house, 'no-such-id')).rejects.toThrow(/No execution has id "no-such-id"/);
   });
 
+  it('who_drove_spike for every window, baseline method, `at` and filter', async () => {
+    // 70 days: a 35-day window in day buckets still has four weeks of history before it.
+    const text = [...generateLines({ days: 70, perWeekday: 50, seed: 5, spike: true, runningFirstRate: 0.05, repeatRate: 0.03 })].join('\n');
+    const pair = await loadBoth(text, SAMPLE_ANCHOR);
+    const cases = [
+      { name: '35 days by day', range: resolveRange({ window: '35d' }, fixedClock(new Date(SAMPLE_ANCHOR))), at: undefined as Date | undefined },
+      ...ranges(SAMPLE_ANCHOR).map(({ name, range }) => ({ name, range, at: undefined as Date | undefined })),
+      { name: 'the spike week', range: { from: new Date('2026-10-24T00:00:00Z'), to: new Date('2026-10-31T00:00:00Z') }, at: undefined },
+      { name: 'at the spike', range: { from: new Date('2026-10-24T00:00:00Z'), to: new Date('2026-10-31T00:00:00Z') }, at: new Date(SAMPLE_SPIKE.from) },
+      // Before the oldest data: no history, the window's median bucket.
+      { name: 'the first days', range: { from: new Date('2026-10-01T00:00:00Z'), to: new Date('2026-10-05T12:30:00Z') }, at: undefined },
+    ];
+    const spikes: string[] = [];
+    for (const { name, range, at } of cases) {
+      for (const filters of FILTERS) {
+        const args = { range, filters, at, limit: 3 };
+        const [duck, house] = await Promise.all([whoDroveSpike(pair.duck, args), whoDroveSpike(pair.house, args)]);
+        expect(house, `who_drove_spike ${name} ${JSON.stringify(filters)}`).toEqual(duck);
+        if (duck.spike) spikes.push(`${duck.baseline_method}:${duck.contributors.users[0]?.key}`);
+      }
+    }
+    // Both baseline methods were compared, with contributors, and the planted spike was found.
+    expect(spikes.some((s) => s.startsWith('median_bucket:'))).toBe(true);
+    expect(spikes).toContain(`same_hours_previous_days:${SAMPLE_SPIKE.user}`);
+    expect(spikes.some((s) => s.startsWith('same_weekday_previous_weeks:'))).toBe(true);
+  });
+
   it('the spike day of the sample fleet: its drivers are the same', async () => {
     const pair = await loadBoth(sampleText(), SAMPLE_ANCHOR);
     const spikeDay = new Date(SAMPLE_SPIKE.from);
@@ -137,6 +165,8 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
       { name: 'cost_by_user', arguments: { group_by: 'team' } },
       { name: 'cost_by_tool', arguments: { window: '30d', limit: 2 } },
       { name: 'tool_usage', arguments: { window: '30d', by: 'user' } },
+      { name: 'who_drove_spike', arguments: {} },
+      { name: 'who_drove_spike', arguments: { at: '2026-10-28T15:10:00Z', from: '2026-10-28T00:00:00Z', to: '2026-10-29T00:00:00Z' } },
       { name: 'list_executions', arguments: { window: '30d', status: 'failed', limit: 3 } },
       { name: 'trace_execution', arguments: { execution_id: 'wf_ok' } },
       { name: 'trace_execution', arguments: { execution_id: 'bot_3' } },

@@ -5,6 +5,7 @@ import { clickhouseCostQueries } from './cost.js';
 import { clickhouseExecutionQueries } from './executions.js';
 import { clickhouseToolUsageQueries } from './tool-usage.js';
 import { clickhouseTraceQueries } from './trace.js';
+import { clickhouseSpikeQueries } from './spike.js';
 import { ChQuery, isoFromMicros } from './sql.js';
 import { clickhouseUsageQueries } from './usage.js';
 
@@ -36,5 +37,6 @@ export function clickhouseAnalytics(ch: ClickHouseDb): AnalyticsBackend {
     toolUsage: clickhouseToolUsageQueries(ch),
     executions: clickhouseExecutionQueries(ch),
     trace: clickhouseTraceQueries(ch),
+    spike: clickhouseSpikeQueries(ch),
   };
 }

@@ -5,6 +5,7 @@ import { duckdbCostQueries } from './cost.js';
 import { duckdbExecutionQueries } from './executions.js';
 import { duckdbToolUsageQueries } from './tool-usage.js';
 import { duckdbTraceQueries } from './trace.js';
+import { duckdbSpikeQueries } from './spike.js';
 import { duckdbUsageQueries } from './usage.js';
 
 /** The analytics of a DuckDB store: each query on a read connection of its own, side by side. */
@@ -17,5 +18,6 @@ export function duckdbAnalytics(read: Reader): AnalyticsBackend {
     toolUsage: duckdbToolUsageQueries(read),
     executions: duckdbExecutionQueries(read),
     trace: duckdbTraceQueries(read),
+    spike: duckdbSpikeQueries(read),
   };
 }

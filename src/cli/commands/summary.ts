@@ -24,8 +24,8 @@ export async function fleetSummaryText(store: Store, clock: Clock, window: strin
   const usage = await usageSummary(analytics, { range, filters: {} });
   const tools = await toolUsage(analytics, { range, filters: {}, by: 'tool', limit: 5 });
   const failures = await failureReport((task) => store.read(task), { range, filters: {}, limit: 3 });
+  const spike = await whoDroveSpike(analytics, { range, filters: {}, limit: 1 });
   return store.read(async (db) => {
-    const spike = await whoDroveSpike(db, { range, filters: {}, limit: 1 });
     const unused = await unusedTools(db, { range: resolveRange({ window: '30d', tz }, clock), limit: 5 });
     const out: string[] = [];
     out.push(`Fleet summary, ${usage.window.from} to ${usage.window.to}`);

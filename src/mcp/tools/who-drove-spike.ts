@@ -59,7 +59,7 @@ Example: "Who drove Tuesday afternoon's spike?"`,
     const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args, ctx);
     const at = args.at ? parseInstant(args.at, 'at') : undefined;
-    const result = await ctx.store.read((db) => whoDroveSpike(db, { range, filters, at, limit: args.limit }));
+    const result = await whoDroveSpike(ctx.analytics, { range, filters, at, limit: args.limit });
     if (!result.spike) {
       // A window without data explains itself better than "no bucket rose above its baseline".
       const note = (await explainEmpty(ctx, range, filters)) ?? result.note;
