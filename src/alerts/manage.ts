@@ -10,6 +10,7 @@ import { putRule, putSilence, removeRule, ruleRow, ruleRows } from '../store/ale
 import type { Store } from '../store/store.js';
 import { parseChannel, type Channel } from './channels.js';
 import { parseRule, type AlertRule } from './rules.js';
+import { duckdbAnalytics } from '../analytics/duckdb/index.js';
 
 /** The alerts file: channels by name and rules. */
 export interface AlertsFile {
@@ -65,7 +66,7 @@ export function checkChannels(rule: AlertRule, channels: ReadonlyMap<string, Cha
 
 /** Filter values that match nothing stored, with the closest names, as one error. */
 export async function checkFilterValues(store: Store, rule: AlertRule): Promise<void> {
-  const problems = await store.read((db) => unknownFilterValues(db, rule.filters));
+  const problems = await unknownFilterValues(duckdbAnalytics((task) => store.read(task)), rule.filters);
   if (problems.length) {
     throw new UserInputError(
       `rule ${rule.name}: ${problems.map((p) => `no ${p.filter} is named ${JSON.stringify(p.value)}${p.closest.length ? ` (closest: ${p.closest.join(', ')})` : ''}`).join('; ')}. fleet_catalog lists the names that exist.`,
@@ -131,7 +132,7 @@ export async function syncFileRules(ctx: RuleChangeContext, file: AlertsFile, lo
     const before = byName.get(rule.name);
     const json = JSON.stringify(rule);
     if (before && JSON.stringify(JSON.parse(before.rule)) === json && before.origin === 'file') continue;
-    const problems = await ctx.store.read((db) => unknownFilterValues(db, rule.filters));
+    const problems = await unknownFilterValues(duckdbAnalytics((task) => ctx.store.read(task)), rule.filters);
     for (const p of problems) log(`alerts: rule ${rule.name}: no ${p.filter} is named ${JSON.stringify(p.value)} yet${p.closest.length ? ` (closest: ${p.closest.join(', ')})` : ''}; it is kept, and matches once one is.`);
     await ctx.audit.record({ action: before ? 'alert_rule_update' : 'alert_rule_create', target: rule.name, details: { rule, from_file: true } });
     await ctx.store.write((db) => putRule(db, { name: rule.name, kind: rule.kind, rule: json, origin: 'file', by: ctx.actor, at: ctx.clock.now() }));

@@ -1,7 +1,7 @@
-import type { Params, Reader } from '../store/store.js';
-import { whereClause, type Filters } from './filters.js';
+import type { AnalyticsBackend } from './backend.js';
+import type { Filters } from './filters.js';
 import { describeRange, type TimeRange } from './time-range.js';
-import { usageRows } from './duckdb/usage-rows.js';
+import { round } from './usage.js';
 
 export interface FailureGroup {
   error_type: string | null;
@@ -42,61 +42,38 @@ export interface FailureReport {
   has_more: boolean;
 }
 
-/**
- * Failed and terminated executions grouped by error type, layer, tool and failing connector.
- * The groups come from the narrow `failures` table (a few percent of the rows); the failure rate
- * needs the count of every status, which hourly_usage gives, read in parallel on another connection.
- */
+/** The queries behind failure_report, answered by each engine (AnalyticsBackend). */
+export interface FailureQueries {
+  /** Failed and terminated executions of the range, and all finished ones. */
+  totals(range: TimeRange, filters: Filters): Promise<{ failures: number; finished: number }>;
+  /**
+   * Every group of failed and terminated executions by error type, layer, tool and failing
+   * connector: most first, then the latest, then by those four (null last). The sample is the
+   * group's latest execution (ties: the greatest id).
+   */
+  groups(range: TimeRange, filters: Filters): Promise<FailureGroup[]>;
+}
+
+/** Failed and terminated executions grouped by error type, layer, tool and failing connector. */
 export async function failureReport(
-  read: Reader,
+  backend: AnalyticsBackend,
   args: { range: TimeRange; filters: Filters; limit: number },
 ): Promise<FailureReport> {
-  const params: Params = {};
   const { status: _ignored, ...filters } = args.filters;
-  const where = whereClause(args.range, filters, params);
-  const totalsRead = read((db) => {
-    const totalParams: Params = {};
-    return db.one<{ failures: number; finished: number }>(
-      `SELECT coalesce(sum(executions) FILTER (status IN ('failed', 'terminated')), 0)::INTEGER AS failures,
-              coalesce(sum(executions) FILTER (status <> 'running'), 0)::INTEGER AS finished
-       FROM ${usageRows(args.range, filters, totalParams, 't_')} AS u`,
-      totalParams,
-    );
-  });
-  totalsRead.catch(() => undefined); // awaited below; never left rejecting unobserved
   // Every group comes back (a few hundred rows at most): the layer totals are summed from them,
   // which saves a second query, and the page is cut here.
-  const groups = await read((db) =>
-    db.all<FailureGroup>(
-      // Per user first, then per group: counting the users as rows is cheaper than a DISTINCT.
-      `WITH per_user AS (
-         SELECT error_type, error_layer, tool_name, failing_connector, user_id,
-                count(*) AS n, count(*) FILTER (status = 'terminated') AS terminated,
-                min(started_at) AS first, max(started_at) AS last, arg_max(execution_id, started_at) AS sample
-         FROM failures WHERE ${where}
-         GROUP BY ALL
-       )
-       SELECT error_type, error_layer, tool_name AS tool, failing_connector AS connector,
-              sum(n)::INTEGER AS count, sum(terminated)::INTEGER AS terminated, count(*)::INTEGER AS affected_users,
-              iso(min(first)) AS first_seen, iso(max(last)) AS last_seen, arg_max(sample, last) AS sample_execution_id
-       FROM per_user
-       GROUP BY 1, 2, 3, 4
-       ORDER BY count DESC, last_seen DESC`,
-      params,
-    ),
-  );
+  const [totals, groups] = await Promise.all([backend.failures.totals(args.range, filters), backend.failures.groups(args.range, filters)]);
   const layerCounts = new Map<string | null, number>();
   for (const g of groups) layerCounts.set(g.error_layer, (layerCounts.get(g.error_layer) ?? 0) + g.count);
   const byLayer = [...layerCounts]
     .map(([layer, count]) => ({ layer, count }))
     .sort((a, b) => b.count - a.count || (a.layer === null ? 1 : b.layer === null ? -1 : a.layer.localeCompare(b.layer)));
-  const totals = await totalsRead;
   const rollup = rollUp(groups);
   return {
     window: describeRange(args.range),
     filters,
-    total_failures: totals?.failures ?? 0,
-    failure_rate: totals?.finished ? Math.round((totals.failures / totals.finished) * 1000) / 1000 : null,
+    total_failures: totals.failures,
+    failure_rate: totals.finished ? round(totals.failures / totals.finished) : null,
     by_layer: byLayer,
     rollup: rollup.slice(0, args.limit),
     groups: groups.slice(0, args.limit),

@@ -1,8 +1,8 @@
-import type { Db } from '../store/store.js';
-import { describeRange, sqlTime, type TimeRange } from './time-range.js';
+import type { AnalyticsBackend } from './backend.js';
+import { describeRange, type TimeRange } from './time-range.js';
 
 /** Statuses that ended a call badly, for the one who made it. */
-const BAD = `('failed', 'stopped', 'terminated')`;
+export const BAD_STATUSES = `('failed', 'stopped', 'terminated')`;
 
 export type Verdict = 'only you' | 'everyone' | 'mixed';
 
@@ -60,60 +60,69 @@ const CALLER_SPECIFIC = /auth|forbidden|unauthori[sz]ed|permission|credential|to
  * - only you: no other user failed on it (others may have succeeded, or nobody else called it);
  * - mixed: anything in between.
  */
-export async function myFailures(db: Db, args: { range: TimeRange; user: string; tool?: string; limit: number }): Promise<MyFailuresResult> {
-  const params = { from: sqlTime(args.range.from), to: sqlTime(args.range.to), user: args.user, ...(args.tool ? { tool: args.tool } : {}), limit: args.limit };
-  const inWindow = `started_at >= CAST($from AS TIMESTAMP) AND started_at < CAST($to AS TIMESTAMP)`;
-  const mine = await db.all<Omit<MyFailure, 'fleet' | 'verdict' | 'verdict_explained' | 'next' | 'failing_step' | 'error'> & {
-    error_type: string | null; error_layer: string | null; error_message: string | null;
-  }>(
-    `SELECT execution_id, iso(started_at) AS started_at, status, tool_name AS tool, tool_server AS server, agent_client AS client,
-            error_type, error_layer, error_message
-     FROM executions
-     WHERE ${inWindow} AND user_id = $user AND status IN ${BAD}${args.tool ? ' AND tool_name = $tool' : ''}
-     ORDER BY started_at DESC, execution_id DESC LIMIT $limit`,
-    params,
-  );
-  const total = await db.one<{ n: number }>(
-    `SELECT count(*)::INTEGER AS n FROM executions WHERE ${inWindow} AND user_id = $user AND status IN ${BAD}${args.tool ? ' AND tool_name = $tool' : ''}`,
-    params,
-  );
-  if (mine.length === 0) return { window: describeRange(args.range), user: args.user, total_bad: total?.n ?? 0, failures: [] };
+/** A bad execution of the caller's, as the engines return it. */
+export type MineRow = Omit<MyFailure, 'fleet' | 'verdict' | 'verdict_explained' | 'next' | 'failing_step' | 'error'> & {
+  error_type: string | null;
+  error_layer: string | null;
+  error_message: string | null;
+};
 
-  const ids = mine.map((m) => m.execution_id);
-  const steps = await db.all<{ execution_id: string; index: number; name: string; connector: string | null; auth_mode: string | null; auth_identity: string | null }>(
-    `SELECT execution_id, arg_min(step_index, step_index) AS "index", arg_min(name, step_index) AS name, arg_min(connector, step_index) AS connector,
-            arg_min(auth_mode, step_index) AS auth_mode, arg_min(auth_identity, step_index) AS auth_identity
-     FROM steps
-     WHERE execution_key IN (SELECT execution_key_of(id) FROM (SELECT unnest(from_json($ids, '["VARCHAR"]')) AS id))
-       AND status IN ('failed', 'terminated')
-     GROUP BY execution_id`,
-    { ids: JSON.stringify(ids) },
-  );
-  const stepOf = new Map(steps.map((s) => [s.execution_id, s]));
+export type FailingStep = NonNullable<MyFailure['failing_step']> & { execution_id: string };
+
+export interface MyFailuresQueries {
+  /** The user's failed, stopped and terminated executions of the range (of `tool` when given), newest first (ties: greater id first), and how many in all. */
+  mine(range: TimeRange, user: string, tool: string | undefined, limit: number): Promise<{ rows: MineRow[]; total: number }>;
+  /** The first failed or terminated step of each execution that has one. */
+  failingSteps(executionIds: string[]): Promise<FailingStep[]>;
+  /**
+   * The tools across the fleet in the range: counts as FleetOfTool's, the server of the tool's
+   * latest execution (ties: greatest id), and every error type and failing connector of its
+   * failures with their counts (dominant_* are picked from those).
+   */
+  fleet(range: TimeRange, user: string, tools: string[]): Promise<{
+    stats: Array<Omit<FleetOfTool, 'dominant_error_type' | 'dominant_connector'>>;
+    errorTypes: Array<{ tool: string; value: string; n: number }>;
+    connectors: Array<{ tool: string; value: string; n: number }>;
+  }>;
+}
+
+const utf8 = (text: string) => Buffer.from(text, 'utf8');
+
+/** The most frequent value of each tool (ties: the first in byte order), as DuckDB's mode() but decided. */
+function dominant(rows: Array<{ tool: string; value: string; n: number }>): Map<string, string> {
+  const best = new Map<string, { value: string; n: number }>();
+  for (const r of rows) {
+    const held = best.get(r.tool);
+    if (!held || r.n > held.n || (r.n === held.n && Buffer.compare(utf8(r.value), utf8(held.value)) < 0)) best.set(r.tool, r);
+  }
+  return new Map([...best].map(([tool, b]) => [tool, b.value]));
+}
+
+/**
+ * The caller's own failed, stopped and terminated executions, newest first, each set against the
+ * same tool across the fleet in the window: is it only the caller, everyone, or mixed?
+ *
+ * - everyone: at least two other users failed on the tool, and they failed more often than not;
+ * - only you: no other user failed on it (others may have succeeded, or nobody else called it);
+ * - mixed: anything in between.
+ */
+export async function myFailures(backend: AnalyticsBackend, args: { range: TimeRange; user: string; tool?: string; limit: number }): Promise<MyFailuresResult> {
+  const q = backend.myFailures;
+  const { rows: mine, total } = await q.mine(args.range, args.user, args.tool, args.limit);
+  if (mine.length === 0) return { window: describeRange(args.range), user: args.user, total_bad: total, failures: [] };
 
   const tools = [...new Set(mine.map((m) => m.tool))];
-  const fleet = await db.all<FleetOfTool>(
-    `SELECT tool_name AS tool, any_value(tool_server) AS server,
-            count(*) FILTER (user_id <> $user)::INTEGER AS others_executions,
-            count(*) FILTER (user_id <> $user AND status IN ('failed', 'terminated'))::INTEGER AS others_failures,
-            count(DISTINCT user_id) FILTER (user_id <> $user AND status IN ('failed', 'terminated'))::INTEGER AS others_users_failed,
-            count(DISTINCT user_id) FILTER (user_id <> $user AND status = 'succeeded')::INTEGER AS others_users_succeeded,
-            count(*) FILTER (status IN ('failed', 'terminated'))::INTEGER AS failures,
-            count(DISTINCT user_id) FILTER (status IN ('failed', 'terminated'))::INTEGER AS users_affected,
-            iso(min(started_at) FILTER (status IN ('failed', 'terminated'))) AS first_failure_at,
-            mode(error_type) FILTER (status IN ('failed', 'terminated')) AS dominant_error_type,
-            mode(failing_connector) FILTER (status IN ('failed', 'terminated')) AS dominant_connector
-     FROM executions WHERE ${inWindow} AND tool_name IN (SELECT unnest(from_json($tools, '["VARCHAR"]')))
-     GROUP BY tool_name`,
-    { from: params.from, to: params.to, user: args.user, tools: JSON.stringify(tools) },
-  );
-  const fleetOf = new Map(fleet.map((f) => [f.tool, f]));
+  const [steps, fleet] = await Promise.all([q.failingSteps(mine.map((m) => m.execution_id)), q.fleet(args.range, args.user, tools)]);
+  const stepOf = new Map(steps.map(({ execution_id, ...s }) => [execution_id, s]));
+  const errorTypes = dominant(fleet.errorTypes);
+  const connectors = dominant(fleet.connectors);
+  const fleetOf = new Map(fleet.stats.map((f) => [f.tool, { ...f, dominant_error_type: errorTypes.get(f.tool) ?? null, dominant_connector: connectors.get(f.tool) ?? null }]));
   const window = describeRange(args.range);
 
   return {
     window,
     user: args.user,
-    total_bad: total?.n ?? mine.length,
+    total_bad: total,
     failures: mine.map(({ error_type, error_layer, error_message, ...m }) => {
       const f = fleetOf.get(m.tool)!;
       const { verdict, explained } = judge(m, { type: error_type, layer: error_layer }, f);

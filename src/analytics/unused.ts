@@ -1,6 +1,5 @@
-import type { Db, Params } from '../store/store.js';
-import { describeRange, previousRange, sqlTime, type TimeRange } from './time-range.js';
-import { flaggedUsageRows } from './duckdb/usage-rows.js';
+import type { AnalyticsBackend } from './backend.js';
+import { describeRange, previousRange, type TimeRange } from './time-range.js';
 
 export interface UnusedTool {
   name: string;
@@ -22,62 +21,63 @@ export interface UnusedTools {
   has_more: boolean;
 }
 
+/** A tool of the catalog with its runs in the window and the one before (UnusedQueries). */
+export interface CatalogTool {
+  name: string;
+  /** '' for a tool without a server. */
+  server: string;
+  kind: string;
+  /** The last execution ever seen: its start in microseconds, and as the answers write it. */
+  last_seen_us: number | null;
+  last_seen: string | null;
+  /** Hour boundaries between the last execution and the window's end. */
+  hours_since_last_use: number | null;
+  in_window: number;
+  in_previous: number;
+  from_catalog: boolean;
+}
+
+export interface UnusedQueries {
+  /**
+   * Every tool of the catalog (every tool ever seen, plus those a catalog file or a tool list
+   * named) first seen before the window's end, of `server` and `kind` when given.
+   */
+  tools(range: TimeRange, previous: TimeRange, only: { server?: string; kind?: string }): Promise<CatalogTool[]>;
+}
+
+const utf8 = (text: string) => Buffer.from(text, 'utf8');
+
 /**
- * Tools in the catalog (every tool ever seen, plus those listed in a catalog file) with no
- * execution in the window, runs counted from hourly_usage. Tools first seen after the window are not counted as unused in it.
+ * Tools in the catalog with no execution in the window. Tools first seen after the window are
+ * not counted as unused in it.
  */
 export async function unusedTools(
-  db: Db,
+  backend: AnalyticsBackend,
   args: { range: TimeRange; server?: string; kind?: string; limit: number },
 ): Promise<UnusedTools> {
   const previous = previousRange(args.range);
-  const params: Params = { to: sqlTime(args.range.to), limit: args.limit + 1 };
-  const conditions = ['(t.first_seen IS NULL OR t.first_seen < CAST($to AS TIMESTAMP))'];
-  if (args.server !== undefined) {
-    params.server = args.server;
-    conditions.push('t.server = $server');
-  }
-  if (args.kind !== undefined) {
-    params.kind = args.kind;
-    conditions.push('t.kind = $kind');
-  }
-  const both = flaggedUsageRows('is_current', [{ range: args.range, flag: true }, { range: previous, flag: false }], {}, params, 'w_');
-  const rows = await db.all<UnusedTool & { unused_count: number; catalog_size: number }>(
-    `WITH runs AS (
-       SELECT tool_name, coalesce(tool_server, '') AS server,
-              coalesce(sum(executions) FILTER (is_current), 0)::INTEGER AS in_window,
-              coalesce(sum(executions) FILTER (NOT is_current), 0)::INTEGER AS in_previous
-       FROM ${both} AS u
-       GROUP BY 1, 2
-     ),
-     catalog AS (
-       SELECT t.*, coalesce(r.in_window, 0) AS in_window, coalesce(r.in_previous, 0) AS in_previous
-       FROM tools t LEFT JOIN runs r ON r.tool_name = t.name AND r.server = t.server
-       WHERE ${conditions.join(' AND ')}
-     )
-     SELECT name, nullif(server, '') AS server, kind,
-            iso(last_seen) AS last_used,
-            CASE WHEN last_seen IS NOT NULL
-                 THEN floor(date_diff('hour', last_seen, CAST($to AS TIMESTAMP)) / 24)::INTEGER END AS days_since_last_use,
-            in_previous AS runs_in_previous_window,
-            from_catalog AS listed_in_catalog,
-            (count(*) OVER ())::INTEGER AS unused_count,
-            (SELECT count(*) FROM catalog)::INTEGER AS catalog_size
-     FROM catalog WHERE in_window = 0
-     ORDER BY last_seen NULLS FIRST, name
-     LIMIT $limit`,
-    params,
-  );
-  const catalogSize =
-    rows[0]?.catalog_size ??
-    (await db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM tools'))?.n ??
-    0;
+  const catalog = await backend.unused.tools(args.range, previous, { server: args.server, kind: args.kind });
+  const unused = catalog
+    .filter((t) => t.in_window === 0)
+    .sort((a, b) =>
+      a.last_seen_us === b.last_seen_us
+        ? Buffer.compare(utf8(a.name), utf8(b.name))
+        : a.last_seen_us === null ? -1 : b.last_seen_us === null ? 1 : a.last_seen_us - b.last_seen_us,
+    );
   return {
     window: describeRange(args.range),
     previous_window: describeRange(previous),
-    catalog_size: catalogSize,
-    unused_count: rows[0]?.unused_count ?? 0,
-    tools: rows.slice(0, args.limit).map(({ unused_count: _u, catalog_size: _c, ...tool }) => tool),
-    has_more: rows.length > args.limit,
+    catalog_size: catalog.length,
+    unused_count: unused.length,
+    tools: unused.slice(0, args.limit).map((t) => ({
+      name: t.name,
+      server: t.server === '' ? null : t.server,
+      kind: t.kind,
+      last_used: t.last_seen,
+      days_since_last_use: t.hours_since_last_use === null ? null : Math.floor(t.hours_since_last_use / 24),
+      runs_in_previous_window: t.in_previous,
+      listed_in_catalog: t.from_catalog,
+    })),
+    has_more: unused.length > args.limit,
   };
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { unknownFilterValues } from '../analytics/catalog.js';
-import { describeCoverage, storeCoverage, storeExtent } from '../analytics/coverage.js';
+import { describeCoverage } from '../analytics/coverage.js';
 import { activeFilters, type Filters } from '../analytics/filters.js';
-import { metricsUsage, type MetricsUsage } from '../analytics/metrics-usage.js';
+import type { MetricsUsage } from '../analytics/metrics-usage.js';
 import { needsOldest, resolveRange, type TimeArgs, type TimeRange } from '../analytics/time-range.js';
 import { NotFoundError, UserInputError } from '../errors.js';
 import { LOCAL_CALLER } from '../access/caller.js';
@@ -55,7 +55,7 @@ export const filtersShape = z.object({
 /** The range the arguments name, in the caller's tz or the server's default (serve --tz). */
 export async function rangeOf(args: TimeArgs, ctx: ToolContext, defaultWindow: string): Promise<TimeRange> {
   const zoned = { ...args, tz: args.tz ?? ctx.tz };
-  const oldest = needsOldest(zoned) ? await ctx.store.read((db) => storeExtent(db)) : undefined;
+  const oldest = needsOldest(zoned) ? await ctx.analytics.extent() : undefined;
   return resolveRange(zoned, ctx.clock, defaultWindow, oldest?.oldest_started_at ? new Date(oldest.oldest_started_at) : null);
 }
 
@@ -97,7 +97,7 @@ export function me(ctx: ToolContext): string {
  * note that says where the data is. Returns the note, or undefined when the emptiness is real.
  */
 export async function explainEmpty(ctx: ToolContext, range: TimeRange, filters: Filters): Promise<string | undefined> {
-  const problems = await ctx.store.read((db) => unknownFilterValues(db, filters));
+  const problems = await unknownFilterValues(ctx.analytics, filters);
   if (problems.length > 0) {
     throw new NotFoundError(
       problems
@@ -110,7 +110,7 @@ export async function explainEmpty(ctx: ToolContext, range: TimeRange, filters: 
 
 /** The note for a window that holds no execution at all, or undefined when it holds some. */
 export async function emptyWindowNote(ctx: ToolContext, range: TimeRange): Promise<string | undefined> {
-  const coverage = await ctx.store.read((db) => storeCoverage(db, range));
+  const coverage = await ctx.analytics.coverage(range);
   const facts = describeCoverage(coverage, range);
   if (!facts) return undefined;
   return coverage.executions === 0
@@ -140,7 +140,7 @@ export const fromMetricsShape = z
  * have no users or payloads, and a fleet may send both): the field and a line for the summary.
  */
 export async function fromMetrics(ctx: ToolContext, range: TimeRange, filters: Filters): Promise<{ from_metrics: MetricsUsage | null; line: string }> {
-  const usage = await ctx.store.read((db) => metricsUsage(db, { range, filters }));
+  const usage = await ctx.analytics.metricsUsage(range, filters);
   if (!usage) return { from_metrics: null, line: '' };
   const tools = usage.tools.slice(0, 5).map((t) => `${t.tool} ${n(t.calls)}${t.failures ? ` (${n(t.failures)} failed)` : ''}${t.mean_duration_ms !== null ? `, mean ${t.mean_duration_ms} ms` : ''}`).join('; ');
   return {

@@ -125,7 +125,7 @@ describe('analytics functions called directly', () => {
     expect(cost.rows.map((r) => ({ user: r.key, tasks: r.tasks, n: r.executions }))).toEqual(tasks);
     expect(cost.total_tasks).toBe(tasks.reduce((sum, r) => sum + r.tasks, 0));
     // 10:01 and 10:02 are jira_create_issue; slack_post ran at 10:03, after the window.
-    const unused = await store.read((db) => unusedTools(db, { range: resolveRange({ from: '2026-10-31T10:00:30Z', to: '2026-10-31T10:02:30Z' }, clock), limit: 20 }));
+    const unused = await unusedTools(duckdbAnalytics((task) => store.read(task)), { range: resolveRange({ from: '2026-10-31T10:00:30Z', to: '2026-10-31T10:02:30Z' }, clock), limit: 20 });
     expect(unused.tools.map((t) => t.name)).toContain('slack_post');
     expect(unused.tools.map((t) => t.name)).not.toContain('jira_create_issue');
   });

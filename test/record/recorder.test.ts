@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Recorder } from '../../src/record/recorder.js';
 import { recordToolLists } from '../../src/store/catalog.js';
-import { serverToolLists } from '../../src/analytics/catalog.js';
+import { duckdbAnalytics } from '../../src/analytics/duckdb/index.js';
 import { openTestStore } from '../helpers.js';
 import { call, connect } from '../mcp/harness.js';
 import { ingestLines } from '../../src/ingest/batch.js';
@@ -57,10 +57,10 @@ describe('the recorder reads JSON-RPC traffic into execution records', () => {
       tools: [{ name: 'a', description, input_schema_sha256: 'f'.repeat(64) }, { name: 'b', input_schema_sha256: 'e'.repeat(64) }],
     });
     await store.write((db) => recordToolLists(db, [list('2026-12-01T10:00:00Z', 'old'), list('2026-12-01T11:00:00Z', 'old')]));
-    let lists = await store.read((db) => serverToolLists(db));
+    let lists = await duckdbAnalytics((task) => store.read(task)).catalog.toolLists(50);
     expect(lists).toEqual([{ server: 'srv', tools: 2, versions: 1, listed_since: '2026-12-01T10:00:00.000Z', last_seen: '2026-12-01T11:00:00.000Z', changed_tools: [] }]);
     await store.write((db) => recordToolLists(db, [list('2026-12-01T12:00:00+01:00', 'new wording')]));
-    lists = await store.read((db) => serverToolLists(db));
+    lists = await duckdbAnalytics((task) => store.read(task)).catalog.toolLists(50);
     expect(lists).toEqual([{ server: 'srv', tools: 2, versions: 2, listed_since: '2026-12-01T11:00:00.000Z', last_seen: '2026-12-01T11:00:00.000Z', changed_tools: [{ name: 'a', changed_at: '2026-12-01T11:00:00.000Z' }] }]);
   });
 
@@ -71,7 +71,7 @@ describe('the recorder reads JSON-RPC traffic into execution records', () => {
     const result = await ingestLines(store, blockFromText([good, bad].map((x) => JSON.stringify(x)).join('\n')), 'lists');
     expect(result).toMatchObject({ lines: 2, tool_lists: 1, inserted: 0, quarantined: { 'invalid_value:seen_at': 1 } });
     expect(result.rejected[0]!.reason).toMatch(/invalid_value:seen_at .* \| invalid_value:server .* \| invalid_value:tools\.0\.name/);
-    expect(await store.read((db) => serverToolLists(db))).toMatchObject([{ server: 'srv', tools: 1 }]);
+    expect(await duckdbAnalytics((task) => store.read(task)).catalog.toolLists(50)).toMatchObject([{ server: 'srv', tools: 1 }]);
   });
 
   it('a secret in a recorded tool description never leaves fleet_catalog', async () => {

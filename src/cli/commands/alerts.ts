@@ -11,6 +11,7 @@ import { notificationRows, stateRows, tickRows } from '../../store/alerts.js';
 import type { Store } from '../../store/store.js';
 import { resolveConfig, type CommonFlags } from '../config.js';
 import { onStoreOrOwner, type CommandOutput } from '../owner.js';
+import { duckdbAnalytics } from '../../analytics/duckdb/index.js';
 
 interface Defaults {
   clock: Clock;
@@ -59,7 +60,7 @@ export async function alertsTestReport(store: Store, args: { rules: unknown[]; w
   const out: string[] = [];
   for (const raw of args.rules) {
     const rule = parseRule(raw);
-    const problems = await store.read((db) => unknownFilterValues(db, rule.filters));
+    const problems = await unknownFilterValues(duckdbAnalytics((task) => store.read(task)), rule.filters);
     for (const p of problems) out.push(`warning: ${rule.name}: no ${p.filter} is named ${JSON.stringify(p.value)} in the data${p.closest.length ? ` (closest: ${p.closest.join(', ')})` : ''}`);
     out.push(await backtestOne(store, rule, args, defaults), '');
   }

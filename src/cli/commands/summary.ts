@@ -23,10 +23,10 @@ export async function fleetSummaryText(store: Store, clock: Clock, window: strin
   const analytics = duckdbAnalytics((task) => store.read(task));
   const usage = await usageSummary(analytics, { range, filters: {} });
   const tools = await toolUsage(analytics, { range, filters: {}, by: 'tool', limit: 5 });
-  const failures = await failureReport((task) => store.read(task), { range, filters: {}, limit: 3 });
+  const failures = await failureReport(analytics, { range, filters: {}, limit: 3 });
   const spike = await whoDroveSpike(analytics, { range, filters: {}, limit: 1 });
   return store.read(async (db) => {
-    const unused = await unusedTools(db, { range: resolveRange({ window: '30d', tz }, clock), limit: 5 });
+    const unused = await unusedTools(analytics, { range: resolveRange({ window: '30d', tz }, clock), limit: 5 });
     const out: string[] = [];
     out.push(`Fleet summary, ${usage.window.from} to ${usage.window.to}`);
     out.push(`  executions   ${n(usage.total_executions)} (${usage.change.caveat ? `no change given: ${usage.change.caveat}` : usage.change.percent === null ? 'no previous window' : `${usage.change.percent > 0 ? '+' : ''}${usage.change.percent}% vs the previous window of the same length`})`);

@@ -58,7 +58,7 @@ Example: "Why did my sync_opportunities runs fail last night?"`,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '7d');
     const filters = filtersOf(args, ctx);
-    const report = await failureReport((task) => ctx.store.read(task), { range, filters, limit: args.limit });
+    const report = await failureReport(ctx.analytics, { range, filters, limit: args.limit });
     const result = {
       ...report,
       rollup: report.rollup.map((r) => ({

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { DISCOVERABLE, fleetCatalog, serverToolLists } from '../../analytics/catalog.js';
-import { storeExtent } from '../../analytics/coverage.js';
+import { DISCOVERABLE, fleetCatalog } from '../../analytics/catalog.js';
 import { unusedTools } from '../../analytics/unused.js';
 import { limitArg, n, rangeOf, timeArgs, windowShape } from '../common.js';
 import { CATALOG_COUNTS } from './unused-tools.js';
@@ -46,11 +45,11 @@ Example: "Which MCP clients and servers do we have?"`,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '30d');
     const [result, store, unused, toolLists] = await Promise.all([
-      ctx.store.read((db) => fleetCatalog(db, { range, limit: args.limit, only: args.dimension })),
-      ctx.store.read((db) => storeExtent(db)),
+      fleetCatalog(ctx.analytics, { range, limit: args.limit, only: args.dimension }),
+      ctx.analytics.extent(),
       // The same count unused_tools gives, by the same function: the two tools cannot disagree.
-      ctx.store.read((db) => unusedTools(db, { range, limit: 1 })),
-      ctx.store.read((db) => serverToolLists(db, args.limit)),
+      unusedTools(ctx.analytics, { range, limit: 1 }),
+      ctx.analytics.catalog.toolLists(args.limit),
     ]);
     const catalog = { tools: unused.catalog_size, used_in_window: unused.catalog_size - unused.unused_count, unused_in_window: unused.unused_count };
     const summary = [

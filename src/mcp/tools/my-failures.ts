@@ -47,7 +47,7 @@ Example: "My jira call just failed. Is it only me?"`,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '24h');
     const user = me(ctx);
-    const result = await ctx.store.read((db) => myFailures(db, { range, user, tool: args.tool, limit: args.limit }));
+    const result = await myFailures(ctx.analytics, { range, user, tool: args.tool, limit: args.limit });
     const note = result.failures.length === 0 ? await emptyWindowNote(ctx, range) : undefined;
     const lines = result.failures.map((f, i) => {
       const step = f.failing_step

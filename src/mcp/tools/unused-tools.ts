@@ -43,7 +43,7 @@ Example: "Which tools went unused this month?"`,
   annotations: READ_ONLY,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '30d');
-    const result = await ctx.store.read((db) => unusedTools(db, { range, server: args.server, kind: args.kind, limit: args.limit }));
+    const result = await unusedTools(ctx.analytics, { range, server: args.server, kind: args.kind, limit: args.limit });
     const names = result.tools
       .slice(0, 8)
       .map((t) => `${t.name}${t.server ? ` (${t.server})` : ''}: ${t.last_used ? `last used ${t.days_since_last_use}d ago` : 'never used'}`)

@@ -66,6 +66,14 @@ export const CLICKHOUSE_MIGRATIONS: Array<(db: string, cluster: string | undefin
        quarantined_at DateTime64(6, 'UTC')
      ) ENGINE = ${tableEngine(cluster, 'quarantine')}
      ORDER BY (source, line_no, raw_md5)`,
+    // Tools a catalog file or a tool list named; the tools that ran are read from executions.
+    `CREATE TABLE IF NOT EXISTS ${db}.catalog_tools${onCluster(cluster)} (
+       name String,
+       server String,
+       kind LowCardinality(String),
+       listed_at DateTime64(6, 'UTC')
+     ) ENGINE = ${tableEngine(cluster, 'catalog_tools', 'listed_at')}
+     ORDER BY (name, server)`,
   ],
 ];
 

@@ -36,6 +36,12 @@ export class ClickHouseStore {
     }
   }
 
+  /** Tools of a catalog file: they join the catalog even if they never ran. */
+  async addCatalogTools(tools: ReadonlyArray<{ name: string; server?: string; kind?: string }>): Promise<void> {
+    const listedAt = this.clock.now().toISOString();
+    await this.ch.insert('catalog_tools', tools.map((t) => ({ name: t.name, server: t.server ?? '', kind: t.kind ?? 'connector', listed_at: listedAt })));
+  }
+
   close(): Promise<void> {
     return this.ch.close();
   }
