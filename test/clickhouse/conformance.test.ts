@@ -11,16 +11,23 @@ import { toolUsage } from '../../src/analytics/tool-usage.js';
 import { listExecutions } from '../../src/analytics/executions.js';
 import { traceExecution } from '../../src/analytics/trace.js';
 import { whoDroveSpike } from '../../src/analytics/spike.js';
+import { failureReport } from '../../src/analytics/failures.js';
+import { unusedTools } from '../../src/analytics/unused.js';
+import { fleetCatalog } from '../../src/analytics/catalog.js';
+import { myFailures } from '../../src/analytics/my-failures.js';
 import { fixedClock } from '../../src/clock.js';
 import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromText } from '../../src/ingest/lines.js';
 import { generateLines } from '../../src/sample/generate.js';
 import { SAMPLE_ANCHOR, SAMPLE_SPIKE } from '../../src/sample/fleet.js';
 import type { Store } from '../../src/store/store.js';
-import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
+import type { ClickHouseStore } from '../../src/store/clickhouse/store.js';
+import { FIXTURE_CATALOG, FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
 import { openTestStore } from '../helpers.js';
 import { connect } from '../mcp/harness.js';
 import { openClickHouseTestStore } from './helpers.js';
+import { LOCAL_CALLER } from '../../src/access/caller.js';
+import { importCatalog } from '../../src/store/catalog.js';
 
 /**
  * One fixture into both engines, every ported question asked of both: the answers must be
@@ -30,7 +37,7 @@ import { openClickHouseTestStore } from './helpers.js';
 interface Pair {
   store: Store;
   duck: AnalyticsBackend;
-  house: AnalyticsBackend;
+  house: AnalyticsBackend & { addCatalogTools: ClickHouseStore['addCatalogTools'] };
 }
 
 async function loadBoth(text: string, now: string): Promise<Pair> {
@@ -40,7 +47,7 @@ async function loadBoth(text: string, now: string): Promise<Pair> {
   const houseResult = await ch.ingestLines(blockFromText(text), 'fixture');
   // The same lines stored, replaced and quarantined: the write paths agree before any read.
   expect(houseResult).toEqual({ ...duckResult, deferred: 0 });
-  return { store, duck: duckdbAnalytics((task) => store.read(task)), house: clickhouseAnalytics(ch.ch) };
+  return { store, duck: duckdbAnalytics((task) => store.read(task)), house: { ...clickhouseAnalytics(ch.ch), addCatalogTools: (tools) => ch.addCatalogTools(tools) } };
 }
 
 const sampleText = () =>
@@ -85,7 +92,7 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
     expect(compared).toBe(30);
   });
 
-  it('tool_usage by every dimension, list_executions page by page, and trace_execution of executions with steps, runs and sessions', async () => {
+  it('tool_usage by every dimension, failure_report, unused_tools, fleet_catalog and my_failures over windows and filters; list_executions page by page; trace_execution with steps, runs and sessions', async () => {
     const pair = await loadBoth(sampleText(), SAMPLE_ANCHOR);
     for (const { name, range } of ranges(SAMPLE_ANCHOR)) {
       for (const filters of FILTERS) {
@@ -93,6 +100,14 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
           const args = { range, filters, by, limit: 5 };
           expect(await toolUsage(pair.house, args), `tool_usage ${by} ${name} ${JSON.stringify(filters)}`).toEqual(await toolUsage(pair.duck, args));
         }
+        const failureArgs = { range, filters, limit: 4 };
+        expect(await failureReport(pair.house, failureArgs), `failure_report ${name} ${JSON.stringify(filters)}`).toEqual(await failureReport(pair.duck, failureArgs));
+      }
+      expect(await unusedTools(pair.house, { range, limit: 5 }), `unused_tools ${name}`).toEqual(await unusedTools(pair.duck, { range, limit: 5 }));
+      expect(await fleetCatalog(pair.house, { range, limit: 4 }), `fleet_catalog ${name}`).toEqual(await fleetCatalog(pair.duck, { range, limit: 4 }));
+      for (const user of ['u_dev_bot', 'u_ana', 'u_nobody']) {
+        const args = { range, user, limit: 5 };
+        expect(await myFailures(pair.house, args), `my_failures ${user} ${name}`).toEqual(await myFailures(pair.duck, args));
       }
     }
     const range = ranges(SAMPLE_ANCHOR)[0]!.range;
@@ -151,31 +166,61 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
     expect(house.top_user_driver?.delta).toBeGreaterThan(0);
   });
 
-  it('the tools answer the same through a real MCP client, text included', async () => {
-    const text = smallFleet().map((r) => JSON.stringify(r)).join('\n');
+  it('every analytics tool answers the same through a real MCP client, text included, for members and admins', async () => {
+    // The small fixture's planted spike and workflows, and the sample fleet's volume and mess.
+    const text = [...smallFleet().map((r) => JSON.stringify(r)), sampleText()].join('\n');
     const pair = await loadBoth(text, FIXTURE_NOW);
-    const duckClient = await connect(pair.store);
-    const houseClient = await connect(pair.store, undefined, { analytics: pair.house });
+    await pair.store.write((db) => importCatalog(db, FIXTURE_CATALOG));
+    await pair.house.addCatalogTools(FIXTURE_CATALOG);
     const calls: Array<{ name: string; arguments: Record<string, unknown> }> = [
       { name: 'usage_summary', arguments: {} },
       { name: 'usage_summary', arguments: { window: '30d', bucket: 'week' } },
       { name: 'usage_summary', arguments: { window: '24h', user: 'u_bot' } },
       { name: 'usage_summary', arguments: { from: '2026-10-28T14:30:00Z', to: '2026-10-28T16:10:00Z' } },
+      { name: 'usage_summary', arguments: { from: '2019-01-01T00:00:00Z', to: '2019-02-01T00:00:00Z' } },
+      { name: 'usage_summary', arguments: { team: 'revopz' } },
       { name: 'cost_by_user', arguments: { window: '30d' } },
       { name: 'cost_by_user', arguments: { group_by: 'team' } },
       { name: 'cost_by_tool', arguments: { window: '30d', limit: 2 } },
       { name: 'tool_usage', arguments: { window: '30d', by: 'user' } },
+      { name: 'tool_usage', arguments: { by: 'client', status: 'failed' } },
       { name: 'who_drove_spike', arguments: {} },
       { name: 'who_drove_spike', arguments: { at: '2026-10-28T15:10:00Z', from: '2026-10-28T00:00:00Z', to: '2026-10-29T00:00:00Z' } },
       { name: 'list_executions', arguments: { window: '30d', status: 'failed', limit: 3 } },
+      { name: 'list_executions', arguments: { workflow_run_id: 'run_1', window: '30d' } },
       { name: 'trace_execution', arguments: { execution_id: 'wf_ok' } },
       { name: 'trace_execution', arguments: { execution_id: 'bot_3' } },
+      { name: 'trace_execution', arguments: { execution_id: 'nope' } },
+      { name: 'failure_report', arguments: {} },
+      { name: 'failure_report', arguments: { window: '30d', tool: 'jira_create_issue', limit: 2 } },
+      { name: 'unused_tools', arguments: {} },
+      { name: 'unused_tools', arguments: { window: '30d', server: 'eng-gateway' } },
+      { name: 'fleet_catalog', arguments: {} },
+      { name: 'fleet_catalog', arguments: { dimension: 'user', limit: 3 } },
+      { name: 'my_failures', arguments: { window: '30d' } },
+      { name: 'my_failures', arguments: { window: '30d', tool: 'jira_create_issue' } },
     ];
-    for (const call of calls) {
-      const [duck, house] = (await Promise.all([duckClient.callTool(call), houseClient.callTool(call)])) as [CallToolResult, CallToolResult];
-      expect(duck.structuredContent, `${call.name} ${JSON.stringify(call.arguments)}`).toBeDefined();
-      expect(duck.isError, `${call.name} ${JSON.stringify(call.arguments)}`).toBeFalsy();
-      expect(house, `${call.name} ${JSON.stringify(call.arguments)}`).toEqual(duck);
+    // The time of ingest differs between the two loads: the one field that may.
+    const sameIngest = (value: unknown, key?: string): unknown => {
+      if (key === 'last_ingested_at') return 'INGESTED';
+      if (typeof value === 'string') return value.replace(/(last ingest |last_ingested_at(?:\\?")?\s*:\s*(?:\\?")?)[0-9TZ:.-]+/g, '$1INGESTED');
+      if (Array.isArray(value)) return value.map((v) => sameIngest(v));
+      if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, sameIngest(v, k)]));
+      return value;
+    };
+    const callers = [LOCAL_CALLER, { id: 'u_bot', role: 'member' as const }];
+    let answered = 0;
+    for (const caller of callers) {
+      const duckClient = await connect(pair.store, caller);
+      const houseClient = await connect(pair.store, caller, { analytics: pair.house });
+      for (const call of calls) {
+        if (call.name === 'my_failures' && caller.id === 'local') continue;
+        const [duck, house] = (await Promise.all([duckClient.callTool(call), houseClient.callTool(call)])) as [CallToolResult, CallToolResult];
+        expect(sameIngest(house), `${caller.id} ${call.name} ${JSON.stringify(call.arguments)}`).toEqual(sameIngest(duck));
+        if (!duck.isError) answered++;
+      }
     }
+    // The unknown id and the misspelt team are errors in both; every other call answered.
+    expect(answered).toBe(calls.length * 2 - 2 - 4);
   });
 });
