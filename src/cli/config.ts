@@ -5,12 +5,16 @@ import { clockFrom, type Clock } from '../clock.js';
 import { UserInputError } from '../errors.js';
 import { parseByteSize } from '../byte-size.js';
 import type { StoreOptions } from '../store/store.js';
+import { describeStoreLocation, parseStoreLocation, type StoreLocation } from '../store/store-url.js';
 
 /**
  * Everything the program takes from its environment, read once here. Nothing else reads
  * `process.env` or `process.argv`: the rest of the code gets a typed config.
  */
 export interface Config {
+  /** Where the data lives (--store or MCP_BLACKBOX_STORE; a DuckDB file by default, --db). */
+  store: StoreLocation;
+  /** The DuckDB file: the store's path, or where a DuckDB store would be when the store is ClickHouse. */
   dbPath: string;
   clock: Clock;
   /** DuckDB memory limit; ingest of a large file streams within it. */
@@ -30,12 +34,14 @@ export function auditMirrorPath(dbPath: string): string {
 
 export interface CommonFlags {
   db?: string;
+  store?: string;
   now?: string;
   tz?: string;
 }
 
 export const ENV = {
   db: 'MCP_BLACKBOX_DB',
+  store: 'MCP_BLACKBOX_STORE',
   now: 'MCP_BLACKBOX_NOW',
   memory: 'MCP_BLACKBOX_MEMORY_LIMIT',
   auditKey: 'MCP_BLACKBOX_AUDIT_KEY',
@@ -92,6 +98,13 @@ function memoryLimitFrom(value: string | undefined): string {
   return value.trim();
 }
 
+/** The ClickHouse store of the config, or a UserInputError for a command that needs a DuckDB file. */
+export function requireDuckDb(config: Config, command: string): void {
+  if (config.store.engine !== 'duckdb') {
+    throw new UserInputError(`${command} works on a DuckDB store only so far; ${describeStoreLocation(config.store)} is ClickHouse. Run it against the DuckDB file (--db), or see the README's "ClickHouse" section for what the ClickHouse store does.`);
+  }
+}
+
 /**
  * For commands that only read: DuckDB would create an empty database at a mistyped path (and its
  * directories), and the command would then report an empty fleet. Refused instead, naming the path.
@@ -105,8 +118,16 @@ export function requireDatabase(config: Config): void {
 }
 
 export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Config {
+  if (flags.db !== undefined && flags.store !== undefined) {
+    throw new UserInputError('Give --db or --store, not both: --store takes a DuckDB path too (or clickhouse://user:pass@host:8123/db).');
+  }
+  const db = flags.db ?? env[ENV.db];
+  // A flag wins over the environment; --store over --db's variable, and --db over --store's.
+  const storeText = flags.store ?? (flags.db === undefined ? env[ENV.store] : undefined);
+  const store: StoreLocation = storeText !== undefined ? parseStoreLocation(storeText) : { engine: 'duckdb', path: resolve(db ?? DEFAULT_DB) };
   return {
-    dbPath: resolve(flags.db ?? env[ENV.db] ?? DEFAULT_DB),
+    store,
+    dbPath: store.engine === 'duckdb' ? store.path : resolve(db ?? DEFAULT_DB),
     clock: clockFrom(flags.now ?? env[ENV.now]),
     memoryLimit: memoryLimitFrom(env[ENV.memory]),
     auditKey: env[ENV.auditKey] || undefined,

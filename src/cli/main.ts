@@ -14,10 +14,14 @@ const summaryCommand = async (...args: Parameters<typeof import('./commands/summ
 const quarantineCommand = async (...args: Parameters<typeof import('./commands/quarantine.js').quarantineCommand>) => (await import('./commands/quarantine.js')).quarantineCommand(...args);
 const auditVerifyCommand = async (...args: Parameters<typeof import('./commands/audit.js').auditVerifyCommand>) => (await import('./commands/audit.js')).auditVerifyCommand(...args);
 const alertsCommands = () => import('./commands/alerts.js');
+const migrateCommand = async (...args: Parameters<typeof import('./commands/migrate.js').migrateCommand>) => (await import('./commands/migrate.js')).migrateCommand(...args);
 const setupCommand = async (...args: Parameters<typeof import('./commands/setup.js').setupCommand>) => (await import('./commands/setup.js')).setupCommand(...args);
 
 
 const dbOption = () => new Option('--db <path>', `DuckDB file (env ${ENV.db}; default ./blackbox.duckdb)`);
+/** Where the data lives, for the commands that run on ClickHouse too. */
+const storeOption = () =>
+  new Option('--store <location>', `a DuckDB path, clickhouse://user:pass@host:8123/db (shared by any number of instances) or chdb:<dir>/<db> (env ${ENV.store}; default --db)`);
 /** The zone calendar windows (today, last_week) and plain dates are read in, when a question names none. */
 const tzOption = () => new Option('--tz <zone>', `IANA time zone for calendar windows and plain dates, like Europe/Berlin (env ${ENV.tz}; default UTC)`);
 const nowOption = () =>
@@ -41,11 +45,20 @@ program
   .description('Ingest NDJSON execution logs (*.jsonl, *.ndjson, .gz) from files, directories or globs')
   .argument('<inputs...>', 'files, directories (searched recursively) or quoted globs')
   .addOption(dbOption())
+  .addOption(storeOption())
   .addOption(nowOption())
   .addOption(catalogOption())
   .option('--json', 'print the summary as JSON')
   .option('--quiet', 'no progress line (it shows only on a terminal anyway)')
   .action(run(ingestCommand));
+
+program
+  .command('migrate')
+  .description('Copy a DuckDB database into an empty ClickHouse database, verified by counts')
+  .requiredOption('--from <path>', 'the DuckDB file (stop the serve that owns it first)')
+  .requiredOption('--to <location>', 'clickhouse://user:pass@host:8123/db (or chdb:<dir>/<db>)')
+  .option('--json', 'print the report as JSON')
+  .action(run(migrateCommand));
 
 program
   .command('summary')

@@ -5,7 +5,8 @@ import { createGunzip } from 'node:zlib';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { UserInputError } from '../errors.js';
 import { ROW_GROUP_ROWS } from '../store/merge.js';
-import { commitFileChunks, type SpooledChunk } from '../store/ingest-write.js';
+import { commitFileChunks, type SpooledChunk, type StorableBatch } from '../store/ingest-write.js';
+import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 import { addBatch, emptySummary, type BatchResult, type IngestSummary } from './batch.js';
 import { prepareBatch } from './prepare.js';
@@ -235,4 +236,39 @@ function wakeUp(): { wait: () => Promise<void>; notify: () => void } {
       w?.();
     },
   };
+}
+
+/** A store that takes validated batches one at a time and confirms each (the ClickHouse store). */
+export interface BatchSink {
+  readonly clock: Clock;
+  commit(batch: StorableBatch, source: string): Promise<BatchResult>;
+}
+
+/** Lines per batch sent to a BatchSink: one insert each, so few enough parts for ClickHouse to merge. */
+const SINK_BATCH_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Ingests whole files into a BatchSink: the next batch is read and validated while the last one
+ * is stored, one ahead. Bad lines are quarantined; a file that fails to read is reported.
+ */
+export async function ingestFilesInto(sink: BatchSink, inputs: readonly string[], options: Pick<FileIngestOptions, 'onRead' | 'batchBytes'> = {}): Promise<FileIngestSummary> {
+  const paths = await expandInputs(inputs);
+  const summary: FileIngestSummary = { ...emptySummary(), failed: [] };
+  for (const path of paths) {
+    summary.files++;
+    let pending: Promise<void> | undefined;
+    try {
+      for await (const batch of splitLines(openLogFile(path), { trailingPartialLine: 'emit', batchBytes: options.batchBytes ?? SINK_BATCH_BYTES })) {
+        const prepared = prepareBatch(batch, sink.clock.now());
+        await pending;
+        pending = sink.commit(prepared, path).then((result) => addBatch(summary, result)).finally(() => prepared.release());
+        options.onRead?.(path, { bytes: batch.endOffset, lines: batch.endLineNo });
+      }
+      await pending;
+    } catch (error) {
+      await pending?.catch(() => undefined);
+      summary.failed.push({ path, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return summary;
 }

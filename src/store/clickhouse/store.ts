@@ -1,7 +1,7 @@
 import type { Clock } from '../../clock.js';
 import { prepareBatchYielding } from '../../ingest/prepare.js';
 import type { LineBlock } from '../../ingest/lines.js';
-import type { BatchResult } from '../ingest-write.js';
+import type { BatchResult, StorableBatch } from '../ingest-write.js';
 import type { StoreLocation } from '../store-url.js';
 import { ClickHouseDb } from './client.js';
 import { migrateClickHouse } from './schema.js';
@@ -30,10 +30,15 @@ export class ClickHouseStore {
   async ingestLines(block: LineBlock, source: string): Promise<BatchResult> {
     const batch = await prepareBatchYielding(block, this.clock.now());
     try {
-      return await commitBatchClickHouse(this.ch, batch, { source });
+      return await this.commit(batch, source);
     } finally {
       batch.release();
     }
+  }
+
+  /** Stores a batch ingest has validated already; resolves once ClickHouse confirmed it. */
+  commit(batch: StorableBatch, source: string): Promise<BatchResult> {
+    return commitBatchClickHouse(this.ch, batch, { source });
   }
 
   /** Tools of a catalog file: they join the catalog even if they never ran. */
