@@ -51,6 +51,36 @@ export function chainHash(prevHash: string, row: Omit<AuditRow, 'hash' | 'prev_h
     : `sha256:${createHash('sha256').update(payload).digest('hex')}`;
 }
 
+/**
+ * Where the chain is kept. The DuckDB store holds one chain, appended under its write queue; a
+ * ClickHouse store shared by several instances holds one chain per instance (store/clickhouse/audit.ts).
+ */
+export interface AuditStorage {
+  /** Appends the rows `build` makes from the chain's last event, with nothing appended in between. */
+  append(build: (last: AuditRow | undefined) => AuditRow[]): Promise<AuditRow[]>;
+  /** Every chain's events in order by seq, by chain id; undefined when the table is gone. */
+  chains(): Promise<Map<string, AuditRow[]> | undefined>;
+  /** Runs before the store closes (held-back events are committed). */
+  beforeClose(hook: () => Promise<void>): void;
+}
+
+/** The DuckDB store's single chain, in the audit_events table. */
+export function duckdbAuditStorage(store: Store): AuditStorage {
+  return {
+    append: (build) =>
+      store.write(async (db) => {
+        const rows = build(await lastAuditEvent(db));
+        await appendAuditEvents(db, rows);
+        return rows;
+      }),
+    chains: async () => {
+      const rows = await store.read(async (db) => ((await auditTableExists(db)) ? allAuditEvents(db) : undefined));
+      return rows && new Map([['', rows]]);
+    },
+    beforeClose: (hook) => store.beforeClose(hook),
+  };
+}
+
 /** How long a view event may wait to share its commit with others. */
 const VIEW_BATCH_MS = 250;
 
@@ -77,11 +107,14 @@ export class AuditLog {
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
+  private readonly storage: AuditStorage;
+
   constructor(
-    private readonly store: Store,
+    store: Store | AuditStorage,
     private readonly options: AuditOptions = {},
   ) {
-    store.beforeClose(() => this.flush());
+    this.storage = 'append' in store ? store : duckdbAuditStorage(store);
+    this.storage.beforeClose(() => this.flush());
   }
 
   /** Records an event; resolves only once it is committed. */
@@ -147,8 +180,8 @@ export class AuditLog {
   }
 
   private commit(batch: Pending[]): Promise<AuditRow[]> {
-    return this.store.write(async (db) => {
-      const last = await lastAuditEvent(db);
+    // The mirror is written before the storage's write resolves: if it fails, the batch fails.
+    return this.storage.append((last) => {
       let seq = last?.seq ?? 0;
       let prevHash = last?.hash ?? GENESIS_HASH;
       const at = (this.options.clock ?? systemClock).now().toISOString();
@@ -170,7 +203,6 @@ export class AuditLog {
         prevHash = row.hash;
         return row;
       });
-      await appendAuditEvents(db, rows);
       if (this.options.mirrorPath) appendFileSync(this.options.mirrorPath, rows.map((row) => `${JSON.stringify(row)}\n`).join(''), { mode: 0o600 });
       return rows;
     });
@@ -182,7 +214,8 @@ export class AuditLog {
    * be told from a shorter log.
    */
   async verify(options: { withoutMirror?: boolean } = {}): Promise<ChainVerification> {
-    const rows = await this.store.read(async (db) => ((await auditTableExists(db)) ? allAuditEvents(db) : undefined));
+    const chains = await this.storage.chains();
+    const rows = chains && (chains.get('') ?? []);
     const mirrorPath = options.withoutMirror ? undefined : this.options.mirrorPath;
     if (!rows) {
       return { ...emptyVerification(this.options.key, mirrorPath), ok: false, problem: 'the audit_events table is missing from the database: the audit log was dropped' };
@@ -195,6 +228,21 @@ export class AuditLog {
     }
     return verifyChain(rows, { key: this.options.key, mirror, mirrorPath, requireMirror: Boolean(mirrorPath) });
   }
+}
+
+/**
+ * Every chain of a store that keeps one per instance: each is checked on its own (this instance's
+ * against its mirror file too, when it has one).
+ */
+export async function verifyChains(storage: AuditStorage, options: { key?: string; ownChain?: string; mirrorPath?: string } = {}): Promise<Array<ChainVerification & { chain: string }>> {
+  const chains = await storage.chains();
+  if (!chains) return [{ chain: '', ...emptyVerification(options.key, undefined), ok: false, problem: 'the audit_events table is missing: the audit log was dropped' }];
+  return [...chains].map(([chain, rows]) => {
+    const mirrorPath = chain === options.ownChain ? options.mirrorPath : undefined;
+    const mirror = mirrorPath && existsSync(mirrorPath) ? readMirror(mirrorPath) : undefined;
+    if (mirror && 'problem' in mirror) return { chain, ...emptyVerification(options.key, mirrorPath), events: rows.length, ok: false, first_broken_seq: mirror.line, problem: mirror.problem };
+    return { chain, ...verifyChain(rows, { key: options.key, mirror: mirror?.rows, mirrorPath, requireMirror: Boolean(mirrorPath) }) };
+  });
 }
 
 function emptyVerification(key: string | undefined, mirrorPath: string | undefined): ChainVerification {

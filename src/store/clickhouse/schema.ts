@@ -66,6 +66,21 @@ export const CLICKHOUSE_MIGRATIONS: Array<(db: string, cluster: string | undefin
        quarantined_at DateTime64(6, 'UTC')
      ) ENGINE = ${tableEngine(cluster, 'quarantine')}
      ORDER BY (source, line_no, raw_md5)`,
+    // The audit log: append-only, a hash chain per instance (audit.ts).
+    `CREATE TABLE IF NOT EXISTS ${db}.audit_events${onCluster(cluster)} (
+       chain_id String,
+       seq UInt64,
+       at DateTime64(3, 'UTC'),
+       actor String,
+       role LowCardinality(String),
+       action LowCardinality(String),
+       target Nullable(String),
+       reason Nullable(String),
+       details Nullable(String),
+       prev_hash String,
+       hash String
+     ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/audit_events', '{replica}')` : 'MergeTree'}
+     ORDER BY (chain_id, seq)`,
     // Tools a catalog file or a tool list named; the tools that ran are read from executions.
     `CREATE TABLE IF NOT EXISTS ${db}.catalog_tools${onCluster(cluster)} (
        name String,
