@@ -11,7 +11,8 @@ import { classifyClickHouseError } from './errors.js';
  *   otherwise turn the `tasks` of a WHERE into the aggregate);
  * - GROUPING SETS fill the rolled-up keys with NULL, and an outer join's misses are NULL, as
  *   in DuckDB, rather than each type's default value;
- * - an error arrives before the response's status, so a failed insert is never acknowledged.
+ * - an error arrives before the response's status, so a failed insert is never acknowledged;
+ * - the skip index on started_at is used with FINAL, exactly.
  */
 const SETTINGS: ClickHouseSettings = {
   session_timezone: 'UTC',
@@ -22,6 +23,10 @@ const SETTINGS: ClickHouseSettings = {
   join_use_nulls: 1,
   wait_end_of_query: 1,
   date_time_input_format: 'best_effort',
+  // Windowed queries read FINAL: the minmax index on started_at (schema.ts) still skips granules,
+  // and exact mode scans newer parts that overlap them, so no newer version is missed.
+  use_skip_indexes_if_final: 1,
+  use_skip_indexes_if_final_exact_mode: 1,
 };
 
 export type ChParams = Record<string, unknown>;
@@ -41,7 +46,11 @@ export class ClickHouseDb {
     const common = { clickhouse_settings: { ...SETTINGS, send_progress_in_http_headers: 1 as const, http_headers_progress_interval_ms: '60000' }, request_timeout: 300_000 };
     let client: ClickHouseClient;
     if (location.engine === 'chdb') {
-      client = createClient({ ...common, connection: await chdbConnection(location.path) } as Parameters<typeof createClient>[0]);
+      // chdb's adapter runs a SET statement per setting before every query: the settings are set
+      // once on its session instead, where they last.
+      client = createClient({ connection: await chdbConnection(location.path) } as Parameters<typeof createClient>[0]);
+      const values = Object.entries(SETTINGS).filter(([k]) => k !== 'wait_end_of_query');
+      for (const [key, value] of values) await client.command({ query: `SET ${key} = ${typeof value === 'string' ? `'${value}'` : Number(value)}` });
     } else {
       client = createClient({ ...common, url: location.url, username: location.username, password: location.password });
     }
