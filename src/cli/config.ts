@@ -98,13 +98,6 @@ function memoryLimitFrom(value: string | undefined): string {
   return value.trim();
 }
 
-/** The ClickHouse store of the config, or a UserInputError for a command that needs a DuckDB file. */
-export function requireDuckDb(config: Config, command: string): void {
-  if (config.store.engine !== 'duckdb') {
-    throw new UserInputError(`${command} works on a DuckDB store only so far; ${describeStoreLocation(config.store)} is ClickHouse. Run it against the DuckDB file (--db), or see the README's "ClickHouse" section for what the ClickHouse store does.`);
-  }
-}
-
 /**
  * For commands that only read: DuckDB would create an empty database at a mistyped path (and its
  * directories), and the command would then report an empty fleet. Refused instead, naming the path.
@@ -117,7 +110,11 @@ export function requireDatabase(config: Config): void {
   }
 }
 
-export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Config {
+/**
+ * `clickhouse`: the command runs on a ClickHouse store too (ingest); every other command refuses
+ * one rather than quietly opening a DuckDB file beside it.
+ */
+export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv, options: { clickhouse?: boolean } = {}): Config {
   if (flags.db !== undefined && flags.store !== undefined) {
     throw new UserInputError('Give --db or --store, not both: --store takes a DuckDB path too (or clickhouse://user:pass@host:8123/db).');
   }
@@ -125,6 +122,11 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv): Confi
   // A flag wins over the environment; --store over --db's variable, and --db over --store's.
   const storeText = flags.store ?? (flags.db === undefined ? env[ENV.store] : undefined);
   const store: StoreLocation = storeText !== undefined ? parseStoreLocation(storeText) : { engine: 'duckdb', path: resolve(db ?? DEFAULT_DB) };
+  if (store.engine !== 'duckdb' && !options.clickhouse) {
+    throw new UserInputError(
+      `${describeStoreLocation(store)} (from ${flags.store !== undefined ? '--store' : ENV.store}) is a ClickHouse store; this command works on a DuckDB file only so far (ingest and migrate take ClickHouse). Give --db, or unset ${ENV.store}.`,
+    );
+  }
   return {
     store,
     dbPath: store.engine === 'duckdb' ? store.path : resolve(db ?? DEFAULT_DB),

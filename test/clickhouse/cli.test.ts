@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_NOW } from '../fixtures/small-fleet.js';
@@ -41,6 +41,12 @@ describe('the CLI on a ClickHouse store (chdb)', () => {
     const toDuck = cli('migrate', '--from', join(dir, 'x.duckdb'), '--to', join(dir, 'y.duckdb'));
     expect(toDuck.status).toBe(2);
     expect(toDuck.stderr).toMatch(/is a DuckDB path: migrate copies a DuckDB file into ClickHouse/);
+    // A ClickHouse store in the environment: a command that runs on DuckDB only says so, and opens no file beside it.
+    const summary = spawnSync(process.execPath, [CLI, 'summary'], { encoding: 'utf8', cwd: dir, env: { ...process.env, MCP_BLACKBOX_DB: '', MCP_BLACKBOX_STORE: 'clickhouse://u:hunter2@h/fleet' } });
+    expect(summary.status).toBe(2);
+    expect(summary.stderr).toMatch(/clickhouse:\/\/h:8123\/fleet \(user u\) \(from MCP_BLACKBOX_STORE\) is a ClickHouse store; this command works on a DuckDB file only so far/);
+    expect(summary.stderr).not.toContain('hunter2');
+    expect(existsSync(join(dir, 'blackbox.duckdb'))).toBe(false);
     // Nothing listens on this port: refused, named, nothing written.
     const down = cli('ingest', dir, '--store', 'clickhouse://default@127.0.0.1:9/fleet');
     expect(down.status).toBe(2);

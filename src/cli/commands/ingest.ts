@@ -10,7 +10,7 @@ import { describeStoreLocation, type StoreLocation } from '../../store/store-url
 import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 
 export async function ingestCommand(inputs: string[], flags: CommonFlags & { json?: boolean; catalog?: string; quiet?: boolean }): Promise<number> {
-  const config = resolveConfig(flags, process.env);
+  const config = resolveConfig(flags, process.env, { clickhouse: true });
   if (config.store.engine !== 'duckdb') return ingestIntoClickHouse(config.store, inputs, flags, config);
   sweepStaleScratch();
   const store = await Store.open(storeOptions(config));

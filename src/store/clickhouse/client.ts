@@ -56,7 +56,9 @@ export class ClickHouseDb {
     }
     const db = new ClickHouseDb(client, location.database, location, where);
     try {
-      await db.command(`CREATE DATABASE IF NOT EXISTS ${location.database}${location.engine === 'clickhouse' && location.cluster ? ` ON CLUSTER ${location.cluster}` : ''}`);
+      // Created only when missing: a user granted one database may not create any.
+      const exists = await db.one<{ n: number }>('SELECT count() AS n FROM system.databases WHERE name = {name:String}', { name: location.database });
+      if (!exists?.n) await db.command(`CREATE DATABASE IF NOT EXISTS ${location.database}${location.engine === 'clickhouse' && location.cluster ? ` ON CLUSTER ${location.cluster}` : ''}`);
     } catch (error) {
       await client.close().catch(() => undefined);
       throw error;
