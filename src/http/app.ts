@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { AccessOptions } from '../access/access.js';
 import type { AuditLog } from '../access/audit.js';
 import { LOCAL_CALLER, type Caller } from '../access/caller.js';
-import { storeExtent } from '../analytics/coverage.js';
+import { storeExtent } from '../analytics/duckdb/coverage.js';
 import type { Clock } from '../clock.js';
 import { isExpected, StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
 import { createServer } from '../mcp/server.js';

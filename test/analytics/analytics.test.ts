@@ -5,7 +5,7 @@ import { usageSummary } from '../../src/analytics/usage.js';
 import { costReport } from '../../src/analytics/cost.js';
 import { duckdbAnalytics } from '../../src/analytics/duckdb/index.js';
 import { unusedTools } from '../../src/analytics/unused.js';
-import { storeCoverage } from '../../src/analytics/coverage.js';
+import { storeCoverage } from '../../src/analytics/duckdb/coverage.js';
 import { fixedClock } from '../../src/clock.js';
 import { fixtureStore } from '../mcp/harness.js';
 import { smallFleet } from '../fixtures/small-fleet.js';

@@ -1,7 +1,7 @@
 import type { Reader } from '../../store/store.js';
 import type { AnalyticsBackend } from '../backend.js';
-import { storeCoverage, storeExtent } from '../coverage.js';
-import { metricsUsage } from '../metrics-usage.js';
+import { storeCoverage, storeExtent } from './coverage.js';
+import { metricsUsage } from './metrics-usage.js';
 import { duckdbCatalogQueries } from './catalog.js';
 import { duckdbMyFailuresQueries } from './my-failures.js';
 import { duckdbCostQueries } from './cost.js';

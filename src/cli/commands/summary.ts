@@ -1,4 +1,5 @@
-import { describeCoverage, storeCoverage, storeExtent } from '../../analytics/coverage.js';
+import { describeCoverage } from '../../analytics/coverage.js';
+import { storeCoverage, storeExtent } from '../../analytics/duckdb/coverage.js';
 import { checkTimeZone, needsOldest, resolveRange } from '../../analytics/time-range.js';
 import { usageSummary } from '../../analytics/usage.js';
 import { duckdbAnalytics } from '../../analytics/duckdb/index.js';
