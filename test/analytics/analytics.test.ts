@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scanSpans, whoDroveSpike } from '../../src/analytics/spike.js';
-import { previousRange, resolveRange, parseWindow } from '../../src/analytics/time-range.js';
-import { usageSummary } from '../../src/analytics/usage.js';
+import { bucketStart, bucketStarts, previousRange, resolveRange, parseWindow } from '../../src/analytics/time-range.js';
+import { round, usageSummary } from '../../src/analytics/usage.js';
 import { costReport } from '../../src/analytics/cost.js';
 import { duckdbAnalytics } from '../../src/analytics/duckdb/index.js';
 import { unusedTools } from '../../src/analytics/unused.js';
@@ -23,6 +23,34 @@ describe('time ranges', () => {
     expect(() => parseWindow('0d')).toThrow(/longer than zero/);
     expect(parseWindow('500d')).toBe(500 * 86_400_000);
     expect(() => parseWindow('40000d')).toThrow(/at most 100 years/);
+  });
+});
+
+describe('bucket starts (the series of an engine that does not generate them in SQL)', () => {
+  const at = (iso: string) => new Date(iso);
+  it('truncates to the hour, the UTC day, the ISO week (Monday) and the month, and lists every bucket the range touches', () => {
+    expect(bucketStart('hour', at('2026-10-28T15:59:59.999Z'))).toEqual(at('2026-10-28T15:00:00Z'));
+    expect(bucketStart('day', at('2026-10-28T23:59:59Z'))).toEqual(at('2026-10-28T00:00:00Z'));
+    // 2026-11-01 is a Sunday: its week began on Monday 2026-10-26.
+    expect(bucketStart('week', at('2026-11-01T12:00:00Z'))).toEqual(at('2026-10-26T00:00:00Z'));
+    expect(bucketStart('week', at('2026-10-26T00:00:00Z'))).toEqual(at('2026-10-26T00:00:00Z'));
+    expect(bucketStart('month', at('2026-02-28T23:00:00Z'))).toEqual(at('2026-02-01T00:00:00Z'));
+    expect(bucketStarts({ from: at('2026-10-31T22:30:00Z'), to: at('2026-11-01T01:00:00Z') }, 'hour')).toEqual([
+      at('2026-10-31T22:00:00Z'), at('2026-10-31T23:00:00Z'), at('2026-11-01T00:00:00Z'),
+    ]);
+    expect(bucketStarts({ from: at('2026-01-31T00:00:00Z'), to: at('2026-04-01T00:00:00Z') }, 'month')).toEqual([
+      at('2026-01-01T00:00:00Z'), at('2026-02-01T00:00:00Z'), at('2026-03-01T00:00:00Z'),
+    ]);
+    expect(bucketStarts({ from: at('2026-10-01T00:00:00Z'), to: at('2026-10-01T00:00:00Z') }, 'day')).toEqual([]);
+  });
+
+  it('rounds half up after snapping binary noise, so two engines that sum in another order agree', () => {
+    expect(round(740.35, 1)).toBe(740.4);
+    expect(round(740.3499999999999, 1)).toBe(740.4);
+    expect(round(0.1 + 0.2, 1)).toBe(0.3);
+    expect(round(2 / 3)).toBe(0.667);
+    expect(round(740.34, 1)).toBe(740.3);
+    expect(round(-1.25, 1)).toBe(-1.2);
   });
 });
 
