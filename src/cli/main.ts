@@ -177,7 +177,7 @@ program
     }
   });
 
-registerServeCommands(program, { dbOption, nowOption, tzOption, catalogOption, run });
+registerServeCommands(program, { dbOption, storeOption, nowOption, tzOption, catalogOption, run });
 
 /** Wraps a command so an expected error prints its message (no stack) and exits 2. */
 function run<A extends unknown[]>(command: (...args: A) => Promise<number | void>) {

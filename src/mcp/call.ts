@@ -14,10 +14,12 @@ export interface CallerScope {
 }
 
 export function callerScope(options: ServerOptions): CallerScope {
+  const store = options.store;
+  if (!store && !options.analytics) throw new Error('a server needs a DuckDB store or an analytics backend');
   const access = new AccessView(options.caller, options.access);
   const ctx: ToolContext = {
     store: options.store,
-    analytics: options.analytics ?? duckdbAnalytics((task) => options.store.read(task)),
+    analytics: options.analytics ?? duckdbAnalytics((task) => store!.read(task)),
     clock: options.clock,
     access,
     audit: options.audit.as(options.caller),

@@ -18,7 +18,8 @@ import type { Channel } from '../alerts/channels.js';
 import type { SinkConfig } from '../export/sinks.js';
 
 export interface ServerOptions {
-  store: Store;
+  /** The DuckDB store; none for a server on ClickHouse, whose questions go to `analytics`. */
+  store?: Store;
   clock: Clock;
   caller: Caller;
   access?: AccessOptions;
@@ -35,10 +36,11 @@ export interface ServerOptions {
   analytics?: AnalyticsBackend;
 }
 
-const cachedListing = new Map<boolean, ReturnType<typeof toolListing>>();
-function listing(admin: boolean): ReturnType<typeof toolListing> {
-  let tools = cachedListing.get(admin);
-  if (!tools) cachedListing.set(admin, (tools = toolListing(TOOLS.filter((t) => admin || !t.adminOnly))));
+const cachedListing = new Map<string, ReturnType<typeof toolListing>>();
+function listing(admin: boolean, duckdb: boolean): ReturnType<typeof toolListing> {
+  const key = `${admin}:${duckdb}`;
+  let tools = cachedListing.get(key);
+  if (!tools) cachedListing.set(key, (tools = toolListing(TOOLS.filter((t) => (admin || !t.adminOnly) && (duckdb || !t.duckdbOnly)))));
   return tools;
 }
 
@@ -62,7 +64,7 @@ export function createServer(options: ServerOptions): McpServer {
       'or from/to (plain dates or RFC 3339; to is exclusive), calendar-aligned in tz (IANA, default UTC). The filters tool, ' +
       'user, team, server, client, environment and status match exact values; via_mcp false keeps only schedule and UI runs.',
   });
-  for (const tool of TOOLS) {
+  for (const tool of TOOLS.filter((t) => options.store || !t.duckdbOnly)) {
     server.registerTool(
       tool.name,
       {
@@ -96,7 +98,7 @@ export function createServer(options: ServerOptions): McpServer {
   }
   // The SDK lists every schema as zod-to-JSON-Schema writes it, read at the start of every
   // conversation; ours says the same in far fewer bytes (tool-list.ts). Replaces the SDK's handler.
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing(access.isAdmin()) }));
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing(access.isAdmin(), Boolean(options.store)) }));
   registerPrompts(server);
   registerViews(server);
   return server;

@@ -1,3 +1,4 @@
+import { UserInputError } from '../errors.js';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z, ZodRawShape } from 'zod';
 import type { AccessView } from '../access/access.js';
@@ -19,7 +20,8 @@ export interface CallerAudit {
 
 /** What a tool handler may use: the store, the clock, the caller's view of the data, the audit log. */
 export interface ToolContext {
-  store: Store;
+  /** The DuckDB store, when the server runs on one (the tools marked duckdbOnly use it: duckdbStore). */
+  store?: Store;
   /** The questions' queries, on the store's engine (AnalyticsBackend). */
   analytics: AnalyticsBackend;
   clock: Clock;
@@ -60,6 +62,11 @@ export interface ToolDefinition<I extends ZodRawShape = ZodRawShape, O extends Z
    * for an unmask, audited) rather than unknown.
    */
   adminOnly?: boolean;
+  /**
+   * Reads or writes state only the DuckDB store keeps so far (alert rules and state, export
+   * cursors, the audit table): not offered by a server on a ClickHouse store.
+   */
+  duckdbOnly?: boolean;
   /** The MCP Apps view a host that renders apps shows with the answer (apps/views.ts); the text answer is the same without it. */
   view?: ReturnType<typeof appView>;
   handler: (args: z.objectOutputType<I, z.ZodTypeAny>, ctx: ToolContext) => Promise<ToolResult<z.objectOutputType<O, z.ZodTypeAny>>>;
@@ -76,3 +83,9 @@ export const READ_ONLY = {
   idempotentHint: true,
   openWorldHint: false,
 } as const;
+
+/** The DuckDB store of a tool that needs one (ToolDefinition.duckdbOnly). */
+export function duckdbStore(ctx: ToolContext): Store {
+  if (!ctx.store) throw new UserInputError('This tool works on a DuckDB store only so far; this server runs on ClickHouse. The fleet questions (usage_summary, failure_report, trace_execution, ...) work here.');
+  return ctx.store;
+}

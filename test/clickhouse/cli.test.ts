@@ -2,7 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURE_NOW } from '../fixtures/small-fleet.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { verifyChains } from '../../src/access/audit.js';
+import { fixedClock } from '../../src/clock.js';
+import { ClickHouseAuditStorage } from '../../src/store/clickhouse/audit.js';
+import { ClickHouseStore } from '../../src/store/clickhouse/store.js';
+import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
 import { lines, record, tempDir } from '../helpers.js';
 
 const CLI = join(process.cwd(), 'dist/cli/main.js');
@@ -47,9 +54,55 @@ describe('the CLI on a ClickHouse store (chdb)', () => {
     expect(summary.stderr).toMatch(/clickhouse:\/\/h:8123\/fleet \(user u\) \(from MCP_BLACKBOX_STORE\) is a ClickHouse store; this command works on a DuckDB file only so far/);
     expect(summary.stderr).not.toContain('hunter2');
     expect(existsSync(join(dir, 'blackbox.duckdb'))).toBe(false);
+    const http = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--http', '127.0.0.1:0', '--watch', dir);
+    expect(http.status).toBe(2);
+    expect(http.stderr).toMatch(/serve on a ClickHouse store runs MCP over stdio only so far: --http, --watch need a DuckDB store/);
     // Nothing listens on this port: refused, named, nothing written.
     const down = cli('ingest', dir, '--store', 'clickhouse://default@127.0.0.1:9/fleet');
     expect(down.status).toBe(2);
     expect(down.stderr).toMatch(/ClickHouse at clickhouse:\/\/127\.0\.0\.1:9\/fleet \(user default\) cannot be reached/);
+  });
+});
+
+describe('serve --store on ClickHouse (chdb), over stdio', () => {
+  it('answers the fleet questions through a real MCP client, leaves out the DuckDB-only tools, and audits an unmask in its own chain', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'fleet.jsonl'), smallFleet().map((r) => JSON.stringify(r)).join('\n'));
+    const store = `chdb:${join(dir, 'ch')}/fleet`;
+    expect(cli('ingest', dir, '--store', store, '--now', FIXTURE_NOW).status).toBe(0);
+
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--as', 'u_admin'],
+      env: { ...process.env, MCP_BLACKBOX_DB: '', MCP_BLACKBOX_STORE: '', MCP_BLACKBOX_AUDIT_KEY: 'k'.repeat(32) } as Record<string, string>,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(['usage_summary', 'who_drove_spike', 'trace_execution', 'unmask_execution', 'fleet_catalog']));
+      for (const duckdbOnly of ['list_alerts', 'create_alert_rule', 'export_status', 'audit_log']) expect(names).not.toContain(duckdbOnly);
+      const usage = (await client.callTool({ name: 'usage_summary', arguments: { window: '30d' } })) as CallToolResult;
+      expect(usage.isError).toBeFalsy();
+      expect((usage.structuredContent as { total_executions: number }).total_executions).toBeGreaterThan(50);
+      const unmask = (await client.callTool({ name: 'unmask_execution', arguments: { execution_id: 'wf_ok', reason: 'INC-42 checking the payload' } })) as CallToolResult;
+      expect(unmask.isError, JSON.stringify(unmask.content)).toBeFalsy();
+      const refused = (await client.callTool({ name: 'list_alerts', arguments: {} })) as CallToolResult;
+      expect(refused.isError).toBe(true);
+    } finally {
+      await client.close();
+    }
+    // The server is gone: its chain holds the unmask, and it verifies with the key.
+    const house = await ClickHouseStore.open({ engine: 'chdb', path: join(dir, 'ch'), database: 'fleet' }, fixedClock(new Date(FIXTURE_NOW)));
+    try {
+      const chains = await verifyChains(new ClickHouseAuditStorage(house.ch), { key: 'k'.repeat(32) });
+      expect(chains).toHaveLength(1);
+      expect(chains[0]).toMatchObject({ ok: true, keyed: true });
+      const events = (await new ClickHouseAuditStorage(house.ch).chains()).get(chains[0]!.chain)!;
+      expect(events.map((e) => [e.action, e.target, e.reason])).toContainEqual(['unmask', 'wf_ok', 'INC-42 checking the payload']);
+    } finally {
+      await house.close();
+    }
   });
 });

@@ -9,12 +9,13 @@ import type { RunWrapper } from '../main.js';
  */
 export function registerServeCommands(
   program: Command,
-  helpers: { dbOption: () => Option; nowOption: () => Option; tzOption: () => Option; catalogOption: () => Option; run: RunWrapper },
+  helpers: { dbOption: () => Option; storeOption: () => Option; nowOption: () => Option; tzOption: () => Option; catalogOption: () => Option; run: RunWrapper },
 ): void {
   program
     .command('serve')
     .description('Serve the MCP tools over stdio (the transport MCP clients launch)')
     .addOption(helpers.dbOption())
+    .addOption(helpers.storeOption())
     .addOption(helpers.nowOption())
     .addOption(helpers.tzOption())
     .option('--watch <dir...>', 'tail *.jsonl / *.ndjson files in these directories into the database')

@@ -358,7 +358,8 @@ export function clientSnippet(dbPath: string, now?: string): string {
 
 /** `mcp-blackbox serve`: runs until the client disconnects or a signal. */
 export async function serveAction(flags: ServeFlags): Promise<void> {
-    const config = resolveConfig(flags, process.env);
+    const config = resolveConfig(flags, process.env, { clickhouse: true });
+    if (config.store.engine !== 'duckdb') return (await import('./serve-clickhouse.js')).serveClickHouse(config.store, config, flags);
     for (const dir of flags.watch ?? []) checkWatchDir(dir);
     sweepStaleScratch();
     let store: Store;

@@ -4,10 +4,11 @@ import { describeRule, kindReference, SEVERITIES } from '../../alerts/rules.js';
 import { NotFoundError } from '../../errors.js';
 import { stateRows, tickRows } from '../../store/alerts.js';
 import { parseState } from '../../alerts/engine.js';
-import { defineTool, READ_ONLY } from '../tool.js';
+import { defineTool, READ_ONLY, duckdbStore } from '../tool.js';
 
 export const alert_rules = defineTool({
   name: 'alert_rules',
+  duckdbOnly: true,
   title: 'Alert rules',
   description: `The alert rules (condition, channels, firing now, last evaluation, errors), the channels configured, and each rule kind's parameters with defaults, for writing a rule.
 
@@ -21,7 +22,7 @@ Example: "Which alert rules do we have, and which page someone?"`,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
-    const { rules, ticks, states } = await ctx.store.read(async (db) => ({ rules: await storedRules(db), ticks: await tickRows(db), states: await stateRows(db) }));
+    const { rules, ticks, states } = await duckdbStore(ctx).read(async (db) => ({ rules: await storedRules(db), ticks: await tickRows(db), states: await stateRows(db) }));
     const selected = args.name === undefined ? rules : rules.filter((r) => r.name === args.name);
     if (args.name !== undefined && selected.length === 0) {
       throw new NotFoundError(`no rule is named ${args.name}; ${rules.length ? `the rules are ${rules.map((r) => r.name).join(', ')}` : 'there are no rules yet (create_alert_rule)'}.`);

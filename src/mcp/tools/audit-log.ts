@@ -5,10 +5,11 @@ import { systemClock } from '../../clock.js';
 import { AccessDenied } from '../../errors.js';
 import { queryAuditEvents } from '../../store/audit-events.js';
 import { limitArg, span, timeArgs, windowShape } from '../common.js';
-import { defineTool, READ_ONLY } from '../tool.js';
+import { defineTool, READ_ONLY, duckdbStore } from '../tool.js';
 
 export const audit_log = defineTool({
   name: 'audit_log',
+  duckdbOnly: true,
   title: 'Audit log (admins)',
   description: `The audit trail: traces viewed, unmasks with their reason, denied unmasks, rule changes; newest first, and whether the hash chain verifies. Admins only.
 
@@ -55,7 +56,7 @@ Example: "Who unmasked executions this month, and why?"`,
     // "all" is the default here: the whole log, whatever the oldest execution.
     const bounded = (args.window && args.window.trim() !== 'all') || args.from || args.to;
     const range = bounded ? resolveRange({ ...args, tz: args.tz ?? ctx.tz }, systemClock, '30d') : undefined;
-    const { total, first, last, rows } = await ctx.store.read((db) =>
+    const { total, first, last, rows } = await duckdbStore(ctx).read((db) =>
       queryAuditEvents(db, {
         from: sqlTime(range?.from ?? new Date(0)),
         to: sqlTime(range?.to ?? new Date('9999-12-31T00:00:00Z')),

@@ -4,10 +4,11 @@ import { storedRule } from '../../alerts/engine.js';
 import { parseRule } from '../../alerts/rules.js';
 import { NotFoundError, UserInputError } from '../../errors.js';
 import { rangeOf, timeArgs, windowShape } from '../common.js';
-import { defineTool, READ_ONLY } from '../tool.js';
+import { defineTool, READ_ONLY, duckdbStore } from '../tool.js';
 
 export const backtest_alert_rule = defineTool({
   name: 'backtest_alert_rule',
+  duckdbOnly: true,
   title: 'Backtest an alert rule on history',
   description: `Replays a rule (saved, by name; or a draft) over past data with the live evaluator: when it would have fired and resolved, per group, with values. Nothing is stored or sent.
 
@@ -40,13 +41,13 @@ Example: "Would an error-rate alert at 10% have paged us last month?"`,
       rule = parseRule({ name: 'draft', ...args.rule });
     } else {
       // Exactly one of name and rule was given (checked above).
-      const saved = await ctx.store.read((db) => storedRule(db, args.name!));
+      const saved = await duckdbStore(ctx).read((db) => storedRule(db, args.name!));
       if (!saved) throw new NotFoundError(`no rule is named ${args.name}; alert_rules lists them, or pass a draft as rule.`);
       if (!saved.rule) throw new UserInputError(`rule ${args.name} cannot be read: ${saved.error}`);
       rule = saved.rule;
     }
     const range = await rangeOf(args, ctx, '30d');
-    const report = await ctx.store.read((db) => backtestRule(db, rule, range, args.tz ?? ctx.tz));
+    const report = await duckdbStore(ctx).read((db) => backtestRule(db, rule, range, args.tz ?? ctx.tz));
     const summary = backtestText(report, rule);
     return { structured: { ...report, episodes: report.episodes.map((e) => ({ ...e })) }, summary };
   },

@@ -3,7 +3,7 @@ import { parseState, storedRules } from '../../alerts/engine.js';
 import type { Explanation } from '../../alerts/explain.js';
 import { historyRows, silenceRows, stateRows } from '../../store/alerts.js';
 import { limitArg, rangeOf, timeArgs, windowShape } from '../common.js';
-import { defineTool, READ_ONLY } from '../tool.js';
+import { defineTool, READ_ONLY, duckdbStore } from '../tool.js';
 
 const STATUS = ['open', 'firing', 'pending', 'resolved', 'all'] as const;
 
@@ -12,6 +12,7 @@ const ADMIN_KINDS = new Set(['unmask_activity']);
 
 export const list_alerts = defineTool({
   name: 'list_alerts',
+  duckdbOnly: true,
   title: 'Alerts: firing, pending and recent',
   description: `Alerts firing and pending now, and the window's events (fired, reminded, resolved). Each says why: value vs threshold, the series before, top users, tools and clients vs baseline, sample execution ids, the next call.
 
@@ -32,7 +33,7 @@ Example: "Is anything firing, and why?"`,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '24h');
     const admin = ctx.access.isAdmin();
-    const { rules, states, history, silences } = await ctx.store.read(async (db) => ({
+    const { rules, states, history, silences } = await duckdbStore(ctx).read(async (db) => ({
       rules: await storedRules(db),
       states: await stateRows(db, args.rule),
       history: await historyRows(db, { from: range.from, to: range.to, rule: args.rule, limit: args.limit }),
