@@ -93,7 +93,14 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
     } finally {
       await client.close();
     }
-    // The server is gone: its chain holds the unmask, and it verifies with the key.
+    // The server is gone: audit verify checks its chain, with the key, and fails without it.
+    const verified = spawnSync(process.execPath, [CLI, 'audit', 'verify', '--store', store], { encoding: 'utf8', env: { ...process.env, MCP_BLACKBOX_AUDIT_KEY: 'k'.repeat(32) } });
+    expect(verified.status, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^audit chains OK: 1 chain\(s\), one per instance, HMAC with MCP_BLACKBOX_AUDIT_KEY\n  \S+: OK, \d+ events, head \d+\n$/);
+    const unkeyed = cli('audit', 'verify', '--store', store, '--json');
+    expect(unkeyed.status).toBe(1);
+    expect(JSON.parse(unkeyed.stdout)).toMatchObject({ ok: false, chains: [{ ok: false }] });
+    // Its chain holds the unmask, and it verifies with the key.
     const house = await ClickHouseStore.open({ engine: 'chdb', path: join(dir, 'ch'), database: 'fleet' }, fixedClock(new Date(FIXTURE_NOW)));
     try {
       const chains = await verifyChains(new ClickHouseAuditStorage(house.ch), { key: 'k'.repeat(32) });
