@@ -69,36 +69,48 @@ async function measure(store: Store, analytics: AnalyticsBackend | undefined, ca
   return out;
 }
 
-export async function benchSideBySide(work: string, executions: number, calls: number, log: (line: string) => void): Promise<SideBySideResult> {
+/**
+ * `toolsOnly`: the databases of an earlier run are queried again without ingesting (after a change
+ * to the queries); the ingest figures are then those of that run, given by `previous`.
+ */
+export async function benchSideBySide(work: string, executions: number, calls: number, log: (line: string) => void, toolsOnly = false): Promise<SideBySideResult> {
   mkdirSync(work, { recursive: true });
   const file = join(work, `fleet-${executions}.jsonl`);
-  if (!existsSync(file)) {
+  if (!existsSync(file) && !toolsOnly) {
     log(`writing ${file}`);
     await writeDataset(file, executions);
   }
   const clock = fixedClock(new Date(BENCH_ANCHOR));
   const dbPath = join(work, `side-${executions}.duckdb`);
-  for (const suffix of ['', '.wal', '.audit.jsonl']) rmSync(`${dbPath}${suffix}`, { force: true });
-
-  log(`${executions}: DuckDB ingest`);
-  const duck = await Store.open({ path: dbPath, clock, memoryLimit: DEFAULT_MEMORY_LIMIT });
-  let t = performance.now();
-  const duckSummary = await ingestFiles(duck, [file]);
-  const duckSeconds = (performance.now() - t) / 1000;
-
-  log(`${executions}: ClickHouse ingest`);
   const database = `side_${executions}`;
-  const house = await ClickHouseStore.open({ engine: 'chdb', path: join(work, 'chdb'), database }, clock);
-  await house.ch.command(`DROP DATABASE IF EXISTS ${database} SYNC`);
-  await house.close();
-  const ch = await ClickHouseStore.open({ engine: 'chdb', path: join(work, 'chdb'), database }, clock);
-  t = performance.now();
-  const houseSummary = await ingestFilesInto(ch, [file]);
-  const houseSeconds = (performance.now() - t) / 1000;
-  if (houseSummary.inserted !== duckSummary.inserted || houseSummary.failed.length > 0) {
-    throw new Error(`the engines stored different executions: DuckDB ${duckSummary.inserted}, ClickHouse ${houseSummary.inserted} ${JSON.stringify(houseSummary.failed)}`);
+  let duckSeconds = NaN;
+  let houseSeconds = NaN;
+  let lines = NaN;
+  if (!toolsOnly) {
+    for (const suffix of ['', '.wal', '.audit.jsonl']) rmSync(`${dbPath}${suffix}`, { force: true });
+    log(`${executions}: DuckDB ingest`);
+    const duck = await Store.open({ path: dbPath, clock, memoryLimit: DEFAULT_MEMORY_LIMIT });
+    let t = performance.now();
+    const duckSummary = await ingestFiles(duck, [file]);
+    duckSeconds = (performance.now() - t) / 1000;
+    await duck.close();
+
+    log(`${executions}: ClickHouse ingest`);
+    const house = await ClickHouseStore.open({ engine: 'chdb', path: join(work, 'chdb'), database }, clock);
+    await house.ch.command(`DROP DATABASE IF EXISTS ${database} SYNC`);
+    await house.close();
+    const fresh = await ClickHouseStore.open({ engine: 'chdb', path: join(work, 'chdb'), database }, clock);
+    t = performance.now();
+    const houseSummary = await ingestFilesInto(fresh, [file]);
+    houseSeconds = (performance.now() - t) / 1000;
+    await fresh.close();
+    if (houseSummary.inserted !== duckSummary.inserted || houseSummary.failed.length > 0) {
+      throw new Error(`the engines stored different executions: DuckDB ${duckSummary.inserted}, ClickHouse ${houseSummary.inserted} ${JSON.stringify(houseSummary.failed)}`);
+    }
+    lines = duckSummary.lines;
   }
-  const lines = duckSummary.lines;
+  const duck = await Store.open({ path: dbPath, clock, memoryLimit: DEFAULT_MEMORY_LIMIT });
+  const ch = await ClickHouseStore.open({ engine: 'chdb', path: join(work, 'chdb'), database }, clock);
   const traceId = (await duck.read((db) => db.one<{ id: string }>("SELECT execution_id AS id FROM executions WHERE step_count > 1 AND status = 'failed' ORDER BY started_at DESC LIMIT 1")))!.id;
   const parts = async () => (await ch.ch.one<{ n: number }>(`SELECT count() AS n FROM system.parts WHERE database = '${database}' AND table = 'executions' AND active`))?.n ?? 0;
 
@@ -144,10 +156,10 @@ export function formatSideBySide(results: SideBySideResult[]): string {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { work: { type: 'string', default: '/tmp/blackbox-bench/side' }, executions: { type: 'string', multiple: true }, calls: { type: 'string', default: '30' } } });
+  const { values } = parseArgs({ options: { work: { type: 'string', default: '/tmp/blackbox-bench/side' }, executions: { type: 'string', multiple: true }, calls: { type: 'string', default: '30' }, 'tools-only': { type: 'boolean', default: false } } });
   const results: SideBySideResult[] = [];
   for (const n of values.executions ?? ['1000000']) {
-    results.push(await benchSideBySide(values.work!, Number(n), Number(values.calls), (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`)));
+    results.push(await benchSideBySide(values.work!, Number(n), Number(values.calls), (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`), values['tools-only']));
   }
   process.stdout.write(`${formatSideBySide(results)}\n\n${JSON.stringify(results)}\n`);
 }

@@ -27,40 +27,29 @@ export function clickhouseCostQueries(ch: ClickHouseDb): CostQueries {
       const column = COST_GROUP_COLUMNS[groupBy];
       const inner = COST_INNER_COLUMNS[groupBy];
       const q = new ChQuery(ch);
-      const groups = await q.all<{ key: string | null; s_tasks: number; s_cost: number | null; n_cost: number; n_executions: number; s_prev_tasks: number }>(
-        `SELECT ${column} AS key, sumIf(tasks, cur) AS s_tasks, sumIf(cost_usd, cur) AS s_cost, countIf(cur AND cost_usd IS NOT NULL) AS n_cost,
-                countIf(cur) AS n_executions, sumIf(tasks, NOT cur) AS s_prev_tasks
-         FROM (SELECT ${column}, tasks, cost_usd, started_at >= ${q.time(range.from)} AS cur
-               FROM ${q.executions({ from: previous.from, to: range.to }, filters)})
+      // One scan: summed per group and inner group (a tool's users, a user's tools), then rolled
+      // up to the group, its inner groups of the window ranked into `top` (most tasks, then name).
+      const rows = await q.all<{ key: string | null; s_tasks: number; s_cost: number | null; n_cost: number; n_executions: number; s_prev_tasks: number; tops: Array<[string, number, number | null, number]> }>(
+        `SELECT key, sum(t_cur) AS s_tasks, sum(c_cur) AS s_cost, sum(nc_cur) AS n_cost, sum(n_cur) AS n_executions, sum(t_prev) AS s_prev_tasks,
+                arraySlice(arraySort(x -> (-x.2, x.1), groupArrayIf((sub, t_cur, c_cur, nc_cur), n_cur > 0)), 1, ${q.value(topN, 'UInt32')}) AS tops
+         FROM (
+           SELECT ${column} AS key, ${inner} AS sub, sumIf(tasks, cur) AS t_cur, sumIf(cost_usd, cur) AS c_cur,
+                  countIf(cur AND cost_usd IS NOT NULL) AS nc_cur, countIf(cur) AS n_cur, sumIf(tasks, NOT cur) AS t_prev
+           FROM (SELECT ${column}, ${inner}, tasks, cost_usd, started_at >= ${q.time(range.from)} AS cur
+                 FROM ${q.executions({ from: previous.from, to: range.to }, filters)})
+           GROUP BY key, sub
+         )
          GROUP BY key HAVING n_executions > 0
          ORDER BY s_tasks DESC, key ASC NULLS LAST
          LIMIT ${q.value(limit, 'UInt32')}`,
       );
-      if (groups.length === 0) return [];
-      const t = new ChQuery(ch);
-      const keys = groups.map((g) => g.key).filter((k): k is string => k !== null);
-      const tops = await t.all<{ key: string | null; sub: string; s_tasks: number; s_cost: number | null; n_cost: number }>(
-        `SELECT key, sub, s_tasks, s_cost, n_cost FROM (
-           SELECT ${column} AS key, ${inner} AS sub, sum(tasks) AS s_tasks, sum(cost_usd) AS s_cost, countIf(cost_usd IS NOT NULL) AS n_cost,
-                  row_number() OVER (PARTITION BY key ORDER BY s_tasks DESC, sub ASC) AS rn
-           FROM ${t.executions(range, filters)}
-             AND (${column} IN ${t.value(keys, 'Array(String)')} OR (${column} IS NULL AND ${t.value(keys.length < groups.length, 'Bool')}))
-           GROUP BY key, sub
-         ) WHERE rn <= ${t.value(topN, 'UInt32')} ORDER BY key, rn`,
-      );
-      const topOf = new Map<string | null, Array<{ key: string | null; tasks: number; cost_usd: number | null }>>();
-      for (const r of tops) {
-        const list = topOf.get(r.key) ?? [];
-        list.push({ key: r.sub, tasks: r.s_tasks, cost_usd: r.n_cost > 0 ? r.s_cost : null });
-        topOf.set(r.key, list);
-      }
-      return groups.map((g) => ({
+      return rows.map((g) => ({
         key: g.key,
         tasks: g.s_tasks,
         cost_usd: g.n_cost > 0 ? g.s_cost : null,
         executions: g.n_executions,
         previous_tasks: g.s_prev_tasks,
-        top: topOf.get(g.key) ?? [],
+        top: g.tops.map(([sub, tasks, cost, withCost]) => ({ key: sub, tasks, cost_usd: withCost > 0 ? cost : null })),
       }));
     },
   };

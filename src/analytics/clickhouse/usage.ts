@@ -31,33 +31,35 @@ export function clickhouseUsageQueries(ch: ClickHouseDb): UsageQueries {
     },
     async activeUsers(range, filters) {
       const q = new ChQuery(ch);
+      // Grouped by user first: a few keys, where three exact distinct counts each kept a set of every user.
       const row = await q.one<{ users: number; workflow_users: number; connector_users: number }>(
-        `SELECT uniqExact(user_id) AS users, uniqExactIf(user_id, tool_kind = 'workflow') AS workflow_users,
-                uniqExactIf(user_id, tool_kind = 'connector') AS connector_users
-         FROM ${q.executions(range, filters)}`,
+        `SELECT count() AS users, countIf(has_workflow) AS workflow_users, countIf(has_connector) AS connector_users
+         FROM (SELECT user_id, max(tool_kind = 'workflow') AS has_workflow, max(tool_kind = 'connector') AS has_connector
+               FROM ${q.executions(range, filters)} GROUP BY user_id)`,
       );
       return row ?? { users: 0, workflow_users: 0, connector_users: 0 };
     },
     async drivers(range, previous, filters) {
-      const both = { from: previous.from, to: range.to };
-      const top = async (column: 'tool_name' | 'user_id') => {
-        const q = new ChQuery(ch);
-        const from = q.time(range.from);
-        // Counts are UInt64: their difference is taken as signed, or it wraps.
-        const row = await q.one<{ name: string; n_current: number; n_previous: number }>(
-          `SELECT ${column} AS name, countIf(started_at >= ${from}) AS n_current, countIf(started_at < ${from}) AS n_previous
-           FROM ${q.executions(both, filters)}
-           GROUP BY name ORDER BY abs(toInt64(n_current) - toInt64(n_previous)) DESC, name LIMIT 1`,
-        );
+      const q = new ChQuery(ch);
+      const from = q.time(range.from);
+      // One scan of both windows, grouped three ways; group_by_use_nulls leaves the rolled-up key
+      // NULL (tool_name and user_id are never NULL otherwise), which tells the sets apart. Counts
+      // are UInt64: their difference is taken as signed, or it wraps.
+      const rows = await q.all<{ kind: 'tool' | 'user' | 'total'; name: string | null; n_current: number; n_previous: number }>(
+        `SELECT multiIf(tool IS NOT NULL, 'tool', usr IS NOT NULL, 'user', 'total') AS kind, coalesce(tool, usr) AS name, n_current, n_previous
+         FROM (
+           SELECT tool_name AS tool, user_id AS usr, countIf(started_at >= ${from}) AS n_current, countIf(started_at < ${from}) AS n_previous
+           FROM ${q.executions({ from: previous.from, to: range.to }, filters)}
+           GROUP BY GROUPING SETS ((tool_name), (user_id), ())
+         )
+         ORDER BY kind, abs(toInt64(n_current) - toInt64(n_previous)) DESC, name
+         LIMIT 1 BY kind`,
+      );
+      const pick = (kind: 'tool' | 'user') => {
+        const row = rows.find((r) => r.kind === kind);
         return row ? { name: row.name, current: row.n_current, previous: row.n_previous } : null;
       };
-      const q = new ChQuery(ch);
-      const [tool, user, total] = await Promise.all([
-        top('tool_name'),
-        top('user_id'),
-        q.one<{ n: number }>(`SELECT count() AS n FROM ${q.executions(previous, filters)}`),
-      ]);
-      return { tool, user, previousTotal: total?.n ?? 0 };
+      return { tool: pick('tool'), user: pick('user'), previousTotal: rows.find((r) => r.kind === 'total')?.n_previous ?? 0 };
     },
     async sampleIds(range, filters, limit) {
       const q = new ChQuery(ch);

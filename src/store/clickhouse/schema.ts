@@ -95,6 +95,15 @@ export const CLICKHOUSE_MIGRATIONS: Array<(db: string, cluster: string | undefin
   ],
 ];
 
+CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
+  // trace_execution's neighbours are one agent run or session: the bloom filters let it skip the
+  // granules without that id instead of reading every execution.
+  `ALTER TABLE ${db}.executions${onCluster(cluster)} ADD INDEX IF NOT EXISTS session_bloom agent_session_id TYPE bloom_filter GRANULARITY 1`,
+  `ALTER TABLE ${db}.executions${onCluster(cluster)} ADD INDEX IF NOT EXISTS run_bloom agent_workflow_run_id TYPE bloom_filter GRANULARITY 1`,
+  `ALTER TABLE ${db}.executions${onCluster(cluster)} MATERIALIZE INDEX session_bloom`,
+  `ALTER TABLE ${db}.executions${onCluster(cluster)} MATERIALIZE INDEX run_bloom`,
+]);
+
 /** Brings the database to the newest version; the same schema_version table as DuckDB's. */
 export async function migrateClickHouse(ch: ClickHouseDb, cluster?: string): Promise<void> {
   await ch.command(
