@@ -42,8 +42,9 @@ describe('ClickHouse writes: the log format\'s delivery rules', () => {
       lines(running('a'), final('a', '2026-10-30T10:00:09Z', 'failed', { steps: [step(0, 'succeeded'), step(1, 'failed')] }), final('b', '2026-10-30T10:00:07Z', 'stopped'), running('b')),
       // An earlier-ending terminal record for c loses; a fresh id; a running a after its final.
       lines(final('c', '2026-10-30T10:00:03Z'), running('d'), running('a')),
-      // Out of order within a batch: the final first.
-      lines(final('e', '2026-10-30T10:00:04Z'), running('e'), final('e', '2026-10-30T10:00:04Z')),
+      // Out of order within a batch: the final first. Times with an offset and microseconds are stored in UTC.
+      lines(final('e', '2026-10-30T10:00:04Z'), running('e'), final('e', '2026-10-30T10:00:04Z'),
+        record('f', { started_at: '2026-10-30T11:00:00.123456+01:00', ended_at: '2026-10-30T11:00:09.5+01:00' })),
     ];
     for (const text of batches) {
       const expected = await ingestLines(duck, blockFromText(text), 'batch');
@@ -55,6 +56,11 @@ describe('ClickHouse writes: the log format\'s delivery rules', () => {
     expect(rows.find((r) => r.id === 'a')).toEqual({ id: 'a', status: 'failed', ended: '2026-10-30T10:00:09Z', error: null, steps: 2 });
     expect(rows.find((r) => r.id === 'b')?.status).toBe('stopped');
     expect(rows.find((r) => r.id === 'c')).toMatchObject({ status: 'failed', error: 'http_500' });
+    expect(rows.find((r) => r.id === 'f')).toMatchObject({ ended: '2026-10-30T10:00:09Z' });
+    const f = await house.ch.one<{ started: string; duration: number }>(
+      `SELECT toString(started_at) AS started, duration_ms AS duration FROM ${house.ch.t('executions')} FINAL WHERE execution_id = 'f'`,
+    );
+    expect(f).toEqual({ started: '2026-10-30 10:00:00.123456', duration: 9377 });
     // Replaced copies stay as row versions until ClickHouse merges; FINAL and the answers see one per id.
     const raw = await house.ch.one<{ n: number }>(`SELECT count() AS n FROM ${house.ch.t('executions')}`);
     expect(raw!.n).toBeGreaterThan(rows.length);

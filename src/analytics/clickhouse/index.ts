@@ -14,7 +14,6 @@ import { clickhouseUnusedQueries } from './unused.js';
 import { ChQuery, isoFromMicros } from './sql.js';
 import { clickhouseUsageQueries } from './usage.js';
 
-/** The analytics of a ClickHouse store: the same questions as duckdb/, in ClickHouse's SQL. */
 /** The store's extent, and whether `range` holds an execution when one is given. */
 async function extentOf(ch: ClickHouseDb, range?: TimeRange): Promise<Coverage> {
   const q = new ChQuery(ch);
@@ -36,6 +35,7 @@ async function extentOf(ch: ClickHouseDb, range?: TimeRange): Promise<Coverage> 
   };
 }
 
+/** The analytics of a ClickHouse store: the same questions as duckdb/, in ClickHouse's SQL. */
 export function clickhouseAnalytics(ch: ClickHouseDb): AnalyticsBackend {
   return {
     engine: 'clickhouse',
