@@ -56,8 +56,12 @@ export function chainHash(prevHash: string, row: Omit<AuditRow, 'hash' | 'prev_h
  * ClickHouse store shared by several instances holds one chain per instance (store/clickhouse/audit.ts).
  */
 export interface AuditStorage {
-  /** Appends the rows `build` makes from the chain's last event, with nothing appended in between. */
-  append(build: (last: AuditRow | undefined) => AuditRow[]): Promise<AuditRow[]>;
+  /**
+   * Appends the rows `build` makes from the chain's last event, with nothing appended in between;
+   * `stored` runs once they are written and before they count as committed (a throw undoes them
+   * where the storage has transactions).
+   */
+  append(build: (last: AuditRow | undefined) => AuditRow[], stored: (rows: AuditRow[]) => void): Promise<AuditRow[]>;
   /** Every chain's events in order by seq, by chain id; undefined when the table is gone. */
   chains(): Promise<Map<string, AuditRow[]> | undefined>;
   /** Runs before the store closes (held-back events are committed). */
@@ -67,10 +71,11 @@ export interface AuditStorage {
 /** The DuckDB store's single chain, in the audit_events table. */
 export function duckdbAuditStorage(store: Store): AuditStorage {
   return {
-    append: (build) =>
+    append: (build, stored) =>
       store.write(async (db) => {
         const rows = build(await lastAuditEvent(db));
         await appendAuditEvents(db, rows);
+        stored(rows);
         return rows;
       }),
     chains: async () => {
@@ -180,7 +185,6 @@ export class AuditLog {
   }
 
   private commit(batch: Pending[]): Promise<AuditRow[]> {
-    // The mirror is written before the storage's write resolves: if it fails, the batch fails.
     return this.storage.append((last) => {
       let seq = last?.seq ?? 0;
       let prevHash = last?.hash ?? GENESIS_HASH;
@@ -203,8 +207,10 @@ export class AuditLog {
         prevHash = row.hash;
         return row;
       });
-      if (this.options.mirrorPath) appendFileSync(this.options.mirrorPath, rows.map((row) => `${JSON.stringify(row)}\n`).join(''), { mode: 0o600 });
       return rows;
+    }, (rows) => {
+      // In the store's transaction, after the rows: if the mirror cannot be written, the events are not recorded.
+      if (this.options.mirrorPath) appendFileSync(this.options.mirrorPath, rows.map((row) => `${JSON.stringify(row)}\n`).join(''), { mode: 0o600 });
     });
   }
 

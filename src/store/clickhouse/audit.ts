@@ -20,12 +20,14 @@ export class ClickHouseAuditStorage implements AuditStorage {
     readonly chainId = `${hostname()}:${process.pid}:${new Date().toISOString()}:${randomBytes(3).toString('hex')}`,
   ) {}
 
-  append(build: (last: AuditRow | undefined) => AuditRow[]): Promise<AuditRow[]> {
-    // One append at a time, so each batch links to the one before it.
+  append(build: (last: AuditRow | undefined) => AuditRow[], stored: (rows: AuditRow[]) => void): Promise<AuditRow[]> {
+    // One append at a time, so each batch links to the one before it. No transaction: the rows
+    // count once ClickHouse confirmed them and `stored` returned.
     const next = this.tail.then(async () => {
       const rows = build(this.last);
-      await this.ch.insert('audit_events', rows.map((r) => ({ chain_id: this.chainId, ...r, at: r.at })));
+      await this.ch.insert('audit_events', rows.map((r) => ({ chain_id: this.chainId, ...r })));
       this.last = rows.at(-1) ?? this.last;
+      stored(rows);
       return rows;
     });
     this.tail = next.catch(() => undefined);
