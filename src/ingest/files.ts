@@ -262,6 +262,8 @@ export async function ingestFilesInto(sink: BatchSink, inputs: readonly string[]
         const prepared = prepareBatch(batch, sink.clock.now());
         await pending;
         pending = sink.commit(prepared, path).then((result) => addBatch(summary, result)).finally(() => prepared.release());
+        // Awaited once the next batch is read; until then a failure must not count as unhandled.
+        pending.catch(() => undefined);
         options.onRead?.(path, { bytes: batch.endOffset, lines: batch.endLineNo });
       }
       await pending;
