@@ -4,7 +4,10 @@ import { blockFromText } from '../../src/ingest/lines.js';
 import { ClickHouseStore } from '../../src/store/clickhouse/store.js';
 import { executionVersion } from '../../src/store/clickhouse/write.js';
 import type { Store } from '../../src/store/store.js';
-import { lines, openTestStore, record, TEST_NOW } from '../helpers.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ingestFilesInto } from '../../src/ingest/files.js';
+import { lines, openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
 import { openClickHouseTestStore } from './helpers.js';
 
 interface Stored {
@@ -104,6 +107,18 @@ describe('ClickHouse writes: the log format\'s delivery rules', () => {
     // The same file read again quarantines nothing twice.
     await house.ingestLines(blockFromText(lines(record('ok1'), '{"execution_id": "broken"', record('ok2', { status: 'exploded' }), record('ok3'))), 'file.jsonl');
     expect((await house.ch.one<{ n: number }>(`SELECT count() AS n FROM ${house.ch.t('quarantine')} FINAL`))!.n).toBe(2);
+  });
+
+  it('a file whose inserts fail is reported as failed, and ingests in full once the table is back', async () => {
+    const house = await openClickHouseTestStore(TEST_NOW);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.jsonl'), lines(...Array.from({ length: 200 }, (_, i) => record(`a${i}`))));
+    await house.ch.command(`RENAME TABLE ${house.ch.t('executions')} TO ${house.ch.t('executions_away')}`);
+    const failed = await ingestFilesInto(house, [join(dir, 'a.jsonl')], { batchBytes: 2000 });
+    expect(failed.failed).toEqual([{ path: join(dir, 'a.jsonl'), error: expect.stringMatching(/^ClickHouse at chdb:.* failed: UNKNOWN_TABLE/) }]);
+    await house.ch.command(`RENAME TABLE ${house.ch.t('executions_away')} TO ${house.ch.t('executions')}`);
+    const again = await ingestFilesInto(house, [join(dir, 'a.jsonl')], { batchBytes: 2000 });
+    expect(again).toMatchObject({ inserted: 200, failed: [] });
   });
 
   it('the version: terminal beats running whatever the times, a later end beats an earlier one, ties depend on content only', () => {
