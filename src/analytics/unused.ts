@@ -57,11 +57,12 @@ export async function unusedTools(
 ): Promise<UnusedTools> {
   const previous = previousRange(args.range);
   const catalog = await backend.unused.tools(args.range, previous, { server: args.server, kind: args.kind });
+  // Never used first, then the longest unused; ties by name and server.
   const unused = catalog
     .filter((t) => t.in_window === 0)
     .sort((a, b) =>
       a.last_seen_us === b.last_seen_us
-        ? Buffer.compare(utf8(a.name), utf8(b.name))
+        ? Buffer.compare(utf8(a.name), utf8(b.name)) || Buffer.compare(utf8(a.server), utf8(b.server))
         : a.last_seen_us === null ? -1 : b.last_seen_us === null ? 1 : a.last_seen_us - b.last_seen_us,
     );
   return {

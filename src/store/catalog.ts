@@ -50,9 +50,8 @@ export async function recordToolLists(db: Db, lists: readonly ToolList[]): Promi
         `INSERT INTO tool_definitions (server, name, description, input_schema_sha256, first_seen, last_seen)
          VALUES ($server, $name, $description, $schema, ${SEEN}, ${SEEN})`);
     }
-    const names = list.tools.map((t) => `${t.name}\u0000${t.description ?? ''}\u0000${t.input_schema_sha256 ?? ''}`).sort();
     await newVersionOrSeen(db, 'server_tool_lists', 'server = $server', 'tools_sha256 = $hash',
-      { server: list.server, hash: createHash('sha256').update(names.join('\n')).digest('hex'), count: list.tools.length, seen },
+      { server: list.server, hash: toolListHash(list), count: list.tools.length, seen },
       `INSERT INTO server_tool_lists (server, tools_sha256, tool_count, first_seen, last_seen)
        VALUES ($server, $hash, $count, ${SEEN}, ${SEEN})`);
   }
@@ -70,3 +69,9 @@ async function newVersionOrSeen(db: Db, table: string, key: string, same: string
 
 /** seen_at is RFC 3339 with a zone (validated at ingest); stored as UTC like every time. */
 const SEEN = "timezone('UTC', CAST($seen AS TIMESTAMPTZ))";
+
+/** A whole tool list's identity: its tools' names, descriptions and schema hashes, in any order. */
+export function toolListHash(list: ToolList): string {
+  const names = list.tools.map((t) => `${t.name}\u0000${t.description ?? ''}\u0000${t.input_schema_sha256 ?? ''}`).sort();
+  return createHash('sha256').update(names.join('\n')).digest('hex');
+}

@@ -168,7 +168,14 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
 
   it('every analytics tool answers the same through a real MCP client, text included, for members and admins', async () => {
     // The small fixture's planted spike and workflows, and the sample fleet's volume and mess.
-    const text = [...smallFleet().map((r) => JSON.stringify(r)), sampleText()].join('\n');
+    // Tool lists as wrap records them: a server's list seen twice, then with a changed description; another server's once.
+    const list = (seen: string, server: string, description: string) =>
+      JSON.stringify({ record_type: 'tool_catalog', seen_at: seen, server, tools: [{ name: 'jira_create_issue', description, input_schema_sha256: 'a'.repeat(64) }, { name: 'listed_only' }] });
+    const lists = [
+      list('2026-10-20T10:00:00Z', 'eng-gateway', 'Create an issue'), list('2026-10-21T10:00:00Z', 'eng-gateway', 'Create an issue'),
+      list('2026-10-22T09:30:00.5+02:00', 'eng-gateway', 'Create a Jira issue'), list('2026-10-23T00:00:00Z', 'support-gateway', 'Post'),
+    ];
+    const text = [...smallFleet().map((r) => JSON.stringify(r)), ...lists, sampleText()].join('\n');
     const pair = await loadBoth(text, FIXTURE_NOW);
     await pair.store.write((db) => importCatalog(db, FIXTURE_CATALOG));
     await pair.house.addCatalogTools(FIXTURE_CATALOG);
@@ -222,5 +229,7 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
     }
     // The unknown id and the misspelt team are errors in both; every other call answered.
     expect(answered).toBe(calls.length * 2 - 2 - 4);
+    const catalog = (await pair.house.catalog.toolLists(10)).map((l) => [l.server, l.versions, l.changed_tools.map((t) => t.name)]);
+    expect(catalog).toEqual([['support-gateway', 1, []], ['eng-gateway', 2, ['jira_create_issue']]]);
   });
 });

@@ -12,7 +12,7 @@ import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromText } from '../../src/ingest/lines.js';
 import { generateLines } from '../../src/sample/generate.js';
 import { SAMPLE_ANCHOR } from '../../src/sample/fleet.js';
-import { importCatalog } from '../../src/store/catalog.js';
+import { importCatalog, recordToolLists } from '../../src/store/catalog.js';
 import { copyFromDuckDb, copyVerified } from '../../src/store/clickhouse/copy-from-duckdb.js';
 import { openTestStore } from '../helpers.js';
 import { openClickHouseTestStore } from './helpers.js';
@@ -23,6 +23,8 @@ describe('migrate: a DuckDB database copied into ClickHouse', () => {
     const text = [...generateLines({ days: 20, perWeekday: 150, seed: 3, spike: true, runningFirstRate: 0.05, repeatRate: 0.03, badLineRate: 0.01 })].join('\n');
     await ingestLines(duck, blockFromText(text), 'sample.jsonl');
     await duck.write((db) => importCatalog(db, [{ name: 'never_tool', server: 'eng-gateway' }]));
+    const list = (seen: string, description: string) => ({ seen_at: seen, server: 'srv', tools: [{ name: 'a', description }, { name: 'b' }] });
+    await duck.write((db) => recordToolLists(db, [list('2026-10-20T10:00:00Z', 'old'), list('2026-10-21T10:00:00Z', 'old'), list('2026-10-22T10:00:00Z', 'new')]));
     const house = await openClickHouseTestStore(SAMPLE_ANCHOR);
 
     const progress: number[] = [];
@@ -30,7 +32,7 @@ describe('migrate: a DuckDB database copied into ClickHouse', () => {
     expect(copyVerified(report)).toBe(true);
     expect(report.executions.duckdb).toBeGreaterThan(2000);
     expect(report.quarantine.clickhouse).toBeGreaterThan(0);
-    expect(report.catalog_tools).toBe(1);
+    expect(report.catalog_tools).toBe(3);
     expect(progress.at(-1)).toBe(report.executions.duckdb);
 
     const d = duckdbAnalytics((task) => duck.read(task));
@@ -39,6 +41,8 @@ describe('migrate: a DuckDB database copied into ClickHouse', () => {
     expect(await usageSummary(h, { range, filters: {} })).toEqual(await usageSummary(d, { range, filters: {} }));
     expect(await whoDroveSpike(h, { range, filters: {}, limit: 3 })).toEqual(await whoDroveSpike(d, { range, filters: {}, limit: 3 }));
     expect(await unusedTools(h, { range, limit: 10 })).toEqual(await unusedTools(d, { range, limit: 10 }));
+    expect(await h.catalog.toolLists(10)).toEqual(await d.catalog.toolLists(10));
+    expect((await h.catalog.toolLists(10))[0]).toMatchObject({ server: 'srv', versions: 2, changed_tools: [{ name: 'a' }] });
     const page = await listExecutions(d, { range, filters: {}, limit: 200 });
     const traced = page.executions.filter((e) => e.step_count > 0 || e.error_type).slice(0, 40);
     expect(traced.some((e) => e.step_count > 1)).toBe(true);

@@ -26,7 +26,58 @@ export function clickhouseCatalogQueries(ch: ClickHouseDb): CatalogQueries {
       );
       return rows.map((r) => r.value);
     },
-    // Tool lists (tool_catalog records) are not kept in ClickHouse yet: the write path refuses them (write.ts).
-    toolLists: async () => [],
+    async toolLists(limit) {
+      const [lists, definitions] = await Promise.all([
+        ch.all<{ server: string; hash: string; n: number; seen_us: number }>(
+          `SELECT server, tools_sha256 AS hash, tool_count AS n, toUnixTimestamp64Micro(seen_at) AS seen_us FROM ${ch.t('tool_list_sightings')} ORDER BY server, seen_at`,
+        ),
+        ch.all<{ server: string; name: string; same: string; seen_us: number }>(
+          `SELECT server, name, toJSONString((description, input_schema_sha256)) AS same, toUnixTimestamp64Micro(seen_at) AS seen_us
+           FROM ${ch.t('tool_definition_sightings')} ORDER BY server, name, seen_at`,
+        ),
+      ]);
+      const listVersions = versionsOf(lists, (r) => r.server, (r) => r.hash);
+      const definitionVersions = versionsOf(definitions, (r) => `${r.server}\u0000${r.name}`, (r) => r.same);
+      const changed = new Map<string, Array<{ name: string; changed_at: string; at: number }>>();
+      for (const [key, versions] of definitionVersions) {
+        if (versions.length < 2) continue;
+        const [server, name] = key.split('\u0000') as [string, string];
+        const at = Math.max(...versions.map((v) => v.first));
+        changed.set(server, [...(changed.get(server) ?? []), { name, changed_at: isoFromMicros(at)!, at }]);
+      }
+      return [...listVersions]
+        .map(([server, versions]) => {
+          const latest = versions.reduce((a, b) => (b.first > a.first ? b : a));
+          const tools = (changed.get(server) ?? []).sort((a, b) => b.at - a.at || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+          return {
+            server,
+            versions: versions.length,
+            tools: latest.row.n,
+            listed_since: isoFromMicros(latest.first)!,
+            last_seen: isoFromMicros(Math.max(...versions.map((v) => v.last)))!,
+            changed_tools: tools.map(({ name, changed_at }) => ({ name, changed_at })),
+          };
+        })
+        .sort((a, b) => (a.listed_since < b.listed_since ? 1 : a.listed_since > b.listed_since ? -1 : a.server < b.server ? -1 : 1))
+        .slice(0, Math.max(1, Math.floor(limit)));
+    },
   };
+}
+
+/**
+ * Versions from sightings in time order, per key: a sighting that differs from the latest version
+ * starts a new one (first seen then); the same again only moves its last sighting. As DuckDB's
+ * store/catalog.ts records them as they arrive.
+ */
+function versionsOf<R extends { seen_us: number }>(rows: R[], keyOf: (r: R) => string, same: (r: R) => string): Map<string, Array<{ row: R; first: number; last: number; id: string }>> {
+  const out = new Map<string, Array<{ row: R; first: number; last: number; id: string }>>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const versions = out.get(key) ?? [];
+    const current = versions.at(-1);
+    if (current && current.id === same(row)) current.last = Math.max(current.last, row.seen_us);
+    else versions.push({ row, first: row.seen_us, last: row.seen_us, id: same(row) });
+    out.set(key, versions);
+  }
+  return out;
 }

@@ -17,7 +17,7 @@ export function clickhouseUnusedQueries(ch: ClickHouseDb): UnusedQueries {
            FROM ${ch.t('executions')} FINAL GROUP BY name, server`,
         ),
         ch.all<{ name: string; server: string; listed_kind: string }>(
-          `SELECT name, server, argMax(kind, listed_at) AS listed_kind FROM ${ch.t('catalog_tools')} FINAL GROUP BY name, server`,
+          `SELECT name, server, argMin(kind, listed_at) AS listed_kind FROM ${ch.t('catalog_tools')} GROUP BY name, server`,
         ),
       ]);
       const tools = new Map<string, CatalogTool & { first_us: number | null }>();

@@ -65,6 +65,15 @@ export async function copyFromDuckDb(from: Store, to: ClickHouseDb, options: { o
   const listed = await from.read((db) => db.all<{ name: string; server: string; kind: string }>('SELECT name, server, kind FROM tools WHERE from_catalog'));
   const now = new Date().toISOString();
   await to.insert('catalog_tools', listed.map((t) => ({ ...t, listed_at: now })));
+  // Tool list versions become the sightings they were made from: one at each version's first and
+  // last sighting, which is what ClickHouse derives the versions from.
+  const sightings = <T extends { first: string; last: string }>(rows: T[]) => rows.flatMap(({ first, last, ...r }) => (first === last ? [{ ...r, seen_at: first }] : [{ ...r, seen_at: first }, { ...r, seen_at: last }]));
+  const [lists, definitions] = await Promise.all([
+    from.read((db) => db.all<{ server: string; tools_sha256: string; tool_count: number; first: string; last: string }>(`SELECT server, tools_sha256, tool_count, ${TIME('first_seen')} AS first, ${TIME('last_seen')} AS last FROM server_tool_lists`)),
+    from.read((db) => db.all<{ server: string; name: string; description: string | null; input_schema_sha256: string | null; first: string; last: string }>(`SELECT server, name, description, input_schema_sha256, ${TIME('first_seen')} AS first, ${TIME('last_seen')} AS last FROM tool_definitions`)),
+  ]);
+  await to.insert('tool_list_sightings', sightings(lists));
+  await to.insert('tool_definition_sightings', sightings(definitions));
 
   const [duckStatus, houseStatus, duckQuarantine, houseQuarantine] = await Promise.all([
     from.read((db) => db.all<{ status: string; n: number }>('SELECT status, count(*)::DOUBLE AS n FROM executions GROUP BY status')),

@@ -84,13 +84,14 @@ export const CLICKHOUSE_MIGRATIONS: Array<(db: string, cluster: string | undefin
        hash String
      ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/audit_events', '{replica}')` : 'MergeTree'}
      ORDER BY (chain_id, seq)`,
-    // Tools a catalog file or a tool list named; the tools that ran are read from executions.
+    // Tools a catalog file or a tool list named; the tools that ran are read from executions. Every
+    // listing is kept: the first one's kind counts, as in DuckDB's catalog.
     `CREATE TABLE IF NOT EXISTS ${db}.catalog_tools${onCluster(cluster)} (
        name String,
        server String,
        kind LowCardinality(String),
        listed_at DateTime64(6, 'UTC')
-     ) ENGINE = ${tableEngine(cluster, 'catalog_tools', 'listed_at')}
+     ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/catalog_tools', '{replica}')` : 'MergeTree'}
      ORDER BY (name, server)`,
   ],
 ];
@@ -102,6 +103,17 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
   `ALTER TABLE ${db}.executions${onCluster(cluster)} ADD INDEX IF NOT EXISTS run_bloom agent_workflow_run_id TYPE bloom_filter GRANULARITY 1`,
   `ALTER TABLE ${db}.executions${onCluster(cluster)} MATERIALIZE INDEX session_bloom`,
   `ALTER TABLE ${db}.executions${onCluster(cluster)} MATERIALIZE INDEX run_bloom`,
+]);
+
+CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
+  // Tool lists as wrap saw servers answer tools/list: every sighting kept, the versions (a list or
+  // a definition that differs from the one before it) derived when read (analytics/clickhouse/catalog.ts).
+  `CREATE TABLE IF NOT EXISTS ${db}.tool_list_sightings${onCluster(cluster)} (
+     server String, tools_sha256 String, tool_count UInt32, seen_at DateTime64(6, 'UTC')
+   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/tool_list_sightings', '{replica}')` : 'MergeTree'} ORDER BY (server, seen_at)`,
+  `CREATE TABLE IF NOT EXISTS ${db}.tool_definition_sightings${onCluster(cluster)} (
+     server String, name String, description Nullable(String), input_schema_sha256 Nullable(String), seen_at DateTime64(6, 'UTC')
+   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/tool_definition_sightings', '{replica}')` : 'MergeTree'} ORDER BY (server, name, seen_at)`,
 ]);
 
 /** Brings the database to the newest version; the same schema_version table as DuckDB's. */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { UserInputError } from '../../errors.js';
 import { TERMINAL_STATUSES } from '../../model.js';
 import { rejectSummary, type BatchResult, type CommitOptions, type StorableBatch } from '../ingest-write.js';
 import type { ClickHouseDb } from './client.js';
+import { toolListHash, type ToolList } from '../catalog.js';
 
 type Json = Record<string, any>;
 
@@ -108,10 +108,6 @@ function* stagedLines(staging: Buffer): Generator<string> {
  * data: ClickHouse keeps the highest version whichever insert lands last.
  */
 export async function commitBatchClickHouse(ch: ClickHouseDb, batch: StorableBatch, options: Pick<CommitOptions, 'source'>): Promise<BatchResult> {
-  if (batch.toolLists.length > 0) {
-    // Not dropped quietly: the catalog is not kept in ClickHouse yet.
-    throw new UserInputError(`This batch carries ${batch.toolLists.length} tool list record(s) (the catalog); the ClickHouse store does not keep the catalog yet. Send them to a DuckDB store.`);
-  }
   const ingestedAt = new Date().toISOString();
   const best = new Map<string, { row: Json; version: bigint }>();
   let valid = 0;
@@ -154,13 +150,24 @@ export async function commitBatchClickHouse(ch: ClickHouseDb, batch: StorableBat
       quarantined_at: ingestedAt,
     })),
   );
+  await storeToolLists(ch, batch.toolLists, ingestedAt);
   return {
     inserted,
     updated,
     duplicates: valid - inserted - updated,
     deferred: 0,
-    lines: valid + batch.rejects.length,
-    tool_lists: 0,
+    lines: valid + batch.rejects.length + batch.toolLists.length,
+    tool_lists: batch.toolLists.length,
     ...rejectSummary(batch.rejects),
   };
+}
+
+/** Tool lists (the tool_catalog record type): their tools join the catalog, and each sighting is kept. */
+async function storeToolLists(ch: ClickHouseDb, lists: readonly ToolList[], listedAt: string): Promise<void> {
+  if (lists.length === 0) return;
+  await ch.insert('catalog_tools', lists.flatMap((l) => l.tools.map((t) => ({ name: t.name, server: l.server, kind: 'connector', listed_at: listedAt }))));
+  await ch.insert('tool_definition_sightings', lists.flatMap((l) => l.tools.map((t) => ({
+    server: l.server, name: t.name, description: t.description ?? null, input_schema_sha256: t.input_schema_sha256 ?? null, seen_at: l.seen_at,
+  }))));
+  await ch.insert('tool_list_sightings', lists.map((l) => ({ server: l.server, tools_sha256: toolListHash(l), tool_count: l.tools.length, seen_at: l.seen_at })));
 }
