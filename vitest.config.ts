@@ -22,7 +22,9 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/browser/**', 'test/clickhouse/**'] } },
       { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'] } },
       // The ClickHouse backend on chdb, which this project installs when it is missing (test/setup/chdb.ts).
-      { extends: true, test: { name: 'clickhouse', include: ['test/clickhouse/**/*.test.ts'], globalSetup: ['test/setup/system-packages.ts', 'test/setup/chdb.ts'] } },
+      // Its conformance tests ask both engines hundreds of questions each: a longer timeout, so a
+      // loaded 2-core machine does not fail them on time alone.
+      { extends: true, test: { name: 'clickhouse', include: ['test/clickhouse/**/*.test.ts'], globalSetup: ['test/setup/system-packages.ts', 'test/setup/chdb.ts'], testTimeout: 120_000 } },
     ],
   },
 });

@@ -1,4 +1,5 @@
 import type { AnalyticsBackend } from './backend.js';
+import { byteOrder } from './order.js';
 import { describeRange, type TimeRange } from './time-range.js';
 
 /** Statuses that ended a call badly, for the one who made it. */
@@ -86,14 +87,12 @@ export interface MyFailuresQueries {
   }>;
 }
 
-const utf8 = (text: string) => Buffer.from(text, 'utf8');
-
 /** The most frequent value of each tool (ties: the first in byte order), as DuckDB's mode() but decided. */
 function dominant(rows: Array<{ tool: string; value: string; n: number }>): Map<string, string> {
   const best = new Map<string, { value: string; n: number }>();
   for (const r of rows) {
     const held = best.get(r.tool);
-    if (!held || r.n > held.n || (r.n === held.n && Buffer.compare(utf8(r.value), utf8(held.value)) < 0)) best.set(r.tool, r);
+    if (!held || r.n > held.n || (r.n === held.n && byteOrder(r.value, held.value) < 0)) best.set(r.tool, r);
   }
   return new Map([...best].map(([tool, b]) => [tool, b.value]));
 }

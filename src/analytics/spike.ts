@@ -1,5 +1,6 @@
 import { UserInputError } from '../errors.js';
 import type { AnalyticsBackend } from './backend.js';
+import { byteOrder } from './order.js';
 import type { Filters } from './filters.js';
 import { bucketStart, describeRange, lengthMs, type TimeRange } from './time-range.js';
 import { round } from './usage.js';
@@ -172,8 +173,6 @@ export async function whoDroveSpike(
   };
 }
 
-const utf8 = (text: string) => Buffer.from(text, 'utf8');
-
 /** Each dimension's contributors by excess, then executions, then key (byte order, null last). */
 function rankContributors(counts: ContributorCounts[], scale: number, limit: number, totalExcess: number): SpikeReport['contributors'] {
   const out: SpikeReport['contributors'] = { users: [], tools: [], user_tool_pairs: [], teams: [], clients: [] };
@@ -191,7 +190,7 @@ function rankContributors(counts: ContributorCounts[], scale: number, limit: num
   scored.sort((a, b) =>
     b.row.excess - a.row.excess ||
     b.row.executions - a.row.executions ||
-    (a.row.key === null ? (b.row.key === null ? 0 : 1) : b.row.key === null ? -1 : Buffer.compare(utf8(a.row.key), utf8(b.row.key))),
+    byteOrder(a.row.key, b.row.key),
   );
   for (const { dimension, row } of scored) {
     if (out[dimension].length < limit) out[dimension].push({ ...row, share_of_excess: totalExcess > 0 ? round(row.excess / totalExcess) : null });

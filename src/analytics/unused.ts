@@ -1,4 +1,5 @@
 import type { AnalyticsBackend } from './backend.js';
+import { byteOrder } from './order.js';
 import { describeRange, previousRange, type TimeRange } from './time-range.js';
 
 export interface UnusedTool {
@@ -45,8 +46,6 @@ export interface UnusedQueries {
   tools(range: TimeRange, previous: TimeRange, only: { server?: string; kind?: string }): Promise<CatalogTool[]>;
 }
 
-const utf8 = (text: string) => Buffer.from(text, 'utf8');
-
 /**
  * Tools in the catalog with no execution in the window. Tools first seen after the window are
  * not counted as unused in it.
@@ -62,7 +61,7 @@ export async function unusedTools(
     .filter((t) => t.in_window === 0)
     .sort((a, b) =>
       a.last_seen_us === b.last_seen_us
-        ? Buffer.compare(utf8(a.name), utf8(b.name)) || Buffer.compare(utf8(a.server), utf8(b.server))
+        ? byteOrder(a.name, b.name) || byteOrder(a.server, b.server)
         : a.last_seen_us === null ? -1 : b.last_seen_us === null ? 1 : a.last_seen_us - b.last_seen_us,
     );
   return {

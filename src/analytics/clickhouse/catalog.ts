@@ -1,5 +1,6 @@
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import type { CatalogQueries } from '../catalog.js';
+import { byteOrder } from '../order.js';
 import { ChQuery, isoFromMicros } from './sql.js';
 
 export function clickhouseCatalogQueries(ch: ClickHouseDb): CatalogQueries {
@@ -48,7 +49,7 @@ export function clickhouseCatalogQueries(ch: ClickHouseDb): CatalogQueries {
       return [...listVersions]
         .map(([server, versions]) => {
           const latest = versions.reduce((a, b) => (b.first > a.first ? b : a));
-          const tools = (changed.get(server) ?? []).sort((a, b) => b.at - a.at || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+          const tools = (changed.get(server) ?? []).sort((a, b) => b.at - a.at || byteOrder(a.name, b.name));
           return {
             server,
             versions: versions.length,
@@ -58,7 +59,7 @@ export function clickhouseCatalogQueries(ch: ClickHouseDb): CatalogQueries {
             changed_tools: tools.map(({ name, changed_at }) => ({ name, changed_at })),
           };
         })
-        .sort((a, b) => (a.listed_since < b.listed_since ? 1 : a.listed_since > b.listed_since ? -1 : a.server < b.server ? -1 : 1))
+        .sort((a, b) => byteOrder(b.listed_since, a.listed_since) || byteOrder(a.server, b.server))
         .slice(0, Math.max(1, Math.floor(limit)));
     },
   };

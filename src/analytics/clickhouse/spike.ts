@@ -1,9 +1,7 @@
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import type { ContributorCounts, SpikeQueries } from '../spike.js';
 import { bucketStarts } from '../time-range.js';
-import { ChQuery } from './sql.js';
-
-const BUCKET_START = { hour: 'toStartOfHour(started_at)', day: 'toDateTime(toDate(started_at))' } as const;
+import { BUCKET_START_SQL, ChQuery } from './sql.js';
 
 /** Each execution counted once per dimension: the user, the tool, the pair, the team, the client. */
 const DIMENSION_KEYS = `[
@@ -18,7 +16,7 @@ export function clickhouseSpikeQueries(ch: ClickHouseDb): SpikeQueries {
     async buckets(from, range, filters, bucket) {
       const q = new ChQuery(ch);
       const rows = await q.all<{ k: number; n: number; n_before: number }>(
-        `SELECT toUnixTimestamp(${BUCKET_START[bucket]}) AS k, count() AS n, countIf(started_at < ${q.time(range.from)}) AS n_before
+        `SELECT toUnixTimestamp(${BUCKET_START_SQL[bucket]}) AS k, count() AS n, countIf(started_at < ${q.time(range.from)}) AS n_before
          FROM ${q.executions({ from, to: range.to }, filters)} GROUP BY k`,
       );
       const byStart = new Map(rows.map((r) => [r.k * 1000, r.n]));

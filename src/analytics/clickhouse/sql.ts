@@ -1,6 +1,6 @@
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import { FILTER_COLUMNS, type Filters } from '../filters.js';
-import { sqlTime, type TimeRange } from '../time-range.js';
+import { sqlTime, type Bucket, type TimeRange } from '../time-range.js';
 
 /**
  * A ClickHouse query's typed parameters ({name:Type}): values never enter the SQL text. Aliases
@@ -52,6 +52,14 @@ export class ChQuery {
     return (await this.all<T>(sql))[0];
   }
 }
+
+/** The start of an execution's bucket, UTC, weeks from Monday: the keys bucketStarts lists. */
+export const BUCKET_START_SQL: Record<Bucket, string> = {
+  hour: 'toStartOfHour(started_at)',
+  day: 'toDateTime(toDate(started_at))',
+  week: 'toDateTime(toMonday(started_at))',
+  month: 'toDateTime(toStartOfMonth(started_at))',
+};
 
 /** A time ClickHouse returned as microseconds since the epoch, as the answers write times (RFC 3339 UTC, milliseconds). */
 export function isoFromMicros(micros: number | string | null): string | null {

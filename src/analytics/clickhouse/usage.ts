@@ -1,15 +1,9 @@
 import { STATUSES } from '../../model.js';
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
-import { bucketStarts, type Bucket } from '../time-range.js';
+import { bucketStarts } from '../time-range.js';
 import type { StatusCounts, UsageQueries } from '../usage.js';
-import { ChQuery } from './sql.js';
+import { BUCKET_START_SQL, ChQuery } from './sql.js';
 
-const BUCKET_START: Record<Bucket, string> = {
-  hour: 'toStartOfHour(started_at)',
-  day: 'toDateTime(toDate(started_at))',
-  week: 'toDateTime(toMonday(started_at))',
-  month: 'toDateTime(toStartOfMonth(started_at))',
-};
 
 const STATUS_COUNTS = STATUSES.map((s) => `countIf(status = '${s}') AS n_${s}`).join(', ');
 
@@ -19,7 +13,7 @@ export function clickhouseUsageQueries(ch: ClickHouseDb): UsageQueries {
     async series(range, filters, bucket) {
       const q = new ChQuery(ch);
       const rows = await q.all<Record<string, number>>(
-        `SELECT toUnixTimestamp(${BUCKET_START[bucket]}) AS k, count() AS n_total, ${STATUS_COUNTS}, sum(tasks) AS s_tasks
+        `SELECT toUnixTimestamp(${BUCKET_START_SQL[bucket]}) AS k, count() AS n_total, ${STATUS_COUNTS}, sum(tasks) AS s_tasks
          FROM ${q.executions(range, filters)} GROUP BY k`,
       );
       const byStart = new Map(rows.map((r) => [r.k! * 1000, r]));

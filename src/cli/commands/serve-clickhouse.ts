@@ -8,7 +8,7 @@ import { ClickHouseAuditStorage } from '../../store/clickhouse/audit.js';
 import { ClickHouseStore } from '../../store/clickhouse/store.js';
 import { describeStoreLocation, type StoreLocation } from '../../store/store-url.js';
 import type { Config } from '../config.js';
-import { stdioCaller, type ServeFlags } from './serve.js';
+import { onShutdown, stdioCaller, type ServeFlags } from './serve.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -48,9 +48,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       })());
     const transport = new StdioServerTransport();
     transport.onclose = () => void stop().finally(() => process.exit(0));
-    process.on('SIGINT', () => void stop().finally(() => process.exit(0)));
-    process.on('SIGTERM', () => void stop().finally(() => process.exit(0)));
-    process.stdin.on('end', () => void stop().finally(() => process.exit(0)));
+    onShutdown(stop, { onStdinEnd: true });
     await server.connect(transport);
     log(`mcp-blackbox serving MCP on stdio as ${caller.id} (${caller.role}), store ${describeStoreLocation(location)}, audit chain ${audit.chainId}`);
   } catch (error) {

@@ -209,7 +209,7 @@ function checkWatchDir(dir: string): void {
 }
 
 /** Stops in order: no new work, finish what was accepted, then release the database. */
-function onShutdown(stop: () => Promise<void>, options: { onStdinEnd: boolean }): void {
+export function onShutdown(stop: () => Promise<void>, options: { onStdinEnd: boolean }): void {
   let closing = false;
   const shutdown = async () => {
     if (closing) return;

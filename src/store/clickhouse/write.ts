@@ -38,7 +38,7 @@ export function executionVersion(status: string, endedAt: string | undefined, co
 const ms = (micros: bigint) => micros / 1000n;
 
 /** A staged record (ingest/prepare.ts: validated, with __line, __tasks, __tasks_given, __attributes) as a row of executions. */
-export function executionRow(line: string, source: string, ingestedAt: string): { row: Json; version: bigint; id: string; lineNo: number } {
+export function executionRow(line: string, source: string, ingestedAt: string): { row: Json; version: bigint; id: string } {
   const r = JSON.parse(line) as Json;
   // The line number differs between deliveries of the same record; the version must not.
   const content = line.slice(line.indexOf(',"__tasks"'));
@@ -84,7 +84,7 @@ export function executionRow(line: string, source: string, ingestedAt: string): 
     ingested_at: ingestedAt,
     version: version.toString(),
   };
-  return { row, version, id: r.execution_id, lineNo: r.__line };
+  return { row, version, id: r.execution_id };
 }
 
 function* stagedLines(staging: Buffer): Generator<string> {
