@@ -93,10 +93,16 @@ describe('ClickHouse writes: the log format\'s delivery rules', () => {
 
   it('a bad line is quarantined with its reason, and the good lines of its batch are stored', async () => {
     const house = await openClickHouseTestStore(TEST_NOW);
-    const text = lines(record('ok1'), '{"execution_id": "broken"', record('ok2', { status: 'exploded' }), record('ok3'));
+    // Times far from now are values the format accepts: each engine must hold them, not lose the batch.
+    const text = lines(record('ok1'), '{"execution_id": "broken"', record('ok2', { status: 'exploded' }), record('ok3'),
+      record('ancient', { started_at: '0001-01-01T00:00:00Z', ended_at: '0001-01-01T00:00:01Z' }), record('old', { started_at: '1850-06-01T12:00:00.5Z', ended_at: undefined, status: 'running' }));
     const result = await house.ingestLines(blockFromText(text), 'file.jsonl');
     expect(result).toEqual({ ...(await ingestLines(await openTestStore(), blockFromText(text), 'file.jsonl')), deferred: 0 });
-    expect(result).toMatchObject({ inserted: 2, lines: 4 });
+    expect(result).toMatchObject({ inserted: 4, lines: 6 });
+    expect(await house.ch.all(`SELECT execution_id AS id, toString(started_at) AS at FROM ${house.ch.t('executions')} FINAL WHERE execution_id IN ('ancient', 'old') ORDER BY id`)).toEqual([
+      { id: 'ancient', at: '0001-01-01 00:00:00.000000' },
+      { id: 'old', at: '1850-06-01 12:00:00.500000' },
+    ]);
     expect(Object.values(result.quarantined).reduce((a, b) => a + b, 0)).toBe(2);
     expect(result.rejected.map((r) => r.lineNo)).toEqual([2, 3]);
     const quarantine = await house.ch.all<{ line_no: number; reason: string; source: string }>(
@@ -105,7 +111,7 @@ describe('ClickHouse writes: the log format\'s delivery rules', () => {
     expect(quarantine.map((q) => [q.source, q.line_no])).toEqual([['file.jsonl', 2], ['file.jsonl', 3]]);
     expect(quarantine[1]!.reason).toMatch(/status/);
     // The same file read again quarantines nothing twice.
-    await house.ingestLines(blockFromText(lines(record('ok1'), '{"execution_id": "broken"', record('ok2', { status: 'exploded' }), record('ok3'))), 'file.jsonl');
+    await house.ingestLines(blockFromText(text), 'file.jsonl');
     expect((await house.ch.one<{ n: number }>(`SELECT count() AS n FROM ${house.ch.t('quarantine')} FINAL`))!.n).toBe(2);
   });
 
