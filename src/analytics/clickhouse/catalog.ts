@@ -2,17 +2,19 @@ import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import type { CatalogQueries } from '../catalog.js';
 import { byteOrder } from '../order.js';
 import { ChQuery, isoFromMicros } from './sql.js';
+import { usageSource } from './usage-rows.js';
 
 export function clickhouseCatalogQueries(ch: ClickHouseDb): CatalogQueries {
   return {
     async dimension(range, column, limit) {
       const q = new ChQuery(ch);
-      const rows = await q.all<{ value: string; n: number; last_us: number; n_distinct: number }>(
-        `SELECT assumeNotNull(${column}) AS value, count() AS n, toUnixTimestamp64Micro(max(started_at)) AS last_us, count() OVER () AS n_distinct
-         FROM ${q.executions(range, {})} AND ${column} IS NOT NULL
-         GROUP BY value ORDER BY n DESC, value LIMIT ${q.value(limit, 'UInt32')}`,
+      const source = await usageSource(q, [{ range }], {});
+      const rows = await q.all<{ value: string; n_exec: number; last_us: number; n_distinct: number }>(
+        `SELECT assumeNotNull(${column}) AS value, sum(n) AS n_exec, toUnixTimestamp64Micro(max(last_at)) AS last_us, count() OVER () AS n_distinct
+         FROM ${source} WHERE ${column} IS NOT NULL
+         GROUP BY value ORDER BY n_exec DESC, value LIMIT ${q.value(limit, 'UInt32')}`,
       );
-      return { values: rows.map((r) => ({ value: r.value, executions: r.n, last_seen: isoFromMicros(r.last_us)! })), distinct: rows[0]?.n_distinct ?? 0 };
+      return { values: rows.map((r) => ({ value: r.value, executions: r.n_exec, last_seen: isoFromMicros(r.last_us)! })), distinct: rows[0]?.n_distinct ?? 0 };
     },
     async valueExists(column, value) {
       const q = new ChQuery(ch);

@@ -1,7 +1,8 @@
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
-import type { ContributorCounts, SpikeQueries } from '../spike.js';
-import { bucketStarts } from '../time-range.js';
+import { type ContributorCounts, type SpikeQueries } from '../spike.js';
+import { bucketStarts, type TimeRange } from '../time-range.js';
 import { BUCKET_START_SQL, ChQuery } from './sql.js';
+import { usageSource, type UsageSpan } from './usage-rows.js';
 
 /** Each execution counted once per dimension: the user, the tool, the pair, the team, the client. */
 const DIMENSION_KEYS = `[
@@ -11,15 +12,18 @@ const DIMENSION_KEYS = `[
   ('teams', CAST(user_team AS Nullable(String))),
   ('clients', CAST(agent_client AS Nullable(String)))]`;
 
+const keyOf = (dim: string, key: string | null) => `${dim}\u0000${key ?? '\u0001'}`;
+
 export function clickhouseSpikeQueries(ch: ClickHouseDb): SpikeQueries {
   return {
     async buckets(from, range, filters, bucket) {
       const q = new ChQuery(ch);
-      const rows = await q.all<{ k: number; n: number; n_before: number }>(
-        `SELECT toUnixTimestamp(${BUCKET_START_SQL[bucket]}) AS k, count() AS n, countIf(started_at < ${q.time(range.from)}) AS n_before
-         FROM ${q.executions({ from, to: range.to }, filters)} GROUP BY k`,
+      const source = await usageSource(q, [{ range: { from, to: range.from }, flag: 'before' }, { range, flag: 'window' }], filters);
+      const rows = await q.all<{ k: number; n_all: number; n_before: number }>(
+        `SELECT toUnixTimestamp(${BUCKET_START_SQL[bucket]}) AS k, sum(n) AS n_all, sumIf(n, flag = 'before') AS n_before
+         FROM ${source} GROUP BY k`,
       );
-      const byStart = new Map(rows.map((r) => [r.k * 1000, r.n]));
+      const byStart = new Map(rows.map((r) => [r.k * 1000, r.n_all]));
       return {
         buckets: bucketStarts({ from, to: range.to }, bucket).map((start) => ({ start: start.toISOString(), n: byStart.get(start.getTime()) ?? 0 })),
         before_window: rows.reduce((sum, r) => sum + r.n_before, 0),
@@ -27,31 +31,39 @@ export function clickhouseSpikeQueries(ch: ClickHouseDb): SpikeQueries {
     },
 
     async contributors(a) {
-      const q = new ChQuery(ch);
       // The last bucket can reach past the end of the window ("now"): nothing after it counts.
-      const periodEnd = Math.min(a.periodEnd.getTime(), a.range.to.getTime());
-      const length = periodEnd - a.periodStart.getTime();
-      const between = (from: number, to: number) => `(started_at >= ${q.time(new Date(from))} AND started_at < ${q.time(new Date(to))})`;
-      const inPeriod = between(a.periodStart.getTime(), periodEnd);
-      const inBaseline =
+      const periodEnd = new Date(Math.min(a.periodEnd.getTime(), a.range.to.getTime()));
+      const period: UsageSpan = { range: { from: a.periodStart, to: periodEnd }, flag: 'period' };
+      // The baseline: the whole window (median_bucket: the period is read twice, once per side),
+      // or the same span on each previous cycle.
+      const spans: UsageSpan[] =
         a.method === 'median_bucket'
-          ? between(a.range.from.getTime(), a.range.to.getTime())
-          : Array.from({ length: a.lookback }, (_, i) => {
-              const from = a.periodStart.getTime() - (i + 1) * a.cycleMs;
-              return between(from, Math.min(from + length, a.periodStart.getTime()));
-            }).join(' OR ');
-      const rows = await q.all<{ dim: ContributorCounts['dimension']; key: string | null; n_exec: number; n_base: number; n_ok: number; n_fin: number; samples: string[] }>(
-        `SELECT d.1 AS dim, d.2 AS key, countIf(in_p) AS n_exec, countIf(in_b) AS n_base,
-                countIf(in_p AND status = 'succeeded') AS n_ok, countIf(in_p AND status != 'running') AS n_fin,
-                arrayMap(x -> x.2, arraySlice(arraySort(groupArrayIf((started_at, execution_id), in_p)), 1, 3)) AS samples
-         FROM (
-           SELECT user_id, tool_name, user_team, agent_client, status, started_at, execution_id, ${inPeriod} AS in_p, (${inBaseline}) AS in_b
-           FROM ${ch.t('executions')} FINAL
-           WHERE (${inPeriod} OR ${inBaseline})${q.filters(a.filters)}
-         )
-         ARRAY JOIN ${DIMENSION_KEYS} AS d
-         GROUP BY dim, key HAVING n_exec > 0`,
-      );
+          ? [period, { range: a.range, flag: 'baseline' }]
+          : [...baselineSpans(a.periodStart, periodEnd, a.cycleMs, a.lookback).map((range) => ({ range, flag: 'baseline' })), period];
+      const q = new ChQuery(ch);
+      const source = await usageSource(q, spans, a.filters);
+      const samplesQuery = new ChQuery(ch);
+      // Summed per (user, tool, team, client) first, a few thousand groups, then to the five
+      // dimensions; the sample ids come from the period's executions, a few hours of them.
+      const [rows, samples] = await Promise.all([
+        q.all<{ dim: ContributorCounts['dimension']; key: string | null; n_exec: number; n_base: number; n_ok: number; n_fin: number }>(
+          `SELECT d.1 AS dim, d.2 AS key, sum(e) AS n_exec, sum(b) AS n_base, sum(ok) AS n_ok, sum(fin) AS n_fin
+           FROM (
+             SELECT user_id, tool_name, user_team, agent_client, sumIf(n, flag = 'period') AS e, sumIf(n, flag = 'baseline') AS b,
+                    sumIf(n, flag = 'period' AND status = 'succeeded') AS ok, sumIf(n, flag = 'period' AND status != 'running') AS fin
+             FROM ${source} GROUP BY user_id, tool_name, user_team, agent_client
+           )
+           ARRAY JOIN ${DIMENSION_KEYS} AS d
+           GROUP BY dim, key HAVING n_exec > 0`,
+        ),
+        samplesQuery.all<{ dim: string; key: string | null; ids: string[] }>(
+          `SELECT d.1 AS dim, d.2 AS key, arrayMap(x -> x.2, groupArraySorted(3)((started_at, execution_id))) AS ids
+           FROM (SELECT user_id, tool_name, user_team, agent_client, started_at, execution_id FROM ${samplesQuery.executions(period.range, a.filters)})
+           ARRAY JOIN ${DIMENSION_KEYS} AS d
+           GROUP BY dim, key`,
+        ),
+      ]);
+      const idsOf = new Map(samples.map((s) => [keyOf(s.dim, s.key), s.ids]));
       return rows.map((r) => ({
         dimension: r.dim,
         key: r.key,
@@ -59,8 +71,22 @@ export function clickhouseSpikeQueries(ch: ClickHouseDb): SpikeQueries {
         baseline_executions: r.n_base,
         succeeded: r.n_ok,
         finished: r.n_fin,
-        sample_execution_ids: r.samples,
+        sample_execution_ids: idsOf.get(keyOf(r.dim, r.key)) ?? [],
       }));
     },
   };
+}
+
+/** The period's span on each of the `lookback` cycles before it, overlapping ones merged (each execution counted once). */
+function baselineSpans(periodStart: Date, periodEnd: Date, cycleMs: number, lookback: number): TimeRange[] {
+  const length = periodEnd.getTime() - periodStart.getTime();
+  const spans: Array<[number, number]> = [];
+  for (let k = lookback; k >= 1; k--) {
+    const from = periodStart.getTime() - k * cycleMs;
+    const to = Math.min(from + length, periodStart.getTime());
+    const last = spans.at(-1);
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else spans.push([from, to]);
+  }
+  return spans.map(([from, to]) => ({ from: new Date(from), to: new Date(to) }));
 }

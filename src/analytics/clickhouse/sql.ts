@@ -53,12 +53,15 @@ export class ChQuery {
   }
 }
 
-/** The start of an execution's bucket, UTC, weeks from Monday: the keys bucketStarts lists. */
+/** Every time an RFC 3339 timestamp can name (ClickHouse 26.7's DateTime64 holds them all), for questions over all of the history. */
+export const ALL_TIME: TimeRange = { from: new Date('0001-01-01T00:00:00Z'), to: new Date('9999-12-31T23:00:00Z') };
+
+/** The start of a usage row's bucket (from its `hour`), UTC, weeks from Monday: the keys bucketStarts lists. */
 export const BUCKET_START_SQL: Record<Bucket, string> = {
-  hour: 'toStartOfHour(started_at)',
-  day: 'toDateTime(toDate(started_at))',
-  week: 'toDateTime(toMonday(started_at))',
-  month: 'toDateTime(toStartOfMonth(started_at))',
+  hour: 'toStartOfHour(hour)',
+  day: 'toDateTime(toDate(hour))',
+  week: 'toDateTime(toMonday(hour))',
+  month: 'toDateTime(toStartOfMonth(hour))',
 };
 
 /** A time ClickHouse returned as microseconds since the epoch, as the answers write times (RFC 3339 UTC, milliseconds). */

@@ -1,20 +1,33 @@
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import type { CatalogTool, UnusedQueries } from '../unused.js';
-import { ChQuery, isoFromMicros } from './sql.js';
+import { ALL_TIME, ChQuery, isoFromMicros } from './sql.js';
+import { usageSource } from './usage-rows.js';
 
 /** The catalog: the tools executions name (their current versions) and those catalog_tools lists. */
 export function clickhouseUnusedQueries(ch: ClickHouseDb): UnusedQueries {
   return {
     async tools(range, previous, only) {
       const q = new ChQuery(ch);
+      // All time in four disjoint spans, so that each execution counts once and the two windows
+      // are exact at their partial hours.
+      const source = await usageSource(
+        q,
+        [
+          { range: { from: ALL_TIME.from, to: previous.from }, flag: 'before' },
+          { range: previous, flag: 'prev' },
+          { range, flag: 'cur' },
+          { range: { from: range.to, to: ALL_TIME.to }, flag: 'after' },
+        ],
+        {},
+      );
       const to = q.time(range.to);
       const [seen, listed] = await Promise.all([
         q.all<{ name: string; server: string; seen_kind: string; first_us: number; last_us: number; hours: number; n_cur: number; n_prev: number }>(
-          `SELECT tool_name AS name, ifNull(tool_server, '') AS server, argMax(tool_kind, started_at) AS seen_kind,
-                  toUnixTimestamp64Micro(min(started_at)) AS first_us, toUnixTimestamp64Micro(max(started_at)) AS last_us,
-                  dateDiff('hour', max(started_at), ${to}) AS hours,
-                  countIf(${q.range(range)}) AS n_cur, countIf(${q.range(previous)}) AS n_prev
-           FROM ${ch.t('executions')} FINAL GROUP BY name, server`,
+          `SELECT tool_name AS name, ifNull(tool_server, '') AS server, argMax(tool_kind, last_at) AS seen_kind,
+                  toUnixTimestamp64Micro(min(first_at)) AS first_us, toUnixTimestamp64Micro(max(last_at)) AS last_us,
+                  dateDiff('hour', max(last_at), ${to}) AS hours,
+                  sumIf(n, flag = 'cur') AS n_cur, sumIf(n, flag = 'prev') AS n_prev
+           FROM ${source} GROUP BY name, server`,
         ),
         ch.all<{ name: string; server: string; listed_kind: string }>(
           `SELECT name, server, argMin(kind, listed_at) AS listed_kind FROM ${ch.t('catalog_tools')} GROUP BY name, server`,

@@ -3,47 +3,49 @@ import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import { bucketStarts } from '../time-range.js';
 import type { StatusCounts, UsageQueries } from '../usage.js';
 import { BUCKET_START_SQL, ChQuery } from './sql.js';
+import { usageSource } from './usage-rows.js';
 
+const STATUS_COUNTS = STATUSES.map((s) => `sumIf(n, status = '${s}') AS n_${s}`).join(', ');
 
-const STATUS_COUNTS = STATUSES.map((s) => `countIf(status = '${s}') AS n_${s}`).join(', ');
-
-/** Counted straight from executions FINAL, grouped to the answer's level. */
+/** Counted from the hourly rollup where it is up to date, from executions FINAL elsewhere (usageSource). */
 export function clickhouseUsageQueries(ch: ClickHouseDb): UsageQueries {
   return {
     async series(range, filters, bucket) {
       const q = new ChQuery(ch);
+      const source = await usageSource(q, [{ range }], filters);
       const rows = await q.all<Record<string, number>>(
-        `SELECT toUnixTimestamp(${BUCKET_START_SQL[bucket]}) AS k, count() AS n_total, ${STATUS_COUNTS}, sum(tasks) AS s_tasks
-         FROM ${q.executions(range, filters)} GROUP BY k`,
+        `SELECT toUnixTimestamp(${BUCKET_START_SQL[bucket]}) AS k, sum(n) AS n_total, ${STATUS_COUNTS}, sum(s_tasks) AS t_tasks
+         FROM ${source} GROUP BY k`,
       );
       const byStart = new Map(rows.map((r) => [r.k! * 1000, r]));
       return bucketStarts(range, bucket).map((start) => {
         const r = byStart.get(start.getTime());
         const counts = Object.fromEntries(STATUSES.map((s) => [s, r?.[`n_${s}`] ?? 0])) as unknown as StatusCounts;
-        return { start: start.toISOString(), total: r?.n_total ?? 0, ...counts, tasks: r?.s_tasks ?? 0 };
+        return { start: start.toISOString(), total: r?.n_total ?? 0, ...counts, tasks: r?.t_tasks ?? 0 };
       });
     },
     async activeUsers(range, filters) {
       const q = new ChQuery(ch);
+      const source = await usageSource(q, [{ range }], filters);
       // Grouped by user first: a few keys, where three exact distinct counts each kept a set of every user.
       const row = await q.one<{ users: number; workflow_users: number; connector_users: number }>(
         `SELECT count() AS users, countIf(has_workflow) AS workflow_users, countIf(has_connector) AS connector_users
          FROM (SELECT user_id, max(tool_kind = 'workflow') AS has_workflow, max(tool_kind = 'connector') AS has_connector
-               FROM ${q.executions(range, filters)} GROUP BY user_id)`,
+               FROM ${source} GROUP BY user_id)`,
       );
       return row ?? { users: 0, workflow_users: 0, connector_users: 0 };
     },
     async drivers(range, previous, filters) {
       const q = new ChQuery(ch);
-      const from = q.time(range.from);
-      // One scan of both windows, grouped three ways; group_by_use_nulls leaves the rolled-up key
+      const source = await usageSource(q, [{ range: previous, flag: 'prev' }, { range, flag: 'cur' }], filters);
+      // One read of both windows, grouped three ways; group_by_use_nulls leaves the rolled-up key
       // NULL (tool_name and user_id are never NULL otherwise), which tells the sets apart. Counts
       // are UInt64: their difference is taken as signed, or it wraps.
       const rows = await q.all<{ kind: 'tool' | 'user' | 'total'; name: string | null; n_current: number; n_previous: number }>(
         `SELECT multiIf(tool IS NOT NULL, 'tool', usr IS NOT NULL, 'user', 'total') AS kind, coalesce(tool, usr) AS name, n_current, n_previous
          FROM (
-           SELECT tool_name AS tool, user_id AS usr, countIf(started_at >= ${from}) AS n_current, countIf(started_at < ${from}) AS n_previous
-           FROM ${q.executions({ from: previous.from, to: range.to }, filters)}
+           SELECT tool_name AS tool, user_id AS usr, sumIf(n, flag = 'cur') AS n_current, sumIf(n, flag = 'prev') AS n_previous
+           FROM ${source}
            GROUP BY GROUPING SETS ((tool_name), (user_id), ())
          )
          ORDER BY kind, abs(toInt64(n_current) - toInt64(n_previous)) DESC, name

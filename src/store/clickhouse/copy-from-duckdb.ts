@@ -1,6 +1,7 @@
 import { UserInputError } from '../../errors.js';
 import type { Store } from '../store.js';
 import type { ClickHouseDb } from './client.js';
+import { markAllHours } from './rollup.js';
 import { executionVersion } from './write.js';
 
 /** Rows per read from DuckDB and per insert into ClickHouse. */
@@ -60,6 +61,8 @@ export async function copyFromDuckDb(from: Store, to: ClickHouseDb, options: { o
     copied += rows.length;
     options.onProgress?.(copied, last.total);
   }
+  // The copy bypassed the writer, which marks the hours the rollup must count.
+  await markAllHours(to);
   const quarantine = await from.read((db) => db.all<Record<string, unknown>>(`SELECT source, line_no, reason, raw, raw_md5, ${TIME('received_at')} AS quarantined_at FROM quarantine`));
   for (let i = 0; i < quarantine.length; i += COPY_ROWS) await to.insert('quarantine', quarantine.slice(i, i + COPY_ROWS));
   const listed = await from.read((db) => db.all<{ name: string; server: string; kind: string }>('SELECT name, server, kind FROM tools WHERE from_catalog'));

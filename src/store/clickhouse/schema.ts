@@ -1,5 +1,6 @@
 import { SchemaTooNewError } from '../../errors.js';
 import type { ClickHouseDb } from './client.js';
+import { hourOf } from './hour.js';
 
 /**
  * The ClickHouse tables. Executions are one ReplacingMergeTree keyed by execution_id: every copy
@@ -114,6 +115,42 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
   `CREATE TABLE IF NOT EXISTS ${db}.tool_definition_sightings${onCluster(cluster)} (
      server String, name String, description Nullable(String), input_schema_sha256 Nullable(String), seen_at DateTime64(6, 'UTC')
    ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/tool_definition_sightings', '{replica}')` : 'MergeTree'} ORDER BY (server, name, seen_at)`,
+]);
+
+CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
+  // The hourly rollup (rollup.ts): hours marked by writers, recomputed whole from executions FINAL
+  // into generations; readers use an hour's latest generation only while no mark is newer.
+  `CREATE TABLE IF NOT EXISTS ${db}.hourly_usage${onCluster(cluster)} (
+     hour DateTime64(6, 'UTC'),
+     generation UUID,
+     computed_at DateTime64(6, 'UTC'),
+     tool_name LowCardinality(String),
+     tool_server LowCardinality(Nullable(String)),
+     tool_kind LowCardinality(String),
+     user_id String,
+     user_team LowCardinality(Nullable(String)),
+     agent_client LowCardinality(Nullable(String)),
+     environment LowCardinality(Nullable(String)),
+     via_mcp Bool,
+     status LowCardinality(String),
+     n UInt64,
+     s_tasks Float64,
+     s_cost Nullable(Float64),
+     n_no_cost UInt64,
+     n_defaulted UInt64,
+     first_at DateTime64(6, 'UTC'),
+     last_at DateTime64(6, 'UTC')
+   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/hourly_usage', '{replica}')` : 'MergeTree'}
+   ORDER BY (hour, generation, tool_name, user_id)`,
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_hours${onCluster(cluster)} (
+     hour DateTime64(6, 'UTC'), generation UUID, computed_at DateTime64(6, 'UTC')
+   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/rollup_hours', '{replica}')` : 'MergeTree'} ORDER BY (hour, computed_at)`,
+  // Marks are stamped by the server's clock when they land (now64), the clock computed_at reads too.
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_marks${onCluster(cluster)} (
+     hour DateTime64(6, 'UTC'), marked_at DateTime64(6, 'UTC') DEFAULT now64(6)
+   ) ENGINE = ${tableEngine(cluster, 'rollup_marks', 'marked_at')} ORDER BY hour`,
+  // The executions stored before this version: every hour they fall in starts out to be computed.
+  `INSERT INTO ${db}.rollup_marks (hour) SELECT DISTINCT ${hourOf('started_at')} FROM ${db}.executions`,
 ]);
 
 /** Brings the database to the newest version; the same schema_version table as DuckDB's. */

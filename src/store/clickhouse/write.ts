@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { TERMINAL_STATUSES } from '../../model.js';
 import { rejectSummary, type BatchResult, type CommitOptions, type StorableBatch } from '../ingest-write.js';
 import type { ClickHouseDb } from './client.js';
+import { hourOf, hourText } from './hour.js';
+import { markHours } from './rollup.js';
 import { toolListHash, type ToolList } from '../catalog.js';
 
 type Json = Record<string, any>;
@@ -119,26 +121,34 @@ export async function commitBatchClickHouse(ch: ClickHouseDb, batch: StorableBat
     // Equal versions: the earlier line stays, as in DuckDB.
     if (!held || version > held.version) best.set(id, { row, version });
   }
-  const stored = new Map<string, bigint>();
+  const stored = new Map<string, { version: bigint; hour: string }>();
   const ids = [...best.keys()];
   for (let i = 0; i < ids.length; i += 10_000) {
-    const rows = await ch.all<{ id: string; v: string }>(
-      `SELECT execution_id AS id, toString(max(version)) AS v FROM ${ch.t('executions')} WHERE execution_id IN {ids:Array(String)} GROUP BY execution_id`,
+    const rows = await ch.all<{ id: string; v: string; hour: string }>(
+      `SELECT execution_id AS id, toString(max(version)) AS v, toString(${hourOf('argMax(started_at, version)')}) AS hour
+       FROM ${ch.t('executions')} WHERE execution_id IN {ids:Array(String)} GROUP BY execution_id`,
       { ids: ids.slice(i, i + 10_000) },
     );
-    for (const r of rows) stored.set(r.id, BigInt(r.v));
+    for (const r of rows) stored.set(r.id, { version: BigInt(r.v), hour: r.hour });
   }
   let inserted = 0;
   let updated = 0;
   const rows: Json[] = [];
+  // The rollup's hours this batch changes: where each replaced version counted, and where its winner counts.
+  const hours = new Set<string>();
   for (const [id, { row, version }] of best) {
     const previous = stored.get(id);
     if (previous === undefined) inserted++;
-    else if (version > previous) updated++;
+    else if (version > previous.version) updated++;
     else continue;
+    if (previous) hours.add(previous.hour);
+    hours.add(hourText(epochMicros(row.started_at)));
     rows.push(row);
   }
+  // Marked before the insert and again after it (rollup.ts says why both).
+  await markHours(ch, hours);
   await ch.insert('executions', rows);
+  await markHours(ch, hours);
   await ch.insert(
     'quarantine',
     batch.rejects.map((r) => ({

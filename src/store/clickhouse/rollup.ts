@@ -1,0 +1,154 @@
+import { ROLLUP_DIMENSIONS } from '../rollup.js';
+import type { ClickHouseDb } from './client.js';
+import { hourOf } from './hour.js';
+
+/**
+ * ClickHouse's hourly rollup: the same counts as DuckDB's hourly_usage (per hour and the nine
+ * dimensions), kept exact without a transaction across writers.
+ *
+ * DuckDB adds and takes out each replaced execution inside the write's transaction. ClickHouse
+ * has no such transaction, and several instances write the same ids, so a delta could be counted
+ * twice or lost. Instead:
+ * - a writer marks every hour a batch touches (the stored version's and the new one's), once
+ *   before its insert and once after ClickHouse confirmed it;
+ * - a refresh recomputes marked hours whole from executions FINAL, as a new generation stamped
+ *   with the server's time taken before it read anything;
+ * - a reader uses an hour's latest generation only if it is newer than the hour's latest mark,
+ *   and counts every other hour from executions.
+ * An insert the refresh could not see lands after it began, and its mark after that: the hour
+ * reads as marked again. The mark before the insert covers a writer that dies between its insert
+ * and its second mark: a refresh takes an hour only once its latest mark is `settleMs` old, by
+ * when an insert begun before that mark has landed or failed.
+ * Any number of instances may refresh at once: a generation is a complete recount, whichever is
+ * latest is used, and the others are deleted an hour after they were superseded.
+ */
+
+const DIMS = ROLLUP_DIMENSIONS.join(', ');
+const HOUR_MS = 3_600_000;
+/** Hours recomputed by one statement: a week of a busy fleet is about a million executions. */
+const HOURS_PER_STATEMENT = 168;
+
+/** Marks hours (as hourText writes them) to be recomputed. */
+export async function markHours(ch: ClickHouseDb, hours: Iterable<string>): Promise<void> {
+  const rows = [...new Set(hours)].map((hour) => ({ hour }));
+  if (rows.length) await ch.insert('rollup_marks', rows);
+}
+
+/** Marks every hour that holds an execution (after a bulk copy that bypassed the writer). */
+export async function markAllHours(ch: ClickHouseDb): Promise<void> {
+  await ch.command(`INSERT INTO ${ch.t('rollup_marks')} (hour) SELECT DISTINCT ${hourOf('started_at')} FROM ${ch.t('executions')}`);
+}
+
+export interface RefreshOptions {
+  /** An hour is recomputed once its latest mark is this old. */
+  settleMs: number;
+  /** At most this many hours per refresh (the oldest marks first). */
+  maxHours?: number;
+}
+
+export interface RefreshReport {
+  hours: number;
+  rows: number;
+  /** Hours still marked after this refresh (not settled, or past maxHours). */
+  waiting: number;
+}
+
+/** Recomputes the settled marked hours; returns what it did. Safe to run from several instances at once. */
+export async function refreshRollup(ch: ClickHouseDb, options: RefreshOptions): Promise<RefreshReport> {
+  const marked = await ch.all<{ hour_ms: number; settled: number }>(
+    `SELECT toUnixTimestamp64Milli(mk.hour) AS hour_ms, mk.last_marked < now64(6) - toIntervalMillisecond({settle:UInt64}) AS settled
+     FROM (SELECT hour, max(marked_at) AS last_marked FROM ${ch.t('rollup_marks')} GROUP BY hour) AS mk
+     LEFT JOIN (SELECT hour, max(computed_at) AS last_computed FROM ${ch.t('rollup_hours')} GROUP BY hour) AS cp ON cp.hour = mk.hour
+     WHERE cp.last_computed IS NULL OR mk.last_marked >= cp.last_computed
+     ORDER BY mk.hour`,
+    { settle: Math.max(0, Math.round(options.settleMs)) },
+  );
+  const due = marked.filter((m) => m.settled).map((m) => m.hour_ms).slice(0, options.maxHours ?? Infinity);
+  let rows = 0;
+  for (const run of runsOf(due)) {
+    // The generation's time is taken before its read: a mark after it is newer, whatever the read saw.
+    const stamp = await ch.one<{ at: string; generation: string }>('SELECT toString(now64(6)) AS at, toString(generateUUIDv4()) AS generation');
+    const params = { from: iso(run.from), to: iso(run.to), at: stamp!.at, generation: stamp!.generation };
+    await ch.command(
+      `INSERT INTO ${ch.t('hourly_usage')} (hour, generation, computed_at, ${DIMS}, n, s_tasks, s_cost, n_no_cost, n_defaulted, first_at, last_at)
+       SELECT ${hourOf('started_at')} AS hour_start, {generation:UUID}, {at:DateTime64(6, 'UTC')}, ${DIMS},
+              count(), sum(tasks), sum(cost_usd), countIf(cost_usd IS NULL), countIf(NOT tasks_given), min(started_at), max(started_at)
+       FROM ${ch.t('executions')} FINAL
+       WHERE started_at >= {from:DateTime64(6, 'UTC')} AND started_at < {to:DateTime64(6, 'UTC')}
+       GROUP BY hour_start, ${DIMS}`,
+      params,
+    );
+    // Registered after its rows: a reader that finds the generation finds all of it.
+    await ch.insert('rollup_hours', run.hours.map((h) => ({ hour: iso(h), generation: params.generation, computed_at: params.at })));
+    const written = await ch.one<{ n: number }>(`SELECT count() AS n FROM ${ch.t('hourly_usage')} WHERE generation = {generation:UUID} AND hour >= {from:DateTime64(6, 'UTC')} AND hour < {to:DateTime64(6, 'UTC')}`, params);
+    rows += written?.n ?? 0;
+  }
+  if (due.length) await dropSuperseded(ch);
+  return { hours: due.length, rows, waiting: marked.length - due.length };
+}
+
+/**
+ * Deletes the generations superseded over an hour ago (and any a crashed refresh left without
+ * registering them): a query that chose one before it was superseded has long finished.
+ */
+async function dropSuperseded(ch: ClickHouseDb): Promise<void> {
+  const latest = `SELECT hour, argMax(generation, computed_at) FROM ${ch.t('rollup_hours')} GROUP BY hour`;
+  const stale = await ch.one<{ n: number }>(
+    `SELECT count() AS n FROM ${ch.t('rollup_hours')} WHERE computed_at < now64(6) - INTERVAL 1 HOUR AND (hour, generation) NOT IN (${latest})`,
+  );
+  if (!stale?.n) return;
+  await ch.command(`DELETE FROM ${ch.t('hourly_usage')} WHERE computed_at < now64(6) - INTERVAL 1 HOUR AND (hour, generation) NOT IN (${latest})`);
+  await ch.command(`DELETE FROM ${ch.t('rollup_hours')} WHERE computed_at < now64(6) - INTERVAL 1 HOUR AND (hour, generation) NOT IN (${latest})`);
+}
+
+/** Consecutive hours as runs of at most HOURS_PER_STATEMENT. */
+function runsOf(hours: number[]): Array<{ from: number; to: number; hours: number[] }> {
+  const runs: Array<{ from: number; to: number; hours: number[] }> = [];
+  for (const hour of hours) {
+    const last = runs.at(-1);
+    if (last && last.to === hour && last.hours.length < HOURS_PER_STATEMENT) {
+      last.to = hour + HOUR_MS;
+      last.hours.push(hour);
+    } else runs.push({ from: hour, to: hour + HOUR_MS, hours: [hour] });
+  }
+  return runs;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+/**
+ * Refreshes the rollup every `intervalMs` while a serve runs, one refresh at a time per instance;
+ * failures are logged and the next tick tries again (the readers stay exact either way).
+ */
+export class RollupRefresher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly ch: ClickHouseDb,
+    private readonly options: RefreshOptions & { intervalMs: number; log: (line: string) => void },
+  ) {}
+
+  start(): void {
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    this.running = refreshRollup(this.ch, this.options)
+      .then((report) => {
+        if (report.hours) this.options.log(`rollup: ${report.hours} hours recomputed (${report.rows} rows), ${report.waiting} waiting`);
+      })
+      .catch((error: Error) => this.options.log(`rollup refresh failed (answers stay exact, read from executions): ${error.message}`))
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
