@@ -5,6 +5,7 @@ import { UserInputError } from '../../errors.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { createServer } from '../../mcp/server.js';
 import { ClickHouseAuditStorage } from '../../store/clickhouse/audit.js';
+import { RollupRefresher } from '../../store/clickhouse/rollup.js';
 import { ClickHouseStore } from '../../store/clickhouse/store.js';
 import { describeStoreLocation, type StoreLocation } from '../../store/store-url.js';
 import type { Config } from '../config.js';
@@ -27,6 +28,9 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
   }
   const store = await ClickHouseStore.open(location, config.clock);
   const audit = new ClickHouseAuditStorage(store.ch);
+  // Every instance refreshes the rollup: a refresh is a complete recount, so two at once cost
+  // work, never exactness (store/clickhouse/rollup.ts).
+  const rollup = new RollupRefresher(store.ch, { intervalMs: 30_000, settleMs: 60_000, log });
   try {
     if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
     const caller = stdioCaller(flags, process.env);
@@ -43,6 +47,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     const stop = () =>
       (stopping ??= (async () => {
         await server.close().catch(() => undefined);
+        await rollup.stop();
         await audit.close();
         await store.close();
       })());
@@ -50,8 +55,10 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     transport.onclose = () => void stop().finally(() => process.exit(0));
     onShutdown(stop, { onStdinEnd: true });
     await server.connect(transport);
+    rollup.start();
     log(`mcp-blackbox serving MCP on stdio as ${caller.id} (${caller.role}), store ${describeStoreLocation(location)}, audit chain ${audit.chainId}`);
   } catch (error) {
+    await rollup.stop();
     await audit.close().catch(() => undefined);
     await store.close();
     throw error;

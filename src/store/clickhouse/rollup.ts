@@ -44,6 +44,8 @@ export interface RefreshOptions {
   settleMs: number;
   /** At most this many hours per refresh (the oldest marks first). */
   maxHours?: number;
+  /** A superseded generation is deleted once it is this old (default an hour: far longer than any query that chose it). */
+  keepSupersededMs?: number;
 }
 
 export interface RefreshReport {
@@ -83,22 +85,23 @@ export async function refreshRollup(ch: ClickHouseDb, options: RefreshOptions): 
     const written = await ch.one<{ n: number }>(`SELECT count() AS n FROM ${ch.t('hourly_usage')} WHERE generation = {generation:UUID} AND hour >= {from:DateTime64(6, 'UTC')} AND hour < {to:DateTime64(6, 'UTC')}`, params);
     rows += written?.n ?? 0;
   }
-  if (due.length) await dropSuperseded(ch);
+  if (due.length) await dropSuperseded(ch, options.keepSupersededMs ?? 3_600_000);
   return { hours: due.length, rows, waiting: marked.length - due.length };
 }
 
 /**
- * Deletes the generations superseded over an hour ago (and any a crashed refresh left without
- * registering them): a query that chose one before it was superseded has long finished.
+ * Deletes the generations older than `keepMs` that are not their hour's latest (and any a crashed
+ * refresh left without registering them): a query that chose one before it was superseded has
+ * long finished.
  */
-async function dropSuperseded(ch: ClickHouseDb): Promise<void> {
-  const latest = `SELECT hour, argMax(generation, computed_at) FROM ${ch.t('rollup_hours')} GROUP BY hour`;
-  const stale = await ch.one<{ n: number }>(
-    `SELECT count() AS n FROM ${ch.t('rollup_hours')} WHERE computed_at < now64(6) - INTERVAL 1 HOUR AND (hour, generation) NOT IN (${latest})`,
-  );
-  if (!stale?.n) return;
-  await ch.command(`DELETE FROM ${ch.t('hourly_usage')} WHERE computed_at < now64(6) - INTERVAL 1 HOUR AND (hour, generation) NOT IN (${latest})`);
-  await ch.command(`DELETE FROM ${ch.t('rollup_hours')} WHERE computed_at < now64(6) - INTERVAL 1 HOUR AND (hour, generation) NOT IN (${latest})`);
+async function dropSuperseded(ch: ClickHouseDb, keepMs: number): Promise<void> {
+  const stale = `computed_at < now64(6) - toIntervalMillisecond({keep:UInt64})
+    AND (hour, generation) NOT IN (SELECT hour, argMax(generation, computed_at) FROM ${ch.t('rollup_hours')} GROUP BY hour)`;
+  const params = { keep: Math.max(0, Math.round(keepMs)) };
+  const found = await ch.one<{ n: number }>(`SELECT count() AS n FROM ${ch.t('rollup_hours')} WHERE ${stale}`, params);
+  if (!found?.n) return;
+  await ch.command(`DELETE FROM ${ch.t('hourly_usage')} WHERE ${stale}`, params);
+  await ch.command(`DELETE FROM ${ch.t('rollup_hours')} WHERE ${stale}`, params);
 }
 
 /** Consecutive hours as runs of at most HOURS_PER_STATEMENT. */
