@@ -17,21 +17,34 @@ export interface UsageSpan {
   flag?: string;
 }
 
+/** A current hour of the rollup: its generation and that generation's totals. */
+export interface RolledHour {
+  hour: number;
+  generation: string;
+  n: number;
+  first_us: number | null;
+  last_us: number | null;
+}
+
+/** How a span is read: the rollup's current hours inside it, and the intervals left to executions. */
+export interface SpanPlan {
+  flag: string;
+  rolled: RolledHour[];
+  raw: Array<[number, number]>;
+}
+
 /**
- * The executions of some spans counted per hour and dimensions, as a SQL source with the columns
- * flag, hour, the nine dimensions, n (executions), s_tasks, s_cost, n_no_cost, n_defaulted,
- * first_at and last_at. The whole hours the rollup holds up to date (store/clickhouse/rollup.ts)
- * come from it; every other hour (partial hours at the ends, hours marked since their last
- * recount, hours never counted) is counted from executions FINAL, so the answer is exact
- * whatever the rollup's state. One query first learns which hours are up to date.
+ * Splits each span into the whole hours the rollup holds up to date (store/clickhouse/rollup.ts)
+ * and the intervals left (partial hours at the ends, hours marked since their last recount, hours
+ * never counted), read from executions FINAL, so an answer is exact whatever the rollup's state.
+ * One query learns which hours are up to date.
  */
-export async function usageSource(q: ChQuery, spans: readonly UsageSpan[], filters: Filters): Promise<string> {
-  const current = await currentHours(q, spans);
-  const parts: string[] = [];
-  for (const { range, flag = '' } of spans) {
+export async function planUsage(ch: ChQuery['ch'], spans: readonly UsageSpan[]): Promise<SpanPlan[]> {
+  const current = await currentHours(ch, spans);
+  return spans.map(({ range, flag = '' }) => {
     const from = range.from.getTime();
     const to = range.to.getTime();
-    const rolled: number[] = [];
+    const rolled: RolledHour[] = [];
     const raw: Array<[number, number]> = [];
     const addRaw = (a: number, b: number) => {
       if (a >= b) return;
@@ -41,27 +54,43 @@ export async function usageSource(q: ChQuery, spans: readonly UsageSpan[], filte
     };
     let cursor = from;
     for (const hour of current) {
-      if (hour < from || hour + HOUR_MS > to) continue;
-      addRaw(cursor, hour);
+      if (hour.hour < from || hour.hour + HOUR_MS > to) continue;
+      addRaw(cursor, hour.hour);
       rolled.push(hour);
-      cursor = hour + HOUR_MS;
+      cursor = hour.hour + HOUR_MS;
     }
     addRaw(cursor, to);
+    return { flag, rolled, raw };
+  });
+}
+
+/** started_at within any of the intervals. */
+export function withinIntervals(q: ChQuery, intervals: ReadonlyArray<[number, number]>): string {
+  return intervals.map(([a, b]) => `(started_at >= ${q.time(new Date(a))} AND started_at < ${q.time(new Date(b))})`).join(' OR ');
+}
+
+/**
+ * The executions of some spans counted per hour and dimensions, as a SQL source with the columns
+ * flag, hour, the nine dimensions, n (executions), s_tasks, s_cost, n_no_cost, n_defaulted,
+ * first_at and last_at: the rollup's current hours from it, the rest from executions (planUsage).
+ */
+export async function usageSource(q: ChQuery, spans: readonly UsageSpan[], filters: Filters): Promise<string> {
+  const parts: string[] = [];
+  for (const { flag, rolled, raw } of await planUsage(q.ch, spans)) {
     const tag = q.value(flag, 'String');
     const and = q.filters(filters);
     if (rolled.length) {
-      const hours = q.value(rolled.map(sqlHour), "Array(DateTime64(6, 'UTC'))");
+      // Each hour's generation id is its own (store/clickhouse/rollup.ts): the list names the rows.
       parts.push(
         `SELECT ${tag} AS flag, hour, ${DIMS}, ${MEASURES} FROM ${q.ch.t('hourly_usage')}
-         WHERE hour IN ${hours}
-           AND (hour, generation) IN (SELECT hour, argMax(generation, computed_at) FROM ${q.ch.t('rollup_hours')} WHERE hour IN ${hours} GROUP BY hour)${and}`,
+         WHERE hour >= ${q.time(new Date(rolled[0]!.hour))} AND hour <= ${q.time(new Date(rolled.at(-1)!.hour))}
+           AND generation IN ${q.value(rolled.map((r) => r.generation), 'Array(UUID)')}${and}`,
       );
     }
     if (raw.length) {
-      const within = raw.map(([a, b]) => `(started_at >= ${q.time(new Date(a))} AND started_at < ${q.time(new Date(b))})`).join(' OR ');
       parts.push(
         `SELECT ${tag} AS flag, ${hourOf('started_at')} AS hour, ${DIMS}, ${COUNTED}
-         FROM ${q.ch.t('executions')} FINAL WHERE (${within})${and}
+         FROM ${q.ch.t('executions')} FINAL WHERE (${withinIntervals(q, raw)})${and}
          GROUP BY hour, ${DIMS}`,
       );
     }
@@ -71,20 +100,23 @@ export async function usageSource(q: ChQuery, spans: readonly UsageSpan[], filte
 }
 
 /** The whole hours within the spans whose latest generation is newer than their latest mark, in order. */
-async function currentHours(q: ChQuery, spans: readonly UsageSpan[]): Promise<number[]> {
+async function currentHours(ch: ChQuery['ch'], spans: readonly UsageSpan[]): Promise<RolledHour[]> {
+  if (!spans.length) return [];
   const from = Math.ceil(Math.min(...spans.map((s) => s.range.from.getTime())) / HOUR_MS) * HOUR_MS;
   const to = Math.floor(Math.max(...spans.map((s) => s.range.to.getTime())) / HOUR_MS) * HOUR_MS;
   if (!(from < to)) return [];
-  const own = new ChQuery(q.ch);
-  const within = `hour >= ${own.time(new Date(from))} AND hour < ${own.time(new Date(to))}`;
-  const rows = await own.all<{ hour_ms: number }>(
-    `SELECT toUnixTimestamp64Milli(cp.hour) AS hour_ms
-     FROM (SELECT hour, max(computed_at) AS last_computed FROM ${q.ch.t('rollup_hours')} WHERE ${within} GROUP BY hour) AS cp
-     LEFT JOIN (SELECT hour, max(marked_at) AS last_marked FROM ${q.ch.t('rollup_marks')} WHERE ${within} GROUP BY hour) AS mk ON mk.hour = cp.hour
+  const q = new ChQuery(ch);
+  const within = `hour >= ${q.time(new Date(from))} AND hour < ${q.time(new Date(to))}`;
+  const rows = await q.all<{ hour_ms: number; latest: string; n_rows: number; first_us: number | null; last_us: number | null }>(
+    `SELECT toUnixTimestamp64Milli(cp.hour) AS hour_ms, toString(cp.latest.1) AS latest, cp.latest.2 AS n_rows,
+            toUnixTimestamp64Micro(cp.latest.3) AS first_us, toUnixTimestamp64Micro(cp.latest.4) AS last_us
+     -- One tuple: argMax of a Nullable column alone would skip the latest generation's NULL (an
+     -- hour left empty) and return an older generation's time.
+     FROM (SELECT hour, max(computed_at) AS last_computed, argMax((generation, n, first_at, last_at), computed_at) AS latest
+           FROM ${ch.t('rollup_hours')} WHERE ${within} GROUP BY hour) AS cp
+     LEFT JOIN (SELECT hour, max(marked_at) AS last_marked FROM ${ch.t('rollup_marks')} WHERE ${within} GROUP BY hour) AS mk ON mk.hour = cp.hour
      WHERE mk.last_marked IS NULL OR cp.last_computed > mk.last_marked
      ORDER BY hour_ms`,
   );
-  return rows.map((r) => Number(r.hour_ms));
+  return rows.map((r) => ({ hour: Number(r.hour_ms), generation: r.latest, n: r.n_rows, first_us: r.first_us, last_us: r.last_us }));
 }
-
-const sqlHour = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');

@@ -58,11 +58,16 @@ export function clickhouseUsageQueries(ch: ClickHouseDb): UsageQueries {
       return { tool: pick('tool'), user: pick('user'), previousTotal: rows.find((r) => r.kind === 'total')?.n_previous ?? 0 };
     },
     async sampleIds(range, filters, limit) {
-      const q = new ChQuery(ch);
-      const rows = await q.all<{ id: string }>(
-        `SELECT execution_id AS id FROM ${q.executions(range, filters)} ORDER BY started_at DESC, execution_id DESC LIMIT ${q.value(limit, 'UInt32')}`,
-      );
-      return rows.map((r) => r.id);
+      // The latest executions: looked for in the window's last day first (the skip index reads
+      // only its granules), then in spans eight times longer, until enough or the whole window.
+      for (let span = 86_400_000; ; span *= 8) {
+        const within = { from: new Date(Math.max(range.from.getTime(), range.to.getTime() - span)), to: range.to };
+        const q = new ChQuery(ch);
+        const rows = await q.all<{ id: string }>(
+          `SELECT execution_id AS id FROM ${q.executions(within, filters)} ORDER BY started_at DESC, execution_id DESC LIMIT ${q.value(limit, 'UInt32')}`,
+        );
+        if (rows.length >= limit || within.from.getTime() === range.from.getTime()) return rows.map((r) => r.id);
+      }
     },
   };
 }

@@ -24,6 +24,11 @@ import { hourOf } from './hour.js';
  */
 
 const DIMS = ROLLUP_DIMENSIONS.join(', ');
+/**
+ * An hour's generation id, one per refresh run and hour: a reader names the generations it uses
+ * as one list (generation IN ...), cheaper than pairs of hour and generation.
+ */
+const GENERATION = (hour: string) => `reinterpretAsUUID(sipHash128({run:String}, ${hour}))`;
 const HOUR_MS = 3_600_000;
 /** Hours recomputed by one statement: a week of a busy fleet is about a million executions. */
 const HOURS_PER_STATEMENT = 168;
@@ -69,11 +74,11 @@ export async function refreshRollup(ch: ClickHouseDb, options: RefreshOptions): 
   let rows = 0;
   for (const run of runsOf(due)) {
     // The generation's time is taken before its read: a mark after it is newer, whatever the read saw.
-    const stamp = await ch.one<{ at: string; generation: string }>('SELECT toString(now64(6)) AS at, toString(generateUUIDv4()) AS generation');
-    const params = { from: iso(run.from), to: iso(run.to), at: stamp!.at, generation: stamp!.generation };
+    const stamp = await ch.one<{ at: string; run: string }>('SELECT toString(now64(6)) AS at, toString(generateUUIDv4()) AS run');
+    const params = { from: iso(run.from), to: iso(run.to), at: stamp!.at, run: stamp!.run };
     await ch.command(
       `INSERT INTO ${ch.t('hourly_usage')} (hour, generation, computed_at, ${DIMS}, n, s_tasks, s_cost, n_no_cost, n_defaulted, first_at, last_at)
-       SELECT ${hourOf('started_at')} AS hour_start, {generation:UUID}, {at:DateTime64(6, 'UTC')}, ${DIMS},
+       SELECT ${hourOf('started_at')} AS hour_start, ${GENERATION('hour_start')}, {at:DateTime64(6, 'UTC')}, ${DIMS},
               count(), sum(tasks), sum(cost_usd), countIf(cost_usd IS NULL), countIf(NOT tasks_given), min(started_at), max(started_at)
        FROM ${ch.t('executions')} FINAL
        WHERE started_at >= {from:DateTime64(6, 'UTC')} AND started_at < {to:DateTime64(6, 'UTC')}
@@ -81,9 +86,27 @@ export async function refreshRollup(ch: ClickHouseDb, options: RefreshOptions): 
       params,
     );
     // Registered after its rows: a reader that finds the generation finds all of it.
-    await ch.insert('rollup_hours', run.hours.map((h) => ({ hour: iso(h), generation: params.generation, computed_at: params.at })));
-    const written = await ch.one<{ n: number }>(`SELECT count() AS n FROM ${ch.t('hourly_usage')} WHERE generation = {generation:UUID} AND hour >= {from:DateTime64(6, 'UTC')} AND hour < {to:DateTime64(6, 'UTC')}`, params);
-    rows += written?.n ?? 0;
+    const totals = await ch.all<{ hour_ms: number; groups: number; n_all: number; first_at: string; last_at: string }>(
+      `SELECT toUnixTimestamp64Milli(hour) AS hour_ms, count() AS groups, sum(n) AS n_all, toString(min(first_at)) AS first_at, toString(max(last_at)) AS last_at
+       FROM ${ch.t('hourly_usage')} WHERE computed_at = {at:DateTime64(6, 'UTC')} AND hour >= {from:DateTime64(6, 'UTC')} AND hour < {to:DateTime64(6, 'UTC')}
+       GROUP BY hour`,
+      params,
+    );
+    const byHour = new Map(totals.map((t) => [Number(t.hour_ms), t]));
+    await ch.command(
+      `INSERT INTO ${ch.t('rollup_hours')} (hour, generation, computed_at, n, first_at, last_at)
+       SELECT h.1, ${GENERATION('h.1')}, {at:DateTime64(6, 'UTC')}, h.2, h.3, h.4
+       FROM (SELECT arrayJoin(arrayZip({hours:Array(DateTime64(6, 'UTC'))}, {counts:Array(UInt64)},
+                                       {firsts:Array(Nullable(DateTime64(6, 'UTC')))}, {lasts:Array(Nullable(DateTime64(6, 'UTC')))})) AS h)`,
+      {
+        ...params,
+        hours: run.hours.map(iso),
+        counts: run.hours.map((h) => byHour.get(h)?.n_all ?? 0),
+        firsts: run.hours.map((h) => byHour.get(h)?.first_at ?? null),
+        lasts: run.hours.map((h) => byHour.get(h)?.last_at ?? null),
+      },
+    );
+    rows += totals.reduce((sum, t) => sum + t.groups, 0);
   }
   if (due.length) await dropSuperseded(ch, options.keepSupersededMs ?? 3_600_000);
   return { hours: due.length, rows, waiting: marked.length - due.length };

@@ -142,8 +142,10 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
      last_at DateTime64(6, 'UTC')
    ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/hourly_usage', '{replica}')` : 'MergeTree'}
    ORDER BY (hour, generation, tool_name, user_id)`,
+  // One row per hour and generation, with the generation's totals: the store's extent sums these.
   `CREATE TABLE IF NOT EXISTS ${db}.rollup_hours${onCluster(cluster)} (
-     hour DateTime64(6, 'UTC'), generation UUID, computed_at DateTime64(6, 'UTC')
+     hour DateTime64(6, 'UTC'), generation UUID, computed_at DateTime64(6, 'UTC'),
+     n UInt64, first_at Nullable(DateTime64(6, 'UTC')), last_at Nullable(DateTime64(6, 'UTC'))
    ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/rollup_hours', '{replica}')` : 'MergeTree'} ORDER BY (hour, computed_at)`,
   // Marks are stamped by the server's clock when they land (now64), the clock computed_at reads too.
   `CREATE TABLE IF NOT EXISTS ${db}.rollup_marks${onCluster(cluster)} (
