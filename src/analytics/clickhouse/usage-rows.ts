@@ -2,6 +2,7 @@ import { ROLLUP_DIMENSIONS } from '../../store/rollup.js';
 import { hourOf } from '../../store/clickhouse/hour.js';
 import type { Filters } from '../filters.js';
 import type { TimeRange } from '../time-range.js';
+import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import { ChQuery } from './sql.js';
 
 const HOUR_MS = 3_600_000;
@@ -39,8 +40,8 @@ export interface SpanPlan {
  * never counted), read from executions FINAL, so an answer is exact whatever the rollup's state.
  * One query learns which hours are up to date.
  */
-export async function planUsage(ch: ChQuery['ch'], spans: readonly UsageSpan[]): Promise<SpanPlan[]> {
-  const current = await currentHours(ch, spans);
+export async function planUsage(ch: ClickHouseDb, spans: readonly UsageSpan[]): Promise<SpanPlan[]> {
+  const current = spans.length ? await currentHours(ch) : [];
   return spans.map(({ range, flag = '' }) => {
     const from = range.from.getTime();
     const to = range.to.getTime();
@@ -99,22 +100,31 @@ export async function usageSource(q: ChQuery, spans: readonly UsageSpan[], filte
   return `(${parts.join(' UNION ALL ')})`;
 }
 
-/** The whole hours within the spans whose latest generation is newer than their latest mark, in order. */
-async function currentHours(ch: ChQuery['ch'], spans: readonly UsageSpan[]): Promise<RolledHour[]> {
-  if (!spans.length) return [];
-  const from = Math.ceil(Math.min(...spans.map((s) => s.range.from.getTime())) / HOUR_MS) * HOUR_MS;
-  const to = Math.floor(Math.max(...spans.map((s) => s.range.to.getTime())) / HOUR_MS) * HOUR_MS;
-  if (!(from < to)) return [];
-  const q = new ChQuery(ch);
-  const within = `hour >= ${q.time(new Date(from))} AND hour < ${q.time(new Date(to))}`;
-  const rows = await q.all<{ hour_ms: number; latest: string; n_rows: number; first_us: number | null; last_us: number | null }>(
+/**
+ * The hours whose latest generation is newer than their latest mark, in order. Calls made while
+ * one is on its way share it (the questions of one tool call run at once): its answer is as fresh
+ * as one asked when they were, since it had not arrived yet.
+ */
+function currentHours(ch: ClickHouseDb): Promise<RolledHour[]> {
+  let pending = inFlight.get(ch);
+  if (!pending) {
+    pending = readCurrentHours(ch).finally(() => inFlight.delete(ch));
+    inFlight.set(ch, pending);
+  }
+  return pending;
+}
+
+const inFlight = new WeakMap<ClickHouseDb, Promise<RolledHour[]>>();
+
+async function readCurrentHours(ch: ClickHouseDb): Promise<RolledHour[]> {
+  const rows = await ch.all<{ hour_ms: number; latest: string; n_rows: number; first_us: number | null; last_us: number | null }>(
     `SELECT toUnixTimestamp64Milli(cp.hour) AS hour_ms, toString(cp.latest.1) AS latest, cp.latest.2 AS n_rows,
             toUnixTimestamp64Micro(cp.latest.3) AS first_us, toUnixTimestamp64Micro(cp.latest.4) AS last_us
      -- One tuple: argMax of a Nullable column alone would skip the latest generation's NULL (an
      -- hour left empty) and return an older generation's time.
      FROM (SELECT hour, max(computed_at) AS last_computed, argMax((generation, n, first_at, last_at), computed_at) AS latest
-           FROM ${ch.t('rollup_hours')} WHERE ${within} GROUP BY hour) AS cp
-     LEFT JOIN (SELECT hour, max(marked_at) AS last_marked FROM ${ch.t('rollup_marks')} WHERE ${within} GROUP BY hour) AS mk ON mk.hour = cp.hour
+           FROM ${ch.t('rollup_hours')} GROUP BY hour) AS cp
+     LEFT JOIN (SELECT hour, max(marked_at) AS last_marked FROM ${ch.t('rollup_marks')} GROUP BY hour) AS mk ON mk.hour = cp.hour
      WHERE mk.last_marked IS NULL OR cp.last_computed > mk.last_marked
      ORDER BY hour_ms`,
   );
