@@ -8,7 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { AccessOptions } from '../access/access.js';
 import type { AuditLog } from '../access/audit.js';
 import { LOCAL_CALLER, type Caller } from '../access/caller.js';
-import { storeExtent } from '../analytics/duckdb/coverage.js';
+import { duckdbAnalytics } from '../analytics/duckdb/index.js';
+import type { AnalyticsBackend } from '../analytics/backend.js';
 import type { Clock } from '../clock.js';
 import { isExpected, StoreOutOfMemoryError, StoreUnavailableError } from '../errors.js';
 import { createServer } from '../mcp/server.js';
@@ -16,12 +17,18 @@ import type { Store } from '../store/store.js';
 import { HttpAuthError, type HttpAuth } from './auth.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { registerIngestRoutes } from './ingest-routes.js';
+import { duckdbIngestTarget, type IngestTarget } from './ingest-target.js';
 import { registerWebRoutes } from '../web/routes.js';
 import { otlpIgnored } from '../ingest/otlp-ingest.js';
 import { heldSpanStats } from '../store/otlp-held.js';
 
 export interface HttpAppOptions {
-  store: Store;
+  /** The DuckDB store, when serving one; its alert, export and OTLP state show in /healthz. */
+  store?: Store;
+  /** The engine the questions go to; the DuckDB store's by default. */
+  analytics?: AnalyticsBackend;
+  /** Where ingest goes (ingest-target.ts); the DuckDB store by default. */
+  ingest?: IngestTarget;
   clock: Clock;
   /** Default zone for calendar windows (serve --tz). */
   tz?: string;
@@ -60,6 +67,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const app = Fastify({ logger: false, bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, genReqId: () => randomUUID() });
   const hostnames = new Set(options.allowedHostnames.map((h) => h.toLowerCase()));
+  const store = options.store;
+  if (!store && !options.analytics) throw new Error('an HTTP app needs a DuckDB store or an analytics backend');
+  const analytics = options.analytics ?? duckdbAnalytics((task) => store!.read(task));
+  const ingest = options.ingest ?? duckdbIngestTarget(store!);
 
   app.addHook('onRequest', async (request, reply) => {
     const host = hostnameOf(request.headers.host);
@@ -122,16 +133,18 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.get('/healthz', async (request) => {
     // Reading the store is the health check itself (a store that cannot be read answers 503 to
     // anyone); the details are read only for a caller who may see them.
-    const extent = await options.store.read((db) => storeExtent(db));
+    const extent = await analytics.extent();
     if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
       return { status: 'ok' };
     }
+    const store = options.store;
+    if (!store) return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites };
     const [held, alerts, exports] = await Promise.all([
-      options.store.read((db) => heldSpanStats(db, options.clock.now())),
-      options.store.read((db) => alertHealth(db)),
-      exportStatus(options.store, options.exportSinks ?? new Map()),
+      store.read((db) => heldSpanStats(db, options.clock.now())),
+      store.read((db) => alertHealth(db)),
+      exportStatus(store, options.exportSinks ?? new Map()),
     ]);
-    return { status: 'ok', ...extent, queued_writes: options.store.queuedWrites, otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans, alerts, export: exports };
+    return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites, otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans, alerts, export: exports };
   });
 
   // RFC 9728: where a client learns which authorization server issues tokens for /mcp.
@@ -165,7 +178,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     }
     // Stateless: one server per request, bound to the verified caller, so masking and unmask
     // rights follow the token and nothing leaks between callers.
-    const server = createServer({ store: options.store, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log, alertChannels: options.alertChannels, exportSinks: options.exportSinks });
+    const server = createServer({ store: options.store, analytics: options.analytics, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log, alertChannels: options.alertChannels, exportSinks: options.exportSinks });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.hijack();
     reply.raw.on('close', () => {
@@ -184,7 +197,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     });
   }
 
-  app.register(async (scope) => registerIngestRoutes(scope, { ...options, authenticate, log }));
+  app.register(async (scope) => registerIngestRoutes(scope, { ...options, ingest, authenticate, log }));
   app.register(async (scope) => registerWebRoutes(scope, { ...options, log }));
   return app;
 }

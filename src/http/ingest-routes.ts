@@ -1,15 +1,15 @@
-import { deliverySeen } from '../store/ingest-write.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../access/caller.js';
-import { ingestLines } from '../ingest/batch.js';
 import { blockFromRecords, type LineBlock } from '../ingest/lines.js';
-import { acceptOtlpLogs, ingestOtlpMetrics, ingestOtlpTraces, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
+import { acceptOtlpLogs, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
 import { decodeOtlp, encodeOtlpResponse, OtlpDecodeError, type OtlpSignal } from '../ingest/otlp-proto.js';
 import type { HttpAppOptions } from './app.js';
+import type { IngestTarget } from './ingest-target.js';
 import { BodyError, DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { verifyWebhook } from './webhooks.js';
 
 interface IngestScopeOptions extends HttpAppOptions {
+  ingest: IngestTarget;
   authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<Caller | undefined>;
   log: (line: string) => void;
 }
@@ -105,11 +105,11 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
     if (!body) throw new BodyError(400, 'The body is empty: send a JSON object, a JSON array, or NDJSON records.');
     const auth = await authorizeIngest(request, reply, body);
     if (!auth) return reply;
-    if (auth.webhookId && (await deliverySeen(options.store, auth.webhookId))) {
+    if (auth.webhookId && (await options.ingest.deliverySeen(auth.webhookId))) {
       return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
     }
     const { block, records } = bodyToBlock(body, request.headers['content-type']);
-    const result = await ingestLines(options.store, block, `http:${request.id}`, { deliveryId: auth.webhookId });
+    const result = await options.ingest.ingestLines(block, `http:${request.id}`, auth.webhookId);
     // Two deliveries of the same webhook at once: the second lost on the delivery id and stored nothing.
     if (result.duplicate_delivery) return { request_id: request.id, duplicate_delivery: true, webhook_id: auth.webhookId };
     const rejected = Object.values(result.quarantined).reduce((a, b) => a + b, 0);
@@ -158,7 +158,16 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
       return reply.type('application/x-protobuf').send(Buffer.from(encodeOtlpResponse(signal, outcome.partialSuccess)));
     });
 
-  scope.post('/v1/traces', otlpRoute('trace', (payload, request) => ingestOtlpTraces(options.store, payload, `otlp:${request.id}`)));
-  scope.post('/v1/metrics', otlpRoute('metrics', (payload) => ingestOtlpMetrics(options.store, payload)));
-  scope.post('/v1/logs', otlpRoute('logs', (payload) => acceptOtlpLogs(payload)));
+  const otlp = options.ingest.otlp;
+  if (otlp) {
+    scope.post('/v1/traces', otlpRoute('trace', (payload, request) => otlp.traces(payload, `otlp:${request.id}`)));
+    scope.post('/v1/metrics', otlpRoute('metrics', (payload) => otlp.metrics(payload)));
+    scope.post('/v1/logs', otlpRoute('logs', (payload) => acceptOtlpLogs(payload)));
+  } else {
+    for (const path of ['/v1/traces', '/v1/metrics', '/v1/logs']) {
+      scope.post(path, async (_request, reply) =>
+        reply.code(501).send({ error: `OTLP is not taken on this store yet (it needs a DuckDB store, --db); send execution records to POST /v1/executions.` }),
+      );
+    }
+  }
 }

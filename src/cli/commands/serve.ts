@@ -295,7 +295,8 @@ async function bridgeToOwner(owner: OwnerRecord, config: Config, flags: ServeFla
   await bridgeStdioToHttp(owner.url, { authorization: `Bearer ${owner.token}`, ...(as ? { [AS_HEADER]: as } : {}) }, log);
 }
 
-async function serveHttp(services: Services, config: Config, flags: ServeFlags): Promise<string> {
+/** The callers an HTTP listener accepts (access file, JWTs, the owner's bridges) and its webhook secrets, from the flags. */
+export function httpCallers(flags: ServeFlags, owner?: { token: string; callerFor: (asserted: string | undefined) => Caller }): { auth: HttpAuth; secrets: string[] } {
   const accessPath = flags.access ?? process.env[ENV.access];
   const jwt = flags.jwksUrl || flags.jwtIssuer || flags.jwtAudience
     ? {
@@ -306,9 +307,14 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
         roleClaim: flags.jwtRoleClaim,
       }
     : undefined;
-  const owner = ownerSide(services, config, flags);
-  const auth = new HttpAuth({ access: accessPath ? AccessList.load(accessPath) : undefined, jwt, owner: { token: owner.token, callerFor: owner.callerFor } });
+  const auth = new HttpAuth({ access: accessPath ? AccessList.load(accessPath) : undefined, jwt, owner });
   const secrets = flags.webhookSecret ?? (process.env[ENV.webhookSecrets] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  return { auth, secrets };
+}
+
+async function serveHttp(services: Services, config: Config, flags: ServeFlags): Promise<string> {
+  const owner = ownerSide(services, config, flags);
+  const { auth, secrets } = httpCallers(flags, { token: owner.token, callerFor: owner.callerFor });
   const running = await startHttpServer(parseListen(flags.http!), {
     store: services.store,
     clock: config.clock,

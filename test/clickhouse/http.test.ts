@@ -1,0 +1,139 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { AuditLog } from '../../src/access/audit.js';
+import { clickhouseAnalytics } from '../../src/analytics/clickhouse/index.js';
+import { HttpAuth } from '../../src/http/auth.js';
+import { clickhouseIngestTarget } from '../../src/http/ingest-target.js';
+import { startHttpServer, type RunningHttpServer } from '../../src/http/server.js';
+import { ingestLines } from '../../src/ingest/batch.js';
+import { duckdbAnalytics } from '../../src/analytics/duckdb/index.js';
+import { usageSummary } from '../../src/analytics/usage.js';
+import { resolveRange } from '../../src/analytics/time-range.js';
+import { blockFromText } from '../../src/ingest/lines.js';
+import { ClickHouseAuditStorage } from '../../src/store/clickhouse/audit.js';
+import type { ClickHouseStore } from '../../src/store/clickhouse/store.js';
+import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
+import { ACCESS, bearer, TOKENS } from '../http/harness.js';
+import { lines, openTestStore, tempDir } from '../helpers.js';
+import { openClickHouseTestStore } from './helpers.js';
+
+const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
+
+async function instance(store: ClickHouseStore): Promise<RunningHttpServer & { stop(): Promise<void> }> {
+  const audit = new ClickHouseAuditStorage(store.ch);
+  const running = await startHttpServer({ host: '127.0.0.1', port: 0 }, {
+    clock: store.clock,
+    audit: new AuditLog(audit),
+    analytics: clickhouseAnalytics(store.ch),
+    ingest: clickhouseIngestTarget(store),
+    auth: new HttpAuth({ access: ACCESS }),
+    webhookSecrets: [],
+    log: () => undefined,
+  });
+  return { ...running, stop: async () => { await running.close(); await audit.close(); } };
+}
+
+async function mcpCall(url: string, token: string, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  const client = new Client({ name: 'test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: bearer(token) } }));
+  try {
+    return (await client.callTool({ name, arguments: args })) as CallToolResult;
+  } finally {
+    await client.close();
+  }
+}
+
+describe('serve --http on ClickHouse', () => {
+  it('two instances share one store: records sent to one are answered by the other, with the same figures as DuckDB', async () => {
+    const database = `h${process.pid}`;
+    const [a, b] = await Promise.all([instance(await openClickHouseTestStore(FIXTURE_NOW, database)), instance(await openClickHouseTestStore(FIXTURE_NOW, database))]);
+    try {
+      const body = `${lines(...smallFleet())}\n{"execution_id": "broken"\n`;
+      const sent = await fetch(`${a.url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/x-ndjson' }, body });
+      const duck = await openTestStore(FIXTURE_NOW);
+      const expected = await ingestLines(duck, blockFromText(body), 'http');
+      expect(sent.status).toBe(200);
+      expect(await sent.json()).toMatchObject({ received: smallFleet().length + 1, accepted: expected.inserted, updated: expected.updated, rejected: 1, errors: [{ index: expected.rejected[0]!.lineNo - 1, reason: expected.rejected[0]!.reason }] });
+      // The same body again (a retried delivery): stored nothing new, every record a duplicate.
+      const again = await fetch(`${a.url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/x-ndjson' }, body });
+      expect(await again.json()).toMatchObject({ accepted: 0, updated: 0, duplicates: expected.inserted + expected.updated + expected.duplicates });
+
+      const usage = await mcpCall(b.url, TOKENS.ana, 'usage_summary', { window: '30d' });
+      expect(usage.isError, JSON.stringify(usage.content)).toBeFalsy();
+      const duckAnalytics = duckdbAnalytics((task) => duck.read(task));
+      const want = await usageSummary(duckAnalytics, { range: resolveRange({ window: '30d' }, duck.clock), filters: {} });
+      expect(usage.structuredContent).toMatchObject({ total_executions: want.total_executions, by_status: want.by_status, tasks: want.tasks });
+
+      // The dashboard's API answers from the same store, for a signed-in member.
+      const api = await fetch(`${b.url}/api/tools/cost_by_user`, { method: 'POST', headers: { ...bearer(TOKENS.ben), 'content-type': 'application/json' }, body: JSON.stringify({ window: '30d' }) });
+      expect(api.status).toBe(200);
+      expect(JSON.stringify(await api.json())).toContain('u_');
+
+      const health = await (await fetch(`${b.url}/healthz`, { headers: bearer(TOKENS.root) })).json();
+      const extent = await duckAnalytics.extent();
+      expect(health).toMatchObject({ status: 'ok', engine: 'clickhouse', executions: extent.executions, oldest_started_at: extent.oldest_started_at, newest_started_at: extent.newest_started_at, quarantined_lines: 2 });
+      expect(await (await fetch(`${b.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('refuses what it cannot do: no token, an ingest token on /mcp, OTLP, the DuckDB-only tools', async () => {
+    const server = await instance(await openClickHouseTestStore(FIXTURE_NOW));
+    try {
+      const anonymous = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+      expect(anonymous.status).toBe(401);
+      const ingestOnMcp = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: '{}' });
+      expect(ingestOnMcp.status).toBe(403);
+      const anonymousIngest = await fetch(`${server.url}/v1/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(anonymousIngest.status).toBe(401);
+      const otlp = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: '{}' });
+      expect(otlp.status).toBe(501);
+      expect((await otlp.json()).error).toMatch(/OTLP is not taken on this store yet .*POST \/v1\/executions/);
+      const alerts = await mcpCall(server.url, TOKENS.root, 'list_alerts', {});
+      expect(alerts.isError).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('the CLI: serve --store --http takes records and answers MCP over HTTP; a non-loopback listener without callers is refused', async () => {
+    const dir = tempDir();
+    const store = `chdb:${join(dir, 'ch')}/fleet`;
+    const access = join(dir, 'access.json');
+    const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+    writeFileSync(access, JSON.stringify({ users: [{ id: 'u_root', role: 'admin', token_sha256: sha(TOKENS.root) }, { id: 'gateway', role: 'ingest', token_sha256: sha(TOKENS.gateway) }] }));
+    const env = { ...process.env, MCP_BLACKBOX_DB: '', MCP_BLACKBOX_STORE: '', MCP_BLACKBOX_ACCESS: '' };
+    const open = spawnSync(process.execPath, [CLI, 'serve', '--store', store, '--http', '0.0.0.0:0'], { encoding: 'utf8', env });
+    expect(open.status).toBe(2);
+    expect(open.stderr).toMatch(/0\.0\.0\.0/);
+
+    const serve = spawn(process.execPath, [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--http', '127.0.0.1:0', '--access', access], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    let stderr = '';
+    serve.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => serve.on('exit', resolve));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/serving HTTP on (http:\/\/\S+) \(/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const url = /serving HTTP on (http:\/\/\S+) \(/.exec(stderr)?.[1];
+      expect(url, stderr).toBeDefined();
+      expect(stderr).toMatch(/store chdb:.*\/fleet, audit chain \S+/);
+      const sent = await fetch(`${url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(smallFleet()) });
+      expect(sent.status).toBe(200);
+      expect((await sent.json()).accepted).toBeGreaterThan(50);
+      const usage = await mcpCall(url!, TOKENS.root, 'usage_summary', { window: '30d' });
+      expect(usage.isError, JSON.stringify(usage.content)).toBeFalsy();
+      expect((usage.structuredContent as { total_executions: number }).total_executions).toBeGreaterThan(50);
+    } finally {
+      serve.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+});
