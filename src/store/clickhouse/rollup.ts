@@ -9,8 +9,9 @@ import { hourOf } from './hour.js';
  * DuckDB adds and takes out each replaced execution inside the write's transaction. ClickHouse
  * has no such transaction, and several instances write the same ids, so a delta could be counted
  * twice or lost. Instead:
- * - a writer marks every hour a batch touches (the stored version's and the new one's), once
- *   before its insert and once after ClickHouse confirmed it;
+ * - a writer marks every hour a batch touches (those of the stored versions it replaces, and of
+ *   the new ones), once before its insert and once after ClickHouse confirmed it, reading the
+ *   replaced ids' stored versions again after its insert;
  * - a refresh recomputes marked hours whole from executions FINAL, as a new generation stamped
  *   with the server's time taken before it read anything;
  * - a reader uses an hour's latest generation only if it is newer than the hour's latest mark,
@@ -19,6 +20,9 @@ import { hourOf } from './hour.js';
  * reads as marked again. The mark before the insert covers a writer that dies between its insert
  * and its second mark: a refresh takes an hour only once its latest mark is `settleMs` old, by
  * when an insert begun before that mark has landed or failed.
+ * What is left: a version another writer stored between this writer's two reads, counted by a
+ * refresh in that moment, and merged away by ClickHouse before the second read, would leave its
+ * hour counted until the hour is next marked.
  * Any number of instances may refresh at once: a generation is a complete recount, whichever is
  * latest is used, and the others are deleted an hour after they were superseded.
  */
