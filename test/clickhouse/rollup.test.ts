@@ -70,7 +70,7 @@ describe('ClickHouse hourly rollup: exact while records replace others', () => {
     const text = lines(run('a', 9), run('b', 11), run('c', 11, { status: 'failed' }));
     await ingestLines(duck, blockFromText(text), 'test');
     await house.ingestLines(blockFromText(text), 'test');
-    expect(await refreshRollup(house.ch, { settleMs: 3_600_000 })).toEqual({ hours: 0, rows: 0, waiting: 2 });
+    expect(await refreshRollup(house.ch, { settleMs: 3_600_000 })).toEqual({ hours: 0, days: 0, rows: 0, waiting: 2 });
     expect(await answers(clickhouseAnalytics(house.ch))).toEqual(await answers(duckdbAnalytics((task) => duck.read(task))));
     expect(await refreshRollup(house.ch, { settleMs: 0, maxHours: 1 })).toMatchObject({ hours: 1, waiting: 1 });
     expect(await answers(clickhouseAnalytics(house.ch))).toEqual(await answers(duckdbAnalytics((task) => duck.read(task))));

@@ -8,7 +8,7 @@ export function clickhouseCatalogQueries(ch: ClickHouseDb): CatalogQueries {
   return {
     async dimension(range, column, limit) {
       const q = new ChQuery(ch);
-      const source = await usageSource(q, [{ range }], {});
+      const source = await usageSource(q, [{ range }], {}, 'day');
       const rows = await q.all<{ value: string; n_exec: number; last_us: number; n_distinct: number }>(
         `SELECT assumeNotNull(${column}) AS value, sum(n) AS n_exec, toUnixTimestamp64Micro(max(last_at)) AS last_us, count() OVER () AS n_distinct
          FROM ${source} WHERE ${column} IS NOT NULL

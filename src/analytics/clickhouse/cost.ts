@@ -8,7 +8,7 @@ export function clickhouseCostQueries(ch: ClickHouseDb): CostQueries {
   return {
     async totals(range, previous, filters) {
       const q = new ChQuery(ch);
-      const source = await usageSource(q, [{ range: previous, flag: 'prev' }, { range, flag: 'cur' }], filters);
+      const source = await usageSource(q, [{ range: previous, flag: 'prev' }, { range, flag: 'cur' }], filters, 'day');
       const row = await q.one<Record<string, number | null>>(
         `SELECT sumIf(s_tasks, cur) AS t_tasks, sumIf(n, cur) AS n_executions, sumIf(s_cost, cur) AS t_cost,
                 sumIf(n_no_cost, cur) AS n_without_cost, sumIf(n_defaulted, cur) AS n_tasks_defaulted,
@@ -28,7 +28,7 @@ export function clickhouseCostQueries(ch: ClickHouseDb): CostQueries {
       const column = COST_GROUP_COLUMNS[groupBy];
       const inner = COST_INNER_COLUMNS[groupBy];
       const q = new ChQuery(ch);
-      const source = await usageSource(q, [{ range: previous, flag: 'prev' }, { range, flag: 'cur' }], filters);
+      const source = await usageSource(q, [{ range: previous, flag: 'prev' }, { range, flag: 'cur' }], filters, 'day');
       // One read: summed per group and inner group (a tool's users, a user's tools), then rolled
       // up to the group, its inner groups of the window ranked into `top` (most tasks, then name).
       const rows = await q.all<{ key: string | null; t_tasks: number; t_cost: number | null; n_cost: number; n_executions: number; t_prev_tasks: number; tops: Array<[string, number, number | null, number]> }>(

@@ -30,7 +30,7 @@ async function extentOf(ch: ClickHouseDb, range?: TimeRange): Promise<Coverage> 
         { range: { from: range.to, to: ALL_TIME.to }, flag: 'out' },
       ]
     : [{ range: ALL_TIME, flag: 'out' }];
-  const plans = await planUsage(ch, spans.filter((s) => s.range.from < s.range.to));
+  const plans = await planUsage(ch, spans.filter((s) => s.range.from < s.range.to), 'day');
   const q = new ChQuery(ch);
   const rawIntervals = plans.flatMap((p) => p.raw);
   const inRaw = plans.find((p) => p.flag === 'in')?.raw ?? [];
@@ -43,7 +43,7 @@ async function extentOf(ch: ClickHouseDb, range?: TimeRange): Promise<Coverage> 
             (SELECT toUnixTimestamp64Micro(max(marked_at)) FROM ${ch.t('rollup_marks')}) AS ingested,
             (SELECT count() FROM ${ch.t('quarantine')} FINAL) AS quarantined`,
   );
-  const rolled = plans.flatMap((p) => p.rolled.map((h) => ({ ...h, inRange: p.flag === 'in' })));
+  const rolled = plans.flatMap((p) => [...p.days, ...p.hours].map((u) => ({ ...u, inRange: p.flag === 'in' })));
   const executions = (row?.n_raw ?? 0) + rolled.reduce((sum, h) => sum + h.n, 0);
   const extremes = [row?.oldest, row?.newest, ...rolled.flatMap((h) => [h.first_us, h.last_us])].filter((v): v is number => v !== null && v !== undefined);
   const some = executions > 0;

@@ -18,7 +18,7 @@ export function clickhouseSpikeQueries(ch: ClickHouseDb): SpikeQueries {
   return {
     async buckets(from, range, filters, bucket) {
       const q = new ChQuery(ch);
-      const source = await usageSource(q, [{ range: { from, to: range.from }, flag: 'before' }, { range, flag: 'window' }], filters);
+      const source = await usageSource(q, [{ range: { from, to: range.from }, flag: 'before' }, { range, flag: 'window' }], filters, bucket === 'hour' ? 'hour' : 'day');
       const rows = await q.all<{ k: number; n_all: number; n_before: number }>(
         `SELECT toUnixTimestamp(${BUCKET_START_SQL[bucket]}) AS k, sum(n) AS n_all, sumIf(n, flag = 'before') AS n_before
          FROM ${source} GROUP BY k`,
@@ -41,7 +41,7 @@ export function clickhouseSpikeQueries(ch: ClickHouseDb): SpikeQueries {
           ? [period, { range: a.range, flag: 'baseline' }]
           : [...baselineSpans(a.periodStart, periodEnd, a.cycleMs, a.lookback).map((range) => ({ range, flag: 'baseline' })), period];
       const q = new ChQuery(ch);
-      const source = await usageSource(q, spans, a.filters);
+      const source = await usageSource(q, spans, a.filters, 'day');
       const samplesQuery = new ChQuery(ch);
       // Summed per (user, tool, team, client) first, a few thousand groups, then to the five
       // dimensions; the sample ids come from the period's executions, a few hours of them.

@@ -19,6 +19,7 @@ export function clickhouseUnusedQueries(ch: ClickHouseDb): UnusedQueries {
           { range: { from: range.to, to: ALL_TIME.to }, flag: 'after' },
         ],
         {},
+        'day',
       );
       const to = q.time(range.to);
       const [seen, listed] = await Promise.all([

@@ -12,7 +12,7 @@ export function clickhouseUsageQueries(ch: ClickHouseDb): UsageQueries {
   return {
     async series(range, filters, bucket) {
       const q = new ChQuery(ch);
-      const source = await usageSource(q, [{ range }], filters);
+      const source = await usageSource(q, [{ range }], filters, bucket === 'hour' ? 'hour' : 'day');
       const rows = await q.all<Record<string, number>>(
         `SELECT toUnixTimestamp(${BUCKET_START_SQL[bucket]}) AS k, sum(n) AS n_total, ${STATUS_COUNTS}, sum(s_tasks) AS t_tasks
          FROM ${source} GROUP BY k`,
@@ -26,7 +26,7 @@ export function clickhouseUsageQueries(ch: ClickHouseDb): UsageQueries {
     },
     async activeUsers(range, filters) {
       const q = new ChQuery(ch);
-      const source = await usageSource(q, [{ range }], filters);
+      const source = await usageSource(q, [{ range }], filters, 'day');
       // Grouped by user first: a few keys, where three exact distinct counts each kept a set of every user.
       const row = await q.one<{ users: number; workflow_users: number; connector_users: number }>(
         `SELECT count() AS users, countIf(has_workflow) AS workflow_users, countIf(has_connector) AS connector_users
@@ -37,7 +37,7 @@ export function clickhouseUsageQueries(ch: ClickHouseDb): UsageQueries {
     },
     async drivers(range, previous, filters) {
       const q = new ChQuery(ch);
-      const source = await usageSource(q, [{ range: previous, flag: 'prev' }, { range, flag: 'cur' }], filters);
+      const source = await usageSource(q, [{ range: previous, flag: 'prev' }, { range, flag: 'cur' }], filters, 'day');
       // One read of both windows, grouped three ways; group_by_use_nulls leaves the rolled-up key
       // NULL (tool_name and user_id are never NULL otherwise), which tells the sets apart. Counts
       // are UInt64: their difference is taken as signed, or it wraps.

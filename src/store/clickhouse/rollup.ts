@@ -1,10 +1,10 @@
 import { ROLLUP_DIMENSIONS } from '../rollup.js';
 import type { ClickHouseDb } from './client.js';
-import { hourOf } from './hour.js';
+import { dayOf, hourOf } from './hour.js';
 
 /**
- * ClickHouse's hourly rollup: the same counts as DuckDB's hourly_usage (per hour and the nine
- * dimensions), kept exact without a transaction across writers.
+ * ClickHouse's rollup: the same counts as DuckDB's hourly_usage (per hour and the nine
+ * dimensions), and per day, kept exact without a transaction across writers.
  *
  * DuckDB adds and takes out each replaced execution inside the write's transaction. ClickHouse
  * has no such transaction, and several instances write the same ids, so a delta could be counted
@@ -29,13 +29,22 @@ import { hourOf } from './hour.js';
 
 const DIMS = ROLLUP_DIMENSIONS.join(', ');
 /**
- * An hour's generation id, one per refresh run and hour: a reader names the generations it uses
- * as one list (generation IN ...), cheaper than pairs of hour and generation.
+ * A unit's generation id, one per refresh run and unit (hour or day): a reader names the
+ * generations it uses as one list (generation IN ...), cheaper than pairs of unit and generation.
  */
-const GENERATION = (hour: string) => `reinterpretAsUUID(sipHash128({run:String}, ${hour}))`;
+const GENERATION = (unit: string) => `reinterpretAsUUID(sipHash128({run:String}, ${unit}))`;
 const HOUR_MS = 3_600_000;
-/** Hours recomputed by one statement: a week of a busy fleet is about a million executions. */
-const HOURS_PER_STATEMENT = 168;
+
+/**
+ * The two levels: hours, and UTC days for the questions that do not group by hour (a 30-day
+ * window reads about a tenth of the rows). A day follows the same rule as an hour: current while
+ * its latest generation is newer than the latest mark of any of its hours.
+ */
+export const ROLLUP_LEVELS = {
+  hour: { rows: 'hourly_usage', registry: 'rollup_hours', column: 'hour', ms: HOUR_MS, startOf: hourOf, perStatement: 168 },
+  day: { rows: 'daily_usage', registry: 'rollup_days', column: 'day', ms: 24 * HOUR_MS, startOf: dayOf, perStatement: 7 },
+} as const;
+export type RollupLevel = keyof typeof ROLLUP_LEVELS;
 
 /** Marks hours (as hourText writes them) to be recomputed. */
 export async function markHours(ch: ClickHouseDb, hours: Iterable<string>): Promise<void> {
@@ -49,9 +58,9 @@ export async function markAllHours(ch: ClickHouseDb): Promise<void> {
 }
 
 export interface RefreshOptions {
-  /** An hour is recomputed once its latest mark is this old. */
+  /** A unit is recomputed once its latest mark is this old. */
   settleMs: number;
-  /** At most this many hours per refresh (the oldest marks first). */
+  /** At most this many hours (and as many days) per refresh, the oldest marks first. */
   maxHours?: number;
   /** A superseded generation is deleted once it is this old (default an hour: far longer than any query that chose it). */
   keepSupersededMs?: number;
@@ -59,87 +68,98 @@ export interface RefreshOptions {
 
 export interface RefreshReport {
   hours: number;
+  days: number;
+  /** Rows written, both levels. */
   rows: number;
   /** Hours still marked after this refresh (not settled, or past maxHours). */
   waiting: number;
 }
 
-/** Recomputes the settled marked hours; returns what it did. Safe to run from several instances at once. */
+/** Recomputes the settled marked hours, then days; returns what it did. Safe to run from several instances at once. */
 export async function refreshRollup(ch: ClickHouseDb, options: RefreshOptions): Promise<RefreshReport> {
-  const marked = await ch.all<{ hour_ms: number; settled: number }>(
-    `SELECT toUnixTimestamp64Milli(mk.hour) AS hour_ms, mk.last_marked < now64(6) - toIntervalMillisecond({settle:UInt64}) AS settled
-     FROM (SELECT hour, max(marked_at) AS last_marked FROM ${ch.t('rollup_marks')} GROUP BY hour) AS mk
-     LEFT JOIN (SELECT hour, max(computed_at) AS last_computed FROM ${ch.t('rollup_hours')} GROUP BY hour) AS cp ON cp.hour = mk.hour
+  const hours = await refreshLevel(ch, 'hour', options);
+  const days = await refreshLevel(ch, 'day', options);
+  if (hours.units + days.units) await dropSuperseded(ch, options.keepSupersededMs ?? 3_600_000);
+  return { hours: hours.units, days: days.units, rows: hours.rows + days.rows, waiting: hours.waiting };
+}
+
+async function refreshLevel(ch: ClickHouseDb, level: RollupLevel, options: RefreshOptions): Promise<{ units: number; rows: number; waiting: number }> {
+  const { rows: table, registry, column, ms, startOf, perStatement } = ROLLUP_LEVELS[level];
+  const marked = await ch.all<{ unit_ms: number; settled: number }>(
+    `SELECT toUnixTimestamp64Milli(mk.unit) AS unit_ms, mk.last_marked < now64(6) - toIntervalMillisecond({settle:UInt64}) AS settled
+     FROM (SELECT ${startOf('hour')} AS unit, max(marked_at) AS last_marked FROM ${ch.t('rollup_marks')} GROUP BY unit) AS mk
+     LEFT JOIN (SELECT ${column} AS unit, max(computed_at) AS last_computed FROM ${ch.t(registry)} GROUP BY unit) AS cp ON cp.unit = mk.unit
      WHERE cp.last_computed IS NULL OR mk.last_marked >= cp.last_computed
-     ORDER BY mk.hour`,
+     ORDER BY mk.unit`,
     { settle: Math.max(0, Math.round(options.settleMs)) },
   );
-  const due = marked.filter((m) => m.settled).map((m) => m.hour_ms).slice(0, options.maxHours ?? Infinity);
+  const due = marked.filter((m) => m.settled).map((m) => Number(m.unit_ms)).slice(0, options.maxHours ?? Infinity);
   let rows = 0;
-  for (const run of runsOf(due)) {
+  for (const run of runsOf(due, ms, perStatement)) {
     // The generation's time is taken before its read: a mark after it is newer, whatever the read saw.
     const stamp = await ch.one<{ at: string; run: string }>('SELECT toString(now64(6)) AS at, toString(generateUUIDv4()) AS run');
     const params = { from: iso(run.from), to: iso(run.to), at: stamp!.at, run: stamp!.run };
     await ch.command(
-      `INSERT INTO ${ch.t('hourly_usage')} (hour, generation, computed_at, ${DIMS}, n, s_tasks, s_cost, n_no_cost, n_defaulted, first_at, last_at)
-       SELECT ${hourOf('started_at')} AS hour_start, ${GENERATION('hour_start')}, {at:DateTime64(6, 'UTC')}, ${DIMS},
+      `INSERT INTO ${ch.t(table)} (${column}, generation, computed_at, ${DIMS}, n, s_tasks, s_cost, n_no_cost, n_defaulted, first_at, last_at)
+       SELECT ${startOf('started_at')} AS unit_start, ${GENERATION('unit_start')}, {at:DateTime64(6, 'UTC')}, ${DIMS},
               count(), sum(tasks), sum(cost_usd), countIf(cost_usd IS NULL), countIf(NOT tasks_given), min(started_at), max(started_at)
        FROM ${ch.t('executions')} FINAL
        WHERE started_at >= {from:DateTime64(6, 'UTC')} AND started_at < {to:DateTime64(6, 'UTC')}
-       GROUP BY hour_start, ${DIMS}`,
+       GROUP BY unit_start, ${DIMS}`,
       params,
     );
-    // Registered after its rows: a reader that finds the generation finds all of it.
-    const totals = await ch.all<{ hour_ms: number; groups: number; n_all: number; first_at: string; last_at: string }>(
-      `SELECT toUnixTimestamp64Milli(hour) AS hour_ms, count() AS groups, sum(n) AS n_all, toString(min(first_at)) AS first_at, toString(max(last_at)) AS last_at
-       FROM ${ch.t('hourly_usage')} WHERE computed_at = {at:DateTime64(6, 'UTC')} AND hour >= {from:DateTime64(6, 'UTC')} AND hour < {to:DateTime64(6, 'UTC')}
-       GROUP BY hour`,
+    // Registered after its rows, with their totals: a reader that finds the generation finds all of it.
+    const totals = await ch.all<{ unit_ms: number; groups: number; n_all: number; first_at: string; last_at: string }>(
+      `SELECT toUnixTimestamp64Milli(${column}) AS unit_ms, count() AS groups, sum(n) AS n_all, toString(min(first_at)) AS first_at, toString(max(last_at)) AS last_at
+       FROM ${ch.t(table)} WHERE computed_at = {at:DateTime64(6, 'UTC')} AND ${column} >= {from:DateTime64(6, 'UTC')} AND ${column} < {to:DateTime64(6, 'UTC')}
+       GROUP BY ${column}`,
       params,
     );
-    const byHour = new Map(totals.map((t) => [Number(t.hour_ms), t]));
+    const byUnit = new Map(totals.map((t) => [Number(t.unit_ms), t]));
     await ch.command(
-      `INSERT INTO ${ch.t('rollup_hours')} (hour, generation, computed_at, n, first_at, last_at)
-       SELECT h.1, ${GENERATION('h.1')}, {at:DateTime64(6, 'UTC')}, h.2, h.3, h.4
-       FROM (SELECT arrayJoin(arrayZip({hours:Array(DateTime64(6, 'UTC'))}, {counts:Array(UInt64)},
-                                       {firsts:Array(Nullable(DateTime64(6, 'UTC')))}, {lasts:Array(Nullable(DateTime64(6, 'UTC')))})) AS h)`,
+      `INSERT INTO ${ch.t(registry)} (${column}, generation, computed_at, n, first_at, last_at)
+       SELECT u.1, ${GENERATION('u.1')}, {at:DateTime64(6, 'UTC')}, u.2, u.3, u.4
+       FROM (SELECT arrayJoin(arrayZip({units:Array(DateTime64(6, 'UTC'))}, {counts:Array(UInt64)},
+                                       {firsts:Array(Nullable(DateTime64(6, 'UTC')))}, {lasts:Array(Nullable(DateTime64(6, 'UTC')))})) AS u)`,
       {
         ...params,
-        hours: run.hours.map(iso),
-        counts: run.hours.map((h) => byHour.get(h)?.n_all ?? 0),
-        firsts: run.hours.map((h) => byHour.get(h)?.first_at ?? null),
-        lasts: run.hours.map((h) => byHour.get(h)?.last_at ?? null),
+        units: run.units.map(iso),
+        counts: run.units.map((u) => byUnit.get(u)?.n_all ?? 0),
+        firsts: run.units.map((u) => byUnit.get(u)?.first_at ?? null),
+        lasts: run.units.map((u) => byUnit.get(u)?.last_at ?? null),
       },
     );
     rows += totals.reduce((sum, t) => sum + t.groups, 0);
   }
-  if (due.length) await dropSuperseded(ch, options.keepSupersededMs ?? 3_600_000);
-  return { hours: due.length, rows, waiting: marked.length - due.length };
+  return { units: due.length, rows, waiting: marked.length - due.length };
 }
 
 /**
- * Deletes the generations older than `keepMs` that are not their hour's latest (and any a crashed
+ * Deletes the generations older than `keepMs` that are not their unit's latest (and any a crashed
  * refresh left without registering them): a query that chose one before it was superseded has
  * long finished.
  */
 async function dropSuperseded(ch: ClickHouseDb, keepMs: number): Promise<void> {
-  const stale = `computed_at < now64(6) - toIntervalMillisecond({keep:UInt64})
-    AND (hour, generation) NOT IN (SELECT hour, argMax(generation, computed_at) FROM ${ch.t('rollup_hours')} GROUP BY hour)`;
   const params = { keep: Math.max(0, Math.round(keepMs)) };
-  const found = await ch.one<{ n: number }>(`SELECT count() AS n FROM ${ch.t('rollup_hours')} WHERE ${stale}`, params);
-  if (!found?.n) return;
-  await ch.command(`DELETE FROM ${ch.t('hourly_usage')} WHERE ${stale}`, params);
-  await ch.command(`DELETE FROM ${ch.t('rollup_hours')} WHERE ${stale}`, params);
+  for (const { rows, registry, column } of Object.values(ROLLUP_LEVELS)) {
+    const stale = `computed_at < now64(6) - toIntervalMillisecond({keep:UInt64})
+      AND (${column}, generation) NOT IN (SELECT ${column}, argMax(generation, computed_at) FROM ${ch.t(registry)} GROUP BY ${column})`;
+    const found = await ch.one<{ n: number }>(`SELECT count() AS n FROM ${ch.t(registry)} WHERE ${stale}`, params);
+    if (!found?.n) continue;
+    await ch.command(`DELETE FROM ${ch.t(rows)} WHERE ${stale}`, params);
+    await ch.command(`DELETE FROM ${ch.t(registry)} WHERE ${stale}`, params);
+  }
 }
 
-/** Consecutive hours as runs of at most HOURS_PER_STATEMENT. */
-function runsOf(hours: number[]): Array<{ from: number; to: number; hours: number[] }> {
-  const runs: Array<{ from: number; to: number; hours: number[] }> = [];
-  for (const hour of hours) {
+/** Consecutive units as runs of at most `perRun`. */
+function runsOf(units: number[], ms: number, perRun: number): Array<{ from: number; to: number; units: number[] }> {
+  const runs: Array<{ from: number; to: number; units: number[] }> = [];
+  for (const unit of units) {
     const last = runs.at(-1);
-    if (last && last.to === hour && last.hours.length < HOURS_PER_STATEMENT) {
-      last.to = hour + HOUR_MS;
-      last.hours.push(hour);
-    } else runs.push({ from: hour, to: hour + HOUR_MS, hours: [hour] });
+    if (last && last.to === unit && last.units.length < perRun) {
+      last.to = unit + ms;
+      last.units.push(unit);
+    } else runs.push({ from: unit, to: unit + ms, units: [unit] });
   }
   return runs;
 }
@@ -169,7 +189,7 @@ export class RollupRefresher {
     if (this.running) return;
     this.running = refreshRollup(this.ch, this.options)
       .then((report) => {
-        if (report.hours) this.options.log(`rollup: ${report.hours} hours recomputed (${report.rows} rows), ${report.waiting} waiting`);
+        if (report.hours || report.days) this.options.log(`rollup: ${report.hours} hours and ${report.days} days recomputed (${report.rows} rows), ${report.waiting} hours waiting`);
       })
       .catch((error: Error) => this.options.log(`rollup refresh failed (answers stay exact, read from executions): ${error.message}`))
       .finally(() => {

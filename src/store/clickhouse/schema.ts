@@ -127,7 +127,7 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
      tool_name LowCardinality(String),
      tool_server LowCardinality(Nullable(String)),
      tool_kind LowCardinality(String),
-     user_id String,
+     user_id LowCardinality(String),
      user_team LowCardinality(Nullable(String)),
      agent_client LowCardinality(Nullable(String)),
      environment LowCardinality(Nullable(String)),
@@ -147,6 +147,33 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
      hour DateTime64(6, 'UTC'), generation UUID, computed_at DateTime64(6, 'UTC'),
      n UInt64, first_at Nullable(DateTime64(6, 'UTC')), last_at Nullable(DateTime64(6, 'UTC'))
    ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/rollup_hours', '{replica}')` : 'MergeTree'} ORDER BY (hour, computed_at)`,
+  `CREATE TABLE IF NOT EXISTS ${db}.daily_usage${onCluster(cluster)} (
+     day DateTime64(6, 'UTC'),
+     generation UUID,
+     computed_at DateTime64(6, 'UTC'),
+     tool_name LowCardinality(String),
+     tool_server LowCardinality(Nullable(String)),
+     tool_kind LowCardinality(String),
+     user_id LowCardinality(String),
+     user_team LowCardinality(Nullable(String)),
+     agent_client LowCardinality(Nullable(String)),
+     environment LowCardinality(Nullable(String)),
+     via_mcp Bool,
+     status LowCardinality(String),
+     n UInt64,
+     s_tasks Float64,
+     s_cost Nullable(Float64),
+     n_no_cost UInt64,
+     n_defaulted UInt64,
+     first_at DateTime64(6, 'UTC'),
+     last_at DateTime64(6, 'UTC')
+   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/daily_usage', '{replica}')` : 'MergeTree'}
+   ORDER BY (day, generation, tool_name, user_id)`,
+  // The same per UTC day (rollup.ts ROLLUP_LEVELS).
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_days${onCluster(cluster)} (
+     day DateTime64(6, 'UTC'), generation UUID, computed_at DateTime64(6, 'UTC'),
+     n UInt64, first_at Nullable(DateTime64(6, 'UTC')), last_at Nullable(DateTime64(6, 'UTC'))
+   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/rollup_days', '{replica}')` : 'MergeTree'} ORDER BY (day, computed_at)`,
   // Marks are stamped by the server's clock when they land (now64), the clock computed_at reads too.
   `CREATE TABLE IF NOT EXISTS ${db}.rollup_marks${onCluster(cluster)} (
      hour DateTime64(6, 'UTC'), marked_at DateTime64(6, 'UTC') DEFAULT now64(6)
