@@ -57,8 +57,14 @@ export function clickhouseSpikeQueries(ch: ClickHouseDb): SpikeQueries {
            GROUP BY dim, key HAVING n_exec > 0`,
         ),
         samplesQuery.all<{ dim: string; key: string | null; ids: string[] }>(
-          `SELECT d.1 AS dim, d.2 AS key, arrayMap(x -> x.2, groupArraySorted(3)((started_at, execution_id))) AS ids
-           FROM (SELECT user_id, tool_name, user_team, agent_client, started_at, execution_id FROM ${samplesQuery.executions(period.range, a.filters)})
+          // The first three per (user, tool, team, client), a few thousand groups, then per dimension
+          // the first three of those: the period's executions are read once, not once per dimension.
+          `SELECT d.1 AS dim, d.2 AS key, arrayMap(x -> x.2, arraySlice(arraySort(arrayFlatten(groupArray(firsts))), 1, 3)) AS ids
+           FROM (
+             SELECT user_id, tool_name, user_team, agent_client, groupArraySorted(3)((started_at, execution_id)) AS firsts
+             FROM ${samplesQuery.executions(period.range, a.filters)}
+             GROUP BY user_id, tool_name, user_team, agent_client
+           )
            ARRAY JOIN ${DIMENSION_KEYS} AS d
            GROUP BY dim, key`,
         ),

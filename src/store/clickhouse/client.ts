@@ -43,7 +43,10 @@ export class ClickHouseDb {
   static async open(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }): Promise<ClickHouseDb> {
     const where = describeStoreLocation(location);
     // Progress headers keep a long query's connection alive through proxies that cut idle ones.
-    const common = { clickhouse_settings: { ...SETTINGS, send_progress_in_http_headers: 1 as const, http_headers_progress_interval_ms: '60000' }, request_timeout: 300_000 };
+    // In a cluster an insert is confirmed once a majority of replicas hold it: the rollup's
+    // refresh (rollup.ts) may run on another replica and must see every confirmed insert.
+    const replicated = location.engine === 'clickhouse' && location.cluster ? { insert_quorum: 'auto' as const } : {};
+    const common = { clickhouse_settings: { ...SETTINGS, ...replicated, send_progress_in_http_headers: 1 as const, http_headers_progress_interval_ms: '60000' }, request_timeout: 300_000 };
     let client: ClickHouseClient;
     if (location.engine === 'chdb') {
       // chdb's adapter runs a SET statement per setting before every query: the settings are set

@@ -105,7 +105,7 @@ async function refreshLevel(ch: ClickHouseDb, level: RollupLevel, options: Refre
               count(), sum(tasks), sum(cost_usd), countIf(cost_usd IS NULL), countIf(NOT tasks_given), min(started_at), max(started_at)
        FROM ${ch.t('executions')} FINAL
        WHERE started_at >= {from:DateTime64(6, 'UTC')} AND started_at < {to:DateTime64(6, 'UTC')}
-       GROUP BY unit_start, ${DIMS}`,
+       GROUP BY unit_start, ${DIMS}${replicated(ch) ? '\n       SETTINGS select_sequential_consistency = 1' : ''}`,
       params,
     );
     // Registered after its rows, with their totals: a reader that finds the generation finds all of it.
@@ -163,6 +163,9 @@ function runsOf(units: number[], ms: number, perRun: number): Array<{ from: numb
   }
   return runs;
 }
+
+/** On a cluster, the refresh reads only from a replica that holds every quorum-confirmed insert (else it fails, and the next tick tries again). */
+const replicated = (ch: ClickHouseDb) => ch.location.engine === 'clickhouse' && Boolean(ch.location.cluster);
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
