@@ -17,7 +17,7 @@ import { clickhouseUsageQueries } from './usage.js';
 
 /**
  * The store's extent, and whether `range` holds an execution when one is given: the rollup's
- * current hours give their totals (one row per hour), the other hours are read from executions,
+ * current days and hours give their totals (one registry row each), the rest is read from executions,
  * so an empty answer or a previous window's caveat does not read every execution. The last
  * ingest is the latest rollup mark: every batch that stored or replaced an execution marks after
  * its insert.
