@@ -117,63 +117,48 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
    ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/tool_definition_sightings', '{replica}')` : 'MergeTree'} ORDER BY (server, name, seen_at)`,
 ]);
 
+/**
+ * A level of the rollup as migration 4 created it (rollup.ts ROLLUP_LEVELS): its rows, per unit
+ * (`hour` or `day`) and the nine dimensions, and its registry, one row per unit and generation
+ * with the generation's totals (the store's extent sums these). Frozen with the migration.
+ */
+const rollupLevelV4 = (db: string, cluster: string | undefined, rows: string, registry: string, unit: string): string[] => {
+  const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
+  return [
+    `CREATE TABLE IF NOT EXISTS ${db}.${rows}${onCluster(cluster)} (
+       ${unit} DateTime64(6, 'UTC'),
+       generation UUID,
+       computed_at DateTime64(6, 'UTC'),
+       tool_name LowCardinality(String),
+       tool_server LowCardinality(Nullable(String)),
+       tool_kind LowCardinality(String),
+       user_id LowCardinality(String),
+       user_team LowCardinality(Nullable(String)),
+       agent_client LowCardinality(Nullable(String)),
+       environment LowCardinality(Nullable(String)),
+       via_mcp Bool,
+       status LowCardinality(String),
+       n UInt64,
+       s_tasks Float64,
+       s_cost Nullable(Float64),
+       n_no_cost UInt64,
+       n_defaulted UInt64,
+       first_at DateTime64(6, 'UTC'),
+       last_at DateTime64(6, 'UTC')
+     ) ENGINE = ${merge(rows)}
+     ORDER BY (${unit}, generation, tool_name, user_id)`,
+    `CREATE TABLE IF NOT EXISTS ${db}.${registry}${onCluster(cluster)} (
+       ${unit} DateTime64(6, 'UTC'), generation UUID, computed_at DateTime64(6, 'UTC'),
+       n UInt64, first_at Nullable(DateTime64(6, 'UTC')), last_at Nullable(DateTime64(6, 'UTC'))
+     ) ENGINE = ${merge(registry)} ORDER BY (${unit}, computed_at)`,
+  ];
+};
+
 CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
-  // The hourly rollup (rollup.ts): hours marked by writers, recomputed whole from executions FINAL
-  // into generations; readers use an hour's latest generation only while no mark is newer.
-  `CREATE TABLE IF NOT EXISTS ${db}.hourly_usage${onCluster(cluster)} (
-     hour DateTime64(6, 'UTC'),
-     generation UUID,
-     computed_at DateTime64(6, 'UTC'),
-     tool_name LowCardinality(String),
-     tool_server LowCardinality(Nullable(String)),
-     tool_kind LowCardinality(String),
-     user_id LowCardinality(String),
-     user_team LowCardinality(Nullable(String)),
-     agent_client LowCardinality(Nullable(String)),
-     environment LowCardinality(Nullable(String)),
-     via_mcp Bool,
-     status LowCardinality(String),
-     n UInt64,
-     s_tasks Float64,
-     s_cost Nullable(Float64),
-     n_no_cost UInt64,
-     n_defaulted UInt64,
-     first_at DateTime64(6, 'UTC'),
-     last_at DateTime64(6, 'UTC')
-   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/hourly_usage', '{replica}')` : 'MergeTree'}
-   ORDER BY (hour, generation, tool_name, user_id)`,
-  // One row per hour and generation, with the generation's totals: the store's extent sums these.
-  `CREATE TABLE IF NOT EXISTS ${db}.rollup_hours${onCluster(cluster)} (
-     hour DateTime64(6, 'UTC'), generation UUID, computed_at DateTime64(6, 'UTC'),
-     n UInt64, first_at Nullable(DateTime64(6, 'UTC')), last_at Nullable(DateTime64(6, 'UTC'))
-   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/rollup_hours', '{replica}')` : 'MergeTree'} ORDER BY (hour, computed_at)`,
-  `CREATE TABLE IF NOT EXISTS ${db}.daily_usage${onCluster(cluster)} (
-     day DateTime64(6, 'UTC'),
-     generation UUID,
-     computed_at DateTime64(6, 'UTC'),
-     tool_name LowCardinality(String),
-     tool_server LowCardinality(Nullable(String)),
-     tool_kind LowCardinality(String),
-     user_id LowCardinality(String),
-     user_team LowCardinality(Nullable(String)),
-     agent_client LowCardinality(Nullable(String)),
-     environment LowCardinality(Nullable(String)),
-     via_mcp Bool,
-     status LowCardinality(String),
-     n UInt64,
-     s_tasks Float64,
-     s_cost Nullable(Float64),
-     n_no_cost UInt64,
-     n_defaulted UInt64,
-     first_at DateTime64(6, 'UTC'),
-     last_at DateTime64(6, 'UTC')
-   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/daily_usage', '{replica}')` : 'MergeTree'}
-   ORDER BY (day, generation, tool_name, user_id)`,
-  // The same per UTC day (rollup.ts ROLLUP_LEVELS).
-  `CREATE TABLE IF NOT EXISTS ${db}.rollup_days${onCluster(cluster)} (
-     day DateTime64(6, 'UTC'), generation UUID, computed_at DateTime64(6, 'UTC'),
-     n UInt64, first_at Nullable(DateTime64(6, 'UTC')), last_at Nullable(DateTime64(6, 'UTC'))
-   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/rollup_days', '{replica}')` : 'MergeTree'} ORDER BY (day, computed_at)`,
+  // The rollup (rollup.ts): hours marked by writers, hours and days recomputed whole from
+  // executions FINAL into generations; readers use a unit's latest generation only while no mark is newer.
+  ...rollupLevelV4(db, cluster, 'hourly_usage', 'rollup_hours', 'hour'),
+  ...rollupLevelV4(db, cluster, 'daily_usage', 'rollup_days', 'day'),
   // Marks are stamped by the server's clock when they land (now64), the clock computed_at reads too.
   `CREATE TABLE IF NOT EXISTS ${db}.rollup_marks${onCluster(cluster)} (
      hour DateTime64(6, 'UTC'), marked_at DateTime64(6, 'UTC') DEFAULT now64(6)
