@@ -164,10 +164,12 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
     scope.post('/v1/metrics', otlpRoute('metrics', (payload) => otlp.metrics(payload)));
     scope.post('/v1/logs', otlpRoute('logs', (payload) => acceptOtlpLogs(payload)));
   } else {
+    // Said only to a caller who may send data: an anonymous request learns nothing about the store.
     for (const path of ['/v1/traces', '/v1/metrics', '/v1/logs']) {
-      scope.post(path, async (_request, reply) =>
-        reply.code(501).send({ error: `OTLP is not taken on this store yet (it needs a DuckDB store, --db); send execution records to POST /v1/executions.` }),
-      );
+      scope.post(path, async (request, reply) => {
+        if (!(await authorizeIngest(request, reply, (request.body as Buffer | undefined) ?? Buffer.alloc(0)))) return reply;
+        return reply.code(501).send({ error: 'OTLP is not taken on this store yet (it needs a DuckDB store, --db); send execution records to POST /v1/executions.' });
+      });
     }
   }
 }

@@ -94,6 +94,8 @@ describe('serve --http on ClickHouse', () => {
       expect(ingestOnMcp.status).toBe(403);
       const anonymousIngest = await fetch(`${server.url}/v1/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(anonymousIngest.status).toBe(401);
+      const anonymousOtlp = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(anonymousOtlp.status).toBe(401);
       const otlp = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: '{}' });
       expect(otlp.status).toBe(501);
       expect((await otlp.json()).error).toMatch(/OTLP is not taken on this store yet .*POST \/v1\/executions/);
