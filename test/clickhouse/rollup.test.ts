@@ -13,7 +13,7 @@ import type { ClickHouseStore } from '../../src/store/clickhouse/store.js';
 import { lines, openTestStore, record, TEST_NOW } from '../helpers.js';
 import { openClickHouseTestStore } from './helpers.js';
 
-/** Two days before TEST_NOW, by hour: the window every answer here is asked over. */
+/** Two whole UTC days (so the day level is read) holding every record here: the window each answer is asked over. */
 const WINDOW: TimeRange = { from: new Date('2026-10-29T00:00:00Z'), to: new Date('2026-10-31T00:00:00Z') };
 
 const at = (hour: number, minute = 0) => `2026-10-30T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00Z`;
@@ -31,7 +31,7 @@ async function generations(house: ClickHouseStore): Promise<Array<{ hour: string
   return house.ch.all(`SELECT toString(hour) AS hour, uniqExact(generation) AS n FROM ${house.ch.t('rollup_hours')} GROUP BY hour ORDER BY hour`);
 }
 
-describe('ClickHouse hourly rollup: exact while records replace others', () => {
+describe('ClickHouse rollup (hours and days): exact while records replace others', () => {
   it('a replacement that moves an execution to another hour marks both hours; answers match DuckDB before and after each refresh', async () => {
     const duck = await openTestStore();
     const house = await openClickHouseTestStore(TEST_NOW);
