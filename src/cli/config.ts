@@ -55,6 +55,8 @@ export const ENV = {
   spool: 'MCP_BLACKBOX_SPOOL',
   alerts: 'MCP_BLACKBOX_ALERTS',
   export: 'MCP_BLACKBOX_EXPORT',
+  /** A ClickHouse serve's name among the instances (default: the host name): its tailer's checkpoints are its own. */
+  instance: 'MCP_BLACKBOX_INSTANCE',
 } as const;
 
 export const DEFAULT_DB = 'blackbox.duckdb';

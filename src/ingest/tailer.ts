@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { loadCheckpoint } from '../store/checkpoints.js';
+import { loadCheckpoint, type Checkpoint } from '../store/checkpoints.js';
 import type { Store } from '../store/store.js';
 import { ingestLines, type BatchResult } from './batch.js';
-import { splitLines } from './lines.js';
+import { splitLines, type LineBlock } from './lines.js';
 import { readChunks } from './files.js';
 
 /** Live log files and their rotated copies (`app.jsonl.1`): a rotated file may still hold unread lines. */
@@ -29,6 +29,23 @@ export interface TailerOptions {
   onError?: (path: string, error: unknown) => void;
 }
 
+/**
+ * Where a tailer stores its lines and keeps its read positions. DuckDB saves a checkpoint in the
+ * transaction of the rows it covers; a store without such transactions saves it right after them
+ * (a crash in between reads those lines again, which idempotent ingest counts as duplicates).
+ */
+export interface TailSink {
+  loadCheckpoint(fingerprint: string): Promise<Checkpoint | undefined>;
+  ingest(block: LineBlock, source: string, checkpoint: Checkpoint): Promise<BatchResult>;
+}
+
+export function duckdbTailSink(store: Store): TailSink {
+  return {
+    loadCheckpoint: (fingerprint) => loadCheckpoint(store, fingerprint),
+    ingest: (block, source, checkpoint) => ingestLines(store, block, source, { checkpoint }),
+  };
+}
+
 interface Fingerprint {
   value: string;
   bytes: number;
@@ -36,8 +53,8 @@ interface Fingerprint {
 
 /**
  * Tails NDJSON files in directories into the store. Each file's progress is a checkpoint keyed by
- * the file's fingerprint, saved in the same transaction as the rows it covers, so a restart neither
- * re-reads nor skips a line. Rotation by rename keeps the fingerprint (the renamed file resumes
+ * the file's fingerprint, saved with the rows it covers (TailSink), so a restart neither re-reads
+ * nor skips a line. Rotation by rename keeps the fingerprint (the renamed file resumes
  * where it was); a new file under the old name, or a copytruncate (the file shrinks below its
  * offset), starts from 0, and idempotent ingest keeps counts right when lines are read twice.
  * A last line without its newline is left for the next pass.
@@ -50,11 +67,11 @@ export class LogTailer {
   private readonly lastRead = new Map<string, number>();
   private readonly seen = new Map<string, string>(); // path -> size:mtime at last drain
   private stopped = false;
+  private readonly sink: TailSink;
 
-  constructor(
-    private readonly store: Store,
-    private readonly options: TailerOptions,
-  ) {}
+  constructor(target: Store | TailSink, private readonly options: TailerOptions) {
+    this.sink = 'loadCheckpoint' in target ? target : duckdbTailSink(target);
+  }
 
   async start(): Promise<void> {
     const dirs = this.options.dirs.map((d) => resolve(d));
@@ -136,7 +153,7 @@ export class LogTailer {
     const fingerprint = await fingerprintOf(path);
     if (!fingerprint) return; // no complete first line yet
 
-    const checkpoint = await loadCheckpoint(this.store, fingerprint.value);
+    const checkpoint = await this.sink.loadCheckpoint(fingerprint.value);
     // A file smaller than its offset was truncated in place: read it again from the start.
     const resume = checkpoint && checkpoint.byteOffset <= info.size ? checkpoint : undefined;
     if (resume && resume.byteOffset === info.size && resume.path === path) return;
@@ -147,8 +164,8 @@ export class LogTailer {
       trailingPartialLine: 'hold',
     });
     for await (const batch of batches) {
-      const result = await ingestLines(this.store, batch, path, {
-        checkpoint: { fingerprint: fingerprint.value, fingerprintBytes: fingerprint.bytes, path, byteOffset: batch.endOffset, lineNo: batch.endLineNo },
+      const result = await this.sink.ingest(batch, path, {
+        fingerprint: fingerprint.value, fingerprintBytes: fingerprint.bytes, path, byteOffset: batch.endOffset, lineNo: batch.endLineNo,
       });
       this.options.onBatch?.(path, result);
     }

@@ -54,9 +54,9 @@ describe('the CLI on a ClickHouse store (chdb)', () => {
     expect(summary.stderr).toMatch(/clickhouse:\/\/h:8123\/fleet \(user u\) \(from MCP_BLACKBOX_STORE\) is a ClickHouse store; this command works on a DuckDB file only so far/);
     expect(summary.stderr).not.toContain('hunter2');
     expect(existsSync(join(dir, 'blackbox.duckdb'))).toBe(false);
-    const watch = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--http', '127.0.0.1:0', '--watch', dir, '--export', 'x.yaml');
-    expect(watch.status).toBe(2);
-    expect(watch.stderr).toMatch(/serve on a ClickHouse store does not take --watch, --export yet: they need a DuckDB store \(--db\)\. Send records to POST \/v1\/executions/);
+    const exporting = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--http', '127.0.0.1:0', '--export', 'x.yaml', '--alerts', 'a.yaml');
+    expect(exporting.status).toBe(2);
+    expect(exporting.stderr).toMatch(/serve on a ClickHouse store does not take --alerts, --export yet: they need a DuckDB store \(--db\)\./);
     // Nothing listens on this port: refused, named, nothing written.
     const down = cli('ingest', dir, '--store', 'clickhouse://default@127.0.0.1:9/fleet');
     expect(down.status).toBe(2);
@@ -73,7 +73,7 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
 
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--as', 'u_admin'],
+      args: [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--as', 'u_admin', '--no-spool'],
       env: { ...process.env, MCP_BLACKBOX_DB: '', MCP_BLACKBOX_STORE: '', MCP_BLACKBOX_AUDIT_KEY: 'k'.repeat(32) } as Record<string, string>,
       stderr: 'pipe',
     });

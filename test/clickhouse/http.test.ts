@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import { ClickHouseAuditStorage } from '../../src/store/clickhouse/audit.js';
 import type { ClickHouseStore } from '../../src/store/clickhouse/store.js';
 import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
 import { ACCESS, bearer, TOKENS } from '../http/harness.js';
-import { lines, openTestStore, tempDir } from '../helpers.js';
+import { lines, openTestStore, record, tempDir } from '../helpers.js';
 import { openClickHouseTestStore } from './helpers.js';
 
 const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
@@ -117,7 +117,11 @@ describe('serve --http on ClickHouse', () => {
     expect(open.status).toBe(2);
     expect(open.stderr).toMatch(/0\.0\.0\.0/);
 
-    const serve = spawn(process.execPath, [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--http', '127.0.0.1:0', '--access', access], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    // A watched directory too: its file is read before the server answers.
+    const watched = join(dir, 'logs');
+    mkdirSync(watched);
+    writeFileSync(join(watched, 'gateway.jsonl'), lines(record('w1'), record('w2'), record('w3')));
+    const serve = spawn(process.execPath, [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--http', '127.0.0.1:0', '--access', access, '--watch', watched, '--no-spool'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, MCP_BLACKBOX_INSTANCE: 'test-instance' } });
     let stderr = '';
     serve.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => serve.on('exit', resolve));
@@ -127,6 +131,8 @@ describe('serve --http on ClickHouse', () => {
       const url = /serving HTTP on (http:\/\/\S+) \(/.exec(stderr)?.[1];
       expect(url, stderr).toBeDefined();
       expect(stderr).toMatch(/store chdb:.*\/fleet, audit chain \S+/);
+      expect(stderr).toContain(`watching ${watched}`);
+      expect(await (await fetch(`${url}/healthz`, { headers: bearer(TOKENS.root) })).json()).toMatchObject({ engine: 'clickhouse', executions: 3 });
       const sent = await fetch(`${url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(smallFleet()) });
       expect(sent.status).toBe(200);
       expect((await sent.json()).accepted).toBeGreaterThan(50);

@@ -9,7 +9,11 @@ import { RollupRefresher } from '../../store/clickhouse/rollup.js';
 import { ClickHouseStore } from '../../store/clickhouse/store.js';
 import { describeStoreLocation, type StoreLocation } from '../../store/store-url.js';
 import type { Config } from '../config.js';
-import { httpCallers, onShutdown, stdioCaller, type ServeFlags } from './serve.js';
+import { httpCallers, onShutdown, startTailer, stdioCaller, type ServeFlags } from './serve.js';
+import { clickhouseTailSink } from '../../store/clickhouse/checkpoints.js';
+import type { LogTailer } from '../../ingest/tailer.js';
+import { hostname } from 'node:os';
+import { ENV } from '../config.js';
 import { parseListen, startHttpServer } from '../../http/server.js';
 import { clickhouseIngestTarget } from '../../http/ingest-target.js';
 
@@ -19,26 +23,29 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * `serve --store clickhouse://...`: MCP over stdio, or with --http the HTTP server (ingest, MCP
  * over Streamable HTTP, the dashboard, /healthz), on a shared ClickHouse store: as many
  * instances as the fleet needs, each with its own audit hash chain, each refreshing the rollup.
- * What needs state only the DuckDB store keeps so far (alerts, export, watched files, OTLP) is
- * refused at start, by name.
+ * Watched files keep read positions per instance. What needs state only the DuckDB store keeps so
+ * far (alerts, export, OTLP) is refused at start, by name.
  */
 export async function serveClickHouse(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }, config: Config, flags: ServeFlags): Promise<void> {
-  const unsupported = [
-    flags.watch?.length && '--watch', flags.alerts && '--alerts', flags.export?.length && '--export', flags.otlpGrpc && '--otlp-grpc',
-  ].filter(Boolean);
+  const unsupported = [flags.alerts && '--alerts', flags.export?.length && '--export', flags.otlpGrpc && '--otlp-grpc'].filter(Boolean);
   if (unsupported.length) {
-    throw new UserInputError(`serve on a ClickHouse store does not take ${unsupported.join(', ')} yet: ${unsupported.length === 1 ? 'it needs' : 'they need'} a DuckDB store (--db). Send records to POST /v1/executions (serve --http) or load files with mcp-blackbox ingest --store.`);
+    throw new UserInputError(`serve on a ClickHouse store does not take ${unsupported.join(', ')} yet: ${unsupported.length === 1 ? 'it needs' : 'they need'} a DuckDB store (--db).`);
   }
   // The flags are checked before anything is opened: a wrong one must not leave a half-started instance.
   const listen = flags.http ? parseListen(flags.http) : undefined;
+  // Stable across this instance's restarts, so its tailer resumes where it stopped.
+  const instance = process.env[ENV.instance] || hostname();
   const callers = flags.http ? httpCallers(flags) : undefined;
   const store = await ClickHouseStore.open(location, config.clock);
   const audit = new ClickHouseAuditStorage(store.ch);
   // Every instance refreshes the rollup: a refresh is a complete recount, so two at once cost
   // work, never exactness (store/clickhouse/rollup.ts).
   const rollup = new RollupRefresher(store.ch, { intervalMs: 30_000, settleMs: 60_000, log });
+  let tailer: LogTailer | undefined;
   try {
     if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
+    // This instance's watched files and wrap's spool, with read positions of its own.
+    tailer = await startTailer(clickhouseTailSink(store, instance), flags);
     const common = {
       clock: config.clock,
       log,
@@ -59,6 +66,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       });
       onShutdown(async () => {
         await running.close();
+        await tailer?.stop();
         await rollup.stop();
         await audit.close();
         await store.close();
@@ -73,6 +81,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     const stop = () =>
       (stopping ??= (async () => {
         await server.close().catch(() => undefined);
+        await tailer?.stop();
         await rollup.stop();
         await audit.close();
         await store.close();
@@ -84,6 +93,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     rollup.start();
     log(`mcp-blackbox serving MCP on stdio as ${caller.id} (${caller.role}), ${where}`);
   } catch (error) {
+    await tailer?.stop();
     await rollup.stop();
     await audit.close().catch(() => undefined);
     await store.close();

@@ -23,7 +23,7 @@ import { auditVerifyReport } from './audit.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { ingestFiles } from '../../ingest/files.js';
 import { sweepStaleScratch } from '../../scratch.js';
-import { LogTailer } from '../../ingest/tailer.js';
+import { LogTailer, type TailSink } from '../../ingest/tailer.js';
 import type { BatchResult } from '../../ingest/batch.js';
 import { createServer } from '../../mcp/server.js';
 import { HttpAuth } from '../../http/auth.js';
@@ -132,27 +132,30 @@ export function quarantineReporter(write: (line: string) => void, intervalMs = 1
 /** What every serving mode shares: the catalog, the watcher, the audit log. */
 async function startServices(store: Store, config: Config, flags: ServeFlags): Promise<Services> {
   if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
-  const watchLog = onceAMinute(log);
-  const reportQuarantine = quarantineReporter(log);
-  // wrap with no --to leaves its records in the spool: the server that owns the database takes
-  // them from there, so recording needs no configuration at all.
-  const spool = flags.spool === false ? undefined : resolve(flags.spool ?? process.env[ENV.spool] ?? defaultSpoolDir());
-  if (spool) mkdirSync(spool, { recursive: true, mode: 0o700 });
-  const dirs = [...(flags.watch ?? []), ...(spool ? [spool] : [])];
-  const tailer = dirs.length
-    ? new LogTailer(store, {
-        dirs,
-        onBatch: reportQuarantine,
-        onError: (path, error) => watchLog(`watch: ${path}: ${error instanceof Error ? error.message : String(error)}`),
-      })
-    : undefined;
-  if (tailer) {
-    await tailer.start();
-    log(`watching ${dirs.join(', ')} for *.jsonl / *.ndjson${spool ? ` (${spool}: what wrap recorded)` : ''}`);
-  }
+  const tailer = await startTailer(store, flags);
   const audit = new AuditLog(store, { key: config.auditKey, mirrorPath: store.path === ':memory:' ? undefined : auditMirrorPath(config.dbPath) });
   const alerts = await startAlerts(store, audit, config, flags);
   return { store, audit, tailer, alerts, exporter: await startExport(store, audit, flags) };
+}
+
+/**
+ * The tailer of --watch's directories and of wrap's spool: wrap with no --to leaves its records in
+ * the spool, and the server takes them from there, so recording needs no configuration at all.
+ */
+export async function startTailer(target: Store | TailSink, flags: ServeFlags): Promise<LogTailer | undefined> {
+  const spool = flags.spool === false ? undefined : resolve(flags.spool ?? process.env[ENV.spool] ?? defaultSpoolDir());
+  if (spool) mkdirSync(spool, { recursive: true, mode: 0o700 });
+  const dirs = [...(flags.watch ?? []), ...(spool ? [spool] : [])];
+  if (!dirs.length) return undefined;
+  const watchLog = onceAMinute(log);
+  const tailer = new LogTailer(target, {
+    dirs,
+    onBatch: quarantineReporter(log),
+    onError: (path, error) => watchLog(`watch: ${path}: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  await tailer.start();
+  log(`watching ${dirs.join(', ')} for *.jsonl / *.ndjson${spool ? ` (${spool}: what wrap recorded)` : ''}`);
+  return tailer;
 }
 
 /** The SIEM stream: each sink of the --export files (or MCP_BLACKBOX_EXPORT, comma-separated) from its cursor. */
@@ -365,8 +368,8 @@ export function clientSnippet(dbPath: string, now?: string): string {
 /** `mcp-blackbox serve`: runs until the client disconnects or a signal. */
 export async function serveAction(flags: ServeFlags): Promise<void> {
     const config = resolveConfig(flags, process.env, { clickhouse: true });
-    if (config.store.engine !== 'duckdb') return (await import('./serve-clickhouse.js')).serveClickHouse(config.store, config, flags);
     for (const dir of flags.watch ?? []) checkWatchDir(dir);
+    if (config.store.engine !== 'duckdb') return (await import('./serve-clickhouse.js')).serveClickHouse(config.store, config, flags);
     sweepStaleScratch();
     let store: Store;
     try {

@@ -167,6 +167,15 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
   `INSERT INTO ${db}.rollup_marks (hour) SELECT DISTINCT ${hourOf('started_at')} FROM ${db}.executions`,
 ]);
 
+CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
+  // Watched files' read positions, per instance (checkpoints.ts): each instance tails its own
+  // host's files, which may share a path or even a first line with another host's.
+  `CREATE TABLE IF NOT EXISTS ${db}.ingest_checkpoints${onCluster(cluster)} (
+     instance String, fingerprint String, fingerprint_bytes UInt32, path String, byte_offset UInt64, line_no UInt64,
+     saved_at DateTime64(6, 'UTC') DEFAULT now64(6)
+   ) ENGINE = ${tableEngine(cluster, 'ingest_checkpoints', 'saved_at')} ORDER BY (instance, fingerprint)`,
+]);
+
 /** Brings the database to the newest version; the same schema_version table as DuckDB's. */
 export async function migrateClickHouse(ch: ClickHouseDb, cluster?: string): Promise<void> {
   await ch.command(
