@@ -20,9 +20,11 @@ import { dayOf, hourOf } from './hour.js';
  * reads as marked again. The mark before the insert covers a writer that dies between its insert
  * and its second mark: a refresh takes an hour only once its latest mark is `settleMs` old, by
  * when an insert begun before that mark has landed or failed.
- * What is left: a version another writer stored between this writer's two reads, counted by a
- * refresh in that moment, and merged away by ClickHouse before the second read, would leave its
- * hour counted until the hour is next marked.
+ * What is left: a version another writer stored while this one was between its lookup and its
+ * insert, counted by a refresh in that moment, and then replaced by this writer's version with a
+ * start in another hour, leaves its hour counted until that hour is next marked, when the id was
+ * new at the lookup (only replaced ids are read again) or the version was merged away before the
+ * second read. It needs two writers sending one id with different starts at the same moment.
  * Any number of instances may refresh at once: a generation is a complete recount, whichever is
  * latest is used, and the others are deleted an hour after they were superseded.
  */
