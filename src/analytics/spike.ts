@@ -238,18 +238,28 @@ function bucketHolding(rows: BucketRow[], at: Date): Period | undefined {
  * cycles (merged where they touch or overlap, as they do when the period is longer than a cycle).
  */
 export function scanSpans(periodStart: Date, periodEnd: Date, cycleMs: number, lookback: number): Array<[Date, Date]> {
+  return mergeSpans([...baselineSpans(periodStart, periodEnd, cycleMs, lookback).map(({ from, to }): [number, number] => [from.getTime(), to.getTime()]), [periodStart.getTime(), periodEnd.getTime()]])
+    .map(([from, to]) => [new Date(from), new Date(to)]);
+}
+
+/** The period's span on each of the `lookback` cycles before it, oldest first, overlapping ones merged. */
+export function baselineSpans(periodStart: Date, periodEnd: Date, cycleMs: number, lookback: number): TimeRange[] {
   const length = periodEnd.getTime() - periodStart.getTime();
   const spans: Array<[number, number]> = [];
   for (let k = lookback; k >= 1; k--) {
     const from = periodStart.getTime() - k * cycleMs;
     spans.push([from, Math.min(from + length, periodStart.getTime())]);
   }
-  spans.push([periodStart.getTime(), periodEnd.getTime()]);
+  return mergeSpans(spans).map(([from, to]) => ({ from: new Date(from), to: new Date(to) }));
+}
+
+/** Spans in time order, those that touch or overlap merged. */
+function mergeSpans(spans: Array<[number, number]>): Array<[number, number]> {
   const merged: Array<[number, number]> = [];
   for (const span of spans) {
     const last = merged[merged.length - 1];
     if (last && span[0] <= last[1]) last[1] = Math.max(last[1], span[1]);
     else merged.push([...span]);
   }
-  return merged.map(([from, to]) => [new Date(from), new Date(to)]);
+  return merged;
 }

@@ -68,7 +68,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, genReqId: () => randomUUID() });
   const hostnames = new Set(options.allowedHostnames.map((h) => h.toLowerCase()));
   const store = options.store;
-  if (!store && !options.analytics) throw new Error('an HTTP app needs a DuckDB store or an analytics backend');
+  if (!store && (!options.analytics || !options.ingest)) throw new Error('an HTTP app needs a DuckDB store, or an analytics backend and an ingest target');
   const analytics = options.analytics ?? duckdbAnalytics((task) => store!.read(task));
   const ingest = options.ingest ?? duckdbIngestTarget(store!);
 
@@ -137,7 +137,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
       return { status: 'ok' };
     }
-    const store = options.store;
     if (!store) return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites };
     const [held, alerts, exports] = await Promise.all([
       store.read((db) => heldSpanStats(db, options.clock.now())),

@@ -1,6 +1,6 @@
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
-import { type ContributorCounts, type SpikeQueries } from '../spike.js';
-import { bucketStarts, type TimeRange } from '../time-range.js';
+import { baselineSpans, type ContributorCounts, type SpikeQueries } from '../spike.js';
+import { bucketStarts } from '../time-range.js';
 import { BUCKET_START_SQL, ChQuery } from './sql.js';
 import { usageSource, type UsageSpan } from './usage-rows.js';
 
@@ -83,16 +83,3 @@ export function clickhouseSpikeQueries(ch: ClickHouseDb): SpikeQueries {
   };
 }
 
-/** The period's span on each of the `lookback` cycles before it, overlapping ones merged (each execution counted once). */
-function baselineSpans(periodStart: Date, periodEnd: Date, cycleMs: number, lookback: number): TimeRange[] {
-  const length = periodEnd.getTime() - periodStart.getTime();
-  const spans: Array<[number, number]> = [];
-  for (let k = lookback; k >= 1; k--) {
-    const from = periodStart.getTime() - k * cycleMs;
-    const to = Math.min(from + length, periodStart.getTime());
-    const last = spans.at(-1);
-    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
-    else spans.push([from, to]);
-  }
-  return spans.map(([from, to]) => ({ from: new Date(from), to: new Date(to) }));
-}

@@ -127,18 +127,17 @@ export async function usageSource(q: ChQuery, spans: readonly UsageSpan[], filte
  * is as fresh as one asked when they were, since it had not arrived yet.
  */
 function currentUnits(ch: ClickHouseDb, level: RollupLevel): Promise<RolledUnit[]> {
-  const key = `${level}`;
-  const pending = inFlight.get(ch) ?? new Map<string, Promise<RolledUnit[]>>();
+  const pending = inFlight.get(ch) ?? new Map<RollupLevel, Promise<RolledUnit[]>>();
   inFlight.set(ch, pending);
-  let read = pending.get(key);
+  let read = pending.get(level);
   if (!read) {
-    read = readCurrentUnits(ch, level).finally(() => pending.delete(key));
-    pending.set(key, read);
+    read = readCurrentUnits(ch, level).finally(() => pending.delete(level));
+    pending.set(level, read);
   }
   return read;
 }
 
-const inFlight = new WeakMap<ClickHouseDb, Map<string, Promise<RolledUnit[]>>>();
+const inFlight = new WeakMap<ClickHouseDb, Map<RollupLevel, Promise<RolledUnit[]>>>();
 
 async function readCurrentUnits(ch: ClickHouseDb, level: RollupLevel): Promise<RolledUnit[]> {
   const { registry, column, startOf } = ROLLUP_LEVELS[level];

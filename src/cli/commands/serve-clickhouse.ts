@@ -32,10 +32,9 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     throw new UserInputError(`serve on a ClickHouse store does not take ${unsupported.join(', ')} yet: ${unsupported.length === 1 ? 'it needs' : 'they need'} a DuckDB store (--db).`);
   }
   // The flags are checked before anything is opened: a wrong one must not leave a half-started instance.
-  const listen = flags.http ? parseListen(flags.http) : undefined;
+  const http = flags.http ? { listen: parseListen(flags.http), ...httpCallers(flags) } : undefined;
   // Stable across this instance's restarts, so its tailer resumes where it stopped.
   const instance = process.env[ENV.instance] || hostname();
-  const callers = flags.http ? httpCallers(flags) : undefined;
   const store = await ClickHouseStore.open(location, config.clock);
   const audit = new ClickHouseAuditStorage(store.ch);
   // Every instance refreshes the rollup: a refresh is a complete recount, so two at once cost
@@ -55,12 +54,12 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       analytics: clickhouseAnalytics(store.ch),
     };
     const where = `store ${describeStoreLocation(location)}, audit chain ${audit.chainId}`;
-    if (listen && callers) {
-      const running = await startHttpServer(listen, {
+    if (http) {
+      const running = await startHttpServer(http.listen, {
         ...common,
         ingest: clickhouseIngestTarget(store),
-        auth: callers.auth,
-        webhookSecrets: callers.secrets,
+        auth: http.auth,
+        webhookSecrets: http.secrets,
         extraHostnames: flags.allowedHost,
         publicUrl: flags.publicUrl,
       });

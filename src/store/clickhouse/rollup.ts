@@ -1,3 +1,4 @@
+import { sqlTime } from '../../clock.js';
 import { ROLLUP_DIMENSIONS } from '../rollup.js';
 import type { ClickHouseDb } from './client.js';
 import { dayOf, hourOf } from './hour.js';
@@ -169,7 +170,7 @@ function runsOf(units: number[], ms: number, perRun: number): Array<{ from: numb
 /** On a cluster, the refresh reads only from a replica that holds every quorum-confirmed insert (else it fails, and the next tick tries again). */
 const replicated = (ch: ClickHouseDb) => ch.location.engine === 'clickhouse' && Boolean(ch.location.cluster);
 
-const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+const iso = (ms: number) => sqlTime(new Date(ms));
 
 /**
  * Refreshes the rollup every `intervalMs` while a serve runs, one refresh at a time per instance;
