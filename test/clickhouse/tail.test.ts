@@ -7,6 +7,8 @@ import { clickhouseTailSink } from '../../src/store/clickhouse/checkpoints.js';
 import type { ClickHouseStore } from '../../src/store/clickhouse/store.js';
 import { lines, record, tempDir, TEST_NOW } from '../helpers.js';
 import { openClickHouseTestStore } from './helpers.js';
+import { refreshRollup } from '../../src/store/clickhouse/rollup.js';
+import { clickhouseAnalytics } from '../../src/analytics/clickhouse/index.js';
 
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => record(`e${from + i}`));
 
@@ -46,5 +48,17 @@ describe('watched files on ClickHouse: read positions per instance', () => {
     expect([sum(other, 'lines'), sum(other, 'inserted'), sum(other, 'duplicates')]).toEqual([7, 0, 7]);
     expect(await stored(store)).toBe(7);
     expect(await pass(store, 'host-b', dir)).toEqual([]);
+  });
+
+  it('a bad line in a watched file is quarantined and its neighbours stored; a time the format allows far back is stored and counted by the rollup', async () => {
+    const store = await openClickHouseTestStore(TEST_NOW);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'gateway.jsonl'), lines(record('ok1'), '{"execution_id": "broken"', record('ancient', { started_at: '0001-01-01T00:00:00Z', ended_at: '0001-01-01T00:00:01Z' }), record('ok2')));
+    const batches = await pass(store, 'host-a', dir);
+    expect(sum(batches, 'inserted')).toBe(3);
+    expect(batches.flatMap((b) => b.rejected.map((r) => r.lineNo))).toEqual([2]);
+    expect(await pass(store, 'host-a', dir)).toEqual([]);
+    expect(await refreshRollup(store.ch, { settleMs: 0 })).toMatchObject({ hours: 2, days: 2 });
+    expect(await clickhouseAnalytics(store.ch).extent()).toMatchObject({ executions: 3, oldest_started_at: '0001-01-01T00:00:00.000Z', quarantined_lines: 1 });
   });
 });
