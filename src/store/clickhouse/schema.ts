@@ -20,7 +20,8 @@ const tableEngine = (cluster: string | undefined, table: string, version?: strin
 const onCluster = (cluster: string | undefined) => (cluster ? ` ON CLUSTER ${cluster}` : '');
 
 /** Each migration: idempotent DDL, so instances that start together may all run it. */
-export const CLICKHOUSE_MIGRATIONS: Array<(db: string, cluster: string | undefined) => string[]> = [
+/** `startedAt`: the server's time as the migration run began, a DateTime64(6) literal's text. */
+export const CLICKHOUSE_MIGRATIONS: Array<(db: string, cluster: string | undefined, startedAt: string) => string[]> = [
   (db, cluster) => [
     `CREATE TABLE IF NOT EXISTS ${db}.executions${onCluster(cluster)} (
        execution_id String,
@@ -176,6 +177,38 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
    ) ENGINE = ${tableEngine(cluster, 'ingest_checkpoints', 'saved_at')} ORDER BY (instance, fingerprint)`,
 ]);
 
+CLICKHOUSE_MIGRATIONS.push((db, cluster, startedAt) => {
+  const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
+  // New rows take the server's clock as they land; rows stored before, their own storage time (a
+  // mutation, waited for). Until it has run, those rows read the default at read time, later than
+  // the run's start; rows an instance that migrated first stored before this run began are earlier,
+  // and kept.
+  const storedAt = (table: string, from: string) => [
+    `ALTER TABLE ${db}.${table}${onCluster(cluster)} ADD COLUMN IF NOT EXISTS stored_at DateTime64(6, 'UTC') DEFAULT now64(6)`,
+    `ALTER TABLE ${db}.${table}${onCluster(cluster)} UPDATE stored_at = ${from} WHERE stored_at >= toDateTime64('${startedAt}', 6, 'UTC') SETTINGS mutations_sync = 2`,
+  ];
+  return [
+    // Leases (lease.ts): bids and holds, append-only, stamped by the server's clock as they land.
+    `CREATE TABLE IF NOT EXISTS ${db}.leases${onCluster(cluster)} (
+       name String, term UInt64, holder String, kind LowCardinality(String),
+       at DateTime64(6, 'UTC') DEFAULT now64(6), expires_at Nullable(DateTime64(6, 'UTC'))
+     ) ENGINE = ${merge('leases')} ORDER BY (name, term, at)`,
+    // The export's order of the executions and audit events (export.ts): when each row landed,
+    // by the server's clock, so that rows of several writers fall in one order.
+    ...storedAt('executions', 'ingested_at'),
+    `ALTER TABLE ${db}.executions${onCluster(cluster)} ADD INDEX IF NOT EXISTS stored_minmax stored_at TYPE minmax GRANULARITY 1`,
+    ...storedAt('audit_events', 'at'),
+    // A sink's cursors, written only by the instance holding its lease.
+    `CREATE TABLE IF NOT EXISTS ${db}.export_cursors${onCluster(cluster)} (
+       sink String, stream LowCardinality(String), position String, updated_at DateTime64(6, 'UTC') DEFAULT now64(6)
+     ) ENGINE = ${tableEngine(cluster, 'export_cursors', 'updated_at')} ORDER BY (sink, stream)`,
+    // What each sink did, appended (a success with what it sent, or an error): its status is summed from these.
+    `CREATE TABLE IF NOT EXISTS ${db}.export_log${onCluster(cluster)} (
+       sink String, at DateTime64(6, 'UTC') DEFAULT now64(6), sent UInt64, error Nullable(String)
+     ) ENGINE = ${merge('export_log')} ORDER BY (sink, at)`,
+  ];
+});
+
 /** Brings the database to the newest version; the same schema_version table as DuckDB's. */
 export async function migrateClickHouse(ch: ClickHouseDb, cluster?: string): Promise<void> {
   await ch.command(
@@ -190,8 +223,9 @@ export async function migrateClickHouse(ch: ClickHouseDb, cluster?: string): Pro
         'it was written by a newer release. Upgrade mcp-blackbox on every instance.',
     );
   }
+  const startedAt = (await ch.one<{ t: string }>('SELECT toString(now64(6)) AS t'))!.t;
   for (let version = current + 1; version <= CLICKHOUSE_MIGRATIONS.length; version++) {
-    for (const statement of CLICKHOUSE_MIGRATIONS[version - 1]!(ch.database, cluster)) await ch.command(statement);
+    for (const statement of CLICKHOUSE_MIGRATIONS[version - 1]!(ch.database, cluster, startedAt)) await ch.command(statement);
     await ch.insert('schema_version', [{ version, applied_at: new Date().toISOString() }]);
   }
 }
