@@ -138,12 +138,12 @@ export function auditEvent(row: AuditExportRow, policy: ExportPolicy): ExportEve
     status_id: denied ? 2 : 1,
     status: denied ? 'Failure' : 'Success',
     message: `${row.actor} (${row.role}) ${row.action}${row.target ? ` ${row.target}` : ''}${row.reason ? `: ${row.reason}` : ''}`,
-    metadata: { version: '1.3.0', product: PRODUCT, uid: `audit-${row.seq}`, log_name: 'audit', sequence: row.seq, logged_time: Date.parse(row.at) },
+    metadata: { version: '1.3.0', product: PRODUCT, uid: row.chain_id ? `audit-${row.chain_id}-${row.seq}` : `audit-${row.seq}`, log_name: 'audit', sequence: row.seq, logged_time: Date.parse(row.at) },
     api: { operation: `audit/${row.action}`, service: { name: 'mcp-blackbox' }, ...(row.target ? { request: { uid: row.target } } : {}) },
     actor: { user: { uid: row.actor, type: row.role } },
     event: { kind: 'event', category: ['iam'], action: row.action, outcome: denied ? 'failure' : 'success', dataset: 'mcp_blackbox.audit' },
     mcp: {
-      kind: 'audit', chain: { seq: row.seq, at: row.at, actor: row.actor, role: row.role, action: row.action, target: row.target, reason: row.reason, details: row.details, prev_hash: row.prev_hash, hash: row.hash },
+      kind: 'audit', chain: { ...(row.chain_id ? { id: row.chain_id } : {}), seq: row.seq, at: row.at, actor: row.actor, role: row.role, action: row.action, target: row.target, reason: row.reason, details: row.details, prev_hash: row.prev_hash, hash: row.hash },
     },
   };
   return policy === 'raw' ? event : (redact(event) as ExportEvent);

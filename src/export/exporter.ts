@@ -3,12 +3,11 @@ import { parse as parseYaml } from 'yaml';
 import type { AuditLog } from '../access/audit.js';
 import { UserInputError } from '../errors.js';
 import { describeReceiverFailure } from '../receiver-errors.js';
-import { onIngested } from '../ingest/ingested.js';
-import {
-  advanceCursors, alertEventsAfter, alertEventsBetween, auditAfter, auditBetween, cursorRows, executionsAfter, executionsBetween,
-  lagOf, recordExportError, registerSink, retireSinksExcept, sinkStatusRows, streamEnds, type Position, type Stream,
-} from '../store/export.js';
+import type { Lease } from '../store/clickhouse/lease.js';
+import { LeaseKeeper } from '../store/clickhouse/lease.js';
+import type { Position, Stream } from '../store/export.js';
 import type { Store } from '../store/store.js';
+import { exportStoreOf, type ExportStore, type Page } from './export-store.js';
 import { alertEvent, auditEvent, executionEvent, type ExportEvent } from './events.js';
 import { createSender, parseSink, type Sender, type SinkConfig } from './sinks.js';
 
@@ -53,38 +52,31 @@ export class EventCache {
 }
 
 /** The next batch of a sink: up to `batch` events of each of its streams after its cursors. */
-async function nextBatch(store: Store, name: string, sink: SinkConfig, cache: EventCache): Promise<Batch> {
-  let cursors = await store.read((db) => cursorRows(db, name));
+async function nextBatch(store: ExportStore, name: string, sink: SinkConfig, cache: EventCache): Promise<Batch> {
+  let cursors = await store.cursors(name);
   if (cursors.size === 0 && sink.start === 'now') {
     // A new sink that starts now: its cursors are the streams' ends at its first look.
-    const ends = await store.read((db) => streamEnds(db));
-    await store.write((db) => advanceCursors(db, name, ends, 0, new Date()));
+    const ends = await store.ends();
+    await store.advance(name, ends, 0);
     cursors = ends;
   }
-  const rows = await store.read(async (db) => {
-    const at = (stream: Stream) => cursors.get(stream);
-    const seqOf = (stream: Stream) => {
-      const p = at(stream);
-      return p && 'seq' in p ? p.seq : 0;
-    };
-    const executionsAt = at('executions');
-    return {
-      executions: sink.streams.includes('executions') ? await executionsAfter(db, executionsAt && 'at' in executionsAt ? executionsAt : null, sink.batch) : [],
-      audit: sink.streams.includes('audit') ? await auditAfter(db, seqOf('audit'), sink.batch) : [],
-      alerts: sink.streams.includes('alerts') ? await alertEventsAfter(db, seqOf('alerts'), sink.batch) : [],
-    };
-  });
+  const wants = (stream: Stream) => sink.streams.includes(stream);
+  const none: Page<never> = { rows: [] };
+  const [executions, audit, alerts] = await Promise.all([
+    wants('executions') ? store.executionsAfter(cursors.get('executions'), sink.batch) : none,
+    wants('audit') ? store.auditAfter(cursors.get('audit'), sink.batch) : none,
+    wants('alerts') ? store.alertsAfter(cursors.get('alerts'), sink.batch) : none,
+  ]);
   const p = sink.policy;
   const events: ExportEvent[] = [
-    ...rows.executions.map((r) => cache.get(`${p}|e|${r.execution_id}|${r.pos_at}`, () => executionEvent(r, p))),
-    ...rows.audit.map((r) => cache.get(`${p}|a|${r.seq}`, () => auditEvent(r, p))),
-    ...rows.alerts.map((r) => cache.get(`${p}|l|${r.seq}`, () => alertEvent(r, p))),
+    ...executions.rows.map((r) => cache.get(`${p}|e|${r.execution_id}|${r.pos_at}`, () => executionEvent(r, p))),
+    ...audit.rows.map((r) => cache.get(`${p}|a|${r.chain_id ?? ''}|${r.seq}`, () => auditEvent(r, p))),
+    ...alerts.rows.map((r) => cache.get(`${p}|l|${r.seq}`, () => alertEvent(r, p))),
   ];
   const positions = new Map<Stream, Position>();
-  const lastExecution = rows.executions.at(-1);
-  if (lastExecution) positions.set('executions', { at: lastExecution.pos_at, id: lastExecution.execution_id });
-  if (rows.audit.length) positions.set('audit', { seq: rows.audit.at(-1)!.seq });
-  if (rows.alerts.length) positions.set('alerts', { seq: rows.alerts.at(-1)!.seq });
+  if (executions.position) positions.set('executions', executions.position);
+  if (audit.position) positions.set('audit', audit.position);
+  if (alerts.position) positions.set('alerts', alerts.position);
   return { events, positions };
 }
 
@@ -118,6 +110,11 @@ export interface ExporterOptions {
   maxBackoffMs?: number;
   /** How often an idle sink looks for new events (ingest also wakes it). */
   pollMs?: number;
+  /**
+   * On a store several instances share: each sink runs only on the instance that holds its
+   * lease (one per sink name), and only while it holds it; the others stand by.
+   */
+  leases?: { lease(sink: string): Lease; ttlMs: number; settleMs: number };
 }
 
 /**
@@ -125,27 +122,35 @@ export interface ExporterOptions {
  * the cursors only once the receiver acknowledged, in one transaction. The database is the
  * buffer: a receiver that is down costs memory for one batch, never slows ingest, and loses
  * nothing; after a crash the last unacknowledged batch (at most `batch` events per stream) is
- * sent again.
+ * sent again. Under a lease it sends and moves cursors only while the lease is held; a sink that
+ * changes hands sends its last unacknowledged batch again, as after a crash.
  */
 export class SinkRunner {
-  private readonly sender: Sender;
+  private sender: Sender | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private failures = 0;
+  private readonly store: ExportStore;
 
   constructor(
-    private readonly store: Store,
+    store: Store | ExportStore,
     readonly name: string,
     readonly sink: SinkConfig,
     private readonly options: ExporterOptions = {},
     private readonly cache = new EventCache(),
     private readonly pacer?: ExportPacer,
+    /** Asked before each send and each cursor move: false stops the drain (the lease was lost). */
+    private readonly mayAct: () => boolean = () => true,
   ) {
-    this.sender = createSender(name, sink);
+    this.store = exportStoreOf(store);
+    const missing = sink.streams.filter((s) => !this.store.streams.includes(s));
+    if (missing.length) throw new UserInputError(`export sink ${name}: this store keeps no ${missing.join(' or ')} stream (it keeps ${this.store.streams.join(', ')}); remove ${missing.length === 1 ? 'it' : 'them'} from the sink's streams.`);
   }
 
+  /** Starts the loop; a runner stopped may be started again (its sink changed hands and came back). */
   start(): void {
+    this.stopped = false;
     this.running = this.loop();
   }
 
@@ -158,7 +163,8 @@ export class SinkRunner {
     this.stopped = true;
     this.wake?.();
     await this.running;
-    await this.sender.close().catch(() => undefined);
+    await this.sender?.close().catch(() => undefined);
+    this.sender = undefined;
   }
 
   /** Sends batches until the sink is caught up; returns how many events it sent. */
@@ -166,10 +172,16 @@ export class SinkRunner {
     let sent = 0;
     for (;;) {
       const started = performance.now();
+      if (!this.mayAct()) return sent;
       const batch = await nextBatch(this.store, this.name, this.sink, this.cache);
-      if (batch.events.length === 0) return sent;
-      await this.sender.send(batch.events);
-      await this.store.write((db) => advanceCursors(db, this.name, batch.positions, batch.events.length, new Date()));
+      // Rows read and all skipped (on ClickHouse, versions a stored one outranks) still move the cursor.
+      if (batch.events.length === 0 && batch.positions.size === 0) return sent;
+      if (batch.events.length) {
+        this.sender ??= createSender(this.name, this.sink);
+        await this.sender.send(batch.events);
+      }
+      if (!this.mayAct()) return sent;
+      await this.store.advance(this.name, batch.positions, batch.events.length);
       sent += batch.events.length;
       this.failures = 0;
       const pause = this.pacer?.pause(performance.now() - started) ?? 0;
@@ -188,7 +200,7 @@ export class SinkRunner {
         // A receiver's own answer (HEC's text, a TLS name mismatch) is kept; a network failure is named by its code.
         const message = describeReceiverFailure(error, 30_000);
         this.options.log?.(`export ${this.name}: ${message}; retrying`);
-        await this.store.write((db) => recordExportError(db, this.name, message, new Date())).catch(() => undefined);
+        if (this.mayAct()) await this.store.recordError(this.name, message).catch(() => undefined);
         const backoff = Math.min(this.options.maxBackoffMs ?? 60_000, (this.options.backoffMs ?? 1_000) * 2 ** (this.failures - 1));
         waitMs = backoff * (0.75 + Math.random() * 0.5);
       }
@@ -206,30 +218,39 @@ export class SinkRunner {
   }
 }
 
-/** Every sink of the export config, running. */
+/** Every sink of the export config, running (each under its lease, on a shared store). */
 export class Exporter {
   readonly runners: SinkRunner[];
+  private readonly keepers: LeaseKeeper[] = [];
   private unsubscribe: (() => void) | undefined;
+  private readonly store: ExportStore;
 
   private readonly pacer = new ExportPacer();
 
-  constructor(private readonly store: Store, readonly sinks: ReadonlyMap<string, SinkConfig>, options: ExporterOptions = {}) {
+  constructor(store: Store | ExportStore, readonly sinks: ReadonlyMap<string, SinkConfig>, private readonly options: ExporterOptions = {}) {
+    this.store = exportStoreOf(store);
     const cache = new EventCache();
     this.pacer.sinks = Math.max(1, sinks.size);
-    this.runners = [...sinks].map(([name, sink]) => new SinkRunner(store, name, sink, options, cache, this.pacer));
+    const leases = options.leases;
+    this.runners = [...sinks].map(([name, sink]) => {
+      const lease = leases?.lease(name);
+      const runner = new SinkRunner(this.store, name, sink, options, cache, this.pacer, lease ? () => lease.held() : undefined);
+      if (lease) this.keepers.push(new LeaseKeeper(lease, runner, { ttlMs: leases!.ttlMs, settleMs: leases!.settleMs, log: options.log }));
+      return runner;
+    });
   }
 
   /** Starts every sink; a raw one is an audit event first (who gets unmasked data is itself audited). */
   async start(audit: AuditLog): Promise<void> {
-    await this.store.write((db) => retireSinksExcept(db, this.runners.map((r) => r.name)));
+    await this.store.register(this.runners.map((r) => ({ name: r.name, streams: r.sink.streams })));
     for (const runner of this.runners) {
-      await this.store.write((db) => registerSink(db, runner.name, runner.sink.streams));
       if (runner.sink.policy === 'raw') {
         await audit.record({ id: 'mcp-blackbox', role: 'admin' }, { action: 'export', target: runner.name, reason: 'export sink started with policy raw', details: { sink: runner.name, type: runner.sink.type, policy: 'raw', streams: runner.sink.streams } });
       }
-      runner.start();
     }
-    this.unsubscribe = onIngested(this.store, () => {
+    if (this.keepers.length) for (const keeper of this.keepers) keeper.start();
+    else for (const runner of this.runners) runner.start();
+    this.unsubscribe = this.store.onIngested?.(() => {
       this.pacer.ingested();
       for (const runner of this.runners) runner.kick();
     });
@@ -237,7 +258,8 @@ export class Exporter {
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
-    await Promise.all(this.runners.map((r) => r.stop()));
+    if (this.keepers.length) await Promise.all(this.keepers.map((k) => k.stop()));
+    else await Promise.all(this.runners.map((r) => r.stop()));
   }
 }
 
@@ -255,39 +277,37 @@ export interface SinkStatus {
 }
 
 /** Each sink's lag (events not sent yet, and how long the oldest has waited), last success and last error. */
-export async function exportStatus(store: Store, sinks: ReadonlyMap<string, SinkConfig>, now = new Date()): Promise<SinkStatus[]> {
-  return store.read(async (db) => {
-    const rows = new Map((await sinkStatusRows(db)).map((r) => [r.sink, r]));
-    const out: SinkStatus[] = [];
-    for (const [name, sink] of sinks) {
-      const lag = await lagOf(db, await cursorRows(db, name), sink.streams);
-      const row = rows.get(name);
-      out.push({
-        name, type: sink.type, policy: sink.policy, streams: sink.streams,
-        lag_events: lag.events,
-        lag_seconds: lag.oldest ? Math.max(0, Math.round((now.getTime() - Date.parse(lag.oldest)) / 1000)) : null,
-        sent: row?.sent ?? 0,
-        last_success: row?.last_success ?? null,
-        last_error: row?.last_error ?? null,
-        last_error_at: row?.last_error_at ?? null,
-      });
-    }
-    return out;
-  });
+export async function exportStatus(target: Store | ExportStore, sinks: ReadonlyMap<string, SinkConfig>, now = new Date()): Promise<SinkStatus[]> {
+  const store = exportStoreOf(target);
+  const out: SinkStatus[] = [];
+  for (const [name, sink] of sinks) {
+    const [lag, row] = await Promise.all([store.cursors(name).then((cursors) => store.lag(cursors, sink.streams)), store.status(name)]);
+    out.push({
+      name, type: sink.type, policy: sink.policy, streams: sink.streams,
+      lag_events: lag.events,
+      lag_seconds: lag.oldest ? Math.max(0, Math.round((now.getTime() - Date.parse(lag.oldest)) / 1000)) : null,
+      sent: row?.sent ?? 0,
+      last_success: row?.last_success ?? null,
+      last_error: row?.last_error ?? null,
+      last_error_at: row?.last_error_at ?? null,
+    });
+  }
+  return out;
 }
 
 /**
  * Sends a past range again (a backfill, or a new SIEM): the events that happened in [from, to),
  * through the sink's format and policy, without touching its cursors.
  */
-export async function replay(store: Store, name: string, sink: SinkConfig, range: { from: Date; to: Date }, log?: (line: string) => void): Promise<number> {
+export async function replay(target: Store | ExportStore, name: string, sink: SinkConfig, range: { from: Date; to: Date }, log?: (line: string) => void): Promise<number> {
+  const store = exportStoreOf(target);
   const sender = createSender(name, sink);
   let sent = 0;
   try {
     if (sink.streams.includes('executions')) {
       let after: { at: string; id: string } | null = null;
       for (;;) {
-        const rows = await store.read((db) => executionsBetween(db, range, after, sink.batch));
+        const rows = await store.executionsBetween(range, after, sink.batch);
         if (rows.length === 0) break;
         await sender.send(rows.map((r) => executionEvent(r, sink.policy)));
         sent += rows.length;
@@ -298,9 +318,7 @@ export async function replay(store: Store, name: string, sink: SinkConfig, range
     }
     for (const stream of ['audit', 'alerts'] as const) {
       if (!sink.streams.includes(stream)) continue;
-      const events = await store.read(async (db) =>
-        stream === 'audit' ? (await auditBetween(db, range)).map((r) => auditEvent(r, sink.policy)) : (await alertEventsBetween(db, range)).map((r) => alertEvent(r, sink.policy)),
-      );
+      const events = stream === 'audit' ? (await store.auditBetween(range)).map((r) => auditEvent(r, sink.policy)) : (await store.alertsBetween(range)).map((r) => alertEvent(r, sink.policy));
       for (let i = 0; i < events.length; i += sink.batch) await sender.send(events.slice(i, i + sink.batch));
       sent += events.length;
     }

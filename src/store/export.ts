@@ -13,8 +13,11 @@ import type { Db } from './store.js';
 export const STREAMS = ['executions', 'audit', 'alerts'] as const;
 export type Stream = (typeof STREAMS)[number];
 
-/** Where a sink has got to in a stream: stored as text, compared in the stream's own order. */
-export type Position = { at: string; id: string } | { seq: number };
+/**
+ * Where a sink has got to in a stream: stored as text, compared in the stream's own order. On
+ * ClickHouse, audit events are in storage order across the instances' chains (a chain and its seq).
+ */
+export type Position = { at: string; id: string } | { seq: number } | { at: string; chain: string; seq: number };
 
 export interface ExecutionRow {
   execution_id: string;
@@ -50,8 +53,8 @@ export interface ExecutionRow {
   started_pos?: string;
 }
 
-/** An audit event as the export reads it: the stored row, chain fields included. */
-export type AuditExportRow = AuditRow;
+/** An audit event as the export reads it: the stored row, chain fields included (and on ClickHouse, which instance's chain). */
+export type AuditExportRow = AuditRow & { chain_id?: string };
 
 /** An alert event as the export reads it: its history row and its place in the stream. */
 export interface AlertExportRow extends HistoryRow {
@@ -207,7 +210,7 @@ export async function lagOf(db: Db, positions: ReadonlyMap<Stream, Position>, st
   for (const stream of streams) {
     const position = positions.get(stream);
     if (stream === 'executions') {
-      const after = position && 'at' in position ? position : null;
+      const after = position && 'id' in position ? position : null;
       const row = await db.one<{ n: number; oldest: string | null }>(
         after
           ? `SELECT count(*)::DOUBLE AS n, iso(min(ingested_at)) AS oldest FROM executions
