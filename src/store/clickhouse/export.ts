@@ -1,0 +1,176 @@
+import { sqlTime } from '../../clock.js';
+import type { ExportStore, Page } from '../../export/export-store.js';
+import type { AuditExportRow, ExecutionRow, Position, Stream } from '../export.js';
+import type { ClickHouseDb } from './client.js';
+
+/**
+ * The export of a ClickHouse store that several instances write to. Its streams are in storage
+ * order: `stored_at`, the server's clock as each row landed (migration 6), then the row's key.
+ * Rows of several writers land out of that order by as long as an insert takes to land, so a
+ * sink reads only rows stored `settleMs` ago or more: one still on its way is never passed.
+ *
+ * Each execution's versions are rows of their own until a merge keeps the highest. As on DuckDB,
+ * where a replaced execution is stored again, an execution is sent at the place of its current
+ * version: a version is skipped once a higher one is stored (whenever it landed: a late copy of
+ * a writer that lost a race, or a running record whose final one came), and of equal versions
+ * only the first stored is sent. A sink that read a version before its replacement came sends
+ * the replacement too, as on DuckDB. Only the instance holding a sink's lease writes its cursors
+ * (exporter.ts); what each sink did is appended to `export_log`.
+ *
+ * The alert stream is DuckDB's only: alerting runs on a DuckDB store.
+ */
+
+const EXECUTION_COLUMNS = `execution_id, toUnixTimestamp64Micro(started_at) AS started_us, toUnixTimestamp64Micro(ended_at) AS ended_us, duration_ms,
+  status, tool_name, tool_kind, tool_server, user_id, user_email, user_name, user_team, agent_client, agent_session_id,
+  agent_workflow_run_id, environment, via_mcp, tasks, cost_usd, input, output, error_type, error_message, error_layer, step_count,
+  source, toUnixTimestamp64Micro(ingested_at) AS ingested_us, toString(version) AS v, toString(stored_at) AS pos_at`;
+
+type StoredExecution = Omit<ExecutionRow, 'started_at' | 'ended_at' | 'ingested_at'> & { started_us: number; ended_us: number | null; ingested_us: number; v: string };
+
+/** A time ClickHouse returned as microseconds since the epoch, as DuckDB's export writes it (milliseconds, Z). */
+const iso = (micros: number) => new Date(Math.floor(micros / 1000)).toISOString();
+
+function executionRow({ started_us, ended_us, ingested_us, v: _v, ...row }: StoredExecution): ExecutionRow {
+  return { ...row, started_at: iso(started_us), ended_at: ended_us === null ? null : iso(ended_us), ingested_at: iso(ingested_us) };
+}
+
+const AUDIT_COLUMNS = `chain_id, seq, toUnixTimestamp64Milli(at) AS at_ms, actor, role, action, target, reason, details, prev_hash, hash, toString(stored_at) AS pos_at`;
+
+type StoredAudit = Omit<AuditExportRow, 'at'> & { at_ms: number; pos_at: string };
+
+const auditRow = ({ at_ms, pos_at: _p, ...row }: StoredAudit): AuditExportRow => ({ ...row, at: new Date(at_ms).toISOString() });
+
+export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: number }): ExportStore {
+  const t = (table: string) => ch.t(table);
+  const settled = `stored_at <= now64(6) - toIntervalMillisecond({settle:UInt64})`;
+  const settle = options.settleMs;
+
+  async function executionsAfter(after: Position | undefined, limit: number): Promise<Page<ExecutionRow>> {
+    const keyset = after && 'id' in after;
+    // The page's order on the narrow columns first; the wide rows only for the versions kept.
+    const page = await ch.all<{ id: string; v: string; at: string }>(
+      `SELECT execution_id AS id, toString(version) AS v, toString(stored_at) AS at FROM ${t('executions')}
+       WHERE ${settled}${keyset ? ` AND stored_at >= {at:DateTime64(6, 'UTC')} AND (stored_at, execution_id) > ({at:DateTime64(6, 'UTC')}, {id:String})` : ''}
+       ORDER BY stored_at, execution_id, version LIMIT {limit:UInt32}`,
+      { settle, limit, ...(keyset ? { at: after.at, id: after.id } : {}) },
+    );
+    if (page.length === 0) return { rows: [] };
+    const last = page.at(-1)!;
+    const position = { at: last.at, id: last.id };
+    const ids = [...new Set(page.map((r) => r.id))];
+    const versions = await ch.all<{ id: string; v: string; at: string }>(
+      `SELECT execution_id AS id, toString(version) AS v, toString(stored_at) AS at FROM ${t('executions')} WHERE execution_id IN {ids:Array(String)}`,
+      { ids },
+    );
+    const byId = new Map<string, Array<{ v: bigint; at: string }>>();
+    for (const r of versions) byId.set(r.id, [...(byId.get(r.id) ?? []), { v: BigInt(r.v), at: r.at }]);
+    // A higher version stored, or the same one stored earlier: sent at its own place instead.
+    const outranked = (r: { id: string; v: string; at: string }) => {
+      const v = BigInt(r.v);
+      return (byId.get(r.id) ?? []).some((o) => o.v > v || (o.v === v && o.at < r.at));
+    };
+    const kept = page.filter((r) => !outranked(r));
+    if (kept.length === 0) return { rows: [], position };
+    const wide = await ch.all<StoredExecution>(
+      `SELECT ${EXECUTION_COLUMNS} FROM ${t('executions')}
+       WHERE execution_id IN {ids:Array(String)} AND stored_at >= {first:DateTime64(6, 'UTC')} AND stored_at <= {last:DateTime64(6, 'UTC')}`,
+      { ids: [...new Set(kept.map((r) => r.id))], first: kept[0]!.at, last: last.at },
+    );
+    const found = new Map(wide.map((r) => [`${r.execution_id}|${r.v}|${r.pos_at}`, r]));
+    const rows = kept.flatMap((r) => {
+      const row = found.get(`${r.id}|${r.v}|${r.at}`);
+      // Merged away since the page was read: a version that outranks it was stored, and is sent at its place.
+      return row ? [executionRow(row)] : [];
+    });
+    return { rows, position };
+  }
+
+  async function auditAfter(after: Position | undefined, limit: number): Promise<Page<AuditExportRow>> {
+    const keyset = after && 'chain' in after;
+    const rows = await ch.all<StoredAudit>(
+      `SELECT ${AUDIT_COLUMNS} FROM ${t('audit_events')}
+       WHERE ${settled}${keyset ? ` AND (stored_at, chain_id, seq) > ({at:DateTime64(6, 'UTC')}, {chain:String}, {seq:UInt64})` : ''}
+       ORDER BY stored_at, chain_id, seq LIMIT {limit:UInt32}`,
+      { settle, limit, ...(keyset ? { at: after.at, chain: after.chain, seq: after.seq } : {}) },
+    );
+    const last = rows.at(-1);
+    return { rows: rows.map(auditRow), ...(last ? { position: { at: last.pos_at, chain: last.chain_id!, seq: last.seq } } : {}) };
+  }
+
+  return {
+    streams: ['executions', 'audit'],
+    async cursors(sink) {
+      const rows = await ch.all<{ stream: Stream; position: string }>(
+        `SELECT stream, argMax(position, updated_at) AS position FROM ${t('export_cursors')} WHERE sink = {sink:String} GROUP BY stream`,
+        { sink },
+      );
+      return new Map(rows.map((r) => [r.stream, JSON.parse(r.position) as Position]));
+    },
+    async ends() {
+      // Everything stored before the settled edge is behind a sink that starts now; nothing after it.
+      const row = await ch.one<{ at: string }>('SELECT toString(now64(6) - toIntervalMillisecond({settle:UInt64})) AS at', { settle });
+      return new Map<Stream, Position>([
+        ['executions', { at: row!.at, id: '' }],
+        ['audit', { at: row!.at, chain: '', seq: 0 }],
+      ]);
+    },
+    executionsAfter,
+    auditAfter,
+    alertsAfter: async () => ({ rows: [] }),
+    async advance(sink, positions, sent) {
+      // The cursors first: a crash before the log row loses a count, never an event.
+      await ch.insert('export_cursors', [...positions].map(([stream, position]) => ({ sink, stream, position: JSON.stringify(position) })));
+      await ch.insert('export_log', [{ sink, sent, error: null }]);
+    },
+    recordError: (sink, message) => ch.insert('export_log', [{ sink, sent: 0, error: message }]),
+    // The registry feeds the export lag alert, and alerting runs on DuckDB stores only.
+    register: async () => undefined,
+    async status(sink) {
+      const row = await ch.one<{ n: number; sent: number; success_ms: number | null; error: string | null; error_ms: number | null }>(
+        `SELECT count() AS n, sum(sent) AS sent, toUnixTimestamp64Milli(maxIfOrNull(at, error IS NULL)) AS success_ms,
+                argMaxIfOrNull(error, at, error IS NOT NULL) AS error, toUnixTimestamp64Milli(maxIfOrNull(at, error IS NOT NULL)) AS error_ms
+         FROM ${t('export_log')} WHERE sink = {sink:String}`,
+        { sink },
+      );
+      if (!row?.n) return undefined;
+      const when = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+      return { sink, sent: row.sent, last_success: when(row.success_ms), last_error: row.error, last_error_at: when(row.error_ms) };
+    },
+    async lag(positions, streams) {
+      let events = 0;
+      let oldest: number | null = null;
+      for (const stream of streams) {
+        const p = positions.get(stream);
+        const after =
+          stream === 'executions' && p && 'id' in p ? `WHERE (stored_at, execution_id) > ({at:DateTime64(6, 'UTC')}, {id:String})`
+          : stream === 'audit' && p && 'chain' in p ? `WHERE (stored_at, chain_id, seq) > ({at:DateTime64(6, 'UTC')}, {chain:String}, {seq:UInt64})`
+          : '';
+        const row = await ch.one<{ n: number; oldest: number | null }>(
+          `SELECT count() AS n, toUnixTimestamp64Milli(minOrNull(stored_at)) AS oldest FROM ${t(stream === 'executions' ? 'executions' : 'audit_events')} ${after}`,
+          p ?? {},
+        );
+        events += row?.n ?? 0;
+        if (row?.oldest != null && (oldest === null || row.oldest < oldest)) oldest = row.oldest;
+      }
+      return { events, oldest: oldest === null ? null : new Date(oldest).toISOString() };
+    },
+    async executionsBetween(range, after, limit) {
+      const rows = await ch.all<StoredExecution & { started_pos: string }>(
+        `SELECT ${EXECUTION_COLUMNS}, toString(started_at) AS started_pos FROM ${t('executions')} FINAL
+         WHERE started_at >= {from:DateTime64(6, 'UTC')} AND started_at < {to:DateTime64(6, 'UTC')}
+           ${after ? `AND (started_at, execution_id) > ({at:DateTime64(6, 'UTC')}, {id:String})` : ''}
+         ORDER BY started_at, execution_id LIMIT {limit:UInt32}`,
+        { from: sqlTime(range.from), to: sqlTime(range.to), limit, ...(after ?? {}) },
+      );
+      return rows.map((r) => ({ ...executionRow(r), started_pos: r.started_pos }));
+    },
+    async auditBetween(range) {
+      const rows = await ch.all<StoredAudit>(
+        `SELECT ${AUDIT_COLUMNS} FROM ${t('audit_events')} WHERE at >= {from:DateTime64(3, 'UTC')} AND at < {to:DateTime64(3, 'UTC')} ORDER BY chain_id, seq`,
+        { from: sqlTime(range.from), to: sqlTime(range.to) },
+      );
+      return rows.map(auditRow);
+    },
+    alertsBetween: async () => [],
+  };
+}
