@@ -5,6 +5,8 @@ import {
   type AlertExportRow, type AuditExportRow, type ExecutionRow, type Position, type SinkStatusRow, type Stream,
 } from '../store/export.js';
 import type { Store } from '../store/store.js';
+import { UserInputError } from '../errors.js';
+import type { SinkConfig } from './sinks.js';
 
 /** Rows of a stream after a position, and the position after the last row read (absent: nothing new). */
 export interface Page<T> {
@@ -75,6 +77,19 @@ export function duckdbExportStore(store: Store): ExportStore {
     alertsBetween: (range) => store.read((db) => alertEventsBetween(db, range)),
     onIngested: (listener) => onIngested(store, listener),
   };
+}
+
+/**
+ * A sink as it runs on this store: a config that named no streams takes the ones the store keeps;
+ * one that names a stream the store does not keep is refused, saying which it does.
+ */
+export function sinkOnStore<T extends SinkConfig>(name: string, sink: T, store: ExportStore): T {
+  if (sink.every_stream) return { ...sink, streams: sink.streams.filter((s) => store.streams.includes(s)) };
+  const missing = sink.streams.filter((s) => !store.streams.includes(s));
+  if (missing.length === 0) return sink;
+  throw new UserInputError(
+    `export sink ${name}: this store keeps no ${missing.join(' or ')} stream (it keeps ${store.streams.join(', ')}); remove ${missing.length === 1 ? 'it' : 'them'} from the sink's streams.`,
+  );
 }
 
 /** The export store of a DuckDB store, or the one given. */

@@ -7,7 +7,7 @@ import type { Lease } from '../store/clickhouse/lease.js';
 import { LeaseKeeper } from '../store/clickhouse/lease.js';
 import type { Position, Stream } from '../store/export.js';
 import type { Store } from '../store/store.js';
-import { exportStoreOf, type ExportStore, type Page } from './export-store.js';
+import { exportStoreOf, sinkOnStore, type ExportStore, type Page } from './export-store.js';
 import { alertEvent, auditEvent, executionEvent, type ExportEvent } from './events.js';
 import { createSender, parseSink, type Sender, type SinkConfig } from './sinks.js';
 
@@ -132,11 +132,12 @@ export class SinkRunner {
   private running: Promise<void> | undefined;
   private failures = 0;
   private readonly store: ExportStore;
+  readonly sink: SinkConfig;
 
   constructor(
     store: Store | ExportStore,
     readonly name: string,
-    readonly sink: SinkConfig,
+    config: SinkConfig,
     private readonly options: ExporterOptions = {},
     private readonly cache = new EventCache(),
     private readonly pacer?: ExportPacer,
@@ -144,8 +145,7 @@ export class SinkRunner {
     private readonly mayAct: () => boolean = () => true,
   ) {
     this.store = exportStoreOf(store);
-    const missing = sink.streams.filter((s) => !this.store.streams.includes(s));
-    if (missing.length) throw new UserInputError(`export sink ${name}: this store keeps no ${missing.join(' or ')} stream (it keeps ${this.store.streams.join(', ')}); remove ${missing.length === 1 ? 'it' : 'them'} from the sink's streams.`);
+    this.sink = sinkOnStore(name, config, this.store);
   }
 
   /** Starts the loop; a runner stopped may be started again (its sink changed hands and came back). */
@@ -280,7 +280,8 @@ export interface SinkStatus {
 export async function exportStatus(target: Store | ExportStore, sinks: ReadonlyMap<string, SinkConfig>, now = new Date()): Promise<SinkStatus[]> {
   const store = exportStoreOf(target);
   const out: SinkStatus[] = [];
-  for (const [name, sink] of sinks) {
+  for (const [name, config] of sinks) {
+    const sink = sinkOnStore(name, config, store);
     const [lag, row] = await Promise.all([store.cursors(name).then((cursors) => store.lag(cursors, sink.streams)), store.status(name)]);
     out.push({
       name, type: sink.type, policy: sink.policy, streams: sink.streams,
@@ -299,8 +300,9 @@ export async function exportStatus(target: Store | ExportStore, sinks: ReadonlyM
  * Sends a past range again (a backfill, or a new SIEM): the events that happened in [from, to),
  * through the sink's format and policy, without touching its cursors.
  */
-export async function replay(target: Store | ExportStore, name: string, sink: SinkConfig, range: { from: Date; to: Date }, log?: (line: string) => void): Promise<number> {
+export async function replay(target: Store | ExportStore, name: string, config: SinkConfig, range: { from: Date; to: Date }, log?: (line: string) => void): Promise<number> {
   const store = exportStoreOf(target);
+  const sink = sinkOnStore(name, config, store);
   const sender = createSender(name, sink);
   let sent = 0;
   try {

@@ -82,7 +82,10 @@ export const SINK_SCHEMA = z.discriminatedUnion('type', [
     keep: z.number().int().min(1).max(10_000).default(24),
   }).strict(),
 ]);
-export type SinkConfig = z.output<typeof SINK_SCHEMA>;
+export type SinkConfig = z.output<typeof SINK_SCHEMA> & {
+  /** The config named no streams: every stream the store keeps (a ClickHouse store keeps no alerts). */
+  every_stream?: true;
+};
 
 export interface Sender {
   send(events: readonly ExportEvent[]): Promise<void>;
@@ -343,5 +346,5 @@ export function parseSink(name: string, input: unknown, env: NodeJS.ProcessEnv =
   if (sink.type === 'syslog' && sink.transport !== 'tls' && (sink.ca_file || sink.cert_file)) {
     throw new UserInputError(`sink ${name}: ca_file and cert_file go with transport: tls.`);
   }
-  return sink;
+  return 'streams' in withEnv ? sink : { ...sink, every_stream: true };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -54,9 +54,14 @@ describe('the CLI on a ClickHouse store (chdb)', () => {
     expect(summary.stderr).toMatch(/clickhouse:\/\/h:8123\/fleet \(user u\) \(from MCP_BLACKBOX_STORE\) is a ClickHouse store; this command works on a DuckDB file only so far/);
     expect(summary.stderr).not.toContain('hunter2');
     expect(existsSync(join(dir, 'blackbox.duckdb'))).toBe(false);
-    const exporting = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--http', '127.0.0.1:0', '--export', 'x.yaml', '--alerts', 'a.yaml');
+    const alerting = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--http', '127.0.0.1:0', '--alerts', 'a.yaml');
+    expect(alerting.status).toBe(2);
+    expect(alerting.stderr).toMatch(/serve on a ClickHouse store does not take --alerts yet: it needs a DuckDB store \(--db\)\./);
+    // An export sink that asks for a stream ClickHouse does not keep: refused before anything starts.
+    writeFileSync(join(dir, 'alerts-export.json'), JSON.stringify({ sinks: { pager: { type: 'file', dir, streams: ['alerts'] } } }));
+    const exporting = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--export', join(dir, 'alerts-export.json'), '--no-spool');
     expect(exporting.status).toBe(2);
-    expect(exporting.stderr).toMatch(/serve on a ClickHouse store does not take --alerts, --export yet: they need a DuckDB store \(--db\)\./);
+    expect(exporting.stderr).toContain("export sink pager: this store keeps no alerts stream (it keeps executions, audit); remove it from the sink's streams.");
     // Nothing listens on this port: refused, named, nothing written.
     const down = cli('ingest', dir, '--store', 'clickhouse://default@127.0.0.1:9/fleet');
     expect(down.status).toBe(2);
@@ -65,15 +70,17 @@ describe('the CLI on a ClickHouse store (chdb)', () => {
 });
 
 describe('serve --store on ClickHouse (chdb), over stdio', () => {
-  it('answers the fleet questions through a real MCP client, leaves out the DuckDB-only tools, and audits an unmask in its own chain', async () => {
+  it('answers the fleet questions through a real MCP client, leaves out the DuckDB-only tools, audits an unmask in its own chain, and exports both streams', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'fleet.jsonl'), smallFleet().map((r) => JSON.stringify(r)).join('\n'));
+    const exported = join(dir, 'siem');
+    writeFileSync(join(dir, 'export.json'), JSON.stringify({ sinks: { archive: { type: 'file', dir: exported } } }));
     const store = `chdb:${join(dir, 'ch')}/fleet`;
     expect(cli('ingest', dir, '--store', store, '--now', FIXTURE_NOW).status).toBe(0);
 
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--as', 'u_admin', '--no-spool'],
+      args: [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--as', 'u_admin', '--no-spool', '--export', join(dir, 'export.json')],
       env: { ...process.env, MCP_BLACKBOX_DB: '', MCP_BLACKBOX_STORE: '', MCP_BLACKBOX_AUDIT_KEY: 'k'.repeat(32) } as Record<string, string>,
       stderr: 'pipe',
     });
@@ -90,6 +97,14 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
       expect(unmask.isError, JSON.stringify(unmask.content)).toBeFalsy();
       const refused = (await client.callTool({ name: 'list_alerts', arguments: {} })) as CallToolResult;
       expect(refused.isError).toBe(true);
+      // The one instance holds the sink's lease and sends every execution, and the unmask once settled (ten seconds).
+      const file = join(exported, 'mcp-blackbox.ndjson');
+      const events = () => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { metadata: { log_name: string; uid: string }; api: { operation: string; request?: { uid: string } } }) : []);
+      const deadline = Date.now() + 60_000;
+      while (!events().some((e) => e.api.operation === 'audit/unmask') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      const executions = events().filter((e) => e.metadata.log_name === 'executions').map((e) => e.metadata.uid);
+      expect(executions.sort()).toEqual([...new Set(smallFleet().map((r) => r.execution_id as string))].sort());
+      expect(events().filter((e) => e.api.operation === 'audit/unmask').map((e) => e.api.request?.uid)).toEqual(['wf_ok']);
     } finally {
       await client.close();
     }

@@ -11,6 +11,7 @@ import { blockFromRecords } from '../../src/ingest/lines.js';
 import { ClickHouseAuditStorage } from '../../src/store/clickhouse/audit.js';
 import { clickhouseExportStore } from '../../src/store/clickhouse/export.js';
 import { Lease } from '../../src/store/clickhouse/lease.js';
+import { migrateClickHouse } from '../../src/store/clickhouse/schema.js';
 import { openTestStore, record, TEST_NOW } from '../helpers.js';
 import { openClickHouseTestStore } from './helpers.js';
 
@@ -51,6 +52,28 @@ async function waitFor(what: string, done: () => boolean | Promise<boolean>, ms 
 }
 
 describe('export from a ClickHouse store', () => {
+  it('migration 6 gives the rows stored before it their own storage time, and rows after it the server\'s time as they land', async () => {
+    const ch = await openClickHouseTestStore(TEST_NOW);
+    const t = (table: string) => ch.ch.t(table);
+    // Back to version 5: no stored_at yet.
+    await ch.ch.command(`ALTER TABLE ${t('executions')} DROP INDEX stored_minmax`);
+    await ch.ch.command(`ALTER TABLE ${t('executions')} DROP COLUMN stored_at`);
+    await ch.ch.command(`ALTER TABLE ${t('audit_events')} DROP COLUMN stored_at`);
+    await ch.ch.command(`ALTER TABLE ${t('schema_version')} DELETE WHERE version = 6 SETTINGS mutations_sync = 2`);
+    await ch.ingestLines(blockFromRecords([finished('before', 0)]), 'test');
+    await new AuditLog(new ClickHouseAuditStorage(ch.ch, 'host-a')).record({ id: 'u_root', role: 'admin' }, { action: 'unmask', target: 'before', reason: 'INC-1' });
+    await sleep(20);
+    await migrateClickHouse(ch.ch);
+    await ch.ingestLines(blockFromRecords([finished('after', 1)]), 'test');
+    const rows = await ch.ch.all<{ id: string; same: number; stored: string; ingested: string }>(
+      `SELECT execution_id AS id, stored_at = ingested_at AS same, toString(stored_at) AS stored, toString(ingested_at) AS ingested FROM ${t('executions')} ORDER BY id`,
+    );
+    expect(rows.map((r) => [r.id, r.same])).toEqual([['after', 0], ['before', 1]]);
+    expect(rows[0]!.stored > rows[1]!.stored).toBe(true);
+    expect((await ch.ch.one<{ same: number }>(`SELECT stored_at = at AS same FROM ${t('audit_events')}`))!.same).toBe(1);
+    expect((await ch.ch.one<{ v: number }>(`SELECT max(version) AS v FROM ${t('schema_version')}`))!.v).toBe(6);
+  });
+
   it('sends what DuckDB sends for the same deliveries: a running record then its final one, repeats once, an outranked late copy never; the audit log per chain', async () => {
     const duck = await openTestStore(TEST_NOW);
     const ch = await openClickHouseTestStore(TEST_NOW);
@@ -122,8 +145,11 @@ describe('export from a ClickHouse store', () => {
       expect(links.map((l) => l.seq)).toEqual([1, 2]);
       expect(links[1]!.prev_hash).toBe(links[0]!.hash);
     }
-    // A sink that asks for the alert stream is refused: alerts live in DuckDB stores.
-    expect(() => new SinkRunner(chExport, 'alerts', parseSink('alerts', { type: 'hec', url: auditHec.url, token: 't', streams: ['alerts'] }))).toThrow(/keeps no alerts stream/);
+    // A sink that asks for the alert stream is refused: alerts live in DuckDB stores. One that names no streams takes both.
+    expect(() => new SinkRunner(chExport, 'alerts', parseSink('alerts', { type: 'hec', url: auditHec.url, token: 't', streams: ['executions', 'alerts'] }))).toThrow(
+      'export sink alerts: this store keeps no alerts stream (it keeps executions, audit); remove it from the sink\'s streams.',
+    );
+    expect(new SinkRunner(chExport, 'every', parseSink('every', { type: 'hec', url: auditHec.url, token: 't' })).sink.streams).toEqual(['executions', 'audit']);
   });
 
   it('rows still on their way are not passed: a sink reads only rows stored settleMs ago, and a sink that starts now skips what came before', async () => {

@@ -9,7 +9,11 @@ import { RollupRefresher } from '../../store/clickhouse/rollup.js';
 import { ClickHouseStore } from '../../store/clickhouse/store.js';
 import { describeStoreLocation, type StoreLocation } from '../../store/store-url.js';
 import type { Config } from '../config.js';
-import { httpCallers, onShutdown, startTailer, stdioCaller, type ServeFlags } from './serve.js';
+import { exportSinks, httpCallers, onShutdown, startTailer, stdioCaller, type ServeFlags } from './serve.js';
+import { Exporter } from '../../export/exporter.js';
+import type { SinkConfig } from '../../export/sinks.js';
+import { clickhouseExportStore } from '../../store/clickhouse/export.js';
+import { Lease } from '../../store/clickhouse/lease.js';
 import { clickhouseTailSink } from '../../store/clickhouse/checkpoints.js';
 import type { LogTailer } from '../../ingest/tailer.js';
 import { hostname } from 'node:os';
@@ -23,16 +27,18 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * `serve --store clickhouse://...`: MCP over stdio, or with --http the HTTP server (ingest, MCP
  * over Streamable HTTP, the dashboard, /healthz), on a shared ClickHouse store: as many
  * instances as the fleet needs, each with its own audit hash chain, each refreshing the rollup.
- * Watched files keep read positions per instance. What needs state only the DuckDB store keeps so
- * far (alerts, export, OTLP) is refused at start, by name.
+ * Watched files keep read positions per instance; each export sink is sent by the one instance
+ * holding its lease. What needs state only the DuckDB store keeps so far (alerts, OTLP over gRPC)
+ * is refused at start, by name.
  */
 export async function serveClickHouse(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }, config: Config, flags: ServeFlags): Promise<void> {
-  const unsupported = [flags.alerts && '--alerts', flags.export?.length && '--export', flags.otlpGrpc && '--otlp-grpc'].filter(Boolean);
+  const unsupported = [flags.alerts && '--alerts', flags.otlpGrpc && '--otlp-grpc'].filter(Boolean);
   if (unsupported.length) {
     throw new UserInputError(`serve on a ClickHouse store does not take ${unsupported.join(', ')} yet: ${unsupported.length === 1 ? 'it needs' : 'they need'} a DuckDB store (--db).`);
   }
   // The flags are checked before anything is opened: a wrong one must not leave a half-started instance.
   const http = flags.http ? { listen: parseListen(flags.http), ...httpCallers(flags) } : undefined;
+  const sinks = exportSinks(flags);
   // Stable across this instance's restarts, so its tailer resumes where it stopped.
   const instance = process.env[ENV.instance] || hostname();
   const store = await ClickHouseStore.open(location, config.clock);
@@ -41,6 +47,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
   // work, never exactness (store/clickhouse/rollup.ts).
   const rollup = new RollupRefresher(store.ch, { intervalMs: 30_000, settleMs: 60_000, log });
   let tailer: LogTailer | undefined;
+  let exporter: Exporter | undefined;
   try {
     if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
     // This instance's watched files and wrap's spool, with read positions of its own.
@@ -54,6 +61,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       analytics: clickhouseAnalytics(store.ch),
     };
     const where = `store ${describeStoreLocation(location)}, audit chain ${audit.chainId}`;
+    if (sinks.size) exporter = await startExport(store, common.audit, sinks, instance);
     if (http) {
       const running = await startHttpServer(http.listen, {
         ...common,
@@ -65,6 +73,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       });
       onShutdown(async () => {
         await running.close();
+        await exporter?.stop();
         await tailer?.stop();
         await rollup.stop();
         await audit.close();
@@ -80,6 +89,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     const stop = () =>
       (stopping ??= (async () => {
         await server.close().catch(() => undefined);
+        await exporter?.stop();
         await tailer?.stop();
         await rollup.stop();
         await audit.close();
@@ -92,6 +102,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     rollup.start();
     log(`mcp-blackbox serving MCP on stdio as ${caller.id} (${caller.role}), ${where}`);
   } catch (error) {
+    await exporter?.stop();
     await tailer?.stop();
     await rollup.stop();
     await audit.close().catch(() => undefined);
@@ -99,4 +110,24 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     throw error;
   }
   await new Promise<never>(() => undefined);
+}
+
+/** Rows are sent once this much older than the server's clock: longer than an insert takes to land. */
+const EXPORT_SETTLE_MS = 10_000;
+/** A sink's lease: a standby takes over this long after its holder stopped renewing (at once after a clean stop). */
+const LEASE = { ttlMs: 30_000, settleMs: 2_000 };
+
+/**
+ * The SIEM stream from a shared store: every instance configured with a sink competes for its
+ * lease, and only the holder sends (from the sink's cursors, kept in ClickHouse); the others stand by.
+ */
+async function startExport(store: ClickHouseStore, audit: AuditLog, sinks: ReadonlyMap<string, SinkConfig>, instance: string): Promise<Exporter> {
+  const holder = `${instance}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const exporter = new Exporter(clickhouseExportStore(store.ch, { settleMs: EXPORT_SETTLE_MS }), sinks, {
+    log,
+    leases: { lease: (sink) => new Lease(store.ch, `export:${sink}`, holder, LEASE), ...LEASE },
+  });
+  await exporter.start(audit);
+  log(`export: ${[...exporter.runners].map((r) => `${r.name} (${r.sink.type}, ${r.sink.policy}, ${r.sink.streams.join('+')})`).join(', ')}: sent by whichever instance holds each sink's lease`);
+  return exporter;
 }

@@ -14,6 +14,7 @@ import { advertiseOwner, AS_HEADER, findOwner, newOwnerToken, ownerPath, type Ow
 import { quarantineReport } from './quarantine.js';
 import { alertOwnerCommands } from './alerts.js';
 import { exportReplayReport, exportStatusReport, loadExportFiles } from './export.js';
+import type { SinkConfig } from '../../export/sinks.js';
 import { Exporter } from '../../export/exporter.js';
 import { AlertEngine } from '../../alerts/engine.js';
 import { Delivery } from '../../alerts/delivery.js';
@@ -158,10 +159,14 @@ export async function startTailer(target: Store | TailSink, flags: ServeFlags): 
   return tailer;
 }
 
+/** The sinks of the --export files, or of MCP_BLACKBOX_EXPORT (comma-separated). */
+export function exportSinks(flags: ServeFlags): Map<string, SinkConfig> {
+  return loadExportFiles(flags.export ?? (process.env[ENV.export] ?? '').split(',').map((p) => p.trim()).filter(Boolean));
+}
+
 /** The SIEM stream: each sink of the --export files (or MCP_BLACKBOX_EXPORT, comma-separated) from its cursor. */
 async function startExport(store: Store, audit: AuditLog, flags: ServeFlags): Promise<Exporter> {
-  const paths = flags.export ?? (process.env[ENV.export] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
-  const sinks = loadExportFiles(paths);
+  const sinks = exportSinks(flags);
   const exporter = new Exporter(store, sinks, { log });
   store.beforeClose(() => exporter.stop());
   await exporter.start(audit);
