@@ -1,6 +1,7 @@
 import type { Channel } from '../alerts/channels.js';
 import { alertHealth } from '../store/alerts.js';
 import { exportStatus } from '../export/exporter.js';
+import type { ExportStore } from '../export/export-store.js';
 import type { SinkConfig } from '../export/sinks.js';
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -59,6 +60,8 @@ export interface HttpAppOptions {
   alertChannels?: ReadonlyMap<string, Channel>;
   /** Export sinks of serve --export FILE (export_status and /healthz report them). */
   exportSinks?: ReadonlyMap<string, SinkConfig>;
+  /** Where the sinks' cursors and status are kept, when not in the DuckDB store. */
+  exportStore?: ExportStore;
   log?: (line: string) => void;
 }
 
@@ -137,7 +140,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
       return { status: 'ok' };
     }
-    if (!store) return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites };
+    if (!store) {
+      const exports = options.exportStore ? await exportStatus(options.exportStore, options.exportSinks ?? new Map()) : [];
+      return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites, export: exports };
+    }
     const [held, alerts, exports] = await Promise.all([
       store.read((db) => heldSpanStats(db, options.clock.now())),
       store.read((db) => alertHealth(db)),
@@ -177,7 +183,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     }
     // Stateless: one server per request, bound to the verified caller, so masking and unmask
     // rights follow the token and nothing leaks between callers.
-    const server = createServer({ store: options.store, analytics: options.analytics, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log, alertChannels: options.alertChannels, exportSinks: options.exportSinks });
+    const server = createServer({ store: options.store, analytics: options.analytics, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log, alertChannels: options.alertChannels, exportSinks: options.exportSinks, exportStore: options.exportStore });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.hijack();
     reply.raw.on('close', () => {

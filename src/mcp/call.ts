@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duckdbAnalytics } from '../analytics/duckdb/index.js';
 import { AccessView } from '../access/access.js';
 import { UserInputError } from '../errors.js';
+import { duckdbExportStore } from '../export/export-store.js';
 import { ME } from './common.js';
 import type { ServerOptions } from './server.js';
 import type { ToolContext, ToolDefinition, ToolResult } from './tool.js';
@@ -27,6 +28,7 @@ export function callerScope(options: ServerOptions): CallerScope {
     tz: options.tz,
     alertChannels: options.alertChannels ?? new Map(),
     exportSinks: options.exportSinks ?? new Map(),
+    exportStore: options.exportStore ?? (store ? duckdbExportStore(store) : undefined),
   };
   return { ctx, access, callerId: options.caller.id };
 }

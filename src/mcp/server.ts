@@ -16,6 +16,7 @@ import { toolListing } from './tool-list.js';
 import type { AuditLog } from '../access/audit.js';
 import type { Channel } from '../alerts/channels.js';
 import type { SinkConfig } from '../export/sinks.js';
+import type { ExportStore } from '../export/export-store.js';
 
 export interface ServerOptions {
   /** The DuckDB store; none for a server on ClickHouse, whose questions go to `analytics`. */
@@ -32,6 +33,8 @@ export interface ServerOptions {
   alertChannels?: ReadonlyMap<string, Channel>;
   /** Export sinks of serve --export FILE, by name. */
   exportSinks?: ReadonlyMap<string, SinkConfig>;
+  /** Their cursors and status; the DuckDB store's by default. */
+  exportStore?: ExportStore;
   /** The engine the analytics read from; the DuckDB store's by default. */
   analytics?: AnalyticsBackend;
 }

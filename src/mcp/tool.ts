@@ -6,6 +6,7 @@ import type { AuditEventInput, AuditLog } from '../access/audit.js';
 import type { AuditRow } from '../store/audit-events.js';
 import type { Channel } from '../alerts/channels.js';
 import type { SinkConfig } from '../export/sinks.js';
+import type { ExportStore } from '../export/export-store.js';
 import type { AnalyticsBackend } from '../analytics/backend.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
@@ -35,6 +36,8 @@ export interface ToolContext {
   alertChannels: ReadonlyMap<string, Channel>;
   /** The export sinks (serve --export FILE), for export_status. */
   exportSinks: ReadonlyMap<string, SinkConfig>;
+  /** Where the sinks' cursors and status are kept (the DuckDB store's, or ClickHouse's). */
+  exportStore?: ExportStore;
 }
 
 /** A tool's answer: the structured object (matching its outputSchema) and a short human summary of it. */
@@ -63,8 +66,8 @@ export interface ToolDefinition<I extends ZodRawShape = ZodRawShape, O extends Z
    */
   adminOnly?: boolean;
   /**
-   * Reads or writes state only the DuckDB store keeps so far (alert rules and state, export
-   * cursors, the audit table): not offered by a server on a ClickHouse store.
+   * Reads or writes state only the DuckDB store keeps so far (alert rules and state, the audit
+   * table): not offered by a server on a ClickHouse store.
    */
   duckdbOnly?: boolean;
   /** The MCP Apps view a host that renders apps shows with the answer (apps/views.ts); the text answer is the same without it. */

@@ -89,7 +89,7 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(['usage_summary', 'who_drove_spike', 'trace_execution', 'unmask_execution', 'fleet_catalog']));
-      for (const duckdbOnly of ['list_alerts', 'create_alert_rule', 'export_status', 'audit_log']) expect(names).not.toContain(duckdbOnly);
+      for (const duckdbOnly of ['list_alerts', 'create_alert_rule', 'audit_log']) expect(names).not.toContain(duckdbOnly);
       const usage = (await client.callTool({ name: 'usage_summary', arguments: { window: '30d' } })) as CallToolResult;
       expect(usage.isError).toBeFalsy();
       expect((usage.structuredContent as { total_executions: number }).total_executions).toBeGreaterThan(50);
@@ -105,6 +105,16 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
       const executions = events().filter((e) => e.metadata.log_name === 'executions').map((e) => e.metadata.uid);
       expect(executions.sort()).toEqual([...new Set(smallFleet().map((r) => r.execution_id as string))].sort());
       expect(events().filter((e) => e.api.operation === 'audit/unmask').map((e) => e.api.request?.uid)).toEqual(['wf_ok']);
+      // export_status reads the sink's cursors and log from ClickHouse: everything sent, nothing behind
+      // (once the cursor has moved past the batch just written).
+      const exportStatus = async () => (await client.callTool({ name: 'export_status', arguments: {} })) as CallToolResult;
+      let status = await exportStatus();
+      while ((status.structuredContent as { sinks: Array<{ lag_events: number }> }).sinks[0]?.lag_events !== 0 && Date.now() < deadline) status = await exportStatus();
+      expect(status.isError, JSON.stringify(status.content)).toBeFalsy();
+      expect((status.structuredContent as { sinks: unknown[] }).sinks).toEqual([
+        expect.objectContaining({ name: 'archive', type: 'file', streams: ['executions', 'audit'], lag_events: 0, sent: events().length, last_error: null }),
+      ]);
+      expect((status.content as Array<{ text: string }>)[0]!.text).toContain(`archive (file, masked): ${events().length} sent, 0 behind`);
     } finally {
       await client.close();
     }

@@ -13,6 +13,7 @@ import { exportSinks, httpCallers, onShutdown, startTailer, stdioCaller, type Se
 import { Exporter } from '../../export/exporter.js';
 import type { SinkConfig } from '../../export/sinks.js';
 import { clickhouseExportStore } from '../../store/clickhouse/export.js';
+import type { ExportStore } from '../../export/export-store.js';
 import { Lease } from '../../store/clickhouse/lease.js';
 import { clickhouseTailSink } from '../../store/clickhouse/checkpoints.js';
 import type { LogTailer } from '../../ingest/tailer.js';
@@ -59,9 +60,11 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       access: { redactSecrets: config.redactSecrets },
       tz: config.tz,
       analytics: clickhouseAnalytics(store.ch),
+      exportSinks: sinks,
+      exportStore: clickhouseExportStore(store.ch, { settleMs: EXPORT_SETTLE_MS }),
     };
     const where = `store ${describeStoreLocation(location)}, audit chain ${audit.chainId}`;
-    if (sinks.size) exporter = await startExport(store, common.audit, sinks, instance);
+    if (sinks.size) exporter = await startExport(common.exportStore, store, common.audit, sinks, instance);
     if (http) {
       const running = await startHttpServer(http.listen, {
         ...common,
@@ -121,9 +124,9 @@ const LEASE = { ttlMs: 30_000, settleMs: 2_000 };
  * The SIEM stream from a shared store: every instance configured with a sink competes for its
  * lease, and only the holder sends (from the sink's cursors, kept in ClickHouse); the others stand by.
  */
-async function startExport(store: ClickHouseStore, audit: AuditLog, sinks: ReadonlyMap<string, SinkConfig>, instance: string): Promise<Exporter> {
+async function startExport(exportStore: ExportStore, store: ClickHouseStore, audit: AuditLog, sinks: ReadonlyMap<string, SinkConfig>, instance: string): Promise<Exporter> {
   const holder = `${instance}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-  const exporter = new Exporter(clickhouseExportStore(store.ch, { settleMs: EXPORT_SETTLE_MS }), sinks, {
+  const exporter = new Exporter(exportStore, sinks, {
     log,
     leases: { lease: (sink) => new Lease(store.ch, `export:${sink}`, holder, LEASE), ...LEASE },
   });
