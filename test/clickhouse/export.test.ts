@@ -12,7 +12,12 @@ import { ClickHouseAuditStorage } from '../../src/store/clickhouse/audit.js';
 import { clickhouseExportStore } from '../../src/store/clickhouse/export.js';
 import { Lease } from '../../src/store/clickhouse/lease.js';
 import { migrateClickHouse } from '../../src/store/clickhouse/schema.js';
-import { openTestStore, record, TEST_NOW } from '../helpers.js';
+import { openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const CLI = join(process.cwd(), 'dist/cli/main.js');
 import { openClickHouseTestStore } from './helpers.js';
 
 const closers: Array<() => Promise<void>> = [];
@@ -145,6 +150,16 @@ describe('export from a ClickHouse store', () => {
       expect(links.map((l) => l.seq)).toEqual([1, 2]);
       expect(links[1]!.prev_hash).toBe(links[0]!.hash);
     }
+    // A SIEM checks each chain from the export alone; an event changed on the way breaks its chain only.
+    const file = join(tempDir(), 'siem.ndjson');
+    writeFileSync(file, auditHec.events.map((e) => JSON.stringify(e)).join('\n'));
+    const verified = spawnSync(process.execPath, [CLI, 'audit', 'verify', '--from-export', file], { encoding: 'utf8' });
+    expect(verified.status, verified.stderr).toBe(0);
+    expect(verified.stdout).toBe('exported audit chains OK: 2 chain(s), one per instance\n  host-a: OK, events 1 to 2 (2)\n  host-b: OK, events 1 to 2 (2)\n');
+    writeFileSync(file, auditHec.events.map((e) => JSON.stringify(e).replaceAll('INC-1 again', 'INC-1 nothing to see')).join('\n'));
+    const tampered = spawnSync(process.execPath, [CLI, 'audit', 'verify', '--from-export', file], { encoding: 'utf8' });
+    expect(tampered.status).toBe(1);
+    expect(tampered.stdout).toBe('exported audit chains BROKEN: 2 chain(s), one per instance\n  host-a: OK, events 1 to 2 (2)\n  host-b: BROKEN at event 2: event 2 does not match its hash: it was changed (or the chain is an HMAC: set MCP_BLACKBOX_AUDIT_KEY)\n');
     // A sink that asks for the alert stream is refused: alerts live in DuckDB stores. One that names no streams takes both.
     expect(() => new SinkRunner(chExport, 'alerts', parseSink('alerts', { type: 'hec', url: auditHec.url, token: 't', streams: ['executions', 'alerts'] }))).toThrow(
       'export sink alerts: this store keeps no alerts stream (it keeps executions, audit); remove it from the sink\'s streams.',

@@ -56,15 +56,19 @@ export async function exportCommand(flags: CommonFlags & { sink: string; from: s
   return out.code;
 }
 
-/** The audit rows of an export: NDJSON of events as the file sink writes them, or HEC's {"event": ...} lines. */
-function auditRowsOf(path: string): { rows: AuditRow[]; lines: number; unreadable: number } {
-  const rows: AuditRow[] = [];
+/**
+ * The audit rows of an export, by chain: NDJSON of events as the file sink writes them, or HEC's
+ * {"event": ...} lines. A DuckDB store's events have one chain (named ''); a ClickHouse store's
+ * name the instance's chain they belong to (`chain.id`), which the hash does not cover.
+ */
+function auditRowsOf(path: string): { chains: Map<string, AuditRow[]>; lines: number; unreadable: number } {
+  const chains = new Map<string, AuditRow[]>();
   let lines = 0;
   let unreadable = 0;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     lines++;
-    let value: { event?: unknown; metadata?: { log_name?: string }; mcp?: { chain?: AuditRow } };
+    let value: { event?: unknown; metadata?: { log_name?: string }; mcp?: { chain?: AuditRow & { id?: string } } };
     try {
       value = JSON.parse(line);
     } catch {
@@ -72,15 +76,19 @@ function auditRowsOf(path: string): { rows: AuditRow[]; lines: number; unreadabl
       continue;
     }
     const event = (value.event && typeof value.event === 'object' && 'class_uid' in value.event ? value.event : value) as typeof value;
-    if (event.metadata?.log_name === 'audit' && event.mcp?.chain) rows.push(event.mcp.chain);
+    if (event.metadata?.log_name === 'audit' && event.mcp?.chain) {
+      const { id = '', ...row } = event.mcp.chain;
+      chains.set(id, [...(chains.get(id) ?? []), row]);
+    }
   }
-  return { rows, lines, unreadable };
+  return { chains, lines, unreadable };
 }
 
 export async function auditVerifyExportCommand(file: string, flags: { json?: boolean }): Promise<number> {
   const key = process.env.MCP_BLACKBOX_AUDIT_KEY || undefined;
-  const { rows, lines, unreadable } = auditRowsOf(resolve(file));
-  const result = verifyExportedChain(rows, key);
+  const { chains, lines, unreadable } = auditRowsOf(resolve(file));
+  if ([...chains.keys()].some(Boolean)) return verifyExportedChains(chains, { file, lines, unreadable, key, json: flags.json });
+  const result = verifyExportedChain(chains.get('') ?? [], key);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ ...result, lines, unreadable_lines: unreadable }, null, 2)}\n`);
   } else if (result.events === 0) {
@@ -96,4 +104,21 @@ export async function auditVerifyExportCommand(file: string, flags: { json?: boo
     process.stdout.write(`exported audit chain BROKEN at event ${result.first_broken_seq}: ${result.problem}\n`);
   }
   return result.ok ? EXIT_OK : EXIT_PARTIAL;
+}
+
+/** An export of a ClickHouse store: each instance's chain verified on its own. */
+function verifyExportedChains(chains: Map<string, AuditRow[]>, o: { file: string; lines: number; unreadable: number; key?: string; json?: boolean }): number {
+  const results = [...chains].sort(([a], [b]) => a.localeCompare(b)).map(([chain, rows]) => ({ chain, ...verifyExportedChain(rows, o.key) }));
+  const ok = results.every((r) => r.ok);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ ok, chains: results, lines: o.lines, unreadable_lines: o.unreadable }, null, 2)}\n`);
+  } else {
+    const lines = results.map((r) =>
+      r.ok
+        ? `  ${r.chain}: OK, events ${r.first_seq} to ${r.last_seq} (${r.events})${r.first_seq !== 1 ? `; starts at event ${r.first_seq}, its link to the one before not checked` : ''}${r.duplicates ? `; ${r.duplicates} duplicate(s), identical` : ''}${r.redacted ? `; ${r.redacted} redacted by the export policy (links verify, content cannot)` : ''}`
+        : `  ${r.chain}: BROKEN at event ${r.first_broken_seq}: ${r.problem}`,
+    );
+    process.stdout.write(`exported audit chains ${ok ? 'OK' : 'BROKEN'}: ${results.length} chain(s), one per instance\n${lines.join('\n')}\n`);
+  }
+  return ok ? EXIT_OK : EXIT_PARTIAL;
 }
