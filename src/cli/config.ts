@@ -126,7 +126,7 @@ export function resolveConfig(flags: CommonFlags, env: NodeJS.ProcessEnv, option
   const store: StoreLocation = storeText !== undefined ? parseStoreLocation(storeText) : { engine: 'duckdb', path: resolve(db ?? DEFAULT_DB) };
   if (store.engine !== 'duckdb' && !options.clickhouse) {
     throw new UserInputError(
-      `${describeStoreLocation(store)} (from ${flags.store !== undefined ? '--store' : ENV.store}) is a ClickHouse store; this command works on a DuckDB file only so far (ingest and migrate take ClickHouse). Give --db, or unset ${ENV.store}.`,
+      `${describeStoreLocation(store)} (from ${flags.store !== undefined ? '--store' : ENV.store}) is a ClickHouse store; this command works on a DuckDB file only so far (ingest, serve, export, audit verify and migrate take ClickHouse). Give --db, or unset ${ENV.store}.`,
     );
   }
   return {

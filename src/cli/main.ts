@@ -123,6 +123,7 @@ program
   .option('--to <time>', 'RFC 3339 end (exclusive; default now)')
   .option('--export <file...>', 'export files naming the sink, when no server holds it')
   .addOption(dbOption())
+  .addOption(storeOption())
   .action(run(async (flags) => (await import('./commands/export.js')).exportCommand(flags)));
 
 program

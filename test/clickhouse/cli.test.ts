@@ -28,6 +28,13 @@ describe('the CLI on a ClickHouse store (chdb)', () => {
     };
     expect(strip(house.stdout)).toEqual(strip(duck.stdout));
     expect(strip(house.stdout)).toMatchObject({ inserted: 2, duplicates: 2, quarantined: { invalid_json: 1, 'invalid_value:status': 1 } });
+    // A past range sent again from the shared store, through a sink of a local export file.
+    writeFileSync(join(dir, 'export.json'), JSON.stringify({ sinks: { backfill: { type: 'file', dir: join(dir, 'backfill'), streams: ['executions'] } } }));
+    const replayed = cli('export', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--sink', 'backfill', '--export', join(dir, 'export.json'), '--from', '2026-10-30T00:00:00Z', '--to', '2026-10-31T00:00:00Z');
+    expect(replayed.status, replayed.stderr).toBe(0);
+    expect(replayed.stdout).toBe("export backfill: sent 2 event(s) of 2026-10-30T00:00:00.000Z .. 2026-10-31T00:00:00.000Z (file, policy masked); the sink's cursor was not moved.\n");
+    const backfilled = readFileSync(join(dir, 'backfill', 'mcp-blackbox.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { metadata: { uid: string }; mcp: { status: string } });
+    expect(backfilled.map((e) => [e.metadata.uid, e.mcp.status])).toEqual([['e1', 'succeeded'], ['e3', 'succeeded']]);
 
     const migrated = cli('migrate', '--from', join(dir, 'x.duckdb'), '--to', `chdb:${join(dir, 'ch2')}/fleet`);
     expect(migrated.status, migrated.stderr).toBe(0);

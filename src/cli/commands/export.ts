@@ -8,6 +8,11 @@ import { exportStatus, loadExportFile, replay } from '../../export/exporter.js';
 import type { SinkConfig } from '../../export/sinks.js';
 import { parseSink } from '../../export/sinks.js';
 import type { Store } from '../../store/store.js';
+import type { ExportStore } from '../../export/export-store.js';
+import { clickhouseExportStore } from '../../store/clickhouse/export.js';
+import { ClickHouseStore } from '../../store/clickhouse/store.js';
+import type { StoreLocation } from '../../store/store-url.js';
+import type { Config } from '../config.js';
 import { resolveConfig, type CommonFlags } from '../config.js';
 import { EXIT_OK, EXIT_PARTIAL } from '../exit-codes.js';
 import { onStoreOrOwner, type CommandOutput } from '../owner.js';
@@ -25,7 +30,7 @@ export function loadExportFiles(paths: readonly string[], env: NodeJS.ProcessEnv
 }
 
 /** `export --sink NAME --from T`: a past range sent again, in the process that holds the sink (the owner's, or this one's). */
-export async function exportReplayReport(store: Store, sinks: ReadonlyMap<string, SinkConfig>, args: Record<string, unknown>): Promise<CommandOutput> {
+export async function exportReplayReport(store: Store | ExportStore, sinks: ReadonlyMap<string, SinkConfig>, args: Record<string, unknown>): Promise<CommandOutput> {
   const name = String(args.sink ?? '');
   const sink = args.config ? parseSink(name, args.config) : sinks.get(name);
   if (!sink) throw new UserInputError(`no sink is named ${JSON.stringify(name)}; ${sinks.size ? `the sinks are ${[...sinks.keys()].join(', ')}` : 'none is configured (serve --export FILE, or pass --export FILE here)'}.`);
@@ -47,11 +52,16 @@ export async function exportStatusReport(store: Store, sinks: ReadonlyMap<string
 }
 
 export async function exportCommand(flags: CommonFlags & { sink: string; from: string; to?: string; export?: string[] }): Promise<number> {
-  const config = resolveConfig(flags, process.env);
+  const config = resolveConfig(flags, process.env, { clickhouse: true });
   // A sink named in a local --export file travels with the request (its env: secrets read here).
   const local = flags.export?.length ? loadExportFiles(flags.export) : new Map<string, SinkConfig>();
   const args = { sink: flags.sink, from: flags.from, to: flags.to, ...(local.has(flags.sink) ? { config: local.get(flags.sink) } : {}) };
-  const out = await onStoreOrOwner(config, 'export-replay', args, (store) => exportReplayReport(store, local, args));
+  const location = config.store;
+  // A shared ClickHouse store is read from here: no instance owns it, and a replay moves no cursor.
+  const out =
+    location.engine !== 'duckdb'
+      ? await withClickHouse(location, config, (store) => exportReplayReport(clickhouseExportStore(store.ch, { settleMs: 0 }), local, args))
+      : await onStoreOrOwner(config, 'export-replay', args, (store) => exportReplayReport(store, local, args));
   process.stdout.write(out.text);
   return out.code;
 }
@@ -121,4 +131,13 @@ function verifyExportedChains(chains: Map<string, AuditRow[]>, o: { file: string
     process.stdout.write(`exported audit chains ${ok ? 'OK' : 'BROKEN'}: ${results.length} chain(s), one per instance\n${lines.join('\n')}\n`);
   }
   return ok ? EXIT_OK : EXIT_PARTIAL;
+}
+
+async function withClickHouse<T>(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }, config: Config, task: (store: ClickHouseStore) => Promise<T>): Promise<T> {
+  const store = await ClickHouseStore.open(location, config.clock);
+  try {
+    return await task(store);
+  } finally {
+    await store.close();
+  }
 }
