@@ -77,7 +77,8 @@ export class Lease {
     if (this.heldTerm && !this.held()) this.heldTerm = undefined;
     if (this.heldTerm) {
       const { term, deadline } = this.heldTerm;
-      if (deadline - monotonic() > this.options.ttlMs / 2) return { status: 'held', term, until: deadline };
+      // Renewed at every tick after the first third of the term: a renewal that fails leaves time for another.
+      if (deadline - monotonic() > (this.options.ttlMs * 2) / 3) return { status: 'held', term, until: deadline };
       const sentAt = monotonic();
       await this.insert(term, 'hold');
       if (monotonic() < deadline) {
