@@ -193,7 +193,8 @@ describe('export from a ClickHouse store', () => {
     const instance = (holder: string) => {
       const exporter = new Exporter(clickhouseExportStore(ch.ch, { settleMs: 200 }), sinks, {
         pollMs: 50,
-        leases: { lease: (sink) => new Lease(ch.ch, `export:${sink}`, `${holder}:${sink}`, { ttlMs: 2_000, settleMs: 200 }), ttlMs: 2_000, settleMs: 200 },
+        // A long term: a handover here is a clean stop's release, never a term lost to a slow tick.
+        leases: { lease: (sink) => new Lease(ch.ch, `export:${sink}`, `${holder}:${sink}`, { ttlMs: 6_000, settleMs: 200 }), ttlMs: 6_000, settleMs: 200 },
       });
       return exporter;
     };
