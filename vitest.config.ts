@@ -8,9 +8,9 @@ export default defineConfig({
     globalSetup: ['test/setup/system-packages.ts'],
     // DuckDB is a native addon: separate processes isolate it better than worker threads.
     pool: 'forks',
-    // At least two test files at a time, also on two cores, where vitest would leave one core free:
-    // the tests spend most of their time waiting on DuckDB, child processes and sockets.
-    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // At least three test files at a time, also on two cores, where vitest would leave one core free:
+    // the tests spend most of their time waiting on DuckDB, child processes, sockets and timers.
+    maxWorkers: Math.max(3, availableParallelism() - 1),
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // A serve started by a test reads the default spool of wrap: never the machine's own.
