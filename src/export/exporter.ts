@@ -3,8 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import type { AuditLog } from '../access/audit.js';
 import { UserInputError } from '../errors.js';
 import { describeReceiverFailure } from '../receiver-errors.js';
-import type { Lease } from '../store/clickhouse/lease.js';
-import { LeaseKeeper } from '../store/clickhouse/lease.js';
+import { LeaseKeeper, type Lease } from '../store/lease.js';
 import type { Position, Stream } from '../store/export.js';
 import type { Store } from '../store/store.js';
 import { exportStoreOf, sinkOnStore, type ExportStore, type Page } from './export-store.js';
@@ -114,7 +113,7 @@ export interface ExporterOptions {
    * On a store several instances share: each sink runs only on the instance that holds its
    * lease (one per sink name), and only while it holds it; the others stand by.
    */
-  leases?: { lease(sink: string): Lease; ttlMs: number; settleMs: number };
+  lease?: (sink: string) => Lease;
 }
 
 /**
@@ -177,6 +176,7 @@ export class SinkRunner {
       // Rows read and all skipped (on ClickHouse, versions a stored one outranks) still move the cursor.
       if (batch.events.length === 0 && batch.positions.size === 0) return sent;
       if (batch.events.length) {
+        if (!this.mayAct()) return sent;
         this.sender ??= createSender(this.name, this.sink);
         await this.sender.send(batch.events);
       }
@@ -227,15 +227,14 @@ export class Exporter {
 
   private readonly pacer = new ExportPacer();
 
-  constructor(store: Store | ExportStore, readonly sinks: ReadonlyMap<string, SinkConfig>, private readonly options: ExporterOptions = {}) {
+  constructor(store: Store | ExportStore, readonly sinks: ReadonlyMap<string, SinkConfig>, options: ExporterOptions = {}) {
     this.store = exportStoreOf(store);
     const cache = new EventCache();
     this.pacer.sinks = Math.max(1, sinks.size);
-    const leases = options.leases;
     this.runners = [...sinks].map(([name, sink]) => {
-      const lease = leases?.lease(name);
+      const lease = options.lease?.(name);
       const runner = new SinkRunner(this.store, name, sink, options, cache, this.pacer, lease ? () => lease.held() : undefined);
-      if (lease) this.keepers.push(new LeaseKeeper(lease, runner, { ttlMs: leases!.ttlMs, settleMs: leases!.settleMs, log: options.log }));
+      if (lease) this.keepers.push(new LeaseKeeper(lease, runner, { log: options.log }));
       return runner;
     });
   }

@@ -10,7 +10,7 @@ import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromRecords } from '../../src/ingest/lines.js';
 import { ClickHouseAuditStorage } from '../../src/store/clickhouse/audit.js';
 import { clickhouseExportStore } from '../../src/store/clickhouse/export.js';
-import { Lease } from '../../src/store/clickhouse/lease.js';
+import { ClickHouseLease } from '../../src/store/clickhouse/lease.js';
 import { migrateClickHouse } from '../../src/store/clickhouse/schema.js';
 import { openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
 import { spawnSync } from 'node:child_process';
@@ -194,7 +194,7 @@ describe('export from a ClickHouse store', () => {
       const exporter = new Exporter(clickhouseExportStore(ch.ch, { settleMs: 200 }), sinks, {
         pollMs: 50,
         // A long term: a handover here is a clean stop's release, never a term lost to a slow tick.
-        leases: { lease: (sink) => new Lease(ch.ch, `export:${sink}`, `${holder}:${sink}`, { ttlMs: 6_000, settleMs: 200 }), ttlMs: 6_000, settleMs: 200 },
+        lease: (sink) => new ClickHouseLease(ch.ch, `export:${sink}`, `${holder}:${sink}`, { ttlMs: 6_000, settleMs: 200 }),
       });
       return exporter;
     };

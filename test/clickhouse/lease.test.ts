@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { Lease, type LeaseState } from '../../src/store/clickhouse/lease.js';
+import { ClickHouseLease } from '../../src/store/clickhouse/lease.js';
+import type { LeaseState } from '../../src/store/lease.js';
 import type { ClickHouseStore } from '../../src/store/clickhouse/store.js';
 import { TEST_NOW } from '../helpers.js';
 import { openClickHouseTestStore } from './helpers.js';
@@ -9,7 +10,7 @@ import { openClickHouseTestStore } from './helpers.js';
 const OPTIONS = { ttlMs: 2_000, settleMs: 300 };
 
 /** Ticks every lease until one holds (the others then stand by), at most `rounds` rounds of settleMs. */
-async function contend(leases: Lease[], rounds = 20): Promise<LeaseState[]> {
+async function contend(leases: ClickHouseLease[], rounds = 20): Promise<LeaseState[]> {
   for (let i = 0; i < rounds; i++) {
     const states = await Promise.all(leases.map((l) => l.tick()));
     if (states.some((s) => s.status === 'held')) return states;
@@ -18,7 +19,7 @@ async function contend(leases: Lease[], rounds = 20): Promise<LeaseState[]> {
   throw new Error('no instance came to hold the lease');
 }
 
-const holders = (leases: Lease[]) => leases.filter((l) => l.held()).map((l) => l.holder);
+const holders = (leases: ClickHouseLease[]) => leases.filter((l) => l.held()).map((l) => l.holder);
 
 async function rows(store: ClickHouseStore): Promise<Array<{ term: number; kind: string; holder: string }>> {
   return store.ch.all(`SELECT term, kind, holder FROM ${store.ch.t('leases')} ORDER BY at`);
@@ -29,7 +30,7 @@ describe('a lease on ClickHouse: one instance at a time', () => {
     const store = await openClickHouseTestStore(TEST_NOW);
     // A longer term here: a tick slowed by a loaded machine must not cost the holder its term.
     const long = { ...OPTIONS, ttlMs: 3_000 };
-    const leases = ['a', 'b', 'c'].map((h) => new Lease(store.ch, 'export:siem', h, long));
+    const leases = ['a', 'b', 'c'].map((h) => new ClickHouseLease(store.ch, 'export:siem', h, long));
     const states = await contend(leases);
     expect(holders(leases)).toHaveLength(1);
     const winner = leases.find((l) => l.held())!;
@@ -52,7 +53,7 @@ describe('a lease on ClickHouse: one instance at a time', () => {
 
   it('when the holder stops renewing (a crash), it stops counting on the lease before another instance takes the next term', async () => {
     const store = await openClickHouseTestStore(TEST_NOW);
-    const [a, b] = ['a', 'b'].map((h) => new Lease(store.ch, 'export:siem', h, OPTIONS)) as [Lease, Lease];
+    const [a, b] = ['a', 'b'].map((h) => new ClickHouseLease(store.ch, 'export:siem', h, OPTIONS)) as [ClickHouseLease, ClickHouseLease];
     await contend([a]);
     expect(a.held()).toBe(true);
     // a stops ticking. b stands by until a's term has expired, and a has given up first.
@@ -80,7 +81,7 @@ describe('a lease on ClickHouse: one instance at a time', () => {
 
   it('a holder that releases the lease hands it over without waiting for the expiry', async () => {
     const store = await openClickHouseTestStore(TEST_NOW);
-    const [a, b] = ['a', 'b'].map((h) => new Lease(store.ch, 'export:siem', h, { ...OPTIONS, ttlMs: 60_000 })) as [Lease, Lease];
+    const [a, b] = ['a', 'b'].map((h) => new ClickHouseLease(store.ch, 'export:siem', h, { ...OPTIONS, ttlMs: 60_000 })) as [ClickHouseLease, ClickHouseLease];
     await contend([a]);
     expect(await b.tick()).toMatchObject({ status: 'standby', holder: 'a' });
     await a.release();
@@ -90,7 +91,7 @@ describe('a lease on ClickHouse: one instance at a time', () => {
     expect(state[0]).toMatchObject({ status: 'held', term: 2 });
     expect(Date.now() - started).toBeLessThan(10_000);
     // Each lease is its own: another sink's lease is free.
-    const other = new Lease(store.ch, 'export:archive', 'a', OPTIONS);
+    const other = new ClickHouseLease(store.ch, 'export:archive', 'a', OPTIONS);
     expect((await contend([other]))[0]).toMatchObject({ status: 'held', term: 1 });
   });
 
@@ -98,7 +99,7 @@ describe('a lease on ClickHouse: one instance at a time', () => {
     const store = await openClickHouseTestStore(TEST_NOW);
     // A bidder that died right after its bid.
     await store.ch.command(`INSERT INTO ${store.ch.t('leases')} (name, term, holder, kind) VALUES ('export:siem', 1, 'ghost', 'bid')`);
-    const b = new Lease(store.ch, 'export:siem', 'b', OPTIONS);
+    const b = new ClickHouseLease(store.ch, 'export:siem', 'b', OPTIONS);
     const started = Date.now();
     expect(await b.tick()).toMatchObject({ status: 'standby', term: 1, holder: 'ghost' });
     const states = await contend([b], 40);

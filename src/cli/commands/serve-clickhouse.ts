@@ -14,7 +14,7 @@ import { Exporter } from '../../export/exporter.js';
 import type { SinkConfig } from '../../export/sinks.js';
 import { clickhouseExportStore } from '../../store/clickhouse/export.js';
 import type { ExportStore } from '../../export/export-store.js';
-import { Lease } from '../../store/clickhouse/lease.js';
+import { ClickHouseLease } from '../../store/clickhouse/lease.js';
 import { clickhouseTailSink } from '../../store/clickhouse/checkpoints.js';
 import type { LogTailer } from '../../ingest/tailer.js';
 import { hostname } from 'node:os';
@@ -128,7 +128,7 @@ async function startExport(exportStore: ExportStore, store: ClickHouseStore, aud
   const holder = `${instance}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const exporter = new Exporter(exportStore, sinks, {
     log,
-    leases: { lease: (sink) => new Lease(store.ch, `export:${sink}`, holder, LEASE), ...LEASE },
+    lease: (sink) => new ClickHouseLease(store.ch, `export:${sink}`, holder, LEASE),
   });
   await exporter.start(audit);
   log(`export: ${[...exporter.runners].map((r) => `${r.name} (${r.sink.type}, ${r.sink.policy}, ${r.sink.streams.join('+')})`).join(', ')}: sent by whichever instance holds each sink's lease`);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Lease, LeaseState } from '../lease.js';
 import type { ClickHouseDb } from './client.js';
 
 /**
@@ -35,11 +36,6 @@ export interface LeaseOptions {
   marginMs?: number;
 }
 
-export type LeaseState =
-  | { status: 'held'; term: number; until: number }
-  | { status: 'standby'; term: number; holder: string | null }
-  | { status: 'bidding'; term: number };
-
 interface TermRow {
   kind: 'bid' | 'hold';
   holder: string;
@@ -50,10 +46,11 @@ interface TermRow {
 /** Local time in ms, never set back (a wall clock may be). */
 const monotonic = () => performance.now();
 
-export class Lease {
+export class ClickHouseLease implements Lease {
   private heldTerm: { term: number; deadline: number } | undefined;
   private bid: { term: number; sentAt: number; confirmedAt: number } | undefined;
   private readonly marginMs: number;
+  readonly timing: { ttlMs: number; settleMs: number };
 
   constructor(
     private readonly ch: ClickHouseDb,
@@ -61,18 +58,15 @@ export class Lease {
     readonly holder = `${name}:${process.pid}:${randomBytes(4).toString('hex')}`,
     private readonly options: LeaseOptions,
   ) {
+    this.timing = { ttlMs: options.ttlMs, settleMs: options.settleMs };
     this.marginMs = options.marginMs ?? Math.floor(options.ttlMs / 10);
   }
 
-  /** Whether this instance may act for the lease now. Ask before every act it guards. */
   held(): boolean {
     return this.heldTerm !== undefined && monotonic() < this.heldTerm.deadline;
   }
 
-  /**
-   * One step: renews the term this instance holds, or bids, claims or stands by. Call it at
-   * least every ttlMs / 3 (and settleMs after a bid); it returns where this instance stands.
-   */
+  /** Call it at least every ttlMs / 3, and settleMs after a bid. */
   async tick(): Promise<LeaseState> {
     if (this.heldTerm && !this.held()) this.heldTerm = undefined;
     if (this.heldTerm) {
@@ -117,7 +111,6 @@ export class Lease {
     return { status: 'standby', term, holder: first.holder };
   }
 
-  /** Ends this instance's term now, so a standby takes over without waiting for the expiry. */
   async release(): Promise<void> {
     const held = this.heldTerm;
     this.heldTerm = undefined;
@@ -155,66 +148,5 @@ export class Lease {
       return { term: 0, rows: [], nowUs: now!.now_us };
     }
     return { term: rows[0]!.term, rows, nowUs: rows[0]!.now_us };
-  }
-}
-
-/**
- * Keeps a lease: ticks it on a timer, and starts the work it guards when this instance comes to
- * hold it, stops it when the instance stops holding it (or the keeper stops, releasing it).
- */
-export class LeaseKeeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private active = false;
-  private stopped = false;
-
-  constructor(
-    readonly lease: Lease,
-    private readonly work: { start(): void | Promise<void>; stop(): Promise<void> },
-    private readonly options: { ttlMs: number; settleMs: number; log?: (line: string) => void },
-  ) {}
-
-  start(): void {
-    this.schedule(0);
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.step().finally(() => (this.running = undefined));
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async step(): Promise<void> {
-    let next = Math.floor(this.options.ttlMs / 3);
-    try {
-      const state = await this.lease.tick();
-      if (state.status === 'bidding') next = this.options.settleMs;
-      if (state.status === 'held' && !this.active && !this.stopped) {
-        this.active = true;
-        this.options.log?.(`lease ${this.lease.name}: held by this instance (term ${state.term})`);
-        await this.work.start();
-      }
-    } catch (error) {
-      this.options.log?.(`lease ${this.lease.name}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    if (this.active && !this.lease.held()) {
-      this.active = false;
-      this.options.log?.(`lease ${this.lease.name}: no longer held by this instance; standing by`);
-      await this.work.stop();
-    }
-    this.schedule(next);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-    if (this.active) {
-      this.active = false;
-      await this.work.stop();
-    }
-    await this.lease.release().catch(() => undefined);
   }
 }
