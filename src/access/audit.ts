@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { allAuditEvents, appendAuditEvents, auditTableExists, lastAuditEvent, type AuditRow } from '../store/audit-events.js';
+import { allAuditEvents, appendAuditEvents, auditTableExists, lastAuditEvent, queryAuditEvents, type AuditQuery, type AuditQueryResult, type AuditRow } from '../store/audit-events.js';
 import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Caller } from './caller.js';
@@ -64,6 +64,8 @@ export interface AuditStorage {
   append(build: (last: AuditRow | undefined) => AuditRow[], stored: (rows: AuditRow[]) => void): Promise<AuditRow[]>;
   /** Every chain's events in order by seq, by chain id; undefined when the table is gone. */
   chains(): Promise<Map<string, AuditRow[]> | undefined>;
+  /** The events of a time range and filters, newest first (each with its chain, where there are several), and how many match. */
+  query(q: AuditQuery): Promise<AuditQueryResult>;
   /** Runs before the store closes (held-back events are committed). */
   beforeClose(hook: () => Promise<void>): void;
 }
@@ -82,6 +84,7 @@ export function duckdbAuditStorage(store: Store): AuditStorage {
       const rows = await store.read(async (db) => ((await auditTableExists(db)) ? allAuditEvents(db) : undefined));
       return rows && new Map([['', rows]]);
     },
+    query: (q) => store.read((db) => queryAuditEvents(db, q)),
     beforeClose: (hook) => store.beforeClose(hook),
   };
 }
@@ -233,6 +236,30 @@ export class AuditLog {
       mirror = read.rows;
     }
     return verifyChain(rows, { key: this.options.key, mirror, mirrorPath, requireMirror: Boolean(mirrorPath) });
+  }
+
+  /** The events of a time range and filters, newest first. */
+  query(q: AuditQuery): Promise<AuditQueryResult> {
+    return this.storage.query(q);
+  }
+
+  /**
+   * Every chain verified (a store that keeps one per instance has several), as one verdict: OK
+   * when each is; else the first broken chain's event and problem, the chain named.
+   */
+  async verifyAll(): Promise<ChainVerification & { chains: number }> {
+    const chains = await this.storage.chains();
+    if (!chains || chains.has('')) return { ...(await this.verify()), chains: 1 };
+    const results = await verifyChains(this.storage, { key: this.options.key });
+    const broken = results.find((r) => !r.ok);
+    return {
+      ...emptyVerification(this.options.key, undefined),
+      ok: !broken,
+      events: results.reduce((n, r) => n + r.events, 0),
+      first_broken_seq: broken?.first_broken_seq ?? null,
+      problem: broken ? `chain ${broken.chain}: ${broken.problem}` : null,
+      chains: results.length,
+    };
   }
 }
 

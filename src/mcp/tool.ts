@@ -66,8 +66,8 @@ export interface ToolDefinition<I extends ZodRawShape = ZodRawShape, O extends Z
    */
   adminOnly?: boolean;
   /**
-   * Reads or writes state only the DuckDB store keeps so far (alert rules and state, the audit
-   * table): not offered by a server on a ClickHouse store.
+   * Reads or writes state only the DuckDB store keeps so far (alert rules and state): not offered
+   * by a server on a ClickHouse store.
    */
   duckdbOnly?: boolean;
   /** The MCP Apps view a host that renders apps shows with the answer (apps/views.ts); the text answer is the same without it. */

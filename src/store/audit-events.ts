@@ -54,7 +54,15 @@ export interface AuditQuery {
   limit: number;
 }
 
-export async function queryAuditEvents(db: Db, q: AuditQuery): Promise<{ total: number; first: string | null; last: string | null; rows: AuditRow[] }> {
+/** A query's events, newest first; `chain_id` names each one's chain where a store keeps several. */
+export interface AuditQueryResult {
+  total: number;
+  first: string | null;
+  last: string | null;
+  rows: Array<AuditRow & { chain_id?: string }>;
+}
+
+export async function queryAuditEvents(db: Db, q: AuditQuery): Promise<AuditQueryResult> {
   const params: Record<string, string | number> = { from: q.from, to: q.to, limit: q.limit };
   const where = ['occurred_at >= CAST($from AS TIMESTAMP)', 'occurred_at < CAST($to AS TIMESTAMP)'];
   for (const key of ['actor', 'action', 'target'] as const) {

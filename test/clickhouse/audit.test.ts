@@ -30,11 +30,24 @@ describe('the audit log on a shared ClickHouse store: a chain per instance', () 
     // Without the key, an HMAC chain does not verify: a forger needs the key, not just the database.
     expect((await verifyChains(storageA)).every((c) => !c.ok)).toBe(true);
 
+    // The audit_log tool's reading: newest first across both chains, filtered, each event naming its chain.
+    const found = await a.query({ from: '2000-01-01 00:00:00', to: '9999-01-01 00:00:00', action: 'unmask', limit: 15 });
+    expect(found.total).toBe(20);
+    expect(found.rows).toHaveLength(15);
+    expect(new Set(found.rows.map((r) => r.chain_id))).toEqual(new Set(['instance-a', 'instance-b']));
+    expect(found.rows.map((r) => r.at)).toEqual([...found.rows.map((r) => r.at)].sort().reverse());
+    expect((await a.query({ from: '2000-01-01 00:00:00', to: '9999-01-01 00:00:00', target: 'ex_viewed', limit: 5 })).rows).toEqual([
+      expect.objectContaining({ chain_id: 'instance-a', seq: 11, action: 'view_execution', actor: 'u_admin' }),
+    ]);
+    expect(await a.verifyAll()).toMatchObject({ ok: true, chains: 2, events: 21, problem: null });
+
     // An edited reason breaks its own chain at that event; the other chain still verifies.
     await first.ch.command(`ALTER TABLE ${first.ch.t('audit_events')} UPDATE reason = 'nothing to see' WHERE chain_id = 'instance-b' AND seq = 4 SETTINGS mutations_sync = 2`);
     let after = await verifyChains(storageA, { key });
     expect(after.find((c) => c.chain === 'instance-b')).toMatchObject({ ok: false, first_broken_seq: 4 });
     expect(after.find((c) => c.chain === 'instance-a')?.ok).toBe(true);
+    // audit_log's verdict names the broken chain.
+    expect(await b.verifyAll()).toMatchObject({ ok: false, chains: 2, first_broken_seq: 4, problem: expect.stringMatching(/^chain instance-b: event 4 was modified/) });
     // A deleted event is a gap.
     await first.ch.command(`ALTER TABLE ${first.ch.t('audit_events')} DELETE WHERE chain_id = 'instance-a' AND seq = 7 SETTINGS mutations_sync = 2`);
     after = await verifyChains(storageA, { key });

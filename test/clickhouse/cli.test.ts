@@ -96,7 +96,7 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(['usage_summary', 'who_drove_spike', 'trace_execution', 'unmask_execution', 'fleet_catalog']));
-      for (const duckdbOnly of ['list_alerts', 'create_alert_rule', 'audit_log']) expect(names).not.toContain(duckdbOnly);
+      for (const duckdbOnly of ['list_alerts', 'create_alert_rule']) expect(names).not.toContain(duckdbOnly);
       const usage = (await client.callTool({ name: 'usage_summary', arguments: { window: '30d' } })) as CallToolResult;
       expect(usage.isError).toBeFalsy();
       expect((usage.structuredContent as { total_executions: number }).total_executions).toBeGreaterThan(50);
@@ -104,6 +104,14 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
       expect(unmask.isError, JSON.stringify(unmask.content)).toBeFalsy();
       const refused = (await client.callTool({ name: 'list_alerts', arguments: {} })) as CallToolResult;
       expect(refused.isError).toBe(true);
+      // The audit trail over this instance's chain: the unmask with its reason, each event naming its chain.
+      const audit = (await client.callTool({ name: 'audit_log', arguments: { action: 'unmask' } })) as CallToolResult;
+      expect(audit.isError, JSON.stringify(audit.content)).toBeFalsy();
+      const trail = audit.structuredContent as { total_matching: number; events: Array<{ chain: string; target: string; reason: string }>; chain: { ok: boolean; keyed: boolean } };
+      expect(trail.total_matching).toBe(1);
+      expect(trail.events).toEqual([expect.objectContaining({ chain: expect.stringMatching(/:/), target: 'wf_ok', reason: 'INC-42 checking the payload' })]);
+      expect(trail.chain).toMatchObject({ ok: true, keyed: true });
+      expect((audit.content as Array<{ text: string }>)[0]!.text).toMatch(/^1 audit event .*; the chain verifies \(\d+ events\)\.\n#1 of \S+ \S+ u_admin \(admin\) unmask wf_ok: "INC-42 checking the payload"/);
       // The one instance holds the sink's lease and sends every execution, and the unmask once settled (ten seconds).
       const file = join(exported, 'mcp-blackbox.ndjson');
       const events = () => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { metadata: { log_name: string; uid: string }; api: { operation: string; request?: { uid: string } } }) : []);

@@ -1,17 +1,15 @@
 import { z } from 'zod';
-import { AUDIT_ACTIONS } from '../../access/audit.js';
+import { AUDIT_ACTIONS, type ChainVerification } from '../../access/audit.js';
 import { describeRange, resolveRange, sqlTime } from '../../analytics/time-range.js';
 import { systemClock } from '../../clock.js';
 import { AccessDenied } from '../../errors.js';
-import { queryAuditEvents } from '../../store/audit-events.js';
 import { limitArg, span, timeArgs, windowShape } from '../common.js';
-import { defineTool, READ_ONLY, duckdbStore } from '../tool.js';
+import { defineTool, READ_ONLY } from '../tool.js';
 
 export const audit_log = defineTool({
   name: 'audit_log',
-  duckdbOnly: true,
   title: 'Audit log (admins)',
-  description: `The audit trail: traces viewed, unmasks with their reason, denied unmasks, rule changes; newest first, and whether the hash chain verifies. Admins only.
+  description: `The audit trail: traces viewed, unmasks with their reason, denied unmasks, rule changes; newest first, and whether the hash chains verify.
 
 Default all events; times are wall-clock.
 Example: "Who unmasked executions this month, and why?"`,
@@ -28,6 +26,7 @@ Example: "Who unmasked executions this month, and why?"`,
     events: z.array(
       z.object({
         seq: z.number(),
+        chain: z.string().optional(),
         at: z.string(),
         actor: z.string(),
         role: z.string(),
@@ -56,25 +55,31 @@ Example: "Who unmasked executions this month, and why?"`,
     // "all" is the default here: the whole log, whatever the oldest execution.
     const bounded = (args.window && args.window.trim() !== 'all') || args.from || args.to;
     const range = bounded ? resolveRange({ ...args, tz: args.tz ?? ctx.tz }, systemClock, '30d') : undefined;
-    const { total, first, last, rows } = await duckdbStore(ctx).read((db) =>
-      queryAuditEvents(db, {
-        from: sqlTime(range?.from ?? new Date(0)),
-        to: sqlTime(range?.to ?? new Date('9999-12-31T00:00:00Z')),
-        actor: args.actor,
-        action: args.action,
-        target: args.target,
-        limit: args.limit,
-      }),
-    );
-    const chain = await ctx.auditLog.verify();
-    const events = rows.map(({ prev_hash: _p, hash: _h, details, ...e }) => ({ ...e, details: details ? JSON.parse(details) : null }));
+    const { total, first, last, rows } = await ctx.auditLog.query({
+      from: sqlTime(range?.from ?? new Date(0)),
+      to: sqlTime(range?.to ?? new Date('9999-12-31T00:00:00Z')),
+      actor: args.actor,
+      action: args.action,
+      target: args.target,
+      limit: args.limit,
+    });
+    // A shared store keeps a chain per instance: each event names its own, and every chain is verified.
+    const { chains, ...chain } = await ctx.auditLog.verifyAll();
+    const events = rows.map(({ prev_hash: _p, hash: _h, chain_id, details, ...e }) => ({ ...e, ...(chain_id ? { chain: chain_id } : {}), details: details ? JSON.parse(details) : null }));
     // The range echoed is the one asked for, or, for the whole log, the span its events cover.
     const window = range ? describeRange(range) : { from: first ?? '', to: last ?? '' };
     const covered = range ? span(window) : total ? `from ${first} to ${last} (the whole log)` : 'in the whole log';
     const summary = [
-      `${total} audit event${total === 1 ? '' : 's'} ${covered}; the chain ${chain.ok ? `verifies (${chain.events} events)` : `is BROKEN${chain.first_broken_seq === null ? '' : ` at event ${chain.first_broken_seq}`}: ${chain.problem}`}.`,
-      ...events.slice(0, 5).map((e) => `#${e.seq} ${e.at} ${e.actor} (${e.role}) ${e.action}${e.target ? ` ${e.target}` : ''}${e.reason ? `: "${e.reason}"` : ''}`),
+      `${total} audit event${total === 1 ? '' : 's'} ${covered}; ${chainVerdict(chain, chains)}.`,
+      ...events.slice(0, 5).map((e) => `#${e.seq}${e.chain ? ` of ${e.chain}` : ''} ${e.at} ${e.actor} (${e.role}) ${e.action}${e.target ? ` ${e.target}` : ''}${e.reason ? `: "${e.reason}"` : ''}`),
     ].join('\n');
     return { structured: { window, total_matching: total, events, chain }, summary };
   },
 });
+
+function chainVerdict(chain: ChainVerification, chains: number): string {
+  if (chains === 0) return 'no instance has written to the log yet';
+  const subject = chains === 1 ? 'the chain' : `the ${chains} chains (one per instance)`;
+  if (chain.ok) return `${subject} ${chains === 1 ? 'verifies' : 'verify'} (${chain.events} events)`;
+  return `${subject} ${chains === 1 ? 'is' : 'are'} BROKEN${chain.first_broken_seq === null ? '' : ` at event ${chain.first_broken_seq}`}: ${chain.problem}`;
+}

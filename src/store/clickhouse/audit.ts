@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AuditStorage } from '../../access/audit.js';
-import type { AuditRow } from '../audit-events.js';
+import type { AuditQuery, AuditQueryResult, AuditRow } from '../audit-events.js';
 import type { ClickHouseDb } from './client.js';
 
 /**
@@ -46,6 +46,36 @@ export class ClickHouseAuditStorage implements AuditStorage {
       chains.set(chain_id, list);
     }
     return chains;
+  }
+
+  async query(q: AuditQuery): Promise<AuditQueryResult> {
+    const params: Record<string, unknown> = { from: q.from, to: q.to, limit: q.limit };
+    const where = ["at >= {from:DateTime64(3, 'UTC')}", "at < {to:DateTime64(3, 'UTC')}"];
+    for (const key of ['actor', 'action', 'target'] as const) {
+      if (q[key] === undefined) continue;
+      params[key] = q[key];
+      where.push(`${key} = {${key}:String}`);
+    }
+    const [total, rows] = await Promise.all([
+      this.ch.one<{ n: number; first_ms: number | null; last_ms: number | null }>(
+        `SELECT count() AS n, toUnixTimestamp64Milli(minOrNull(at)) AS first_ms, toUnixTimestamp64Milli(maxOrNull(at)) AS last_ms
+         FROM ${this.ch.t('audit_events')} WHERE ${where.join(' AND ')}`,
+        params,
+      ),
+      // Newest first across the instances' chains; within a chain, by seq.
+      this.ch.all<AuditRow & { chain_id: string; at_ms: number }>(
+        `SELECT chain_id, seq, toUnixTimestamp64Milli(at) AS at_ms, actor, role, action, target, reason, details, prev_hash, hash
+         FROM ${this.ch.t('audit_events')} WHERE ${where.join(' AND ')} ORDER BY at DESC, chain_id, seq DESC LIMIT {limit:UInt32}`,
+        params,
+      ),
+    ]);
+    const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
+    return {
+      total: total?.n ?? 0,
+      first: total?.n ? iso(total.first_ms) : null,
+      last: total?.n ? iso(total.last_ms) : null,
+      rows: rows.map(({ at_ms, ...row }) => ({ ...row, at: new Date(at_ms).toISOString() })),
+    };
   }
 
   beforeClose(hook: () => Promise<void>): void {
