@@ -15,6 +15,8 @@ import type { SinkConfig } from '../../export/sinks.js';
 import { clickhouseExportStore } from '../../store/clickhouse/export.js';
 import type { ExportStore } from '../../export/export-store.js';
 import { ClickHouseLease } from '../../store/clickhouse/lease.js';
+import type { ClickHouseDb } from '../../store/clickhouse/client.js';
+import { randomBytes } from 'node:crypto';
 import { clickhouseTailSink } from '../../store/clickhouse/checkpoints.js';
 import type { LogTailer } from '../../ingest/tailer.js';
 import { hostname } from 'node:os';
@@ -64,7 +66,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       exportStore: clickhouseExportStore(store.ch, { settleMs: EXPORT_SETTLE_MS }),
     };
     const where = `store ${describeStoreLocation(location)}, audit chain ${audit.chainId}`;
-    if (sinks.size) exporter = await startExport(common.exportStore, store, common.audit, sinks, instance);
+    if (sinks.size) exporter = await startExport(common.exportStore, store.ch, common.audit, sinks, instance);
     if (http) {
       const running = await startHttpServer(http.listen, {
         ...common,
@@ -124,11 +126,11 @@ const LEASE = { ttlMs: 30_000, settleMs: 2_000 };
  * The SIEM stream from a shared store: every instance configured with a sink competes for its
  * lease, and only the holder sends (from the sink's cursors, kept in ClickHouse); the others stand by.
  */
-async function startExport(exportStore: ExportStore, store: ClickHouseStore, audit: AuditLog, sinks: ReadonlyMap<string, SinkConfig>, instance: string): Promise<Exporter> {
-  const holder = `${instance}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+async function startExport(exportStore: ExportStore, ch: ClickHouseDb, audit: AuditLog, sinks: ReadonlyMap<string, SinkConfig>, instance: string): Promise<Exporter> {
+  const holder = `${instance}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const exporter = new Exporter(exportStore, sinks, {
     log,
-    lease: (sink) => new ClickHouseLease(store.ch, `export:${sink}`, holder, LEASE),
+    lease: (sink) => new ClickHouseLease(ch, `export:${sink}`, holder, LEASE),
   });
   await exporter.start(audit);
   log(`export: ${[...exporter.runners].map((r) => `${r.name} (${r.sink.type}, ${r.sink.policy}, ${r.sink.streams.join('+')})`).join(', ')}: sent by whichever instance holds each sink's lease`);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Lease, LeaseState } from '../lease.js';
 import type { ClickHouseDb } from './client.js';
 
@@ -55,7 +54,8 @@ export class ClickHouseLease implements Lease {
   constructor(
     private readonly ch: ClickHouseDb,
     readonly name: string,
-    readonly holder = `${name}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    /** Unique to this process: a restarted instance is a new candidate, never the holder it was. */
+    readonly holder: string,
     private readonly options: LeaseOptions,
   ) {
     this.timing = { ttlMs: options.ttlMs, settleMs: options.settleMs };
