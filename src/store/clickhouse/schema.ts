@@ -19,8 +19,10 @@ const tableEngine = (cluster: string | undefined, table: string, version?: strin
 
 const onCluster = (cluster: string | undefined) => (cluster ? ` ON CLUSTER ${cluster}` : '');
 
-/** Each migration: idempotent DDL, so instances that start together may all run it. */
-/** `startedAt`: the server's time as the migration run began, a DateTime64(6) literal's text. */
+/**
+ * Each migration: idempotent DDL, so instances that start together may all run it. `startedAt`
+ * is the server's time as the migration run began, a DateTime64(6) literal's text.
+ */
 export const CLICKHOUSE_MIGRATIONS: Array<(db: string, cluster: string | undefined, startedAt: string) => string[]> = [
   (db, cluster) => [
     `CREATE TABLE IF NOT EXISTS ${db}.executions${onCluster(cluster)} (
@@ -182,10 +184,11 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster, startedAt) => {
   // New rows take the server's clock as they land; rows stored before, their own storage time (a
   // mutation, waited for). Until it has run, those rows read the default at read time, later than
   // the run's start; rows an instance that migrated first stored before this run began are earlier,
-  // and kept.
+  // and kept. The rows the mutation reads the default for are a non-deterministic expression to a
+  // replicated table, which refuses such a mutation unless told: every replica reaches the same rows.
   const storedAt = (table: string, from: string) => [
     `ALTER TABLE ${db}.${table}${onCluster(cluster)} ADD COLUMN IF NOT EXISTS stored_at DateTime64(6, 'UTC') DEFAULT now64(6)`,
-    `ALTER TABLE ${db}.${table}${onCluster(cluster)} UPDATE stored_at = ${from} WHERE stored_at >= toDateTime64('${startedAt}', 6, 'UTC') SETTINGS mutations_sync = 2`,
+    `ALTER TABLE ${db}.${table}${onCluster(cluster)} UPDATE stored_at = ${from} WHERE stored_at >= toDateTime64('${startedAt}', 6, 'UTC') SETTINGS mutations_sync = 2, allow_nondeterministic_mutations = 1`,
   ];
   return [
     // Leases (lease.ts): bids and holds, append-only, stamped by the server's clock as they land.
