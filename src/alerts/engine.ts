@@ -1,4 +1,5 @@
 import { alertSignal } from '../analytics/alert-signals.js';
+import { alertSignalQueriesOn } from '../analytics/duckdb/alert-signals.js';
 import type { Clock } from '../clock.js';
 import { redact } from '../access/redact.js';
 import { onIngested } from '../ingest/ingested.js';
@@ -165,7 +166,7 @@ export class AlertEngine {
       const previous = new Map(rows.map((row) => [row.group_key, parseState(row.state)]));
       // A reminder repeats the explanation its alert fired with.
       const stored = new Map(rows.filter((row) => row.explanation).map((row) => [row.group_key, JSON.parse(row.explanation!) as Explanation]));
-      const signal = await alertSignal(db, rule, { from: new Date(from), to: new Date(to), tz: this.options.tz });
+      const signal = await alertSignal(alertSignalQueriesOn(db), rule, { from: new Date(from), to: new Date(to), tz: this.options.tz });
       const walked = walk(signal, previous, rule.name, from, to, timingOf(rule));
       const explanations = new Map<Transition, Explanation>();
       for (const transition of walked.transitions) {

@@ -1,4 +1,5 @@
 import { sampleExecutions, seriesBefore } from '../analytics/alert-signals.js';
+import { alertSignalQueriesOn } from '../analytics/duckdb/alert-signals.js';
 import type { Filters } from '../analytics/filters.js';
 import { duckdbAnalytics } from '../analytics/duckdb/index.js';
 import { whoDroveSpike, type Contributor } from '../analytics/spike.js';
@@ -61,7 +62,7 @@ export async function explain(db: Db, rule: AlertRule, state: AlertState, at: nu
   const bucketMs = Math.max(MIN, Math.round(window / 3 / MIN) * MIN);
   const to = new Date(at);
   const failuresOnly = rule.kind === 'error_rate' || rule.kind === 'failures' || (rule.kind === 'volume_spike' && rule.measure === 'failures');
-  const series = await seriesBefore(db, { filters, to, bucketMs, buckets: 12 });
+  const series = await seriesBefore(alertSignalQueriesOn(db), { filters, to, bucketMs, buckets: 12 });
   // who_drove_spike over the day before, taking the bucket that holds the alert's last minute.
   // On this read connection: the spike's queries run one after the other.
   const spike = await whoDroveSpike(duckdbAnalytics((task) => task(db)), {
@@ -71,7 +72,7 @@ export async function explain(db: Db, rule: AlertRule, state: AlertState, at: nu
     limit: 3,
   });
   const brief = (list: Contributor[]): Brief[] => list.map(({ key, executions, baseline, excess, share_of_excess }) => ({ key, executions, baseline, excess, share_of_excess }));
-  const samples = await sampleExecutions(db, {
+  const samples = await sampleExecutions(alertSignalQueriesOn(db), {
     filters,
     from: new Date(at - window),
     to,

@@ -1,10 +1,7 @@
 import type { AlertRule, RuleOf } from '../alerts/rules.js';
 import { ms } from '../alerts/rules.js';
-import type { Db, Params } from '../store/store.js';
-import { FILTER_COLUMNS, filterConditions, type Filters } from './filters.js';
-import { periodRange, sqlTime } from './time-range.js';
-import { usageRows } from './duckdb/usage-rows.js';
-import { cursorRows, lagOf, registeredSinks } from '../store/export.js';
+import type { Filters } from './filters.js';
+import { periodRange } from './time-range.js';
 
 /**
  * What each alert rule watches, as a series of change points per group: the condition's value is
@@ -41,12 +38,50 @@ export interface SignalArgs {
   tz?: string;
 }
 
-/** The columns a rule may group by, beyond the filter columns. */
-const GROUP_COLUMNS: Record<string, string> = { ...FILTER_COLUMNS, source: 'source' };
+/** What a rule may group by: the filters' dimensions, and the source. Absent or NULL values are '(none)'. */
+export type GroupColumn = keyof Filters | 'source';
 
-function groupExpr(dimension: string | undefined): string {
-  if (!dimension) return "''";
-  return `coalesce(CAST(${GROUP_COLUMNS[dimension]} AS VARCHAR), '(none)')`;
+/** A group's minute (epoch ms of its start): the rows the windows slide over. */
+export interface MinuteRow {
+  g: string;
+  m: number;
+}
+
+type Span = { from: number; to: number };
+type Scope = Span & { groupBy?: GroupColumn; filters: Filters };
+
+/**
+ * What the signals ask of a storage engine (duckdb/alert-signals.ts, clickhouse/alert-signals.ts):
+ * plain rows per group and minute; the signals are shaped from them here, the same for both.
+ * Times are epoch ms, ranges half-open.
+ */
+export interface AlertSignalQueries {
+  /** Per group and minute: executions finished (n), failed or terminated (f, of the error type and layer when given), and the finished ones' durations. */
+  executionMinutes(a: Scope & { errorType?: string; errorLayer?: string; durations: boolean }): Promise<Array<MinuteRow & { n: number; f: number; d?: number[] }>>;
+  /** Per minute within any of the ranges: the measure, and the executions (whether there was traffic). */
+  volumeMinutes(a: { ranges: Span[]; measure: 'executions' | 'failures' | 'tasks'; filters: Filters }): Promise<Array<{ m: number; v: number; n: number }>>;
+  /** Spent per group value over the range. */
+  spent(a: Span & { groupBy: keyof Filters; measure: 'tasks' | 'cost_usd'; filters: Filters }): Promise<Array<{ g: string; v: number }>>;
+  /** Spent per group value and minute, in minute order. */
+  spentMinutes(a: Span & { groupBy: keyof Filters; measure: 'tasks' | 'cost_usd'; filters: Filters }): Promise<Array<MinuteRow & { v: number }>>;
+  /** Each group's last minute with an execution in the range. */
+  lastMinutes(a: Scope): Promise<MinuteRow[]>;
+  /** Every (group, minute) with an execution in the range. */
+  minutes(a: Scope): Promise<MinuteRow[]>;
+  /** The catalog's tools as `name (server)`, and when each first ran (null: never). */
+  catalogTools(a: { tool?: string; server?: string }): Promise<Array<{ g: string; first_seen: number | null }>>;
+  /** Every (tool as `name (server)`, hour) with an execution, hours in the range. */
+  usedHours(a: Span): Promise<MinuteRow[]>;
+  /** The audit events of these actions per actor and minute: how many, how many denied, their sequence numbers. */
+  unmaskMinutes(a: Span & { actions: readonly string[] }): Promise<Array<MinuteRow & { n: number; denied: number; seqs: number[] }>>;
+  /** Per server and minute: the new versions of its tool list (not its first), and the tools whose definition changed with them. */
+  listChanges(a: Span & { server?: string }): Promise<Array<MinuteRow & { n: number; tools: string[] }>>;
+  /** Each configured export sink: events not sent yet, and when the oldest was stored. */
+  exportLags(): Promise<Array<{ sink: string; events: number; oldest: string | null }>>;
+  /** Executions, failures and the p95 duration per bucket `i` of `bucketMs`, the `buckets` that end at `to`. */
+  series(a: { filters: Filters; to: number; bucketMs: number; buckets: number }): Promise<Array<{ i: number; executions: number; failed: number; p95_ms: number | null }>>;
+  /** Execution ids: the latest failures, the slowest, or the latest, in the range. */
+  samples(a: Span & { filters: Filters; pick: 'failed' | 'slowest' | 'latest'; limit: number }): Promise<string[]>;
 }
 
 /** The value at tick `at` of one group: its last point at or before it. */
@@ -59,7 +94,7 @@ export function valueAt(points: readonly SignalPoint[], at: number): SignalPoint
   return found;
 }
 
-export async function alertSignal(db: Db, rule: AlertRule, args: SignalArgs): Promise<Signal> {
+export async function alertSignal(db: AlertSignalQueries, rule: AlertRule, args: SignalArgs): Promise<Signal> {
   const from = floorMinute(args.from.getTime());
   const to = floorMinute(args.to.getTime());
   switch (rule.kind) {
@@ -85,21 +120,6 @@ export async function alertSignal(db: Db, rule: AlertRule, args: SignalArgs): Pr
 }
 
 const floorMinute = (t: number) => Math.floor(t / MIN) * MIN;
-
-function timeParams(params: Params, from: number, to: number, prefix = ''): string {
-  params[`${prefix}from`] = sqlTime(new Date(from));
-  params[`${prefix}to`] = sqlTime(new Date(to));
-  return `started_at >= CAST($${prefix}from AS TIMESTAMP) AND started_at < CAST($${prefix}to AS TIMESTAMP)`;
-}
-
-function andFilters(filters: Filters, params: Params): string {
-  return filterConditions(filters, params).map((c) => ` AND ${c}`).join('');
-}
-
-interface MinuteRow {
-  g: string;
-  m: number;
-}
 
 /**
  * Sliding windows over per-minute rows: the window's content changes when a minute enters (at
@@ -146,28 +166,13 @@ function compact(points: readonly SignalPoint[]): SignalPoint[] {
   return kept;
 }
 
-const FAILED = "status IN ('failed', 'terminated')";
-
-async function executionWindows(db: Db, rule: RuleOf<'error_rate' | 'failures' | 'latency_p95'>, from: number, to: number): Promise<Signal> {
+async function executionWindows(db: AlertSignalQueries, rule: RuleOf<'error_rate' | 'failures' | 'latency_p95'>, from: number, to: number): Promise<Signal> {
   const window = ms(rule.window);
-  const params: Params = {};
-  let failed = FAILED;
-  if (rule.kind === 'failures' && rule.error_type) {
-    params.error_type = rule.error_type;
-    failed += ' AND error_type = $error_type';
-  }
-  if (rule.kind === 'failures' && rule.error_layer) {
-    params.error_layer = rule.error_layer;
-    failed += ' AND error_layer = $error_layer';
-  }
-  const durations = rule.kind === 'latency_p95' ? `, list(duration_ms) FILTER (duration_ms IS NOT NULL AND status <> 'running') AS d` : '';
-  const rows = await db.all<MinuteRow & { n: number; f: number; d?: number[] }>(
-    `SELECT ${groupExpr(rule.group_by)} AS g, epoch_ms(date_trunc('minute', started_at))::DOUBLE AS m,
-            count(*) FILTER (status <> 'running')::INTEGER AS n, count(*) FILTER (${failed})::INTEGER AS f${durations}
-     FROM executions WHERE ${timeParams(params, from - window, to)}${andFilters(rule.filters, params)}
-     GROUP BY ALL`,
-    params,
-  );
+  const rows = await db.executionMinutes({
+    groupBy: rule.group_by, filters: rule.filters, from: from - window, to,
+    ...(rule.kind === 'failures' ? { errorType: rule.error_type, errorLayer: rule.error_layer } : {}),
+    durations: rule.kind === 'latency_p95',
+  });
   return slide(rows, window, to, (inWindow) => {
     const n = sum(inWindow, (r) => r.n);
     const f = sum(inWindow, (r) => r.f);
@@ -186,16 +191,9 @@ async function executionWindows(db: Db, rule: RuleOf<'error_rate' | 'failures' |
  * The last hour against the same hour on each of the previous 7 days (their median), as
  * who_drove_spike measures a spike; evaluated at every tick, since the baseline moves each minute.
  */
-async function volumeSpike(db: Db, rule: RuleOf<'volume_spike'>, from: number, to: number): Promise<Signal> {
-  const measure = rule.measure === 'tasks' ? 'sum(tasks)::DOUBLE' : rule.measure === 'failures' ? `count(*) FILTER (${FAILED})::DOUBLE` : 'count(*)::DOUBLE';
-  const params: Params = {};
-  const ranges = Array.from({ length: 8 }, (_, k) => `(${timeParams(params, from - k * DAY - HOUR, to - k * DAY, `r${k}_`)})`);
-  const rows = await db.all<{ m: number; v: number; n: number }>(
-    `SELECT epoch_ms(date_trunc('minute', started_at))::DOUBLE AS m, ${measure} AS v, count(*)::DOUBLE AS n
-     FROM executions WHERE (${ranges.join(' OR ')})${andFilters(rule.filters, params)}
-     GROUP BY ALL`,
-    params,
-  );
+async function volumeSpike(db: AlertSignalQueries, rule: RuleOf<'volume_spike'>, from: number, to: number): Promise<Signal> {
+  const ranges = Array.from({ length: 8 }, (_, k) => ({ from: from - k * DAY - HOUR, to: to - k * DAY }));
+  const rows = await db.volumeMinutes({ ranges, measure: rule.measure, filters: rule.filters });
   const origin = from - 7 * DAY - HOUR;
   const size = (to - origin) / MIN;
   // Prefix sums per minute: of the measure, and of executions (whether there was traffic at all).
@@ -233,27 +231,12 @@ async function volumeSpike(db: Db, rule: RuleOf<'volume_spike'>, from: number, t
  * projected to pass it at the pace so far, judged when the spend changes and after a tenth of the
  * period. Each period and phase is its own group, so each fires once.
  */
-async function budget(db: Db, rule: RuleOf<'budget'>, from: number, to: number, tz: string): Promise<Signal> {
-  const column = FILTER_COLUMNS[rule.group_by];
-  const measure = rule.measure === 'tasks' ? 'tasks' : 'cost_usd';
+async function budget(db: AlertSignalQueries, rule: RuleOf<'budget'>, from: number, to: number, tz: string): Promise<Signal> {
   const first = periodRange(rule.period, new Date(from), tz);
-  const params: Params = {};
-  // Spent before `from` in its period, from the hourly rollup; each minute since, from executions.
-  const base = first.from.getTime() < from
-    ? await db.all<{ g: string; v: number }>(
-        `SELECT coalesce(CAST(${column} AS VARCHAR), '(none)') AS g, coalesce(sum(${measure}), 0)::DOUBLE AS v
-         FROM ${usageRows({ from: first.from, to: new Date(from) }, rule.filters, params, 'b_')} AS u GROUP BY 1`,
-        params,
-      )
-    : [];
-  const minuteParams: Params = {};
-  const rows = await db.all<{ g: string; m: number; v: number }>(
-    `SELECT coalesce(CAST(${column} AS VARCHAR), '(none)') AS g, epoch_ms(date_trunc('minute', started_at))::DOUBLE AS m,
-            coalesce(sum(${measure}), 0)::DOUBLE AS v
-     FROM executions WHERE ${timeParams(minuteParams, from, to)}${andFilters(rule.filters, minuteParams)}
-     GROUP BY ALL ORDER BY m`,
-    minuteParams,
-  );
+  const scope = { groupBy: rule.group_by, measure: rule.measure, filters: rule.filters };
+  // Spent before `from` in its period; then each minute since.
+  const base = first.from.getTime() < from ? await db.spent({ ...scope, from: first.from.getTime(), to: from }) : [];
+  const rows = await db.spentMinutes({ ...scope, from, to });
   const signal: Signal = new Map();
   const periodKeys = new Set<string>();
   const push = (key: string, point: SignalPoint) => {
@@ -308,21 +291,13 @@ async function budget(db: Db, rule: RuleOf<'budget'>, from: number, to: number, 
 /** How long before a silent feed is forgotten: a feed gone this long has been retired, not lost. */
 export const FEED_MEMORY_MS = 7 * DAY;
 
-async function feedSilence(db: Db, rule: RuleOf<'feed_silence'>, from: number, to: number): Promise<Signal> {
+async function feedSilence(db: AlertSignalQueries, rule: RuleOf<'feed_silence'>, from: number, to: number): Promise<Signal> {
   const silentFor = ms(rule.silent_for);
   const memory = Math.max(FEED_MEMORY_MS, 4 * silentFor);
-  const params: Params = {};
-  const g = groupExpr(rule.group_by);
-  const before = await db.all<MinuteRow>(
-    `SELECT ${g} AS g, epoch_ms(date_trunc('minute', max(started_at)))::DOUBLE AS m
-     FROM executions WHERE ${timeParams(params, from - memory, from, 'b_')}${andFilters(rule.filters, params)} GROUP BY 1`,
-    params,
-  );
-  const inRange = await db.all<MinuteRow>(
-    `SELECT DISTINCT ${g} AS g, epoch_ms(date_trunc('minute', started_at))::DOUBLE AS m
-     FROM executions WHERE ${timeParams(params, from, to)}${andFilters(rule.filters, params)}`,
-    params,
-  );
+  const [before, inRange] = await Promise.all([
+    db.lastMinutes({ groupBy: rule.group_by, filters: rule.filters, from: from - memory, to: from }),
+    db.minutes({ groupBy: rule.group_by, filters: rule.filters, from, to }),
+  ]);
   const byGroup = new Map<string, number[]>();
   for (const row of [...before, ...inRange]) {
     const list = byGroup.get(row.g);
@@ -353,29 +328,12 @@ async function feedSilence(db: Db, rule: RuleOf<'feed_silence'>, from: number, t
  * One digest for the rule: the catalog tools (as unused_tools counts them) with no execution in
  * the last `days`, from the hourly rollup (an hour's use counts from the start of that hour).
  */
-async function unusedTools(db: Db, rule: RuleOf<'unused_tool'>, from: number, to: number): Promise<Signal> {
+async function unusedTools(db: AlertSignalQueries, rule: RuleOf<'unused_tool'>, from: number, to: number): Promise<Signal> {
   const window = rule.days * DAY;
-  const params: Params = { from: sqlTime(new Date(from - window)), to: sqlTime(new Date(to)) };
-  const conditions: string[] = [];
-  if (rule.filters.tool) {
-    params.tool = rule.filters.tool;
-    conditions.push('t.name = $tool');
-  }
-  if (rule.filters.server) {
-    params.server = rule.filters.server;
-    conditions.push("coalesce(t.server, '') = $server");
-  }
-  const tools = await db.all<{ g: string; name: string; server: string; first_seen: number | null }>(
-    `SELECT t.name || coalesce(' (' || nullif(t.server, '') || ')', '') AS g, t.name, t.server,
-            epoch_ms(t.first_seen)::DOUBLE AS first_seen
-     FROM tools t ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}`,
-    params,
-  );
-  const hours = await db.all<MinuteRow>(
-    `SELECT DISTINCT tool_name || coalesce(' (' || nullif(tool_server, '') || ')', '') AS g, epoch_ms(hour)::DOUBLE AS m
-     FROM hourly_usage WHERE hour >= CAST($from AS TIMESTAMP) AND hour < CAST($to AS TIMESTAMP)`,
-    params,
-  );
+  const [tools, hours] = await Promise.all([
+    db.catalogTools({ tool: rule.filters.tool, server: rule.filters.server }),
+    db.usedHours({ from: from - window, to }),
+  ]);
   const used = slide(hours, window, to, () => ({ active: true, value: 1, volume: 1, threshold: 0 }), 0);
   // Per tool: the ticks at which it turns used or unused; then the digest at each of them.
   const ticks = new Set<number>([from]);
@@ -405,18 +363,9 @@ function compactDigest(points: readonly SignalPoint[]): SignalPoint[] {
 }
 
 /** Unmasks (and denied attempts) per admin, from the audit log, in a sliding window. */
-async function unmaskActivity(db: Db, rule: RuleOf<'unmask_activity'>, from: number, to: number): Promise<Signal> {
+async function unmaskActivity(db: AlertSignalQueries, rule: RuleOf<'unmask_activity'>, from: number, to: number): Promise<Signal> {
   const window = ms(rule.window);
-  const params: Params = { from: sqlTime(new Date(from - window)), to: sqlTime(new Date(to)), actions: rule.actions.join(',') };
-  const rows = await db.all<MinuteRow & { n: number; denied: number; seqs: number[] }>(
-    `SELECT actor AS g, epoch_ms(date_trunc('minute', occurred_at))::DOUBLE AS m, count(*)::INTEGER AS n,
-            count(*) FILTER (action = 'unmask_denied')::INTEGER AS denied, list(seq::DOUBLE ORDER BY seq) AS seqs
-     FROM audit_events
-     WHERE occurred_at >= CAST($from AS TIMESTAMP) AND occurred_at < CAST($to AS TIMESTAMP)
-       AND list_contains(string_split($actions, ','), action)
-     GROUP BY ALL`,
-    params,
-  );
+  const rows = await db.unmaskMinutes({ from: from - window, to, actions: rule.actions });
   return slide(rows, window, to, (inWindow) => {
     const n = sum(inWindow, (r) => r.n);
     return {
@@ -430,23 +379,9 @@ async function unmaskActivity(db: Db, rule: RuleOf<'unmask_activity'>, from: num
  * A server's tool list changing (a new version of the list the recording proxy saw it answer),
  * firing for `window` after the change, with the tools whose definition changed then.
  */
-async function definitionChanges(db: Db, rule: RuleOf<'tool_definition_changed'>, from: number, to: number): Promise<Signal> {
+async function definitionChanges(db: AlertSignalQueries, rule: RuleOf<'tool_definition_changed'>, from: number, to: number): Promise<Signal> {
   const window = ms(rule.window);
-  const params: Params = { from: sqlTime(new Date(from - window)), to: sqlTime(new Date(to)) };
-  const server = rule.filters.server ? ' AND l.server = $server' : '';
-  if (rule.filters.server) params.server = rule.filters.server;
-  const rows = await db.all<MinuteRow & { n: number; tools: string[] }>(
-    `WITH changes AS (
-       SELECT l.server, l.first_seen, l.tool_count FROM server_tool_lists l
-       WHERE l.first_seen >= CAST($from AS TIMESTAMP) AND l.first_seen < CAST($to AS TIMESTAMP)${server}
-         AND EXISTS (SELECT 1 FROM server_tool_lists o WHERE o.server = l.server AND o.first_seen < l.first_seen)
-     )
-     SELECT c.server AS g, epoch_ms(date_trunc('minute', c.first_seen))::DOUBLE AS m, count(DISTINCT c.first_seen)::INTEGER AS n,
-            coalesce(list(DISTINCT d.name ORDER BY d.name) FILTER (d.name IS NOT NULL), []) AS tools
-     FROM changes c LEFT JOIN tool_definitions d ON d.server = c.server AND d.first_seen = c.first_seen
-     GROUP BY ALL`,
-    params,
-  );
+  const rows = await db.listChanges({ from: from - window, to, server: rule.filters.server });
   return slide(rows, window, to, (inWindow) => ({
     active: inWindow.length > 0, value: sum(inWindow, (r) => r.n), volume: 0, threshold: 0,
     detail: { changed_tools: [...new Set(inWindow.flatMap((r) => r.tools))].sort(), changed_at: inWindow.map((r) => new Date(r.m).toISOString()) },
@@ -458,11 +393,10 @@ async function definitionChanges(db: Db, rule: RuleOf<'tool_definition_changed'>
  * its lag: the one point is the present, at the last tick (a backtest shows only whether it
  * would fire now).
  */
-async function exportLag(db: Db, rule: RuleOf<'export_lag'>, to: number): Promise<Signal> {
+async function exportLag(db: AlertSignalQueries, rule: RuleOf<'export_lag'>, to: number): Promise<Signal> {
   const signal: Signal = new Map();
   const maxDelayS = ms(rule.max_delay) / 1000;
-  for (const { sink, streams } of await registeredSinks(db)) {
-    const lag = await lagOf(db, await cursorRows(db, sink), streams);
+  for (const { sink, ...lag } of await db.exportLags()) {
     const delay = lag.oldest ? Math.max(0, Math.round((Date.now() - Date.parse(lag.oldest)) / 1000)) : 0;
     const active = lag.events > rule.max_events || delay > maxDelayS;
     signal.set(sink, [{ at: to, active, value: lag.events, volume: lag.events, threshold: rule.max_events, detail: { delay_seconds: delay, max_delay_seconds: maxDelayS, oldest_waiting: lag.oldest } }]);
@@ -491,18 +425,11 @@ function median(values: number[]): number {
 
 /** Executions and failures per bucket, the `buckets` buckets that end at `to`: the series around an alert. */
 export async function seriesBefore(
-  db: Db,
+  db: AlertSignalQueries,
   args: { filters: Filters; to: Date; bucketMs: number; buckets: number },
 ): Promise<Array<{ start: string; executions: number; failed: number; p95_ms: number | null }>> {
   const from = args.to.getTime() - args.bucketMs * args.buckets;
-  const params: Params = { bucket_ms: args.bucketMs, origin: from };
-  const rows = await db.all<{ i: number; executions: number; failed: number; p95_ms: number | null }>(
-    `SELECT floor((epoch_ms(started_at) - $origin) / $bucket_ms)::INTEGER AS i, count(*)::INTEGER AS executions,
-            count(*) FILTER (${FAILED})::INTEGER AS failed, round(quantile_cont(duration_ms, 0.95), 1)::DOUBLE AS p95_ms
-     FROM executions WHERE ${timeParams(params, from, args.to.getTime())}${andFilters(args.filters, params)}
-     GROUP BY 1`,
-    params,
-  );
+  const rows = await db.series({ filters: args.filters, to: args.to.getTime(), bucketMs: args.bucketMs, buckets: args.buckets });
   const byIndex = new Map(rows.map((r) => [r.i, r]));
   return Array.from({ length: args.buckets }, (_, i) => {
     const row = byIndex.get(i);
@@ -511,13 +438,9 @@ export async function seriesBefore(
 }
 
 /** Execution ids behind an alert: the latest failures, the slowest, or the latest of all, in [from, to). */
-export async function sampleExecutions(
-  db: Db,
+export function sampleExecutions(
+  db: AlertSignalQueries,
   args: { filters: Filters; from: Date; to: Date; pick: 'failed' | 'slowest' | 'latest'; limit: number },
 ): Promise<string[]> {
-  const params: Params = { limit: args.limit };
-  const where = `${timeParams(params, args.from.getTime(), args.to.getTime())}${andFilters(args.filters, params)}${args.pick === 'failed' ? ` AND ${FAILED}` : ''}`;
-  const order = args.pick === 'slowest' ? 'duration_ms DESC NULLS LAST' : 'started_at DESC';
-  const rows = await db.all<{ id: string }>(`SELECT execution_id AS id FROM executions WHERE ${where} ORDER BY ${order}, execution_id LIMIT $limit`, params);
-  return rows.map((r) => r.id);
+  return db.samples({ filters: args.filters, from: args.from.getTime(), to: args.to.getTime(), pick: args.pick, limit: args.limit });
 }

@@ -1,3 +1,4 @@
+import { alertSignalQueriesOn } from '../../src/analytics/duckdb/alert-signals.js';
 import { describe, expect, it } from 'vitest';
 import { backtestRule } from '../../src/alerts/backtest.js';
 import { parseRule } from '../../src/alerts/rules.js';
@@ -85,7 +86,7 @@ describe('alert kinds the planted fleet does not cover', () => {
     ];
     const store = await storeWith(records, '2026-11-10T00:00:00Z');
     await store.write((db) => importCatalog(db, [{ name: 'never_tool', server: 'docs-gateway', kind: 'connector' }]));
-    const signal = await store.read((db) => alertSignal(db, parseRule({ name: 'idle', kind: 'unused_tool', days: 30 }), { from: new Date('2026-11-09T00:00:00Z'), to: new Date('2026-11-09T00:00:00Z') }));
+    const signal = await store.read((db) => alertSignal(alertSignalQueriesOn(db), parseRule({ name: 'idle', kind: 'unused_tool', days: 30 }), { from: new Date('2026-11-09T00:00:00Z'), to: new Date('2026-11-09T00:00:00Z') }));
     const now = signal.get('')!.at(-1)!;
     expect(now.active).toBe(true);
     expect(now.detail!.tools).toEqual(['never_tool (docs-gateway)', 'old_tool (docs-gateway)']);
