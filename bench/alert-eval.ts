@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { backtestRule } from '../src/alerts/backtest.js';
+import { alertSignalQueriesOn } from '../src/analytics/duckdb/alert-signals.js';
 import { AlertEngine } from '../src/alerts/engine.js';
 import { parseRule, type AlertRule } from '../src/alerts/rules.js';
 import { DEFAULT_MEMORY_LIMIT } from '../src/cli/config.js';
@@ -71,7 +72,7 @@ export async function benchAlertEvaluation(dbPath: string, options: { cycles: nu
     const backtest: Record<string, number> = {};
     for (const rule of BENCH_RULES) {
       const started = performance.now();
-      await store.read((db) => backtestRule(db, rule, { from: new Date(anchor - 30 * 86_400_000), to: new Date(anchor) }));
+      await store.read((db) => backtestRule(alertSignalQueriesOn(db), rule, { from: new Date(anchor - 30 * 86_400_000), to: new Date(anchor) }));
       backtest[rule.name] = ms(performance.now() - started);
     }
     return {

@@ -1,7 +1,5 @@
-import { alertSignal } from '../analytics/alert-signals.js';
-import { alertSignalQueriesOn } from '../analytics/duckdb/alert-signals.js';
+import { alertSignal, type AlertSignalQueries } from '../analytics/alert-signals.js';
 import { describeRange, type TimeRange } from '../analytics/time-range.js';
-import type { Db } from '../store/store.js';
 import { timingOf } from './engine.js';
 import { describeRule, type AlertRule } from './rules.js';
 import { walk } from './state.js';
@@ -42,11 +40,11 @@ export interface BacktestReport {
  * signal, the same steps, starting from no alert. Pure over the database: nothing is stored or
  * sent, so a rule is tuned before it is enabled.
  */
-export async function backtestRule(db: Db, rule: AlertRule, range: TimeRange, tz?: string): Promise<BacktestReport> {
+export async function backtestRule(db: AlertSignalQueries, rule: AlertRule, range: TimeRange, tz?: string): Promise<BacktestReport> {
   const MIN = 60_000;
   const from = Math.ceil(range.from.getTime() / MIN) * MIN;
   const to = Math.floor((range.to.getTime() - 1) / MIN) * MIN;
-  const signal = await alertSignal(alertSignalQueriesOn(db), rule, { from: new Date(from), to: new Date(to), tz });
+  const signal = await alertSignal(db, rule, { from: new Date(from), to: new Date(to), tz });
   const timing = timingOf(rule);
   const { transitions } = walk(signal, new Map(), rule.name, from, to, timing);
   const episodes: Episode[] = [];

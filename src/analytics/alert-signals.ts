@@ -78,7 +78,7 @@ export interface AlertSignalQueries {
   listChanges(a: Span & { server?: string }): Promise<Array<MinuteRow & { n: number; tools: string[] }>>;
   /** Each configured export sink: events not sent yet, and when the oldest was stored. */
   exportLags(): Promise<Array<{ sink: string; events: number; oldest: string | null }>>;
-  /** Executions, failures and the p95 duration per bucket `i` of `bucketMs`, the `buckets` that end at `to`. */
+  /** Executions, failures and the p95 duration (interpolated, unrounded) per bucket `i` of `bucketMs`, the `buckets` that end at `to`. */
   series(a: { filters: Filters; to: number; bucketMs: number; buckets: number }): Promise<Array<{ i: number; executions: number; failed: number; p95_ms: number | null }>>;
   /** Execution ids: the latest failures, the slowest, or the latest, in the range. */
   samples(a: Span & { filters: Filters; pick: 'failed' | 'slowest' | 'latest'; limit: number }): Promise<string[]>;
@@ -433,7 +433,8 @@ export async function seriesBefore(
   const byIndex = new Map(rows.map((r) => [r.i, r]));
   return Array.from({ length: args.buckets }, (_, i) => {
     const row = byIndex.get(i);
-    return { start: new Date(from + i * args.bucketMs).toISOString(), executions: row?.executions ?? 0, failed: row?.failed ?? 0, p95_ms: row?.p95_ms ?? null };
+    const p95 = row?.p95_ms ?? null;
+    return { start: new Date(from + i * args.bucketMs).toISOString(), executions: row?.executions ?? 0, failed: row?.failed ?? 0, p95_ms: p95 === null ? null : round(p95, 1) };
   });
 }
 

@@ -12,6 +12,7 @@ import type { TraceQueries } from './trace.js';
 import type { SpikeQueries } from './spike.js';
 import type { FailureQueries } from './failures.js';
 import type { UnusedQueries } from './unused.js';
+import type { AlertSignalQueries } from './alert-signals.js';
 
 /**
  * What the analytics functions ask of a storage engine, one group of queries per question. Each
@@ -37,4 +38,6 @@ export interface AnalyticsBackend {
   unused: UnusedQueries;
   catalog: CatalogQueries;
   myFailures: MyFailuresQueries;
+  /** What alert rules watch (backtests on any engine; live evaluation on DuckDB so far). */
+  alertSignals: AlertSignalQueries;
 }

@@ -1,3 +1,4 @@
+import { alertSignalQueriesOn } from '../../src/analytics/duckdb/alert-signals.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backtestRule } from '../../src/alerts/backtest.js';
@@ -15,7 +16,7 @@ describe('the example configuration files', () => {
     await ingestFiles(store, [join(process.cwd(), 'sample-logs')]);
     const fired: Record<string, number> = {};
     for (const rule of alerts.rules) {
-      const report = await store.read((db) => backtestRule(db, rule, { from: new Date('2026-10-02T00:00:00Z'), to: new Date('2026-11-01T00:00:00Z') }));
+      const report = await store.read((db) => backtestRule(alertSignalQueriesOn(db), rule, { from: new Date('2026-10-02T00:00:00Z'), to: new Date('2026-11-01T00:00:00Z') }));
       fired[rule.name] = report.firings;
     }
     // The sample fleet's runaway bot (Tuesday 2026-10-27, 14:00-16:00) is what the spike rule is for.

@@ -1,3 +1,4 @@
+import { alertSignalQueriesOn } from '../../src/analytics/duckdb/alert-signals.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/access/audit.js';
@@ -80,7 +81,7 @@ const rules = (): AlertRule[] => PLANTED.map((p) => parseRule(p.rule));
 describe('alert rules on a fleet with planted incidents', () => {
   it('backtest: each rule fires once, at the right time, for the right group, and resolves when its condition ends', async () => {
     for (const [i, rule] of rules().entries()) {
-      const report = await store.read((db) => backtestRule(db, rule, { from: new Date(HISTORY_FROM), to: new Date(INCIDENT_NOW) }));
+      const report = await store.read((db) => backtestRule(alertSignalQueriesOn(db), rule, { from: new Date(HISTORY_FROM), to: new Date(INCIDENT_NOW) }));
       expect(report.episodes.map((e) => ({ group: e.group, fired_at: e.fired_at, resolved_at: e.resolved_at })), rule.name).toEqual([
         { group: PLANTED[i]!.group, fired_at: PLANTED[i]!.fired, resolved_at: PLANTED[i]!.resolved },
       ]);
@@ -91,7 +92,7 @@ describe('alert rules on a fleet with planted incidents', () => {
 
   it('nothing fires in the quiet control period (11-01 .. 11-09), though it has failures and an unmask', async () => {
     for (const rule of rules()) {
-      const report = await store.read((db) => backtestRule(db, rule, { from: new Date(HISTORY_FROM), to: new Date('2026-11-10T00:00:00Z') }));
+      const report = await store.read((db) => backtestRule(alertSignalQueriesOn(db), rule, { from: new Date(HISTORY_FROM), to: new Date('2026-11-10T00:00:00Z') }));
       expect(report.episodes, rule.name).toEqual([]);
     }
     // The control period is not empty: the rules had something to look at and stayed quiet.
@@ -121,7 +122,7 @@ describe('alert rules on a fleet with planted incidents', () => {
         ['resolved', planted.group, planted.resolved],
       ]);
       // Reminders every repeat_interval (4h) while firing, as the backtest counts them.
-      const backtest = await store.read((db) => backtestRule(db, rule, { from: new Date(start), to: new Date(INCIDENT_NOW) }));
+      const backtest = await store.read((db) => backtestRule(alertSignalQueriesOn(db), rule, { from: new Date(start), to: new Date(INCIDENT_NOW) }));
       expect(events.filter((e) => e.event === 'repeat').map((e) => e.at), rule.name).toEqual(
         backtest.episodes.flatMap((e) => Array.from({ length: e.reminders }, (_, k) => new Date(Date.parse(e.fired_at) + (k + 1) * 4 * 3_600_000).toISOString())),
       );

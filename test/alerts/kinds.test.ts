@@ -32,7 +32,7 @@ async function storeWith(records: Json[], now: string): Promise<Store> {
 }
 
 const episodes = async (store: Store, rule: Record<string, unknown>, from: string, to: string) =>
-  (await store.read((db) => backtestRule(db, parseRule(rule), { from: new Date(from), to: new Date(to) }))).episodes.map((e) => ({
+  (await store.read((db) => backtestRule(alertSignalQueriesOn(db), parseRule(rule), { from: new Date(from), to: new Date(to) }))).episodes.map((e) => ({
     group: e.group, fired_at: e.fired_at, resolved_at: e.resolved_at, value_at_fire: e.value_at_fire,
   }));
 

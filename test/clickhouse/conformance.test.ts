@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { AnalyticsBackend } from '../../src/analytics/backend.js';
-import { clickhouseAnalytics } from '../../src/analytics/clickhouse/index.js';
 import { costReport } from '../../src/analytics/cost.js';
-import { duckdbAnalytics } from '../../src/analytics/duckdb/index.js';
 import type { Filters } from '../../src/analytics/filters.js';
 import { resolveRange, type Bucket, type TimeRange } from '../../src/analytics/time-range.js';
 import { usageSummary } from '../../src/analytics/usage.js';
@@ -16,17 +13,11 @@ import { unusedTools } from '../../src/analytics/unused.js';
 import { fleetCatalog } from '../../src/analytics/catalog.js';
 import { myFailures } from '../../src/analytics/my-failures.js';
 import { fixedClock } from '../../src/clock.js';
-import { ingestLines } from '../../src/ingest/batch.js';
-import { blockFromText } from '../../src/ingest/lines.js';
 import { generateLines } from '../../src/sample/generate.js';
 import { SAMPLE_ANCHOR, SAMPLE_SPIKE } from '../../src/sample/fleet.js';
-import type { Store } from '../../src/store/store.js';
-import type { ClickHouseStore } from '../../src/store/clickhouse/store.js';
 import { FIXTURE_CATALOG, FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
-import { openTestStore } from '../helpers.js';
 import { connect } from '../mcp/harness.js';
-import { openClickHouseTestStore } from './helpers.js';
-import { refreshRollup } from '../../src/store/clickhouse/rollup.js';
+import { loadBoth, sampleText } from './helpers.js';
 import { LOCAL_CALLER } from '../../src/access/caller.js';
 import { importCatalog } from '../../src/store/catalog.js';
 
@@ -35,35 +26,6 @@ import { importCatalog } from '../../src/store/catalog.js';
  * deep-equal, the tools' text included. The sample fleet brings what the format allows and
  * the small fixtures lack: repeats, running-then-final pairs, malformed lines, costs, teams.
  */
-interface Pair {
-  store: Store;
-  duck: AnalyticsBackend;
-  house: AnalyticsBackend & { addCatalogTools: ClickHouseStore['addCatalogTools'] };
-}
-
-/**
- * The fixture in two parts: ClickHouse's rollup is recomputed after the first, so its answers
- * mix up-to-date hours (from the rollup), hours the second part marked (replacements of the
- * first part's records included) and partial hours, the last two counted from executions.
- */
-async function loadBoth(text: string, now: string): Promise<Pair> {
-  const store = await openTestStore(now);
-  const ch = await openClickHouseTestStore(now);
-  const lines = text.split('\n');
-  const cut = Math.floor(lines.length * 0.7);
-  for (const [i, part] of [lines.slice(0, cut), lines.slice(cut)].entries()) {
-    const duckResult = await ingestLines(store, blockFromText(part.join('\n')), `fixture-${i}`);
-    const houseResult = await ch.ingestLines(blockFromText(part.join('\n')), `fixture-${i}`);
-    // The same lines stored, replaced and quarantined: the write paths agree before any read.
-    expect(houseResult).toEqual({ ...duckResult, deferred: 0 });
-    if (i === 0) expect((await refreshRollup(ch.ch, { settleMs: 0 })).hours).toBeGreaterThan(0);
-  }
-  return { store, duck: duckdbAnalytics((task) => store.read(task)), house: { ...clickhouseAnalytics(ch.ch), addCatalogTools: (tools) => ch.addCatalogTools(tools) } };
-}
-
-const sampleText = () =>
-  [...generateLines({ days: 30, perWeekday: 120, seed: 11, spike: true, runningFirstRate: 0.05, repeatRate: 0.03, badLineRate: 0.01 })].join('\n');
-
 const ranges = (now: string): Array<{ name: string; range: TimeRange; bucket?: Bucket }> => {
   const clock = fixedClock(new Date(now));
   return [

@@ -1,7 +1,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import type { AnalyticsBackend } from '../../src/analytics/backend.js';
+import { clickhouseAnalytics } from '../../src/analytics/clickhouse/index.js';
+import { duckdbAnalytics } from '../../src/analytics/duckdb/index.js';
+import { ingestLines } from '../../src/ingest/batch.js';
+import { blockFromText } from '../../src/ingest/lines.js';
+import { generateLines } from '../../src/sample/generate.js';
+import { refreshRollup } from '../../src/store/clickhouse/rollup.js';
+import type { Store } from '../../src/store/store.js';
+import { openTestStore } from '../helpers.js';
 import { fixedClock } from '../../src/clock.js';
 import { ClickHouseStore } from '../../src/store/clickhouse/store.js';
 
@@ -22,3 +31,33 @@ export async function openClickHouseTestStore(now: string, database = `t${proces
   open.push(store);
   return store;
 }
+
+export interface Pair {
+  store: Store;
+  duck: AnalyticsBackend;
+  house: AnalyticsBackend & { addCatalogTools: ClickHouseStore['addCatalogTools'] };
+}
+
+/**
+ * The fixture in two parts: ClickHouse's rollup is recomputed after the first, so its answers
+ * mix up-to-date hours (from the rollup), hours the second part marked (replacements of the
+ * first part's records included) and partial hours, the last two counted from executions.
+ */
+export async function loadBoth(text: string, now: string): Promise<Pair> {
+  const store = await openTestStore(now);
+  const ch = await openClickHouseTestStore(now);
+  const lines = text.split('\n');
+  const cut = Math.floor(lines.length * 0.7);
+  for (const [i, part] of [lines.slice(0, cut), lines.slice(cut)].entries()) {
+    const duckResult = await ingestLines(store, blockFromText(part.join('\n')), `fixture-${i}`);
+    const houseResult = await ch.ingestLines(blockFromText(part.join('\n')), `fixture-${i}`);
+    // The same lines stored, replaced and quarantined: the write paths agree before any read.
+    expect(houseResult).toEqual({ ...duckResult, deferred: 0 });
+    if (i === 0) expect((await refreshRollup(ch.ch, { settleMs: 0 })).hours).toBeGreaterThan(0);
+  }
+  return { store, duck: duckdbAnalytics((task) => store.read(task)), house: { ...clickhouseAnalytics(ch.ch), addCatalogTools: (tools) => ch.addCatalogTools(tools) } };
+}
+
+/** The sample fleet with what the format allows: repeats, running-then-final pairs, malformed lines, a spike. */
+export const sampleText = () =>
+  [...generateLines({ days: 30, perWeekday: 120, seed: 11, spike: true, runningFirstRate: 0.05, repeatRate: 0.03, badLineRate: 0.01 })].join('\n');

@@ -72,7 +72,7 @@ export function clickhouseCatalogQueries(ch: ClickHouseDb): CatalogQueries {
  * starts a new one (first seen then); the same again only moves its last sighting. As DuckDB's
  * store/catalog.ts records them as they arrive.
  */
-function versionsOf<R extends { seen_us: number }>(rows: R[], keyOf: (r: R) => string, same: (r: R) => string): Map<string, Array<{ row: R; first: number; last: number; id: string }>> {
+export function versionsOf<R extends { seen_us: number }>(rows: R[], keyOf: (r: R) => string, same: (r: R) => string): Map<string, Array<{ row: R; first: number; last: number; id: string }>> {
   const out = new Map<string, Array<{ row: R; first: number; last: number; id: string }>>();
   for (const row of rows) {
     const key = keyOf(row);

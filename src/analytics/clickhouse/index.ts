@@ -14,6 +14,7 @@ import { clickhouseUnusedQueries } from './unused.js';
 import { ALL_TIME, ChQuery, isoFromMicros } from './sql.js';
 import { planUsage, withinIntervals, type UsageSpan } from './usage-rows.js';
 import { clickhouseUsageQueries } from './usage.js';
+import { clickhouseAlertSignalQueries } from './alert-signals.js';
 
 /**
  * The store's extent, and whether `range` holds an execution when one is given: the rollup's
@@ -78,5 +79,6 @@ export function clickhouseAnalytics(ch: ClickHouseDb): AnalyticsBackend {
     unused: clickhouseUnusedQueries(ch),
     catalog: clickhouseCatalogQueries(ch),
     myFailures: clickhouseMyFailuresQueries(ch),
+    alertSignals: clickhouseAlertSignalQueries(ch),
   };
 }

@@ -157,7 +157,7 @@ export function duckdbAlertSignalQueries(read: Reader): AlertSignalQueries {
       const params: Params = { bucket_ms: a.bucketMs, origin: from };
       return all(
         `SELECT floor((epoch_ms(started_at) - $origin) / $bucket_ms)::INTEGER AS i, count(*)::INTEGER AS executions,
-                count(*) FILTER (${FAILED})::INTEGER AS failed, round(quantile_cont(duration_ms, 0.95), 1)::DOUBLE AS p95_ms
+                count(*) FILTER (${FAILED})::INTEGER AS failed, quantile_cont(duration_ms, 0.95)::DOUBLE AS p95_ms
          FROM executions WHERE ${timeParams(params, from, a.to)}${andFilters(a.filters, params)}
          GROUP BY 1`,
         params,

@@ -12,6 +12,7 @@ import { duckdbSpikeQueries } from './spike.js';
 import { duckdbFailureQueries } from './failures.js';
 import { duckdbUnusedQueries } from './unused.js';
 import { duckdbUsageQueries } from './usage.js';
+import { duckdbAlertSignalQueries } from './alert-signals.js';
 
 /** The analytics of a DuckDB store: each query on a read connection of its own, side by side. */
 export function duckdbAnalytics(read: Reader): AnalyticsBackend {
@@ -30,5 +31,6 @@ export function duckdbAnalytics(read: Reader): AnalyticsBackend {
     unused: duckdbUnusedQueries(read),
     catalog: duckdbCatalogQueries(read),
     myFailures: duckdbMyFailuresQueries(read),
+    alertSignals: duckdbAlertSignalQueries(read),
   };
 }

@@ -1,3 +1,4 @@
+import { alertSignalQueriesOn } from '../../analytics/duckdb/alert-signals.js';
 import { resolve } from 'node:path';
 import { backtestRule, backtestText } from '../../alerts/backtest.js';
 import { parseState, storedRule, storedRules } from '../../alerts/engine.js';
@@ -71,7 +72,7 @@ async function backtestOne(store: Store, rule: AlertRule, args: { window?: strin
   const clock = args.now ? clockFrom(args.now) : defaults.clock;
   const tz = args.tz ? checkTimeZone(args.tz) : defaults.tz;
   const range = resolveRange({ window: args.window ?? '30d', tz }, clock, '30d');
-  const report = await store.read((db) => backtestRule(db, rule, range, tz));
+  const report = await store.read((db) => backtestRule(alertSignalQueriesOn(db), rule, range, tz));
   return backtestText(report, rule);
 }
 

@@ -1,3 +1,4 @@
+import { alertSignalQueriesOn } from '../../analytics/duckdb/alert-signals.js';
 import { z } from 'zod';
 import { backtestRule, backtestText } from '../../alerts/backtest.js';
 import { storedRule } from '../../alerts/engine.js';
@@ -47,7 +48,7 @@ Example: "Would an error-rate alert at 10% have paged us last month?"`,
       rule = saved.rule;
     }
     const range = await rangeOf(args, ctx, '30d');
-    const report = await duckdbStore(ctx).read((db) => backtestRule(db, rule, range, args.tz ?? ctx.tz));
+    const report = await duckdbStore(ctx).read((db) => backtestRule(alertSignalQueriesOn(db), rule, range, args.tz ?? ctx.tz));
     const summary = backtestText(report, rule);
     return { structured: { ...report, episodes: report.episodes.map((e) => ({ ...e })) }, summary };
   },
