@@ -104,6 +104,13 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
       expect(unmask.isError, JSON.stringify(unmask.content)).toBeFalsy();
       const refused = (await client.callTool({ name: 'list_alerts', arguments: {} })) as CallToolResult;
       expect(refused.isError).toBe(true);
+      // A draft rule backtests on ClickHouse's history; a saved one is DuckDB's, and the answer says what to do.
+      const draft = (await client.callTool({ name: 'backtest_alert_rule', arguments: { rule: { kind: 'failures', threshold: 0, window: '1d' }, window: '30d' } })) as CallToolResult;
+      expect(draft.isError, JSON.stringify(draft.content)).toBeFalsy();
+      expect((draft.structuredContent as { firings: number }).firings).toBeGreaterThan(0);
+      const saved = (await client.callTool({ name: 'backtest_alert_rule', arguments: { name: 'jira-errors' } })) as CallToolResult;
+      expect(saved.isError).toBe(true);
+      expect((saved.content as Array<{ text: string }>)[0]!.text).toContain('saved rules are kept by a DuckDB store; this server runs on ClickHouse. Pass the rule as a draft instead');
       // The audit trail over this instance's chain: the unmask with its reason, each event naming its chain.
       const audit = (await client.callTool({ name: 'audit_log', arguments: { action: 'unmask' } })) as CallToolResult;
       expect(audit.isError, JSON.stringify(audit.content)).toBeFalsy();

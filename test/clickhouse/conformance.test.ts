@@ -139,7 +139,7 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
     expect(house.top_user_driver?.delta).toBeGreaterThan(0);
   });
 
-  it('every analytics tool answers the same through a real MCP client, text included, for members and admins', async () => {
+  it('every analytics tool and backtests of alert rules answer the same through a real MCP client, text included, for members and admins', async () => {
     // The small fixture's planted spike and workflows, and the sample fleet's volume and mess.
     // Tool lists as wrap records them: a server's list seen twice, then with a changed description; another server's once.
     const list = (seen: string, server: string, description: string) =>
@@ -179,6 +179,11 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
       { name: 'fleet_catalog', arguments: { dimension: 'user', limit: 3 } },
       { name: 'my_failures', arguments: { window: '30d' } },
       { name: 'my_failures', arguments: { window: '30d', tool: 'jira_create_issue' } },
+      // Backtests of drafts read the alert signals of the server's engine.
+      { name: 'backtest_alert_rule', arguments: { rule: { kind: 'error_rate', threshold: 0.1, window: '1h', min_executions: 3, group_by: 'tool' }, window: '30d' } },
+      { name: 'backtest_alert_rule', arguments: { rule: { kind: 'budget', measure: 'cost_usd', period: 'day', limit: 1, group_by: 'user' }, window: '30d' } },
+      { name: 'backtest_alert_rule', arguments: { rule: { kind: 'tool_definition_changed', window: '1h' }, window: '30d' } },
+      { name: 'backtest_alert_rule', arguments: { rule: { kind: 'unused_tool', days: 3 }, from: '2026-10-20', to: '2026-10-29' } },
     ];
     // The time of ingest differs between the two loads: the one field that may.
     const sameIngest = (value: unknown, key?: string): unknown => {

@@ -1,4 +1,3 @@
-import { alertSignalQueriesOn } from '../../analytics/duckdb/alert-signals.js';
 import { z } from 'zod';
 import { backtestRule, backtestText } from '../../alerts/backtest.js';
 import { storedRule } from '../../alerts/engine.js';
@@ -9,7 +8,6 @@ import { defineTool, READ_ONLY, duckdbStore } from '../tool.js';
 
 export const backtest_alert_rule = defineTool({
   name: 'backtest_alert_rule',
-  duckdbOnly: true,
   title: 'Backtest an alert rule on history',
   description: `Replays a rule (saved, by name; or a draft) over past data with the live evaluator: when it would have fired and resolved, per group, with values. Nothing is stored or sent.
 
@@ -41,14 +39,15 @@ Example: "Would an error-rate alert at 10% have paged us last month?"`,
     if (args.rule) {
       rule = parseRule({ name: 'draft', ...args.rule });
     } else {
-      // Exactly one of name and rule was given (checked above).
+      // Exactly one of name and rule was given (checked above). Saved rules live in DuckDB stores so far.
+      if (!ctx.store) throw new UserInputError(`saved rules are kept by a DuckDB store; this server runs on ClickHouse. Pass the rule as a draft instead: rule {"kind": "error_rate", "threshold": 0.1, ...}.`);
       const saved = await duckdbStore(ctx).read((db) => storedRule(db, args.name!));
       if (!saved) throw new NotFoundError(`no rule is named ${args.name}; alert_rules lists them, or pass a draft as rule.`);
       if (!saved.rule) throw new UserInputError(`rule ${args.name} cannot be read: ${saved.error}`);
       rule = saved.rule;
     }
     const range = await rangeOf(args, ctx, '30d');
-    const report = await duckdbStore(ctx).read((db) => backtestRule(alertSignalQueriesOn(db), rule, range, args.tz ?? ctx.tz));
+    const report = await backtestRule(ctx.analytics.alertSignals, rule, range, args.tz ?? ctx.tz);
     const summary = backtestText(report, rule);
     return { structured: { ...report, episodes: report.episodes.map((e) => ({ ...e })) }, summary };
   },
