@@ -4,6 +4,7 @@ import { FILTER_COLUMNS, type Filters } from '../filters.js';
 import { sqlTime } from '../time-range.js';
 import { versionsOf } from './catalog.js';
 import { ChQuery } from './sql.js';
+import { UserInputError } from '../../errors.js';
 
 /**
  * The queries behind the alert signals (analytics/alert-signals.ts), on a ClickHouse store: each
@@ -139,7 +140,11 @@ export function clickhouseAlertSignalQueries(ch: ClickHouseDb, options: { export
       }
       return [...out.values()].map(({ firsts, tools, ...row }) => ({ ...row, n: firsts.size, tools: [...tools].sort() }));
     },
-    exportLags: options.exportLags ?? (async () => []),
+    exportLags:
+      options.exportLags ??
+      (async () => {
+        throw new UserInputError('export_lag watches the sinks a serve registers, and a ClickHouse store keeps no such registry yet: each instance knows its own sinks (export_status shows their lag).');
+      }),
     series(a) {
       const q = new ChQuery(ch);
       const from = a.to - a.bucketMs * a.buckets;
