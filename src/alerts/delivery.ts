@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { describeReceiverFailure } from '../receiver-errors.js';
-import { dueNotifications, nextAttemptAt, recordAttempt, type NotificationRow } from '../store/alerts.js';
+import type { NotificationRow } from '../store/alerts.js';
+import { alertStoreOf, type AlertStore } from './alert-store.js';
 import type { Store } from '../store/store.js';
 import { render, type AlertMessage, type Channel } from './channels.js';
 
@@ -32,12 +33,14 @@ export class Delivery {
   private readonly maxBackoffMs: number;
   private readonly maxAttempts: number;
   private readonly timeoutMs: number;
+  private readonly store: AlertStore;
 
   constructor(
-    private readonly store: Store,
+    store: Store | AlertStore,
     private readonly channels: ReadonlyMap<string, Channel>,
     private readonly options: DeliveryOptions = {},
   ) {
+    this.store = alertStoreOf(store);
     this.clock = options.clock ?? systemClock;
     this.backoffMs = options.backoffMs ?? 5_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 10 * 60_000;
@@ -71,7 +74,7 @@ export class Delivery {
 
   private async sleep(): Promise<void> {
     if (this.stopped) return;
-    const next = await this.store.read((db) => nextAttemptAt(db)).catch(() => null);
+    const next = await this.store.nextAttemptAt().catch(() => null);
     if (this.stopped || this.running) return;
     const wait = next ? Math.max(50, Date.parse(next) - this.clock.now().getTime()) : 30_000;
     this.timer = setTimeout(() => this.kick(), Math.min(wait, 30_000));
@@ -86,7 +89,7 @@ export class Delivery {
 
   /** One pass over every due notification; the channels in parallel, each one in order. */
   async deliverDue(): Promise<void> {
-    const due = await this.store.read((db) => dueNotifications(db, this.clock.now(), 200));
+    const due = await this.store.dueNotifications(this.clock.now(), 200);
     const byChannel = new Map<string, NotificationRow[]>();
     for (const row of due) byChannel.set(row.channel, [...(byChannel.get(row.channel) ?? []), row]);
     await Promise.all([...byChannel].map(async ([name, rows]) => {
@@ -126,12 +129,10 @@ export class Delivery {
     const giveUp = !delivered && (permanent || attempt >= this.maxAttempts);
     const backoff = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1));
     const nextAttempt = delivered || giveUp ? null : new Date(this.clock.now().getTime() + backoff * (0.75 + Math.random() * 0.5));
-    await this.store.write((db) =>
-      recordAttempt(db, {
-        id: row.id, attempt, at: this.clock.now(), status, durationMs: performance.now() - started, delivered, nextAttemptAt: nextAttempt,
-        error: giveUp ? `${error} (gave up after ${attempt} attempt${attempt > 1 ? 's' : ''})` : error,
-      }),
-    );
+    await this.store.recordAttempt({
+      id: row.id, attempt, at: this.clock.now(), status, durationMs: performance.now() - started, delivered, nextAttemptAt: nextAttempt,
+      error: giveUp ? `${error} (gave up after ${attempt} attempt${attempt > 1 ? 's' : ''})` : error,
+    });
     if (!delivered) this.options.log?.(`alerts: ${name}: ${row.rule} ${row.event}: ${error}${giveUp ? '; given up' : `; retrying in ${Math.round(backoff / 1000)} s`}`);
     return delivered;
   }

@@ -1,13 +1,9 @@
 import { alertSignal } from '../analytics/alert-signals.js';
-import { alertSignalQueriesOn } from '../analytics/duckdb/alert-signals.js';
 import type { Clock } from '../clock.js';
 import { redact } from '../access/redact.js';
-import { onIngested } from '../ingest/ingested.js';
-import {
-  appendHistory, enqueueNotifications, putStates, putTick, ruleRow, ruleRows, silenceRows, stateRows, tickRows,
-  type HistoryRow, type SilenceRow, type StoredRule,
-} from '../store/alerts.js';
-import type { Db, Store } from '../store/store.js';
+import type { HistoryRow, SilenceRow, StoredRule } from '../store/alerts.js';
+import type { Store } from '../store/store.js';
+import { alertStoreOf, type AlertStore, type NewNotification } from './alert-store.js';
 import { newNotificationId, type AlertMessage } from './channels.js';
 import { explain, type Explanation } from './explain.js';
 import { describeRule, ms, parseRule, type AlertRule } from './rules.js';
@@ -64,12 +60,12 @@ function parseStored(row: StoredRule): StoredAlertRule {
   }
 }
 
-export async function storedRules(db: Db): Promise<StoredAlertRule[]> {
-  return (await ruleRows(db)).map(parseStored);
+export async function storedRules(alerts: AlertStore): Promise<StoredAlertRule[]> {
+  return (await alerts.rules()).map(parseStored);
 }
 
-export async function storedRule(db: Db, name: string): Promise<StoredAlertRule | undefined> {
-  const row = await ruleRow(db, name);
+export async function storedRule(alerts: AlertStore, name: string): Promise<StoredAlertRule | undefined> {
+  const row = await alerts.rule(name);
   return row && parseStored(row);
 }
 
@@ -88,8 +84,11 @@ export class AlertEngine {
   private cheapTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
+  private readonly store: AlertStore;
 
-  constructor(private readonly store: Store, private readonly options: EngineOptions) {}
+  constructor(store: Store | AlertStore, private readonly options: EngineOptions) {
+    this.store = alertStoreOf(store);
+  }
 
   /** Evaluates now, then every `intervalMs`, and soon after each ingest batch for the cheap rules. */
   start(intervalMs = 60_000): void {
@@ -100,7 +99,7 @@ export class AlertEngine {
       this.timer.unref();
     };
     loop();
-    this.unsubscribe = onIngested(this.store, () => {
+    this.unsubscribe = this.store.onIngested?.(() => {
       if (this.cheapTimer || this.stopped) return;
       // A burst of batches is evaluated once.
       this.cheapTimer = setTimeout(() => {
@@ -132,7 +131,7 @@ export class AlertEngine {
 
   private async cycle(options: { at?: Date; cheapOnly?: boolean }): Promise<RuleEvaluation[]> {
     const tick = Math.floor((options.at ?? this.options.clock.now()).getTime() / MIN) * MIN;
-    const [rules, ticks, silences] = await this.store.read(async (db) => [await storedRules(db), await tickRows(db), await silenceRows(db, new Date(tick))] as const);
+    const [rules, ticks, silences] = await Promise.all([storedRules(this.store), this.store.ticks(), this.store.silences(new Date(tick))]);
     const lastTick = new Map(ticks.map((t) => [t.rule, Date.parse(t.last_tick)]));
     const results: RuleEvaluation[] = [];
     let queued = 0;
@@ -152,7 +151,7 @@ export class AlertEngine {
         // One rule that fails (a bad stored value, the store busy) never stops the others.
         const message = error instanceof Error ? error.message : String(error);
         this.options.log?.(`alerts: rule ${rule.name}: ${message}`);
-        await this.store.write((db) => putTick(db, { rule: rule.name, at: new Date(last ?? tick), error: message, durationMs: performance.now() - started })).catch(() => undefined);
+        await this.store.putTick({ rule: rule.name, at: new Date(last ?? tick), error: message, durationMs: performance.now() - started }).catch(() => undefined);
         results.push({ rule: rule.name, from: new Date(from).toISOString(), to: new Date(tick).toISOString(), transitions: 0, firing: 0, duration_ms: performance.now() - started, error: message });
       }
     }
@@ -161,21 +160,18 @@ export class AlertEngine {
   }
 
   private async evaluateRule(rule: AlertRule, from: number, to: number, silences: readonly SilenceRow[]): Promise<{ transitions: number; firing: number; queued: number }> {
-    const { previous, stored, walked, explanations } = await this.store.read(async (db) => {
-      const rows = await stateRows(db, rule.name);
-      const previous = new Map(rows.map((row) => [row.group_key, parseState(row.state)]));
-      // A reminder repeats the explanation its alert fired with.
-      const stored = new Map(rows.filter((row) => row.explanation).map((row) => [row.group_key, JSON.parse(row.explanation!) as Explanation]));
-      const signal = await alertSignal(alertSignalQueriesOn(db), rule, { from: new Date(from), to: new Date(to), tz: this.options.tz });
-      const walked = walk(signal, previous, rule.name, from, to, timingOf(rule));
-      const explanations = new Map<Transition, Explanation>();
-      for (const transition of walked.transitions) {
-        if (transition.event === 'firing') explanations.set(transition, await explain(db, rule, transition.state, transition.at));
-      }
-      return { previous, stored, walked, explanations };
-    });
+    const rows = await this.store.states(rule.name);
+    const previous = new Map(rows.map((row) => [row.group_key, parseState(row.state)]));
+    // A reminder repeats the explanation its alert fired with.
+    const stored = new Map(rows.filter((row) => row.explanation).map((row) => [row.group_key, JSON.parse(row.explanation!) as Explanation]));
+    const signal = await alertSignal(this.store.analytics.alertSignals, rule, { from: new Date(from), to: new Date(to), tz: this.options.tz });
+    const walked = walk(signal, previous, rule.name, from, to, timingOf(rule));
+    const explanations = new Map<Transition, Explanation>();
+    for (const transition of walked.transitions) {
+      if (transition.event === 'firing') explanations.set(transition, await explain(this.store.analytics, rule, transition.state, transition.at));
+    }
     const history: HistoryRow[] = [];
-    const notifications: Parameters<typeof enqueueNotifications>[1][number][] = [];
+    const notifications: NewNotification[] = [];
     // When a notification was queued is the wall clock's, as its delivery is.
     const now = new Date();
     const latestExplanation = new Map<string, Explanation>(stored);
@@ -203,12 +199,7 @@ export class AlertEngine {
         fingerprint: (after ?? before)!.fingerprint, rule: rule.name, group, state: after ? JSON.stringify(after) : null,
         explanation: walked.transitions.some((t) => t.state.group === group && explanations.has(t)) ? JSON.stringify(latestExplanation.get(group)) : null,
       }));
-    await this.store.write(async (db) => {
-      await putStates(db, changed, now);
-      await appendHistory(db, history);
-      await enqueueNotifications(db, notifications);
-      await putTick(db, { rule: rule.name, at: new Date(to), error: null, durationMs: 0 });
-    });
+    await this.store.commitEvaluation({ states: changed, at: now, history, notifications, tick: { rule: rule.name, at: new Date(to) } });
     const firing = [...walked.states.values()].filter((s) => s.status === 'firing').length;
     return { transitions: walked.transitions.length, firing, queued: notifications.length };
   }

@@ -1,9 +1,7 @@
 import { sampleExecutions, seriesBefore } from '../analytics/alert-signals.js';
-import { alertSignalQueriesOn } from '../analytics/duckdb/alert-signals.js';
 import type { Filters } from '../analytics/filters.js';
-import { duckdbAnalytics } from '../analytics/duckdb/index.js';
+import type { AnalyticsBackend } from '../analytics/backend.js';
 import { whoDroveSpike, type Contributor } from '../analytics/spike.js';
-import type { Db } from '../store/store.js';
 import { describeRule, groupBy, ms, type AlertRule } from './rules.js';
 import type { AlertState } from './state.js';
 
@@ -46,7 +44,7 @@ const EXECUTION_KINDS = new Set(['error_rate', 'failures', 'latency_p95', 'volum
  * and what drove it (ranked as who_drove_spike ranks them, against their own baseline) and
  * execution ids to trace, so that "why did this fire?" needs no second call.
  */
-export async function explain(db: Db, rule: AlertRule, state: AlertState, at: number): Promise<Explanation> {
+export async function explain(backend: AnalyticsBackend, rule: AlertRule, state: AlertState, at: number): Promise<Explanation> {
   const base: Explanation = {
     condition: describeRule(rule),
     value: state.value,
@@ -62,17 +60,16 @@ export async function explain(db: Db, rule: AlertRule, state: AlertState, at: nu
   const bucketMs = Math.max(MIN, Math.round(window / 3 / MIN) * MIN);
   const to = new Date(at);
   const failuresOnly = rule.kind === 'error_rate' || rule.kind === 'failures' || (rule.kind === 'volume_spike' && rule.measure === 'failures');
-  const series = await seriesBefore(alertSignalQueriesOn(db), { filters, to, bucketMs, buckets: 12 });
+  const series = await seriesBefore(backend.alertSignals, { filters, to, bucketMs, buckets: 12 });
   // who_drove_spike over the day before, taking the bucket that holds the alert's last minute.
-  // On this read connection: the spike's queries run one after the other.
-  const spike = await whoDroveSpike(duckdbAnalytics((task) => task(db)), {
+  const spike = await whoDroveSpike(backend, {
     range: { from: new Date(at - DAY), to },
     filters: failuresOnly ? { ...filters, status: 'failed' } : filters,
     at: new Date(at - 1),
     limit: 3,
   });
   const brief = (list: Contributor[]): Brief[] => list.map(({ key, executions, baseline, excess, share_of_excess }) => ({ key, executions, baseline, excess, share_of_excess }));
-  const samples = await sampleExecutions(alertSignalQueriesOn(db), {
+  const samples = await sampleExecutions(backend.alertSignals, {
     filters,
     from: new Date(at - window),
     to,

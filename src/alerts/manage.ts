@@ -6,11 +6,10 @@ import { parseWindow } from '../analytics/time-range.js';
 import type { AuditEventInput } from '../access/audit.js';
 import { parseInstant, type Clock } from '../clock.js';
 import { NotFoundError, UserInputError } from '../errors.js';
-import { putRule, putSilence, removeRule, ruleRow, ruleRows } from '../store/alerts.js';
-import type { Store } from '../store/store.js';
+import type { AnalyticsBackend } from '../analytics/backend.js';
+import type { AlertStore } from './alert-store.js';
 import { parseChannel, type Channel } from './channels.js';
 import { parseRule, type AlertRule } from './rules.js';
-import { duckdbAnalytics } from '../analytics/duckdb/index.js';
 
 /** The alerts file: channels by name and rules. */
 export interface AlertsFile {
@@ -65,8 +64,8 @@ export function checkChannels(rule: AlertRule, channels: ReadonlyMap<string, Cha
 }
 
 /** Filter values that match nothing stored, with the closest names, as one error. */
-export async function checkFilterValues(store: Store, rule: AlertRule): Promise<void> {
-  const problems = await unknownFilterValues(duckdbAnalytics((task) => store.read(task)), rule.filters);
+export async function checkFilterValues(analytics: AnalyticsBackend, rule: AlertRule): Promise<void> {
+  const problems = await unknownFilterValues(analytics, rule.filters);
   if (problems.length) {
     throw new UserInputError(
       `rule ${rule.name}: ${problems.map((p) => `no ${p.filter} is named ${JSON.stringify(p.value)}${p.closest.length ? ` (closest: ${p.closest.join(', ')})` : ''}`).join('; ')}. fleet_catalog lists the names that exist.`,
@@ -75,7 +74,7 @@ export async function checkFilterValues(store: Store, rule: AlertRule): Promise<
 }
 
 export interface RuleChangeContext {
-  store: Store;
+  alerts: AlertStore;
   /** Records the change in the audit log (bound to whoever makes it); resolves once committed. */
   audit: { record(event: AuditEventInput): Promise<unknown> };
   /** Who makes the change, as stored with the rule. */
@@ -88,25 +87,25 @@ export interface RuleChangeContext {
 export async function saveRule(ctx: RuleChangeContext, input: unknown, mode: 'create' | 'update'): Promise<AlertRule> {
   const rule = parseRule(input);
   checkChannels(rule, ctx.channels);
-  await checkFilterValues(ctx.store, rule);
-  const existing = await ctx.store.read((db) => ruleRow(db, rule.name));
+  await checkFilterValues(ctx.alerts.analytics, rule);
+  const existing = await ctx.alerts.rule(rule.name);
   if (mode === 'create' && existing) throw new UserInputError(`a rule named ${rule.name} exists already; update_alert_rule changes it, or pick another name.`);
   if (mode === 'update' && !existing) throw new NotFoundError(`no rule is named ${rule.name}; alert_rules lists them, create_alert_rule makes one.`);
   await ctx.audit.record({ action: mode === 'create' ? 'alert_rule_create' : 'alert_rule_update', target: rule.name, details: { rule } });
-  await ctx.store.write((db) => putRule(db, { name: rule.name, kind: rule.kind, rule: JSON.stringify(rule), origin: 'tool', by: ctx.actor, at: ctx.clock.now() }));
+  await ctx.alerts.putRule({ name: rule.name, kind: rule.kind, rule: JSON.stringify(rule), origin: 'tool', by: ctx.actor, at: ctx.clock.now() });
   return rule;
 }
 
 export async function deleteRule(ctx: RuleChangeContext, name: string, reason?: string): Promise<void> {
-  const existing = await ctx.store.read((db) => ruleRow(db, name));
+  const existing = await ctx.alerts.rule(name);
   if (!existing) throw new NotFoundError(`no rule is named ${name}; alert_rules lists them.`);
   await ctx.audit.record({ action: 'alert_rule_delete', target: name, reason, details: { rule: JSON.parse(existing.rule) } });
-  await ctx.store.write((db) => removeRule(db, name));
+  await ctx.alerts.removeRule(name);
 }
 
 /** Silences a rule (or one of its alerts) until `until` or for `duration`: state goes on, notifications stop. */
 export async function silence(ctx: RuleChangeContext, args: { rule: string; group?: string; reason: string; until?: string; duration?: string }): Promise<{ id: string; ends_at: string }> {
-  const existing = await ctx.store.read((db) => ruleRow(db, args.rule));
+  const existing = await ctx.alerts.rule(args.rule);
   if (!existing) throw new NotFoundError(`no rule is named ${args.rule}; alert_rules lists them.`);
   if (args.reason.replace(/\s/g, '').length < 10) throw new UserInputError('reason must have at least 10 characters other than spaces: say why (a ticket, a maintenance window).');
   if (!args.until === !args.duration) throw new UserInputError('give the end of the silence as until (RFC 3339) or duration (like 2h), one of the two.');
@@ -116,7 +115,7 @@ export async function silence(ctx: RuleChangeContext, args: { rule: string; grou
   if (ends.getTime() - now.getTime() > 90 * 86_400_000) throw new UserInputError('a silence lasts at most 90 days; disable the rule (update_alert_rule with enabled: false) for longer.');
   const id = `sil_${randomUUID()}`;
   await ctx.audit.record({ action: 'alert_silence', target: args.rule, reason: args.reason, details: { id, group: args.group ?? null, ends_at: ends.toISOString() } });
-  await ctx.store.write((db) => putSilence(db, { id, rule: args.rule, group_key: args.group ?? null, ends_at: ends, reason: args.reason, created_by: ctx.actor, created_at: now }));
+  await ctx.alerts.putSilence({ id, rule: args.rule, group_key: args.group ?? null, ends_at: ends, reason: args.reason, created_by: ctx.actor, created_at: now });
   return { id, ends_at: ends.toISOString() };
 }
 
@@ -125,17 +124,17 @@ export async function silence(ctx: RuleChangeContext, args: { rule: string; grou
  * file removed; rules made through the tools are left alone. Each change is audited.
  */
 export async function syncFileRules(ctx: RuleChangeContext, file: AlertsFile, log: (line: string) => void): Promise<{ added: number; changed: number; removed: number }> {
-  const stored = await ctx.store.read((db) => ruleRows(db));
+  const stored = await ctx.alerts.rules();
   const byName = new Map(stored.map((r) => [r.name, r]));
   const counts = { added: 0, changed: 0, removed: 0 };
   for (const rule of file.rules) {
     const before = byName.get(rule.name);
     const json = JSON.stringify(rule);
     if (before && JSON.stringify(JSON.parse(before.rule)) === json && before.origin === 'file') continue;
-    const problems = await unknownFilterValues(duckdbAnalytics((task) => ctx.store.read(task)), rule.filters);
+    const problems = await unknownFilterValues(ctx.alerts.analytics, rule.filters);
     for (const p of problems) log(`alerts: rule ${rule.name}: no ${p.filter} is named ${JSON.stringify(p.value)} yet${p.closest.length ? ` (closest: ${p.closest.join(', ')})` : ''}; it is kept, and matches once one is.`);
     await ctx.audit.record({ action: before ? 'alert_rule_update' : 'alert_rule_create', target: rule.name, details: { rule, from_file: true } });
-    await ctx.store.write((db) => putRule(db, { name: rule.name, kind: rule.kind, rule: json, origin: 'file', by: ctx.actor, at: ctx.clock.now() }));
+    await ctx.alerts.putRule({ name: rule.name, kind: rule.kind, rule: json, origin: 'file', by: ctx.actor, at: ctx.clock.now() });
     if (before) counts.changed++;
     else counts.added++;
   }
@@ -143,7 +142,7 @@ export async function syncFileRules(ctx: RuleChangeContext, file: AlertsFile, lo
   for (const row of stored) {
     if (row.origin !== 'file' || inFile.has(row.name)) continue;
     await ctx.audit.record({ action: 'alert_rule_delete', target: row.name, details: { from_file: true } });
-    await ctx.store.write((db) => removeRule(db, row.name));
+    await ctx.alerts.removeRule(row.name);
     counts.removed++;
   }
   return counts;

@@ -3,6 +3,7 @@ import { duckdbAnalytics } from '../analytics/duckdb/index.js';
 import { AccessView } from '../access/access.js';
 import { UserInputError } from '../errors.js';
 import { duckdbExportStore } from '../export/export-store.js';
+import { duckdbAlertStore } from '../alerts/alert-store.js';
 import { ME } from './common.js';
 import type { ServerOptions } from './server.js';
 import type { ToolContext, ToolDefinition, ToolResult } from './tool.js';
@@ -29,6 +30,7 @@ export function callerScope(options: ServerOptions): CallerScope {
     alertChannels: options.alertChannels ?? new Map(),
     exportSinks: options.exportSinks ?? new Map(),
     exportStore: options.exportStore ?? (store ? duckdbExportStore(store) : undefined),
+    alertStore: options.alertStore ?? (store ? duckdbAlertStore(store) : undefined),
   };
   return { ctx, access, callerId: options.caller.id };
 }

@@ -17,6 +17,7 @@ import type { AuditLog } from '../access/audit.js';
 import type { Channel } from '../alerts/channels.js';
 import type { SinkConfig } from '../export/sinks.js';
 import type { ExportStore } from '../export/export-store.js';
+import type { AlertStore } from '../alerts/alert-store.js';
 
 export interface ServerOptions {
   /** The DuckDB store; none for a server on ClickHouse, whose questions go to `analytics`. */
@@ -35,6 +36,8 @@ export interface ServerOptions {
   exportSinks?: ReadonlyMap<string, SinkConfig>;
   /** Their cursors and status; the DuckDB store's by default. */
   exportStore?: ExportStore;
+  /** Alerting's state; the DuckDB store's by default. */
+  alertStore?: AlertStore;
   /** The engine the analytics read from; the DuckDB store's by default. */
   analytics?: AnalyticsBackend;
 }

@@ -7,6 +7,7 @@ import type { AuditRow } from '../store/audit-events.js';
 import type { Channel } from '../alerts/channels.js';
 import type { SinkConfig } from '../export/sinks.js';
 import type { ExportStore } from '../export/export-store.js';
+import type { AlertStore } from '../alerts/alert-store.js';
 import type { AnalyticsBackend } from '../analytics/backend.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
@@ -38,6 +39,8 @@ export interface ToolContext {
   exportSinks: ReadonlyMap<string, SinkConfig>;
   /** Where the sinks' cursors and status are kept (the DuckDB store's, or ClickHouse's). */
   exportStore?: ExportStore;
+  /** Alerting's rules, states and notifications (the DuckDB store's, or ClickHouse's). */
+  alertStore?: AlertStore;
 }
 
 /** A tool's answer: the structured object (matching its outputSchema) and a short human summary of it. */
@@ -91,4 +94,10 @@ export const READ_ONLY = {
 export function duckdbStore(ctx: ToolContext): Store {
   if (!ctx.store) throw new UserInputError('This tool works on a DuckDB store only so far; this server runs on ClickHouse. The fleet questions (usage_summary, failure_report, trace_execution, ...) work here.');
   return ctx.store;
+}
+
+/** The alert store of a tool that reads or changes alerting's state. */
+export function alertStore(ctx: ToolContext): AlertStore {
+  if (!ctx.alertStore) throw new UserInputError('This server keeps no alerting state; the fleet questions (usage_summary, failure_report, trace_execution, ...) work here.');
+  return ctx.alertStore;
 }

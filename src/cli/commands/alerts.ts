@@ -8,7 +8,7 @@ import { unknownFilterValues } from '../../analytics/catalog.js';
 import { checkTimeZone, resolveRange } from '../../analytics/time-range.js';
 import { clockFrom, type Clock } from '../../clock.js';
 import { NotFoundError, UserInputError } from '../../errors.js';
-import { notificationRows, stateRows, tickRows } from '../../store/alerts.js';
+import { duckdbAlertStore } from '../../alerts/alert-store.js';
 import type { Store } from '../../store/store.js';
 import { resolveConfig, type CommonFlags } from '../config.js';
 import { onStoreOrOwner, type CommandOutput } from '../owner.js';
@@ -23,12 +23,8 @@ const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
 
 /** `alerts list`: the rules, what fires now, and notifications still owed. */
 export async function alertsListReport(store: Store): Promise<CommandOutput> {
-  const { rules, states, ticks, owed } = await store.read(async (db) => ({
-    rules: await storedRules(db),
-    states: await stateRows(db),
-    ticks: await tickRows(db),
-    owed: await notificationRows(db, { limit: 1000, undelivered: true }),
-  }));
+  const alerts = duckdbAlertStore(store);
+  const [rules, states, ticks, owed] = await Promise.all([storedRules(alerts), alerts.states(), alerts.ticks(), alerts.notifications({ limit: 1000, undelivered: true })]);
   if (rules.length === 0) return { text: 'No alert rules. serve --alerts FILE loads them; admins add them with create_alert_rule.\n', code: 0 };
   const tick = new Map(ticks.map((t) => [t.rule, t]));
   const out: string[] = [];
@@ -50,7 +46,7 @@ export async function alertsListReport(store: Store): Promise<CommandOutput> {
 
 /** `alerts backtest NAME`: a saved rule over a past window. */
 export async function alertsBacktestReport(store: Store, args: { name: string; window?: string; now?: string; tz?: string }, defaults: Defaults): Promise<CommandOutput> {
-  const saved = await store.read((db) => storedRule(db, args.name));
+  const saved = await storedRule(duckdbAlertStore(store), args.name);
   if (!saved) throw new NotFoundError(`no rule is named ${args.name}; mcp-blackbox alerts list shows them, alerts test FILE tries a file's rules.`);
   if (!saved.rule) throw new UserInputError(`rule ${args.name} cannot be read: ${saved.error}`);
   return { text: `${await backtestOne(store, saved.rule, args, defaults)}\n`, code: 0 };

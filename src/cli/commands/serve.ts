@@ -18,6 +18,7 @@ import type { SinkConfig } from '../../export/sinks.js';
 import { Exporter } from '../../export/exporter.js';
 import { AlertEngine } from '../../alerts/engine.js';
 import { Delivery } from '../../alerts/delivery.js';
+import { duckdbAlertStore } from '../../alerts/alert-store.js';
 import { loadAlertsFile, syncFileRules } from '../../alerts/manage.js';
 import type { Channel } from '../../alerts/channels.js';
 import { auditVerifyReport } from './audit.js';
@@ -184,7 +185,7 @@ async function startAlerts(store: Store, audit: AuditLog, config: Config, flags:
   const file = path ? loadAlertsFile(resolve(path)) : undefined;
   if (file && path) {
     const caller: Caller = { id: `alerts-file:${path}`, role: 'admin' };
-    const counts = await syncFileRules({ store, audit: audit.as(caller), actor: caller.id, clock: config.clock, channels: file.channels }, file, log);
+    const counts = await syncFileRules({ alerts: duckdbAlertStore(store), audit: audit.as(caller), actor: caller.id, clock: config.clock, channels: file.channels }, file, log);
     log(`alerts: ${file.rules.length} rule(s) and ${file.channels.size} channel(s) from ${path} (${counts.added} added, ${counts.changed} changed, ${counts.removed} removed)`);
   }
   const channels = file?.channels ?? new Map();

@@ -2,9 +2,8 @@ import { z } from 'zod';
 import { storedRules } from '../../alerts/engine.js';
 import { describeRule, kindReference, SEVERITIES } from '../../alerts/rules.js';
 import { NotFoundError } from '../../errors.js';
-import { stateRows, tickRows } from '../../store/alerts.js';
 import { parseState } from '../../alerts/engine.js';
-import { defineTool, READ_ONLY, duckdbStore } from '../tool.js';
+import { alertStore, defineTool, READ_ONLY } from '../tool.js';
 
 export const alert_rules = defineTool({
   name: 'alert_rules',
@@ -22,7 +21,8 @@ Example: "Which alert rules do we have, and which page someone?"`,
   },
   annotations: READ_ONLY,
   async handler(args, ctx) {
-    const { rules, ticks, states } = await duckdbStore(ctx).read(async (db) => ({ rules: await storedRules(db), ticks: await tickRows(db), states: await stateRows(db) }));
+    const alerts = alertStore(ctx);
+    const [rules, ticks, states] = await Promise.all([storedRules(alerts), alerts.ticks(), alerts.states()]);
     const selected = args.name === undefined ? rules : rules.filter((r) => r.name === args.name);
     if (args.name !== undefined && selected.length === 0) {
       throw new NotFoundError(`no rule is named ${args.name}; ${rules.length ? `the rules are ${rules.map((r) => r.name).join(', ')}` : 'there are no rules yet (create_alert_rule)'}.`);

@@ -4,7 +4,7 @@ import { storedRule } from '../../alerts/engine.js';
 import { parseRule } from '../../alerts/rules.js';
 import { NotFoundError, UserInputError } from '../../errors.js';
 import { rangeOf, timeArgs, windowShape } from '../common.js';
-import { defineTool, READ_ONLY, duckdbStore } from '../tool.js';
+import { alertStore, defineTool, READ_ONLY } from '../tool.js';
 
 export const backtest_alert_rule = defineTool({
   name: 'backtest_alert_rule',
@@ -40,8 +40,7 @@ Example: "Would an error-rate alert at 10% have paged us last month?"`,
       rule = parseRule({ name: 'draft', ...args.rule });
     } else {
       // Exactly one of name and rule was given (checked above). Saved rules live in DuckDB stores so far.
-      if (!ctx.store) throw new UserInputError(`saved rules are kept by a DuckDB store; this server runs on ClickHouse. Pass the rule as a draft instead: rule {"kind": "error_rate", "threshold": 0.1, ...}.`);
-      const saved = await duckdbStore(ctx).read((db) => storedRule(db, args.name!));
+      const saved = await storedRule(alertStore(ctx), args.name!);
       if (!saved) throw new NotFoundError(`no rule is named ${args.name}; alert_rules lists them, or pass a draft as rule.`);
       if (!saved.rule) throw new UserInputError(`rule ${args.name} cannot be read: ${saved.error}`);
       rule = saved.rule;

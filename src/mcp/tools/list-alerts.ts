@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { parseState, storedRules } from '../../alerts/engine.js';
 import type { Explanation } from '../../alerts/explain.js';
-import { historyRows, silenceRows, stateRows } from '../../store/alerts.js';
 import { limitArg, rangeOf, timeArgs, windowShape } from '../common.js';
-import { defineTool, READ_ONLY, duckdbStore } from '../tool.js';
+import { alertStore, defineTool, READ_ONLY } from '../tool.js';
 
 const STATUS = ['open', 'firing', 'pending', 'resolved', 'all'] as const;
 
@@ -33,12 +32,13 @@ Example: "Is anything firing, and why?"`,
   async handler(args, ctx) {
     const range = await rangeOf(args, ctx, '24h');
     const admin = ctx.access.isAdmin();
-    const { rules, states, history, silences } = await duckdbStore(ctx).read(async (db) => ({
-      rules: await storedRules(db),
-      states: await stateRows(db, args.rule),
-      history: await historyRows(db, { from: range.from, to: range.to, rule: args.rule, limit: args.limit }),
-      silences: await silenceRows(db, ctx.clock.now()),
-    }));
+    const store = alertStore(ctx);
+    const [rules, states, history, silences] = await Promise.all([
+      storedRules(store),
+      store.states(args.rule),
+      store.history({ from: range.from, to: range.to, rule: args.rule, limit: args.limit }),
+      store.silences(ctx.clock.now()),
+    ]);
     const kindOf = new Map(rules.map((r) => [r.name, r.rule?.kind]));
     const severityOf = new Map(rules.map((r) => [r.name, r.rule?.severity ?? 'error']));
     const visible = (rule: string) => admin || !ADMIN_KINDS.has(kindOf.get(rule) ?? '');

@@ -3,7 +3,7 @@ import { storedRule } from '../../alerts/engine.js';
 import { saveRule } from '../../alerts/manage.js';
 import { describeRule } from '../../alerts/rules.js';
 import { NotFoundError } from '../../errors.js';
-import { defineTool, duckdbStore } from '../tool.js';
+import { defineTool } from '../tool.js';
 import { ruleChanges } from './alerts-common.js';
 import { WRITES } from './create-alert-rule.js';
 
@@ -23,7 +23,7 @@ Example: "Raise jira-errors' threshold to 30% and wait 10 minutes before paging.
   annotations: { ...WRITES, idempotentHint: true },
   async handler(args, ctx) {
     const change = ruleChanges(ctx, 'change alert rules');
-    const saved = await duckdbStore(ctx).read((db) => storedRule(db, args.name));
+    const saved = await storedRule(change.alerts, args.name);
     if (!saved) throw new NotFoundError(`no rule is named ${args.name}; alert_rules lists them.`);
     const before = saved.rule ?? {};
     const rule = await saveRule(change, { ...before, ...args.changes, name: args.name }, 'update');
