@@ -1,42 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { AuditLog } from '../../src/access/audit.js';
 import { backtestRule } from '../../src/alerts/backtest.js';
 import { parseRule } from '../../src/alerts/rules.js';
 import { alertSignal, seriesBefore, sampleExecutions, type AlertSignalQueries, type Signal } from '../../src/analytics/alert-signals.js';
 import { clickhouseAlertSignalQueries } from '../../src/analytics/clickhouse/alert-signals.js';
 import { duckdbAlertSignalQueries } from '../../src/analytics/duckdb/alert-signals.js';
-import { fixedClock } from '../../src/clock.js';
-import { ingestLines } from '../../src/ingest/batch.js';
-import { blockFromRecords } from '../../src/ingest/lines.js';
-import { ClickHouseAuditStorage } from '../../src/store/clickhouse/audit.js';
-import { refreshRollup } from '../../src/store/clickhouse/rollup.js';
-import { HISTORY_FROM, INCIDENT_NOW, incidentFleet, toolLists, UNMASKS } from '../fixtures/incident-fleet.js';
-import { openTestStore } from '../helpers.js';
-import { loadBoth, openClickHouseTestStore, sampleText } from './helpers.js';
+import { HISTORY_FROM, INCIDENT_NOW } from '../fixtures/incident-fleet.js';
+import { loadBoth, loadIncidents, sampleText } from './helpers.js';
 import { SAMPLE_ANCHOR } from '../../src/sample/fleet.js';
 
 /** A signal as comparable data: groups in order, each with its points. */
 const plain = (signal: Signal) => [...signal].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-/** The incident fleet (every kind of alert planted in it), its tool lists and unmasks, in both engines. */
+/** The incident history in both engines, as signal queries. */
 async function incidentsInBoth(): Promise<{ duck: AlertSignalQueries; house: AlertSignalQueries }> {
-  const store = await openTestStore(INCIDENT_NOW);
-  const ch = await openClickHouseTestStore(INCIDENT_NOW);
-  const records = [...toolLists(), ...incidentFleet()];
-  const cut = Math.floor(records.length / 2);
-  for (const part of [records.slice(0, cut), records.slice(cut)]) {
-    await ingestLines(store, blockFromRecords(part), 'fleet');
-    await ch.ingestLines(blockFromRecords(part), 'fleet');
-    // ClickHouse's rollup recomputed halfway: the used hours mix rollup and raw reads.
-    await refreshRollup(ch.ch, { settleMs: 0 });
-  }
-  // One instance's chain on ClickHouse, as DuckDB's one chain.
-  const storage = new ClickHouseAuditStorage(ch.ch, 'host-a');
-  for (const at of UNMASKS) {
-    const event = { action: 'unmask' as const, target: 'ex_1', reason: 'INC-1 checking the payload' };
-    await new AuditLog(store, { clock: fixedClock(new Date(at)) }).record({ id: 'u_root', role: 'admin' }, event);
-    await new AuditLog(storage, { clock: fixedClock(new Date(at)) }).record({ id: 'u_root', role: 'admin' }, event);
-  }
+  const { store, ch } = await loadIncidents();
   return { duck: duckdbAlertSignalQueries((task) => store.read(task)), house: clickhouseAlertSignalQueries(ch.ch) };
 }
 

@@ -11,6 +11,10 @@ import { generateLines } from '../../src/sample/generate.js';
 import { refreshRollup } from '../../src/store/clickhouse/rollup.js';
 import type { Store } from '../../src/store/store.js';
 import { openTestStore } from '../helpers.js';
+import { AuditLog } from '../../src/access/audit.js';
+import { blockFromRecords } from '../../src/ingest/lines.js';
+import { ClickHouseAuditStorage } from '../../src/store/clickhouse/audit.js';
+import { incidentFleet, INCIDENT_NOW, toolLists, UNMASKS } from '../fixtures/incident-fleet.js';
 import { fixedClock } from '../../src/clock.js';
 import { ClickHouseStore } from '../../src/store/clickhouse/store.js';
 
@@ -61,3 +65,27 @@ export async function loadBoth(text: string, now: string): Promise<Pair> {
 /** The sample fleet with what the format allows: repeats, running-then-final pairs, malformed lines, a spike. */
 export const sampleText = () =>
   [...generateLines({ days: 30, perWeekday: 120, seed: 11, spike: true, runningFirstRate: 0.05, repeatRate: 0.03, badLineRate: 0.01 })].join('\n');
+
+/**
+ * The incident history (every kind of alert planted in it), its tool lists and unmasks, in both
+ * engines; ClickHouse's rollup recomputed halfway, so its used hours mix rollup and raw reads.
+ */
+export async function loadIncidents(): Promise<{ store: Store; ch: ClickHouseStore }> {
+  const store = await openTestStore(INCIDENT_NOW);
+  const ch = await openClickHouseTestStore(INCIDENT_NOW);
+  const records = [...toolLists(), ...incidentFleet()];
+  const cut = Math.floor(records.length / 2);
+  for (const part of [records.slice(0, cut), records.slice(cut)]) {
+    await ingestLines(store, blockFromRecords(part), 'fleet');
+    await ch.ingestLines(blockFromRecords(part), 'fleet');
+    await refreshRollup(ch.ch, { settleMs: 0 });
+  }
+  // One instance's chain on ClickHouse, as DuckDB's one chain.
+  const storage = new ClickHouseAuditStorage(ch.ch, 'host-a');
+  for (const at of UNMASKS) {
+    const event = { action: 'unmask' as const, target: 'ex_1', reason: 'INC-1 checking the payload' };
+    await new AuditLog(store, { clock: fixedClock(new Date(at)) }).record({ id: 'u_root', role: 'admin' }, event);
+    await new AuditLog(storage, { clock: fixedClock(new Date(at)) }).record({ id: 'u_root', role: 'admin' }, event);
+  }
+  return { store, ch };
+}

@@ -212,6 +212,33 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster, startedAt) => {
   ];
 });
 
+CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
+  const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
+  const versioned = (table: string, columns: string, key: string) =>
+    `CREATE TABLE IF NOT EXISTS ${db}.${table}${onCluster(cluster)} (${columns}, deleted Bool DEFAULT false, version DateTime64(6, 'UTC') DEFAULT now64(6))
+     ENGINE = ${tableEngine(cluster, table, 'version')} ORDER BY ${key}`;
+  // Alerting's state (alerts.ts): a change is a new version of its key, a removal one marked deleted.
+  return [
+    versioned('alert_rules', `name String, kind LowCardinality(String), rule String, origin LowCardinality(String), updated_by String,
+       created_at DateTime64(6, 'UTC'), updated_at DateTime64(6, 'UTC')`, 'name'),
+    versioned('alert_ticks', `rule String, last_tick DateTime64(6, 'UTC'), last_error Nullable(String), duration_ms Float64`, 'rule'),
+    versioned('alert_states', `fingerprint String, rule String, group_key String, state String, explanation Nullable(String), updated_at DateTime64(6, 'UTC')`, 'fingerprint'),
+    versioned('alert_notifications', `id String, channel String, rule String, fingerprint String, event LowCardinality(String), event_at DateTime64(6, 'UTC'),
+       message String, created_at DateTime64(6, 'UTC'), attempts UInt32, next_attempt_at Nullable(DateTime64(6, 'UTC')),
+       delivered_at Nullable(DateTime64(6, 'UTC')), last_status Nullable(Int32), last_error Nullable(String)`, 'id'),
+    `CREATE TABLE IF NOT EXISTS ${db}.alert_history${onCluster(cluster)} (
+       rule String, fingerprint String, group_key String, event LowCardinality(String), event_at DateTime64(6, 'UTC'), severity LowCardinality(String),
+       value Nullable(Float64), threshold Nullable(Float64), silenced Bool, explanation Nullable(String), stored_at DateTime64(6, 'UTC') DEFAULT now64(6)
+     ) ENGINE = ${merge('alert_history')} ORDER BY (event_at, rule, group_key)`,
+    `CREATE TABLE IF NOT EXISTS ${db}.alert_silences${onCluster(cluster)} (
+       id String, rule String, group_key Nullable(String), ends_at DateTime64(6, 'UTC'), reason String, created_by String, created_at DateTime64(6, 'UTC')
+     ) ENGINE = ${merge('alert_silences')} ORDER BY id`,
+    `CREATE TABLE IF NOT EXISTS ${db}.alert_deliveries${onCluster(cluster)} (
+       notification_id String, attempt UInt32, attempted_at DateTime64(6, 'UTC'), status Nullable(Int32), error Nullable(String), duration_ms Float64
+     ) ENGINE = ${merge('alert_deliveries')} ORDER BY (notification_id, attempt)`,
+  ];
+});
+
 /** Brings the database to the newest version; the same schema_version table as DuckDB's. */
 export async function migrateClickHouse(ch: ClickHouseDb, cluster?: string): Promise<void> {
   await ch.command(
