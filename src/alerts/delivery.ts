@@ -15,6 +15,8 @@ export interface DeliveryOptions {
   maxAttempts?: number;
   timeoutMs?: number;
   log?: (line: string) => void;
+  /** Asked before each send: false (the alerting lease was lost) sends nothing more. */
+  mayAct?: () => boolean;
 }
 
 /**
@@ -96,6 +98,7 @@ export class Delivery {
       // One at a time per channel, oldest first: a receiver hears an alert fire before it resolves,
       // so a failure holds back the rest of its channel until its retry.
       for (const row of rows) {
+        if (this.options.mayAct && !this.options.mayAct()) break;
         if (!(await this.attempt(name, row))) break;
       }
     }));

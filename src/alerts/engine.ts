@@ -39,6 +39,8 @@ export interface EngineOptions {
   /** Called when notifications were queued (the delivery loop sends them). */
   onQueued?: () => void;
   log?: (line: string) => void;
+  /** Asked before each evaluation is stored: false (the alerting lease was lost) stores nothing. */
+  mayAct?: () => boolean;
 }
 
 export interface StoredAlertRule {
@@ -151,7 +153,7 @@ export class AlertEngine {
         // One rule that fails (a bad stored value, the store busy) never stops the others.
         const message = error instanceof Error ? error.message : String(error);
         this.options.log?.(`alerts: rule ${rule.name}: ${message}`);
-        await this.store.putTick({ rule: rule.name, at: new Date(last ?? tick), error: message, durationMs: performance.now() - started }).catch(() => undefined);
+        if (!this.options.mayAct || this.options.mayAct()) await this.store.putTick({ rule: rule.name, at: new Date(last ?? tick), error: message, durationMs: performance.now() - started }).catch(() => undefined);
         results.push({ rule: rule.name, from: new Date(from).toISOString(), to: new Date(tick).toISOString(), transitions: 0, firing: 0, duration_ms: performance.now() - started, error: message });
       }
     }
@@ -199,6 +201,7 @@ export class AlertEngine {
         fingerprint: (after ?? before)!.fingerprint, rule: rule.name, group, state: after ? JSON.stringify(after) : null,
         explanation: walked.transitions.some((t) => t.state.group === group && explanations.has(t)) ? JSON.stringify(latestExplanation.get(group)) : null,
       }));
+    if (this.options.mayAct && !this.options.mayAct()) throw new Error('this instance no longer holds the alerting lease; the evaluation was not stored');
     await this.store.commitEvaluation({ states: changed, at: now, history, notifications, tick: { rule: rule.name, at: new Date(to) } });
     const firing = [...walked.states.values()].filter((s) => s.status === 'firing').length;
     return { transitions: walked.transitions.length, firing, queued: notifications.length };

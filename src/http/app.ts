@@ -2,6 +2,7 @@ import type { Channel } from '../alerts/channels.js';
 import { alertHealth } from '../store/alerts.js';
 import { exportStatus } from '../export/exporter.js';
 import type { ExportStore } from '../export/export-store.js';
+import type { AlertStore } from '../alerts/alert-store.js';
 import type { SinkConfig } from '../export/sinks.js';
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -62,6 +63,8 @@ export interface HttpAppOptions {
   exportSinks?: ReadonlyMap<string, SinkConfig>;
   /** Where the sinks' cursors and status are kept, when not in the DuckDB store. */
   exportStore?: ExportStore;
+  /** Alerting's state, when not in the DuckDB store. */
+  alertStore?: AlertStore;
   log?: (line: string) => void;
 }
 
@@ -141,8 +144,11 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       return { status: 'ok' };
     }
     if (!store) {
-      const exports = options.exportStore ? await exportStatus(options.exportStore, options.exportSinks ?? new Map()) : [];
-      return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites, export: exports };
+      const [alerts, exports] = await Promise.all([
+        options.alertStore?.health(),
+        options.exportStore ? exportStatus(options.exportStore, options.exportSinks ?? new Map()) : [],
+      ]);
+      return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites, ...(alerts ? { alerts } : {}), export: exports };
     }
     const [held, alerts, exports] = await Promise.all([
       store.read((db) => heldSpanStats(db, options.clock.now())),
@@ -183,7 +189,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     }
     // Stateless: one server per request, bound to the verified caller, so masking and unmask
     // rights follow the token and nothing leaks between callers.
-    const server = createServer({ store: options.store, analytics: options.analytics, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log, alertChannels: options.alertChannels, exportSinks: options.exportSinks, exportStore: options.exportStore });
+    const server = createServer({ store: options.store, analytics: options.analytics, clock: options.clock, tz: options.tz, caller, audit: options.audit, access: options.access, log, alertChannels: options.alertChannels, exportSinks: options.exportSinks, exportStore: options.exportStore, alertStore: options.alertStore });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.hijack();
     reply.raw.on('close', () => {

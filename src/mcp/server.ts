@@ -43,10 +43,10 @@ export interface ServerOptions {
 }
 
 const cachedListing = new Map<string, ReturnType<typeof toolListing>>();
-function listing(admin: boolean, duckdb: boolean): ReturnType<typeof toolListing> {
-  const key = `${admin}:${duckdb}`;
+function listing(admin: boolean): ReturnType<typeof toolListing> {
+  const key = `${admin}`;
   let tools = cachedListing.get(key);
-  if (!tools) cachedListing.set(key, (tools = toolListing(TOOLS.filter((t) => (admin || !t.adminOnly) && (duckdb || !t.duckdbOnly)))));
+  if (!tools) cachedListing.set(key, (tools = toolListing(TOOLS.filter((t) => admin || !t.adminOnly))));
   return tools;
 }
 
@@ -70,7 +70,7 @@ export function createServer(options: ServerOptions): McpServer {
       'or from/to (plain dates or RFC 3339; to is exclusive), calendar-aligned in tz (IANA, default UTC). The filters tool, ' +
       'user, team, server, client, environment and status match exact values; via_mcp false keeps only schedule and UI runs.',
   });
-  for (const tool of TOOLS.filter((t) => options.store || !t.duckdbOnly)) {
+  for (const tool of TOOLS) {
     server.registerTool(
       tool.name,
       {
@@ -104,7 +104,7 @@ export function createServer(options: ServerOptions): McpServer {
   }
   // The SDK lists every schema as zod-to-JSON-Schema writes it, read at the start of every
   // conversation; ours says the same in far fewer bytes (tool-list.ts). Replaces the SDK's handler.
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing(access.isAdmin(), Boolean(options.store)) }));
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listing(access.isAdmin()) }));
   registerPrompts(server);
   registerViews(server);
   return server;

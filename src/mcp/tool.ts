@@ -22,7 +22,7 @@ export interface CallerAudit {
 
 /** What a tool handler may use: the store, the clock, the caller's view of the data, the audit log. */
 export interface ToolContext {
-  /** The DuckDB store, when the server runs on one (the tools marked duckdbOnly use it: duckdbStore). */
+  /** The DuckDB store, when the server runs on one. */
   store?: Store;
   /** The questions' queries, on the store's engine (AnalyticsBackend). */
   analytics: AnalyticsBackend;
@@ -68,11 +68,6 @@ export interface ToolDefinition<I extends ZodRawShape = ZodRawShape, O extends Z
    * for an unmask, audited) rather than unknown.
    */
   adminOnly?: boolean;
-  /**
-   * Reads or writes state only the DuckDB store keeps so far (alert rules and state): not offered
-   * by a server on a ClickHouse store.
-   */
-  duckdbOnly?: boolean;
   /** The MCP Apps view a host that renders apps shows with the answer (apps/views.ts); the text answer is the same without it. */
   view?: ReturnType<typeof appView>;
   handler: (args: z.objectOutputType<I, z.ZodTypeAny>, ctx: ToolContext) => Promise<ToolResult<z.objectOutputType<O, z.ZodTypeAny>>>;
@@ -90,11 +85,6 @@ export const READ_ONLY = {
   openWorldHint: false,
 } as const;
 
-/** The DuckDB store of a tool that needs one (ToolDefinition.duckdbOnly). */
-export function duckdbStore(ctx: ToolContext): Store {
-  if (!ctx.store) throw new UserInputError('This tool works on a DuckDB store only so far; this server runs on ClickHouse. The fleet questions (usage_summary, failure_report, trace_execution, ...) work here.');
-  return ctx.store;
-}
 
 /** The alert store of a tool that reads or changes alerting's state. */
 export function alertStore(ctx: ToolContext): AlertStore {

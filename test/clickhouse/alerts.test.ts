@@ -11,6 +11,18 @@ import { fixedClock } from '../../src/clock.js';
 import { clickhouseAlertStore } from '../../src/store/clickhouse/alerts.js';
 import { INCIDENT_NOW } from '../fixtures/incident-fleet.js';
 import { loadIncidents } from './helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { leasedAlerting } from '../../src/alerts/leased.js';
+import { ClickHouseLease } from '../../src/store/clickhouse/lease.js';
+import type { LeaseKeeper } from '../../src/store/lease.js';
+
+async function waitFor(what: string, done: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -91,5 +103,43 @@ describe('alerting on a ClickHouse store', () => {
     expect((await house.states('jira-errors'))).toEqual([]);
     expect((await house.ticks()).map((t) => t.rule)).not.toContain('jira-errors');
     expect((await house.history({ ...range, rule: 'jira-errors' })).length).toBeGreaterThan(0);
+  });
+
+  it('two instances: only the holder of the alerts lease evaluates and delivers; the other takes over when it stops', async () => {
+    const { ch } = await loadIncidents();
+    const hook = await receiver();
+    const channels = new Map([['hooks', parseChannel('hooks', { type: 'webhook', url: hook.url })]]);
+    const alerts = clickhouseAlertStore(ch.ch, clickhouseAnalytics(ch.ch));
+    const put = async (name: string) => {
+      const rule = parseRule({ name, kind: 'failures', threshold: 0, window: '7d', channels: ['hooks'] });
+      await alerts.putRule({ name, kind: rule.kind, rule: JSON.stringify(rule), origin: 'tool', by: 'test', at: new Date(INCIDENT_NOW) });
+    };
+    await put('first');
+    // Evaluating every 200 ms at one pinned tick: had both instances evaluated, a firing could be stored twice.
+    const instance = (holder: string) =>
+      leasedAlerting(alerts, new ClickHouseLease(ch.ch, 'alerts', holder, { ttlMs: 6_000, settleMs: 200 }), { channels, clock: fixedClock(new Date(INCIDENT_NOW)), intervalMs: 200 });
+    const a = instance('a');
+    const b = instance('b');
+    a.start();
+    b.start();
+    let stopped: LeaseKeeper | undefined;
+    closers.push(async () => {
+      for (const keeper of [a, b]) if (keeper !== stopped) await keeper.stop();
+    });
+    await waitFor('the first rule to fire', () => hook.received.length >= 1);
+    await sleep(1_000);
+    const holder = a.lease.held() ? a : b;
+    expect([a, b].filter((k) => k.lease.held())).toEqual([holder]);
+    // The holder stops (a rolling restart): it releases the lease; the other takes over and fires the next rule.
+    await holder.stop();
+    stopped = holder;
+    await put('second');
+    await waitFor('the second rule to fire', () => hook.received.length >= 2);
+    await sleep(1_000);
+    expect(hook.received.map((r) => [r.rule, r.status])).toEqual([['first', 'firing'], ['second', 'firing']]);
+    const history = await alerts.history({ from: new Date('2026-11-01T00:00:00Z'), to: new Date('2026-11-16T00:00:00Z'), limit: 10 });
+    expect(history.map((h) => [h.rule, h.event]).sort()).toEqual([['first', 'firing'], ['second', 'firing']]);
+    const terms = await ch.ch.all<{ term: number; holder: string }>(`SELECT DISTINCT term, holder FROM ${ch.ch.t('leases')} WHERE name = 'alerts' AND kind = 'hold' ORDER BY term`);
+    expect(terms.map((t) => t.holder)).toEqual([holder.lease.holder, (holder === a ? b : a).lease.holder]);
   });
 });

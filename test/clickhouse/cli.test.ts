@@ -61,9 +61,9 @@ describe('the CLI on a ClickHouse store (chdb)', () => {
     expect(summary.stderr).toMatch(/clickhouse:\/\/h:8123\/fleet \(user u\) \(from MCP_BLACKBOX_STORE\) is a ClickHouse store; this command works on a DuckDB file only so far/);
     expect(summary.stderr).not.toContain('hunter2');
     expect(existsSync(join(dir, 'blackbox.duckdb'))).toBe(false);
-    const alerting = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--http', '127.0.0.1:0', '--alerts', 'a.yaml');
-    expect(alerting.status).toBe(2);
-    expect(alerting.stderr).toMatch(/serve on a ClickHouse store does not take --alerts yet: it needs a DuckDB store \(--db\)\./);
+    const grpc = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--http', '127.0.0.1:0', '--otlp-grpc', '127.0.0.1:0');
+    expect(grpc.status).toBe(2);
+    expect(grpc.stderr).toMatch(/serve on a ClickHouse store does not take --otlp-grpc yet: it needs a DuckDB store \(--db\)\./);
     // An export sink that asks for a stream ClickHouse does not keep: refused before anything starts.
     writeFileSync(join(dir, 'alerts-export.json'), JSON.stringify({ sinks: { pager: { type: 'file', dir, streams: ['alerts'] } } }));
     const exporting = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--export', join(dir, 'alerts-export.json'), '--no-spool');
@@ -77,7 +77,7 @@ describe('the CLI on a ClickHouse store (chdb)', () => {
 });
 
 describe('serve --store on ClickHouse (chdb), over stdio', () => {
-  it('answers the fleet questions through a real MCP client, leaves out the DuckDB-only tools, audits an unmask in its own chain, and exports both streams', async () => {
+  it('answers the fleet questions through a real MCP client, keeps alert rules, audits an unmask in its own chain, and exports both streams', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'fleet.jsonl'), smallFleet().map((r) => JSON.stringify(r)).join('\n'));
     const exported = join(dir, 'siem');
@@ -96,21 +96,22 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(['usage_summary', 'who_drove_spike', 'trace_execution', 'unmask_execution', 'fleet_catalog']));
-      for (const duckdbOnly of ['list_alerts', 'create_alert_rule']) expect(names).not.toContain(duckdbOnly);
+      expect(names).toEqual(expect.arrayContaining(['list_alerts', 'create_alert_rule', 'audit_log', 'export_status']));
       const usage = (await client.callTool({ name: 'usage_summary', arguments: { window: '30d' } })) as CallToolResult;
       expect(usage.isError).toBeFalsy();
       expect((usage.structuredContent as { total_executions: number }).total_executions).toBeGreaterThan(50);
       const unmask = (await client.callTool({ name: 'unmask_execution', arguments: { execution_id: 'wf_ok', reason: 'INC-42 checking the payload' } })) as CallToolResult;
       expect(unmask.isError, JSON.stringify(unmask.content)).toBeFalsy();
-      const refused = (await client.callTool({ name: 'list_alerts', arguments: {} })) as CallToolResult;
-      expect(refused.isError).toBe(true);
-      // A draft rule backtests on ClickHouse's history; a saved one is DuckDB's, and the answer says what to do.
-      const draft = (await client.callTool({ name: 'backtest_alert_rule', arguments: { rule: { kind: 'failures', threshold: 0, window: '1d' }, window: '30d' } })) as CallToolResult;
-      expect(draft.isError, JSON.stringify(draft.content)).toBeFalsy();
-      expect((draft.structuredContent as { firings: number }).firings).toBeGreaterThan(0);
-      const saved = (await client.callTool({ name: 'backtest_alert_rule', arguments: { name: 'jira-errors' } })) as CallToolResult;
-      expect(saved.isError).toBe(true);
-      expect((saved.content as Array<{ text: string }>)[0]!.text).toContain('saved rules are kept by a DuckDB store; this server runs on ClickHouse. Pass the rule as a draft instead');
+      // Alert rules kept in ClickHouse: made through the tools, listed, backtested by name.
+      const created = (await client.callTool({ name: 'create_alert_rule', arguments: { rule: { name: 'any-failure', kind: 'failures', threshold: 0, window: '1d' } } })) as CallToolResult;
+      expect(created.isError, JSON.stringify(created.content)).toBeFalsy();
+      const listed = (await client.callTool({ name: 'alert_rules', arguments: {} })) as CallToolResult;
+      expect((listed.structuredContent as { rules: Array<{ name: string }> }).rules.map((r) => r.name)).toEqual(['any-failure']);
+      const backtest = (await client.callTool({ name: 'backtest_alert_rule', arguments: { name: 'any-failure', window: '30d' } })) as CallToolResult;
+      expect(backtest.isError, JSON.stringify(backtest.content)).toBeFalsy();
+      expect((backtest.structuredContent as { firings: number }).firings).toBeGreaterThan(0);
+      const alerts = (await client.callTool({ name: 'list_alerts', arguments: {} })) as CallToolResult;
+      expect(alerts.isError, JSON.stringify(alerts.content)).toBeFalsy();
       // The audit trail over this instance's chain: the unmask with its reason, each event naming its chain.
       const audit = (await client.callTool({ name: 'audit_log', arguments: { action: 'unmask' } })) as CallToolResult;
       expect(audit.isError, JSON.stringify(audit.content)).toBeFalsy();

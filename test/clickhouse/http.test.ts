@@ -85,7 +85,7 @@ describe('serve --http on ClickHouse', () => {
     }
   });
 
-  it('refuses what it cannot do: no token, an ingest token on /mcp, OTLP, the DuckDB-only tools', async () => {
+  it('refuses what it cannot do: no token, an ingest token on /mcp, OTLP, alert tools without alerting state', async () => {
     const server = await instance(await openClickHouseTestStore(FIXTURE_NOW));
     try {
       const anonymous = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
@@ -99,8 +99,10 @@ describe('serve --http on ClickHouse', () => {
       const otlp = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: '{}' });
       expect(otlp.status).toBe(501);
       expect((await otlp.json()).error).toMatch(/OTLP is not taken on this store yet .*POST \/v1\/executions/);
+      // An app given no alerting state (serve always gives one) says so.
       const alerts = await mcpCall(server.url, TOKENS.root, 'list_alerts', {});
       expect(alerts.isError).toBe(true);
+      expect((alerts.content as Array<{ text: string }>)[0]!.text).toContain('This server keeps no alerting state');
     } finally {
       await server.stop();
     }

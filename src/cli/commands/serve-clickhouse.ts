@@ -15,6 +15,12 @@ import type { SinkConfig } from '../../export/sinks.js';
 import { clickhouseExportStore } from '../../store/clickhouse/export.js';
 import type { ExportStore } from '../../export/export-store.js';
 import { ClickHouseLease } from '../../store/clickhouse/lease.js';
+import type { LeaseKeeper } from '../../store/lease.js';
+import { leasedAlerting } from '../../alerts/leased.js';
+import { clickhouseAlertStore } from '../../store/clickhouse/alerts.js';
+import { loadAlertsFile, syncFileRules } from '../../alerts/manage.js';
+import type { Caller } from '../../access/caller.js';
+import { resolve } from 'node:path';
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import { randomBytes } from 'node:crypto';
 import { clickhouseTailSink } from '../../store/clickhouse/checkpoints.js';
@@ -35,13 +41,15 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * is refused at start, by name.
  */
 export async function serveClickHouse(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }, config: Config, flags: ServeFlags): Promise<void> {
-  const unsupported = [flags.alerts && '--alerts', flags.otlpGrpc && '--otlp-grpc'].filter(Boolean);
+  const unsupported = [flags.otlpGrpc && '--otlp-grpc'].filter(Boolean);
   if (unsupported.length) {
     throw new UserInputError(`serve on a ClickHouse store does not take ${unsupported.join(', ')} yet: ${unsupported.length === 1 ? 'it needs' : 'they need'} a DuckDB store (--db).`);
   }
   // The flags are checked before anything is opened: a wrong one must not leave a half-started instance.
   const http = flags.http ? { listen: parseListen(flags.http), ...httpCallers(flags) } : undefined;
   const sinks = exportSinks(flags);
+  const alertsPath = flags.alerts ?? process.env[ENV.alerts];
+  const alertsFile = alertsPath ? loadAlertsFile(resolve(alertsPath)) : undefined;
   // Stable across this instance's restarts, so its tailer resumes where it stopped.
   const instance = process.env[ENV.instance] || hostname();
   const store = await ClickHouseStore.open(location, config.clock);
@@ -51,22 +59,35 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
   const rollup = new RollupRefresher(store.ch, { intervalMs: 30_000, settleMs: 60_000, log });
   let tailer: LogTailer | undefined;
   let exporter: Exporter | undefined;
+  let alerting: LeaseKeeper | undefined;
   try {
     if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
     // This instance's watched files and wrap's spool, with read positions of its own.
     tailer = await startTailer(clickhouseTailSink(store, instance), flags);
+    const analytics = clickhouseAnalytics(store.ch);
     const common = {
       clock: config.clock,
       log,
       audit: new AuditLog(audit, { key: config.auditKey }),
       access: { redactSecrets: config.redactSecrets },
       tz: config.tz,
-      analytics: clickhouseAnalytics(store.ch),
+      analytics,
       exportSinks: sinks,
       exportStore: clickhouseExportStore(store.ch, { settleMs: EXPORT_SETTLE_MS }),
+      alertStore: clickhouseAlertStore(store.ch, analytics),
+      alertChannels: alertsFile?.channels ?? new Map(),
     };
     const where = `store ${describeStoreLocation(location)}, audit chain ${audit.chainId}`;
-    if (sinks.size) exporter = await startExport(common.exportStore, store.ch, common.audit, sinks, instance);
+    const holder = `${instance}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    if (sinks.size) exporter = await startExport(common.exportStore, store.ch, common.audit, sinks, holder);
+    if (alertsFile && alertsPath) {
+      const caller: Caller = { id: `alerts-file:${alertsPath}`, role: 'admin' };
+      const counts = await syncFileRules({ alerts: common.alertStore, audit: common.audit.as(caller), actor: caller.id, clock: config.clock, channels: alertsFile.channels }, alertsFile, log);
+      log(`alerts: ${alertsFile.rules.length} rule(s) and ${alertsFile.channels.size} channel(s) from ${alertsPath} (${counts.added} added, ${counts.changed} changed, ${counts.removed} removed)`);
+    }
+    // Evaluated and delivered by the one instance that holds the `alerts` lease.
+    alerting = leasedAlerting(common.alertStore, new ClickHouseLease(store.ch, 'alerts', holder, LEASE), { channels: common.alertChannels, clock: config.clock, tz: config.tz, log });
+    alerting.start();
     if (http) {
       const running = await startHttpServer(http.listen, {
         ...common,
@@ -78,6 +99,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       });
       onShutdown(async () => {
         await running.close();
+        await alerting?.stop();
         await exporter?.stop();
         await tailer?.stop();
         await rollup.stop();
@@ -94,6 +116,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     const stop = () =>
       (stopping ??= (async () => {
         await server.close().catch(() => undefined);
+        await alerting?.stop();
         await exporter?.stop();
         await tailer?.stop();
         await rollup.stop();
@@ -107,6 +130,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     rollup.start();
     log(`mcp-blackbox serving MCP on stdio as ${caller.id} (${caller.role}), ${where}`);
   } catch (error) {
+    await alerting?.stop();
     await exporter?.stop();
     await tailer?.stop();
     await rollup.stop();
@@ -126,8 +150,7 @@ const LEASE = { ttlMs: 30_000, settleMs: 2_000 };
  * The SIEM stream from a shared store: every instance configured with a sink competes for its
  * lease, and only the holder sends (from the sink's cursors, kept in ClickHouse); the others stand by.
  */
-async function startExport(exportStore: ExportStore, ch: ClickHouseDb, audit: AuditLog, sinks: ReadonlyMap<string, SinkConfig>, instance: string): Promise<Exporter> {
-  const holder = `${instance}:${process.pid}:${randomBytes(3).toString('hex')}`;
+async function startExport(exportStore: ExportStore, ch: ClickHouseDb, audit: AuditLog, sinks: ReadonlyMap<string, SinkConfig>, holder: string): Promise<Exporter> {
   const exporter = new Exporter(exportStore, sinks, {
     log,
     lease: (sink) => new ClickHouseLease(ch, `export:${sink}`, holder, LEASE),

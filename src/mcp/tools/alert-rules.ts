@@ -7,7 +7,6 @@ import { alertStore, defineTool, READ_ONLY } from '../tool.js';
 
 export const alert_rules = defineTool({
   name: 'alert_rules',
-  duckdbOnly: true,
   title: 'Alert rules',
   description: `The alert rules (condition, channels, firing now, last evaluation, errors), the channels configured, and each rule kind's parameters with defaults, for writing a rule.
 

@@ -8,7 +8,6 @@ const WRITES = { readOnlyHint: false, destructiveHint: false, idempotentHint: fa
 
 export const create_alert_rule = defineTool({
   name: 'create_alert_rule',
-  duckdbOnly: true,
   title: 'Create an alert rule (admins, audited)',
   description: `Adds an alert rule, evaluated every minute. rule = {name, kind, ...kind parameters (alert_rules lists them), filters, for, severity, channels, repeat_interval}. Admins; audited. Backtest it first.
 

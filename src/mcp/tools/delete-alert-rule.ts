@@ -6,7 +6,6 @@ import { WRITES } from './create-alert-rule.js';
 
 export const delete_alert_rule = defineTool({
   name: 'delete_alert_rule',
-  duckdbOnly: true,
   title: 'Delete an alert rule (admins, audited)',
   description: `Deletes a rule and its open alerts; history stays. Admins; audited.
 

@@ -11,7 +11,6 @@ const ADMIN_KINDS = new Set(['unmask_activity']);
 
 export const list_alerts = defineTool({
   name: 'list_alerts',
-  duckdbOnly: true,
   title: 'Alerts: firing, pending and recent',
   description: `Alerts firing and pending now, and the window's events (fired, reminded, resolved). Each says why: value vs threshold, the series before, top users, tools and clients vs baseline, sample execution ids, the next call.
 

@@ -6,7 +6,6 @@ import { WRITES } from './create-alert-rule.js';
 
 export const silence_alert = defineTool({
   name: 'silence_alert',
-  duckdbOnly: true,
   title: 'Silence an alert (admins, audited)',
   description: `Stops a rule's notifications (or one group's) until an end time; evaluation goes on. Admins, with a reason; audited.
 

@@ -9,7 +9,6 @@ import { WRITES } from './create-alert-rule.js';
 
 export const update_alert_rule = defineTool({
   name: 'update_alert_rule',
-  duckdbOnly: true,
   title: 'Change an alert rule (admins, audited)',
   description: `Sets fields of a saved rule (threshold, for, channels, enabled: false to pause...); the rest stay. Admins; audited.
 
