@@ -163,7 +163,7 @@ export function alertEvent(row: AlertExportRow, policy: ExportPolicy): ExportEve
     status_id: resolved ? 1 : 2,
     status: resolved ? 'Success' : 'Failure',
     message: `alert ${row.rule}${row.group_key ? ` (${row.group_key})` : ''} ${row.event}: ${row.value} against ${row.threshold}`,
-    metadata: { version: '1.3.0', product: PRODUCT, uid: `alert-${row.seq}`, log_name: 'alerts', sequence: row.seq, logged_time: Date.parse(row.at) },
+    metadata: { version: '1.3.0', product: PRODUCT, uid: row.uid ?? `alert-${row.seq}`, log_name: 'alerts', ...(row.seq !== undefined ? { sequence: row.seq } : {}), logged_time: Date.parse(row.at) },
     api: { operation: `alert/${row.event}`, service: { name: 'mcp-blackbox' }, request: { uid: row.fingerprint } },
     actor: { user: { uid: 'mcp-blackbox', type: 'system' } },
     event: { kind: 'alert', category: ['intrusion_detection'], action: row.event, outcome: resolved ? 'success' : 'failure', dataset: 'mcp_blackbox.alert' },

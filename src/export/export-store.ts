@@ -62,7 +62,7 @@ export function duckdbExportStore(store: Store): ExportStore {
     },
     async alertsAfter(after, limit) {
       const rows = await store.read((db) => alertEventsAfter(db, seqOf(after), limit));
-      return { rows, ...(rows.length ? { position: { seq: rows.at(-1)!.seq } } : {}) };
+      return { rows, ...(rows.length ? { position: { seq: rows.at(-1)!.seq! } } : {}) };
     },
     advance: (sink, positions, sent) => store.write((db) => advanceCursors(db, sink, positions, sent, new Date())),
     recordError: (sink, message) => store.write((db) => recordExportError(db, sink, message, new Date())),

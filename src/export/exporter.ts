@@ -70,7 +70,7 @@ async function nextBatch(store: ExportStore, name: string, sink: SinkConfig, cac
   const events: ExportEvent[] = [
     ...executions.rows.map((r) => cache.get(`${p}|e|${r.execution_id}|${r.pos_at}`, () => executionEvent(r, p))),
     ...audit.rows.map((r) => cache.get(`${p}|a|${r.chain_id ?? ''}|${r.seq}`, () => auditEvent(r, p))),
-    ...alerts.rows.map((r) => cache.get(`${p}|l|${r.seq}`, () => alertEvent(r, p))),
+    ...alerts.rows.map((r) => cache.get(`${p}|l|${r.uid ?? r.seq}`, () => alertEvent(r, p))),
   ];
   const positions = new Map<Stream, Position>();
   if (executions.position) positions.set('executions', executions.position);

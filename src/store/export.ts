@@ -58,7 +58,9 @@ export type AuditExportRow = AuditRow & { chain_id?: string };
 
 /** An alert event as the export reads it: its history row and its place in the stream. */
 export interface AlertExportRow extends HistoryRow {
-  seq: number;
+  /** Its place in the stream (DuckDB's sequence); a ClickHouse store has none, and names the event by `uid`. */
+  seq?: number;
+  uid?: string;
 }
 
 const EXECUTION_COLUMNS = `execution_id, iso(started_at) AS started_at, iso(ended_at) AS ended_at, duration_ms, status, tool_name, tool_kind,

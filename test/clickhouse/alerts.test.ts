@@ -11,6 +11,14 @@ import { fixedClock } from '../../src/clock.js';
 import { clickhouseAlertStore } from '../../src/store/clickhouse/alerts.js';
 import { INCIDENT_NOW } from '../fixtures/incident-fleet.js';
 import { loadIncidents } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportStoreOf } from '../../src/export/export-store.js';
+import { SinkRunner } from '../../src/export/exporter.js';
+import type { ExportEvent } from '../../src/export/events.js';
+import { parseSink } from '../../src/export/sinks.js';
+import { clickhouseExportStore } from '../../src/store/clickhouse/export.js';
+import { tempDir } from '../helpers.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { leasedAlerting } from '../../src/alerts/leased.js';
 import { ClickHouseLease } from '../../src/store/clickhouse/lease.js';
@@ -84,6 +92,19 @@ describe('alerting on a ClickHouse store', () => {
     expect(await owed(house)).toEqual(await owed(duck));
     expect((await house.ticks()).map((t) => [t.rule, t.last_tick]).sort()).toEqual((await duck.ticks()).map((t) => [t.rule, t.last_tick]).sort());
     expect(await house.health()).toMatchObject({ rules: RULES.length, notifications_owed: dh.filter((h) => !h.silenced).length });
+
+    // The alert stream of the SIEM export: the same events from both engines, named by their transition on ClickHouse.
+    const exported = async (store: Parameters<typeof exportStoreOf>[0]) => {
+      const file = join(tempDir(), 'alerts');
+      await new SinkRunner(store, 'siem', parseSink('siem', { type: 'file', dir: file, streams: ['alerts'] })).drain();
+      return readFileSync(join(file, 'mcp-blackbox.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ExportEvent);
+    };
+    const [fromDuck, fromHouse] = [await exported(store), await exported(clickhouseExportStore(ch.ch, { settleMs: 0 }))];
+    const same = (e: ExportEvent) => ({ ...e, metadata: { ...e.metadata, uid: '', sequence: 0 } });
+    const byTime = (a: ExportEvent, b: ExportEvent) => a.time - b.time || JSON.stringify(a.mcp).localeCompare(JSON.stringify(b.mcp));
+    expect(fromHouse.map(same).sort(byTime)).toEqual(fromDuck.map(same).sort(byTime));
+    expect(fromHouse).toHaveLength(dh.length);
+    expect(new Set(fromHouse.map((e) => e.metadata.uid)).size).toBe(dh.length);
 
     // Delivered from ClickHouse's queue: each once, in order per channel, the queue emptied.
     const hook = await receiver();

@@ -64,11 +64,6 @@ describe('the CLI on a ClickHouse store (chdb)', () => {
     const grpc = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--http', '127.0.0.1:0', '--otlp-grpc', '127.0.0.1:0');
     expect(grpc.status).toBe(2);
     expect(grpc.stderr).toMatch(/serve on a ClickHouse store does not take --otlp-grpc yet: it needs a DuckDB store \(--db\)\./);
-    // An export sink that asks for a stream ClickHouse does not keep: refused before anything starts.
-    writeFileSync(join(dir, 'alerts-export.json'), JSON.stringify({ sinks: { pager: { type: 'file', dir, streams: ['alerts'] } } }));
-    const exporting = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--export', join(dir, 'alerts-export.json'), '--no-spool');
-    expect(exporting.status).toBe(2);
-    expect(exporting.stderr).toContain("export sink pager: this store keeps no alerts stream (it keeps executions, audit); remove it from the sink's streams.");
     // Nothing listens on this port: refused, named, nothing written.
     const down = cli('ingest', dir, '--store', 'clickhouse://default@127.0.0.1:9/fleet');
     expect(down.status).toBe(2);
@@ -135,7 +130,7 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
       while ((status.structuredContent as { sinks: Array<{ lag_events: number }> }).sinks[0]?.lag_events !== 0 && Date.now() < deadline) status = await exportStatus();
       expect(status.isError, JSON.stringify(status.content)).toBeFalsy();
       expect((status.structuredContent as { sinks: unknown[] }).sinks).toEqual([
-        expect.objectContaining({ name: 'archive', type: 'file', streams: ['executions', 'audit'], lag_events: 0, sent: events().length, last_error: null }),
+        expect.objectContaining({ name: 'archive', type: 'file', streams: ['executions', 'audit', 'alerts'], lag_events: 0, sent: events().length, last_error: null }),
       ]);
       expect((status.content as Array<{ text: string }>)[0]!.text).toContain(`archive (file, masked): ${events().length} sent, 0 behind`);
     } finally {

@@ -1,6 +1,6 @@
 import { sqlTime } from '../../clock.js';
 import type { ExportStore, Page } from '../../export/export-store.js';
-import type { AuditExportRow, ExecutionRow, Position, Stream } from '../export.js';
+import type { AlertExportRow, AuditExportRow, ExecutionRow, Position, Stream } from '../export.js';
 import type { ClickHouseDb } from './client.js';
 
 /**
@@ -17,7 +17,8 @@ import type { ClickHouseDb } from './client.js';
  * the replacement too, as on DuckDB. Only the instance holding a sink's lease writes its cursors
  * (exporter.ts); what each sink did is appended to `export_log`.
  *
- * The alert stream is DuckDB's only: alerting runs on a DuckDB store.
+ * Alert events (the history of alert states) are named by their transition (`uid`), since no
+ * sequence numbers them across instances; their position is their storage time and key.
  */
 
 const EXECUTION_COLUMNS = `execution_id, toUnixTimestamp64Micro(started_at) AS started_us, toUnixTimestamp64Micro(ended_at) AS ended_us, duration_ms,
@@ -97,8 +98,27 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
     return { rows: rows.map(auditRow), ...(last ? { position: { at: last.pos_at, chain: last.chain_id!, seq: last.seq } } : {}) };
   }
 
+  const ALERT_KEY = '(stored_at, rule, fingerprint, event_at, event)';
+
+  async function alertsAfter(after: Position | undefined, limit: number): Promise<Page<AlertExportRow>> {
+    const key = after && 'id' in after ? (JSON.parse(after.id) as [string, string, string, string]) : undefined;
+    const rows = await ch.all<Omit<AlertExportRow, 'at'> & { at_ms: number; pos_at: string; event_pos: string }>(
+      `SELECT rule, fingerprint, group_key, event, toUnixTimestamp64Milli(event_at) AS at_ms, severity, value, threshold, silenced, explanation,
+              toString(stored_at) AS pos_at, toString(event_at) AS event_pos
+       FROM ${t('alert_history')}
+       WHERE ${settled}${key ? ` AND ${ALERT_KEY} > ({at:DateTime64(6, 'UTC')}, {rule:String}, {fingerprint:String}, {event_at:DateTime64(6, 'UTC')}, {event:String})` : ''}
+       ORDER BY stored_at, rule, fingerprint, event_at, event LIMIT {limit:UInt32}`,
+      { settle, limit, ...(key && after && 'id' in after ? { at: after.at, rule: key[0], fingerprint: key[1], event_at: key[2], event: key[3] } : {}) },
+    );
+    const last = rows.at(-1);
+    return {
+      rows: rows.map(({ at_ms, pos_at: _p, event_pos: _e, ...r }) => ({ ...r, at: new Date(at_ms).toISOString(), uid: `alert-${r.fingerprint}-${r.event}-${at_ms}` })),
+      ...(last ? { position: { at: last.pos_at, id: JSON.stringify([last.rule, last.fingerprint, last.event_pos, last.event]) } } : {}),
+    };
+  }
+
   return {
-    streams: ['executions', 'audit'],
+    streams: ['executions', 'audit', 'alerts'],
     async cursors(sink) {
       const rows = await ch.all<{ stream: Stream; position: string }>(
         `SELECT stream, argMax(position, updated_at) AS position FROM ${t('export_cursors')} WHERE sink = {sink:String} GROUP BY stream`,
@@ -112,11 +132,12 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
       return new Map<Stream, Position>([
         ['executions', { at: row!.at, id: '' }],
         ['audit', { at: row!.at, chain: '', seq: 0 }],
+        ['alerts', { at: row!.at, id: JSON.stringify(['', '', '0001-01-01 00:00:00.000000', '']) }],
       ]);
     },
     executionsAfter,
     auditAfter,
-    alertsAfter: async () => ({ rows: [] }),
+    alertsAfter,
     async advance(sink, positions, sent) {
       // The cursors first: a crash before the log row loses a count, never an event.
       await ch.insert('export_cursors', [...positions].map(([stream, position]) => ({ sink, stream, position: JSON.stringify(position) })));
@@ -141,13 +162,17 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
       let oldest: number | null = null;
       for (const stream of streams) {
         const p = positions.get(stream);
+        const key = stream === 'alerts' && p && 'id' in p ? (JSON.parse(p.id) as [string, string, string, string]) : undefined;
         const after =
           stream === 'executions' && p && 'id' in p ? `WHERE (stored_at, execution_id) > ({at:DateTime64(6, 'UTC')}, {id:String})`
           : stream === 'audit' && p && 'chain' in p ? `WHERE (stored_at, chain_id, seq) > ({at:DateTime64(6, 'UTC')}, {chain:String}, {seq:UInt64})`
+          : key ? `WHERE ${ALERT_KEY} > ({at:DateTime64(6, 'UTC')}, {rule:String}, {fingerprint:String}, {event_at:DateTime64(6, 'UTC')}, {event:String})`
           : '';
+        const table = stream === 'executions' ? 'executions' : stream === 'audit' ? 'audit_events' : 'alert_history';
+        const params = key && p && 'id' in p ? { at: p.at, rule: key[0], fingerprint: key[1], event_at: key[2], event: key[3] } : (p ?? {});
         const row = await ch.one<{ n: number; oldest: number | null }>(
-          `SELECT count() AS n, toUnixTimestamp64Milli(minOrNull(stored_at)) AS oldest FROM ${t(stream === 'executions' ? 'executions' : 'audit_events')} ${after}`,
-          p ?? {},
+          `SELECT count() AS n, toUnixTimestamp64Milli(minOrNull(stored_at)) AS oldest FROM ${t(table)} ${after}`,
+          params,
         );
         events += row?.n ?? 0;
         if (row?.oldest != null && (oldest === null || row.oldest < oldest)) oldest = row.oldest;
@@ -171,6 +196,13 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
       );
       return rows.map(auditRow);
     },
-    alertsBetween: async () => [],
+    async alertsBetween(range) {
+      const rows = await ch.all<Omit<AlertExportRow, 'at'> & { at_ms: number }>(
+        `SELECT rule, fingerprint, group_key, event, toUnixTimestamp64Milli(event_at) AS at_ms, severity, value, threshold, silenced, explanation
+         FROM ${t('alert_history')} WHERE event_at >= {from:DateTime64(6, 'UTC')} AND event_at < {to:DateTime64(6, 'UTC')} ORDER BY event_at, rule, fingerprint, event`,
+        { from: sqlTime(range.from), to: sqlTime(range.to) },
+      );
+      return rows.map(({ at_ms, ...r }) => ({ ...r, at: new Date(at_ms).toISOString(), uid: `alert-${r.fingerprint}-${r.event}-${at_ms}` }));
+    },
   };
 }
