@@ -10,6 +10,8 @@ import { blockFromText } from '../../src/ingest/lines.js';
 import { generateLines } from '../../src/sample/generate.js';
 import { refreshRollup } from '../../src/store/clickhouse/rollup.js';
 import type { Store } from '../../src/store/store.js';
+import type { Filters } from '../../src/analytics/filters.js';
+import { resolveRange, type Bucket, type TimeRange } from '../../src/analytics/time-range.js';
 import { openTestStore } from '../helpers.js';
 import { AuditLog } from '../../src/access/audit.js';
 import { blockFromRecords } from '../../src/ingest/lines.js';
@@ -89,3 +91,19 @@ export async function loadIncidents(): Promise<{ store: Store; ch: ClickHouseSto
   }
   return { store, ch };
 }
+
+/** The windows every conformance question is asked over. */
+export const conformanceRanges = (now: string): Array<{ name: string; range: TimeRange; bucket?: Bucket }> => {
+  const clock = fixedClock(new Date(now));
+  return [
+    { name: '7d', range: resolveRange({ window: '7d' }, clock) },
+    { name: '24h', range: resolveRange({ window: '24h' }, clock) },
+    { name: '30d by week', range: resolveRange({ window: '30d' }, clock), bucket: 'week' },
+    { name: '90d by month (before the oldest data)', range: resolveRange({ window: '90d' }, clock), bucket: 'month' },
+    // Not on the hour at either end: partial hours count exactly.
+    { name: 'an odd span', range: { from: new Date(Date.parse(now) - 3 * 86_400_000 - 1_234_567), to: new Date(Date.parse(now) - 7_654_321) } },
+    { name: 'empty', range: { from: new Date('2020-01-01T00:00:00Z'), to: new Date('2020-01-02T00:00:00Z') } },
+  ];
+};
+
+export const FILTERS: Filters[] = [{}, { team: 'eng' }, { status: 'failed' }, { via_mcp: true, client: 'cursor' }, { user: 'nobody' }];
