@@ -9,7 +9,7 @@ import { RollupRefresher } from '../../store/clickhouse/rollup.js';
 import { ClickHouseStore } from '../../store/clickhouse/store.js';
 import { describeStoreLocation, type StoreLocation } from '../../store/store-url.js';
 import type { Config } from '../config.js';
-import { exportSinks, httpCallers, onShutdown, startTailer, stdioCaller, type ServeFlags } from './serve.js';
+import { alertsFile, exportSinks, httpCallers, onShutdown, startTailer, stdioCaller, syncAlertsFile, type ServeFlags } from './serve.js';
 import { Exporter } from '../../export/exporter.js';
 import type { SinkConfig } from '../../export/sinks.js';
 import { clickhouseExportStore } from '../../store/clickhouse/export.js';
@@ -18,9 +18,6 @@ import { ClickHouseLease } from '../../store/clickhouse/lease.js';
 import type { LeaseKeeper } from '../../store/lease.js';
 import { leasedAlerting } from '../../alerts/leased.js';
 import { clickhouseAlertStore } from '../../store/clickhouse/alerts.js';
-import { loadAlertsFile, syncFileRules } from '../../alerts/manage.js';
-import type { Caller } from '../../access/caller.js';
-import { resolve } from 'node:path';
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import { randomBytes } from 'node:crypto';
 import { clickhouseTailSink } from '../../store/clickhouse/checkpoints.js';
@@ -36,9 +33,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * `serve --store clickhouse://...`: MCP over stdio, or with --http the HTTP server (ingest, MCP
  * over Streamable HTTP, the dashboard, /healthz), on a shared ClickHouse store: as many
  * instances as the fleet needs, each with its own audit hash chain, each refreshing the rollup.
- * Watched files keep read positions per instance; each export sink is sent by the one instance
- * holding its lease. What needs state only the DuckDB store keeps so far (alerts, OTLP over gRPC)
- * is refused at start, by name.
+ * Watched files keep read positions per instance; each export sink, and alerting, run on the one
+ * instance holding their lease. OTLP over gRPC (its waiting spans are DuckDB's) is refused at
+ * start, by name.
  */
 export async function serveClickHouse(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }, config: Config, flags: ServeFlags): Promise<void> {
   const unsupported = [flags.otlpGrpc && '--otlp-grpc'].filter(Boolean);
@@ -48,8 +45,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
   // The flags are checked before anything is opened: a wrong one must not leave a half-started instance.
   const http = flags.http ? { listen: parseListen(flags.http), ...httpCallers(flags) } : undefined;
   const sinks = exportSinks(flags);
-  const alertsPath = flags.alerts ?? process.env[ENV.alerts];
-  const alertsFile = alertsPath ? loadAlertsFile(resolve(alertsPath)) : undefined;
+  const alerts = alertsFile(flags);
   // Stable across this instance's restarts, so its tailer resumes where it stopped.
   const instance = process.env[ENV.instance] || hostname();
   const store = await ClickHouseStore.open(location, config.clock);
@@ -75,16 +71,12 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       exportSinks: sinks,
       exportStore: clickhouseExportStore(store.ch, { settleMs: EXPORT_SETTLE_MS }),
       alertStore: clickhouseAlertStore(store.ch, analytics),
-      alertChannels: alertsFile?.channels ?? new Map(),
+      alertChannels: alerts.file?.channels ?? new Map(),
     };
     const where = `store ${describeStoreLocation(location)}, audit chain ${audit.chainId}`;
     const holder = `${instance}:${process.pid}:${randomBytes(3).toString('hex')}`;
     if (sinks.size) exporter = await startExport(common.exportStore, store.ch, common.audit, sinks, holder);
-    if (alertsFile && alertsPath) {
-      const caller: Caller = { id: `alerts-file:${alertsPath}`, role: 'admin' };
-      const counts = await syncFileRules({ alerts: common.alertStore, audit: common.audit.as(caller), actor: caller.id, clock: config.clock, channels: alertsFile.channels }, alertsFile, log);
-      log(`alerts: ${alertsFile.rules.length} rule(s) and ${alertsFile.channels.size} channel(s) from ${alertsPath} (${counts.added} added, ${counts.changed} changed, ${counts.removed} removed)`);
-    }
+    await syncAlertsFile(common.alertStore, common.audit, config, alerts);
     // Evaluated and delivered by the one instance that holds the `alerts` lease.
     alerting = leasedAlerting(common.alertStore, new ClickHouseLease(store.ch, 'alerts', holder, LEASE), { channels: common.alertChannels, clock: config.clock, tz: config.tz, log });
     alerting.start();

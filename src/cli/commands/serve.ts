@@ -18,8 +18,8 @@ import type { SinkConfig } from '../../export/sinks.js';
 import { Exporter } from '../../export/exporter.js';
 import { AlertEngine } from '../../alerts/engine.js';
 import { Delivery } from '../../alerts/delivery.js';
-import { duckdbAlertStore } from '../../alerts/alert-store.js';
-import { loadAlertsFile, syncFileRules } from '../../alerts/manage.js';
+import { duckdbAlertStore, type AlertStore } from '../../alerts/alert-store.js';
+import { loadAlertsFile, syncFileRules, type AlertsFile } from '../../alerts/manage.js';
 import type { Channel } from '../../alerts/channels.js';
 import { auditVerifyReport } from './audit.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
@@ -160,6 +160,20 @@ export async function startTailer(target: Store | TailSink, flags: ServeFlags): 
   return tailer;
 }
 
+/** The rules and channels of --alerts FILE (or MCP_BLACKBOX_ALERTS), read before anything starts. */
+export function alertsFile(flags: ServeFlags): { file?: AlertsFile; path?: string } {
+  const path = flags.alerts ?? process.env[ENV.alerts];
+  return path ? { file: loadAlertsFile(resolve(path)), path } : {};
+}
+
+/** The file's rules stored (new and changed ones; those gone from the file removed), each change audited as the file's. */
+export async function syncAlertsFile(alerts: AlertStore, audit: AuditLog, config: Config, { file, path }: ReturnType<typeof alertsFile>): Promise<void> {
+  if (!file || !path) return;
+  const caller: Caller = { id: `alerts-file:${path}`, role: 'admin' };
+  const counts = await syncFileRules({ alerts, audit: audit.as(caller), actor: caller.id, clock: config.clock, channels: file.channels }, file, log);
+  log(`alerts: ${file.rules.length} rule(s) and ${file.channels.size} channel(s) from ${path} (${counts.added} added, ${counts.changed} changed, ${counts.removed} removed)`);
+}
+
 /** The sinks of the --export files, or of MCP_BLACKBOX_EXPORT (comma-separated). */
 export function exportSinks(flags: ServeFlags): Map<string, SinkConfig> {
   return loadExportFiles(flags.export ?? (process.env[ENV.export] ?? '').split(',').map((p) => p.trim()).filter(Boolean));
@@ -181,13 +195,9 @@ async function startExport(store: Store, audit: AuditLog, flags: ServeFlags): Pr
  * no file too: rules made through the tools need it.
  */
 async function startAlerts(store: Store, audit: AuditLog, config: Config, flags: ServeFlags): Promise<Services['alerts']> {
-  const path = flags.alerts ?? process.env[ENV.alerts];
-  const file = path ? loadAlertsFile(resolve(path)) : undefined;
-  if (file && path) {
-    const caller: Caller = { id: `alerts-file:${path}`, role: 'admin' };
-    const counts = await syncFileRules({ alerts: duckdbAlertStore(store), audit: audit.as(caller), actor: caller.id, clock: config.clock, channels: file.channels }, file, log);
-    log(`alerts: ${file.rules.length} rule(s) and ${file.channels.size} channel(s) from ${path} (${counts.added} added, ${counts.changed} changed, ${counts.removed} removed)`);
-  }
+  const loaded = alertsFile(flags);
+  const { file } = loaded;
+  await syncAlertsFile(duckdbAlertStore(store), audit, config, loaded);
   const channels = file?.channels ?? new Map();
   const delivery = new Delivery(store, channels, { log });
   const engine = new AlertEngine(store, { clock: config.clock, tz: config.tz, log, onQueued: () => delivery.kick() });
