@@ -191,7 +191,9 @@ function run<A extends unknown[]>(command: (...args: A) => Promise<number | void
       if (isExpected(error)) {
         process.stderr.write(`mcp-blackbox: ${error.message}\n`);
       } else {
-        process.stderr.write(`mcp-blackbox: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+        // A dependency's own words (ClickHouse's text, kept as the cause of a classified error) say what went wrong.
+        const cause = error instanceof Error && error.cause instanceof Error ? `\ncaused by: ${error.cause.message}` : '';
+        process.stderr.write(`mcp-blackbox: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}${cause}\n`);
       }
       process.exitCode = EXIT_CANNOT_RUN;
     }

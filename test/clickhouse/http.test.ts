@@ -3,6 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -122,8 +124,24 @@ describe('serve --http on ClickHouse', () => {
     // A watched directory too: its file is read before the server answers.
     const watched = join(dir, 'logs');
     mkdirSync(watched);
-    writeFileSync(join(watched, 'gateway.jsonl'), lines(record('w1'), record('w2'), record('w3')));
-    const serve = spawn(process.execPath, [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--http', '127.0.0.1:0', '--access', access, '--watch', watched, '--no-spool'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, MCP_BLACKBOX_INSTANCE: 'test-instance' } });
+    writeFileSync(join(watched, 'gateway.jsonl'), lines(record('w1'), record('w2'), record('w3', { status: 'failed', error: { type: 'timeout', message: 'took too long' } })));
+    // An alerts file: a webhook on 127.0.0.1 and a rule that holds at the pinned "now".
+    const paged: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        paged.push(...(JSON.parse(body) as { alerts: Array<{ labels: { alertname: string } }> }).alerts.map((a) => a.labels.alertname));
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const alertsFile = join(dir, 'alerts.json');
+    writeFileSync(alertsFile, JSON.stringify({
+      channels: { hooks: { type: 'webhook', url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts` } },
+      rules: [{ name: 'failed-lately', kind: 'failures', threshold: 0, window: '7d', channels: ['hooks'] }],
+    }));
+    const serve = spawn(process.execPath, [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--http', '127.0.0.1:0', '--access', access, '--watch', watched, '--no-spool', '--alerts', alertsFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, MCP_BLACKBOX_INSTANCE: 'test-instance' } });
     let stderr = '';
     serve.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => serve.on('exit', resolve));
@@ -141,8 +159,16 @@ describe('serve --http on ClickHouse', () => {
       const usage = await mcpCall(url!, TOKENS.root, 'usage_summary', { window: '30d' });
       expect(usage.isError, JSON.stringify(usage.content)).toBeFalsy();
       expect((usage.structuredContent as { total_executions: number }).total_executions).toBeGreaterThan(50);
+      // The instance holds the alerts lease: the file's rule is evaluated at the pinned now, and pages.
+      while (!paged.includes('failed-lately') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(paged, stderr).toEqual(['failed-lately']);
+      expect(stderr).toContain('lease alerts: held by this instance');
+      expect((await (await fetch(`${url}/healthz`, { headers: bearer(TOKENS.root) })).json()).alerts).toMatchObject({ rules: 1, firing: 1 });
+      const listed = await mcpCall(url!, TOKENS.root, 'list_alerts', {});
+      expect((listed.content as Array<{ text: string }>)[0]!.text).toContain('failed-lately');
     } finally {
       serve.kill('SIGTERM');
+      await new Promise((r) => hook.close(r));
     }
     expect(await exited).toBe(0);
   });

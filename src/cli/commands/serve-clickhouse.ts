@@ -105,8 +105,10 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     const caller = stdioCaller(flags, process.env);
     const server = createServer({ ...common, caller });
     let stopping: Promise<void> | undefined;
+    // The body starts a microtask later, once `stopping` is set: closing the server closes its
+    // transport, whose onclose calls stop again, and must find it under way.
     const stop = () =>
-      (stopping ??= (async () => {
+      (stopping ??= Promise.resolve().then(async () => {
         await server.close().catch(() => undefined);
         await alerting?.stop();
         await exporter?.stop();
@@ -114,7 +116,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
         await rollup.stop();
         await audit.close();
         await store.close();
-      })());
+      }));
     const transport = new StdioServerTransport();
     transport.onclose = () => void stop().finally(() => process.exit(0));
     onShutdown(stop, { onStdinEnd: true });
