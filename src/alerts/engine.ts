@@ -77,8 +77,9 @@ export function parseState(json: string): AlertState {
 
 /**
  * Evaluates every enabled rule at each minute of the data's clock: the signal since the rule's
- * last tick, walked through the alert states, and what changed stored in one transaction with
- * the notifications it owes (so a crash between evaluating and notifying loses nothing).
+ * last tick, walked through the alert states, and what changed stored together with the
+ * notifications it owes (AlertStore.commitEvaluation), so a crash between evaluating and notifying
+ * loses nothing.
  */
 export class AlertEngine {
   private timer: NodeJS.Timeout | undefined;
