@@ -223,7 +223,10 @@ export class AuditLog {
    * be told from a shorter log.
    */
   async verify(options: { withoutMirror?: boolean } = {}): Promise<ChainVerification> {
-    const chains = await this.storage.chains();
+    return this.verifyOne(await this.storage.chains(), options);
+  }
+
+  private verifyOne(chains: Map<string, AuditRow[]> | undefined, options: { withoutMirror?: boolean }): ChainVerification {
     const rows = chains && (chains.get('') ?? []);
     const mirrorPath = options.withoutMirror ? undefined : this.options.mirrorPath;
     if (!rows) {
@@ -249,8 +252,8 @@ export class AuditLog {
    */
   async verifyAll(): Promise<ChainVerification & { chains: number }> {
     const chains = await this.storage.chains();
-    if (!chains || chains.has('')) return { ...(await this.verify()), chains: 1 };
-    const results = await verifyChains(this.storage, { key: this.options.key });
+    if (!chains || chains.has('')) return { ...this.verifyOne(chains, {}), chains: 1 };
+    const results = verifyChainRows(chains, { key: this.options.key });
     const broken = results.find((r) => !r.ok);
     return {
       ...emptyVerification(this.options.key, undefined),
@@ -267,8 +270,14 @@ export class AuditLog {
  * Every chain of a store that keeps one per instance: each is checked on its own (this instance's
  * against its mirror file too, when it has one).
  */
-export async function verifyChains(storage: AuditStorage, options: { key?: string; ownChain?: string; mirrorPath?: string } = {}): Promise<Array<ChainVerification & { chain: string }>> {
-  const chains = await storage.chains();
+export async function verifyChains(storage: AuditStorage, options: ChainsOptions = {}): Promise<Array<ChainVerification & { chain: string }>> {
+  return verifyChainRows(await storage.chains(), options);
+}
+
+type ChainsOptions = { key?: string; ownChain?: string; mirrorPath?: string };
+
+/** The chains already read, checked as verifyChains checks them. */
+function verifyChainRows(chains: Map<string, AuditRow[]> | undefined, options: ChainsOptions): Array<ChainVerification & { chain: string }> {
   if (!chains) return [{ chain: '', ...emptyVerification(options.key, undefined), ok: false, problem: 'the audit_events table is missing: the audit log was dropped' }];
   return [...chains].map(([chain, rows]) => {
     const mirrorPath = chain === options.ownChain ? options.mirrorPath : undefined;

@@ -32,7 +32,8 @@ export interface ExportStore {
   recordError(sink: string, message: string): Promise<void>;
   /** The sinks configured now, with their streams (what the export lag alert watches). */
   register(sinks: ReadonlyArray<{ name: string; streams: readonly Stream[] }>): Promise<void>;
-  status(sink: string): Promise<SinkStatusRow | undefined>;
+  /** Every sink's sent count, last success and last error, by name. */
+  statuses(): Promise<Map<string, SinkStatusRow>>;
   /** Events not sent yet after these positions, and when the oldest of them was stored. */
   lag(positions: ReadonlyMap<Stream, Position>, streams: readonly Stream[]): Promise<{ events: number; oldest: string | null }>;
   /** A past range, by when things happened, after a keyset position (a replay). */
@@ -70,7 +71,7 @@ export function duckdbExportStore(store: Store): ExportStore {
       await store.write((db) => retireSinksExcept(db, sinks.map((s) => s.name)));
       for (const sink of sinks) await store.write((db) => registerSink(db, sink.name, sink.streams));
     },
-    status: async (sink) => (await store.read((db) => sinkStatusRows(db))).find((r) => r.sink === sink),
+    statuses: async () => new Map((await store.read((db) => sinkStatusRows(db))).map((r) => [r.sink, r])),
     lag: (positions, streams) => store.read((db) => lagOf(db, positions, streams)),
     executionsBetween: (range, after, limit) => store.read((db) => executionsBetween(db, range, after, limit)),
     auditBetween: (range) => store.read((db) => auditBetween(db, range)),

@@ -279,9 +279,11 @@ export interface SinkStatus {
 export async function exportStatus(target: Store | ExportStore, sinks: ReadonlyMap<string, SinkConfig>, now = new Date()): Promise<SinkStatus[]> {
   const store = exportStoreOf(target);
   const out: SinkStatus[] = [];
+  const rows = sinks.size ? await store.statuses() : new Map();
   for (const [name, config] of sinks) {
     const sink = sinkOnStore(name, config, store);
-    const [lag, row] = await Promise.all([store.cursors(name).then((cursors) => store.lag(cursors, sink.streams)), store.status(name)]);
+    const lag = await store.lag(await store.cursors(name), sink.streams);
+    const row = rows.get(name);
     out.push({
       name, type: sink.type, policy: sink.policy, streams: sink.streams,
       lag_events: lag.events,

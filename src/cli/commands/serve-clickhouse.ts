@@ -56,6 +56,15 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
   let tailer: LogTailer | undefined;
   let exporter: Exporter | undefined;
   let alerting: LeaseKeeper | undefined;
+  // What this instance runs, stopped in order, the store last (at shutdown, or after a failed start).
+  const closeParts = async () => {
+    await alerting?.stop();
+    await exporter?.stop();
+    await tailer?.stop();
+    await rollup.stop();
+    await audit.close().catch(() => undefined);
+    await store.close();
+  };
   try {
     if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
     // This instance's watched files and wrap's spool, with read positions of its own.
@@ -91,12 +100,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       });
       onShutdown(async () => {
         await running.close();
-        await alerting?.stop();
-        await exporter?.stop();
-        await tailer?.stop();
-        await rollup.stop();
-        await audit.close();
-        await store.close();
+        await closeParts();
       }, { onStdinEnd: false });
       rollup.start();
       log(`mcp-blackbox serving HTTP on ${running.url} (${where}): GET / (dashboard), POST /mcp (MCP Streamable HTTP), POST /v1/executions, GET /healthz\n${running.banner}`);
@@ -110,12 +114,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     const stop = () =>
       (stopping ??= Promise.resolve().then(async () => {
         await server.close().catch(() => undefined);
-        await alerting?.stop();
-        await exporter?.stop();
-        await tailer?.stop();
-        await rollup.stop();
-        await audit.close();
-        await store.close();
+        await closeParts();
       }));
     const transport = new StdioServerTransport();
     transport.onclose = () => void stop().finally(() => process.exit(0));
@@ -124,12 +123,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     rollup.start();
     log(`mcp-blackbox serving MCP on stdio as ${caller.id} (${caller.role}), ${where}`);
   } catch (error) {
-    await alerting?.stop();
-    await exporter?.stop();
-    await tailer?.stop();
-    await rollup.stop();
-    await audit.close().catch(() => undefined);
-    await store.close();
+    await closeParts();
     throw error;
   }
   await new Promise<never>(() => undefined);

@@ -112,7 +112,7 @@ export function clickhouseAlertStore(ch: ClickHouseDb, analytics: AnalyticsBacke
       })));
       // A state keeps the explanation it fired with until a new one comes.
       const kept = e.states.some((s) => s.state !== null && !s.explanation)
-        ? new Map((await states()).map((s) => [s.fingerprint, s.explanation]))
+        ? new Map((await states(e.tick.rule)).map((s) => [s.fingerprint, s.explanation]))
         : new Map<string, string | null>();
       await ch.insert('alert_states', e.states.map((s) => ({
         fingerprint: s.fingerprint, rule: s.rule, group_key: s.group, state: s.state ?? '{}', explanation: s.explanation ?? kept.get(s.fingerprint) ?? null,

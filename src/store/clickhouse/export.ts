@@ -144,18 +144,17 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
       await ch.insert('export_log', [{ sink, sent, error: null }]);
     },
     recordError: (sink, message) => ch.insert('export_log', [{ sink, sent: 0, error: message }]),
-    // The registry feeds the export lag alert, and alerting runs on DuckDB stores only.
+    // The registry feeds the export_lag alert kind, which a ClickHouse store does not evaluate
+    // (each instance knows only its own sinks).
     register: async () => undefined,
-    async status(sink) {
-      const row = await ch.one<{ n: number; sent: number; success_ms: number | null; error: string | null; error_ms: number | null }>(
-        `SELECT count() AS n, sum(sent) AS sent, toUnixTimestamp64Milli(maxIfOrNull(at, error IS NULL)) AS success_ms,
+    async statuses() {
+      const rows = await ch.all<{ sink: string; sent: number; success_ms: number | null; error: string | null; error_ms: number | null }>(
+        `SELECT sink, sum(sent) AS sent, toUnixTimestamp64Milli(maxIfOrNull(at, error IS NULL)) AS success_ms,
                 argMaxIfOrNull(error, at, error IS NOT NULL) AS error, toUnixTimestamp64Milli(maxIfOrNull(at, error IS NOT NULL)) AS error_ms
-         FROM ${t('export_log')} WHERE sink = {sink:String}`,
-        { sink },
+         FROM ${t('export_log')} GROUP BY sink`,
       );
-      if (!row?.n) return undefined;
       const when = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-      return { sink, sent: row.sent, last_success: when(row.success_ms), last_error: row.error, last_error_at: when(row.error_ms) };
+      return new Map(rows.map((r) => [r.sink, { sink: r.sink, sent: r.sent, last_success: when(r.success_ms), last_error: r.error, last_error_at: when(r.error_ms) }]));
     },
     async lag(positions, streams) {
       let events = 0;
