@@ -22,7 +22,6 @@ import { registerIngestRoutes } from './ingest-routes.js';
 import { duckdbIngestTarget, type IngestTarget } from './ingest-target.js';
 import { registerWebRoutes } from '../web/routes.js';
 import { otlpIgnored } from '../ingest/otlp-ingest.js';
-import { heldSpanStats } from '../store/otlp-held.js';
 
 export interface HttpAppOptions {
   /** The DuckDB store, when serving one; its alert, export and OTLP state show in /healthz. */
@@ -143,19 +142,24 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
       return { status: 'ok' };
     }
+    const otlp = async () => {
+      const held = await ingest.otlp.heldSpanStats();
+      return { otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans };
+    };
     if (!store) {
-      const [alerts, exports] = await Promise.all([
+      const [spans, alerts, exports] = await Promise.all([
+        otlp(),
         options.alertStore?.health(),
         options.exportStore ? exportStatus(options.exportStore, options.exportSinks ?? new Map()) : [],
       ]);
-      return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites, ...(alerts ? { alerts } : {}), export: exports };
+      return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites, ...spans, ...(alerts ? { alerts } : {}), export: exports };
     }
-    const [held, alerts, exports] = await Promise.all([
-      store.read((db) => heldSpanStats(db, options.clock.now())),
+    const [spans, alerts, exports] = await Promise.all([
+      otlp(),
       store.read((db) => alertHealth(db)),
       exportStatus(store, options.exportSinks ?? new Map()),
     ]);
-    return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites, otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans, alerts, export: exports };
+    return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites, ...spans, alerts, export: exports };
   });
 
   // RFC 9728: where a client learns which authorization server issues tokens for /mcp.

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../access/caller.js';
 import { blockFromRecords, type LineBlock } from '../ingest/lines.js';
-import { acceptOtlpLogs, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
+import { acceptOtlpLogs, ingestOtlpMetrics, ingestOtlpTraces, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
 import { decodeOtlp, encodeOtlpResponse, OtlpDecodeError, type OtlpSignal } from '../ingest/otlp-proto.js';
 import type { HttpAppOptions } from './app.js';
 import type { IngestTarget } from './ingest-target.js';
@@ -159,17 +159,7 @@ export async function registerIngestRoutes(scope: FastifyInstance, options: Inge
     });
 
   const otlp = options.ingest.otlp;
-  if (otlp) {
-    scope.post('/v1/traces', otlpRoute('trace', (payload, request) => otlp.traces(payload, `otlp:${request.id}`)));
-    scope.post('/v1/metrics', otlpRoute('metrics', (payload) => otlp.metrics(payload)));
-    scope.post('/v1/logs', otlpRoute('logs', (payload) => acceptOtlpLogs(payload)));
-  } else {
-    // Said only to a caller who may send data: an anonymous request learns nothing about the store.
-    for (const path of ['/v1/traces', '/v1/metrics', '/v1/logs']) {
-      scope.post(path, async (request, reply) => {
-        if (!(await authorizeIngest(request, reply, (request.body as Buffer | undefined) ?? Buffer.alloc(0)))) return reply;
-        return reply.code(501).send({ error: 'OTLP is not taken on this store yet (it needs a DuckDB store, --db); send execution records to POST /v1/executions.' });
-      });
-    }
-  }
+  scope.post('/v1/traces', otlpRoute('trace', (payload, request) => ingestOtlpTraces(otlp, payload, `otlp:${request.id}`)));
+  scope.post('/v1/metrics', otlpRoute('metrics', (payload) => ingestOtlpMetrics(otlp, payload)));
+  scope.post('/v1/logs', otlpRoute('logs', (payload) => acceptOtlpLogs(payload)));
 }

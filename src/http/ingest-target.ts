@@ -1,8 +1,9 @@
 import type { BatchResult } from '../ingest/batch.js';
 import { ingestLines } from '../ingest/batch.js';
 import type { LineBlock } from '../ingest/lines.js';
-import { ingestOtlpMetrics, ingestOtlpTraces, type OtlpOutcome } from '../ingest/otlp-ingest.js';
+import { duckdbOtlpStore, type OtlpStore } from '../ingest/otlp-store.js';
 import type { ClickHouseStore } from '../store/clickhouse/store.js';
+import { clickhouseOtlpStore } from '../store/clickhouse/otlp.js';
 import { deliverySeen } from '../store/ingest-write.js';
 import type { Store } from '../store/store.js';
 
@@ -15,11 +16,8 @@ export interface IngestTarget {
   ingestLines(block: LineBlock, source: string, deliveryId?: string): Promise<BatchResult>;
   /** Whether a webhook delivery was stored already; false where the store does not remember deliveries. */
   deliverySeen(deliveryId: string): Promise<boolean>;
-  /** OTLP traces and metrics, where the store keeps spans waiting for their tool call; absent elsewhere. */
-  otlp?: {
-    traces(payload: unknown, source: string): Promise<OtlpOutcome>;
-    metrics(payload: unknown): Promise<OtlpOutcome>;
-  };
+  /** Where OTLP traces and metrics land (spans waiting for their tool call, late steps, metric series). */
+  otlp: OtlpStore;
   /** Writes queued behind the store's writer (reported by /healthz). */
   readonly queuedWrites: number;
 }
@@ -28,10 +26,7 @@ export function duckdbIngestTarget(store: Store): IngestTarget {
   return {
     ingestLines: (block, source, deliveryId) => ingestLines(store, block, source, { deliveryId }),
     deliverySeen: (id) => deliverySeen(store, id),
-    otlp: {
-      traces: (payload, source) => ingestOtlpTraces(store, payload, source),
-      metrics: (payload) => ingestOtlpMetrics(store, payload),
-    },
+    otlp: duckdbOtlpStore(store),
     get queuedWrites() {
       return store.queuedWrites;
     },
@@ -41,12 +36,12 @@ export function duckdbIngestTarget(store: Store): IngestTarget {
 /**
  * ClickHouse: records are idempotent by their version, so a webhook delivered twice stores
  * nothing the second time (its records count as duplicates); deliveries are not remembered.
- * OTLP is not taken yet: assembling spans needs the waiting-span tables only DuckDB keeps.
  */
 export function clickhouseIngestTarget(store: ClickHouseStore): IngestTarget {
   return {
     ingestLines: (block, source) => store.ingestLines(block, source),
     deliverySeen: async () => false,
+    otlp: clickhouseOtlpStore(store),
     queuedWrites: 0,
   };
 }

@@ -3,13 +3,14 @@ import { LOCAL_CALLER, type Caller } from '../access/caller.js';
 import { UserInputError } from '../errors.js';
 import { acceptOtlpLogs, ingestOtlpMetrics, ingestOtlpTraces, OtlpShapeError, type OtlpOutcome } from '../ingest/otlp-ingest.js';
 import { grpcCodec, OtlpDecodeError, type OtlpSignal } from '../ingest/otlp-proto.js';
-import type { Store } from '../store/store.js';
+import type { OtlpStore } from '../ingest/otlp-store.js';
 import { HttpAuthError, type HttpAuth } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { planExposure } from './exposure.js';
 
 export interface OtlpGrpcOptions {
-  store: Store;
+  /** Where the spans and points land: the store's OTLP entry (ingest/otlp-store.ts). */
+  otlp: OtlpStore;
   auth: HttpAuth;
   /** Largest request accepted, as for HTTP ingest (20 MiB); larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
@@ -73,8 +74,8 @@ export async function startOtlpGrpc(listen: { host: string; port: number }, opti
     };
     server.addService(definition, implementation);
   };
-  handle('trace', (payload, peer) => ingestOtlpTraces(options.store, payload, `otlp-grpc:${peer}`));
-  handle('metrics', (payload) => ingestOtlpMetrics(options.store, payload));
+  handle('trace', (payload, peer) => ingestOtlpTraces(options.otlp, payload, `otlp-grpc:${peer}`));
+  handle('metrics', (payload) => ingestOtlpMetrics(options.otlp, payload));
   handle('logs', (payload) => acceptOtlpLogs(payload));
 
   const target = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;

@@ -1,10 +1,7 @@
-import type { Store } from '../store/store.js';
-import { ingestLines } from './batch.js';
 import { blockFromRecords } from './lines.js';
 import { toolCallPoints, type ExportMetricsServiceRequest } from './otlp-metrics.js';
-import { storeMetricPoints } from '../store/metrics.js';
-import { mapTraces, requestSpans, stepFromSpan, type ExportTraceServiceRequest, type OtlpSpan } from './otlp.js';
-import { findHeldChildren, placeOrphans, type OrphanGroup } from '../store/otlp-held.js';
+import { lateSteps, mapTraces, requestSpans, type ExportTraceServiceRequest, type OtlpSpan } from './otlp.js';
+import type { OrphanGroup, OtlpStore } from './otlp-store.js';
 
 /** An OTLP export request that is not shaped like one (the transports turn it into a 400 or INVALID_ARGUMENT). */
 export class OtlpShapeError extends Error {}
@@ -18,7 +15,7 @@ export interface OtlpOutcome {
  * OTLP traces into the store, whatever the transport (HTTP JSON, HTTP protobuf, gRPC): the one
  * entry that maps spans to execution records and ingests them.
  */
-export async function ingestOtlpTraces(store: Store, payload: unknown, source: string): Promise<OtlpOutcome> {
+export async function ingestOtlpTraces(store: OtlpStore, payload: unknown, source: string): Promise<OtlpOutcome> {
   const request = payload as ExportTraceServiceRequest;
   if (!request || typeof request !== 'object' || (request.resourceSpans !== undefined && !Array.isArray(request.resourceSpans))) {
     throw new OtlpShapeError('Expected an OTLP ExportTraceServiceRequest: {"resourceSpans": [...]}.');
@@ -27,11 +24,11 @@ export async function ingestOtlpTraces(store: Store, payload: unknown, source: s
   const spanKeys = requestSpans(request)
     .filter((s) => typeof s.traceId === 'string' && typeof s.spanId === 'string')
     .map((s) => ({ traceId: s.traceId!, spanId: s.spanId! }));
-  const held = await findHeldChildren(store, spanKeys);
+  const held = await store.heldChildren(spanKeys);
   const mapped = mapTraces(request, held.map((h) => h.span as OtlpSpan));
   let quarantined: Array<{ lineNo: number; reason: string }> = [];
-  if (mapped.records.length > 0) quarantined = (await ingestLines(store, blockFromRecords(mapped.records), source)).rejected;
-  await placeOrphans(store, mapped.toolCalls, orphanGroups(mapped));
+  if (mapped.records.length > 0) quarantined = (await store.ingestRecords(blockFromRecords(mapped.records), source)).rejected;
+  await store.placeSpans(mapped.toolCalls, orphanGroups(mapped));
   const rejectedSpans = mapped.rejected.length + quarantined.length;
   if (rejectedSpans === 0) return {};
   const reasons = [...mapped.rejected.map((r) => `${r.span}: ${r.reason}`), ...quarantined.map((q) => `span #${q.lineNo}: ${q.reason}`)];
@@ -52,12 +49,7 @@ function orphanGroups(mapped: ReturnType<typeof mapTraces>): OrphanGroup[] {
   return [...byParent].map(([executionId, spans]) => ({
     executionId,
     held: spans.map((span) => ({ trace_id: span.traceId!, parent_span_id: span.parentSpanId!, span_id: span.spanId!, span: span as Record<string, unknown> })),
-    late: spans
-      .map((span, i) => {
-        const step = stepFromSpan(span, i);
-        return { ...step, error: step.error ? { type: step.error.type, message: step.error.message } : null };
-      })
-      .sort((a, b) => (a.started_at ?? '\uffff').localeCompare(b.started_at ?? '\uffff')),
+    late: lateSteps(spans),
   }));
 }
 
@@ -68,14 +60,14 @@ function orphanGroups(mapped: ReturnType<typeof mapTraces>): OrphanGroup[] {
 export const otlpIgnored = { metric_data_points: 0, log_records: 0 };
 
 /** The MCP operation-duration histograms as per-minute tool-call counts (otlp-metrics.ts); the rest counted as ignored. */
-export async function ingestOtlpMetrics(store: Store, payload: unknown): Promise<OtlpOutcome> {
+export async function ingestOtlpMetrics(store: OtlpStore, payload: unknown): Promise<OtlpOutcome> {
   const request = payload as ExportMetricsServiceRequest;
   if (!request || typeof request !== 'object' || (request.resourceMetrics !== undefined && !Array.isArray(request.resourceMetrics))) {
     throw new OtlpShapeError('Expected an OTLP ExportMetricsServiceRequest: {"resourceMetrics": [...]}.');
   }
   const { points, dataPoints } = toolCallPoints(request);
   otlpIgnored.metric_data_points += dataPoints - points.length;
-  if (points.length > 0) await storeMetricPoints(store, points);
+  if (points.length > 0) await store.addMetricPoints(points);
   return {};
 }
 

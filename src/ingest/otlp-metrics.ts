@@ -30,6 +30,8 @@ export interface ToolCallPoint {
   series: string;
   cumulative: boolean;
   start_ns: string;
+  /** The point's own time (its timeUnixNano), which orders a series' points. */
+  time_ns: string;
   minute: string;
   side: 'server' | 'client';
   server: string | null;
@@ -72,19 +74,22 @@ export function toolCallPoints(request: ExportMetricsServiceRequest): { points: 
           const tool = a['gen_ai.tool.name'];
           if (a['mcp.method.name'] !== 'tools/call' || !tool) continue;
           const time = nanosToDate(point.timeUnixNano);
-          if (!time) continue;
+          const count = Number(point.count ?? 0);
+          // The export is untrusted input: a point no store could count costs only itself.
+          if (!time || !Number.isFinite(count) || count < 0) continue;
           time.setUTCSeconds(0, 0);
           points.push({
             series: JSON.stringify([metric.name, resource, a]),
             cumulative,
             start_ns: String(point.startTimeUnixNano ?? '0'),
+            time_ns: String(BigInt(String(point.timeUnixNano))),
             minute: time.toISOString(),
             side,
             server: a['mcp.server.name'] || (side === 'server' ? resource['service.name'] || null : null),
             tool,
             failed: Boolean(a['error.type']),
-            count: Number(point.count ?? 0),
-            sum_ms: Number(point.sum ?? 0) * toSeconds,
+            count,
+            sum_ms: Number.isFinite(Number(point.sum ?? 0)) ? Number(point.sum ?? 0) * toSeconds : 0,
           });
         }
       }
@@ -93,10 +98,13 @@ export function toolCallPoints(request: ExportMetricsServiceRequest): { points: 
   return { points, dataPoints };
 }
 
+const LAST_TIME_MS = Date.UTC(2300, 0, 1);
+
 function nanosToDate(value: string | number | undefined): Date | undefined {
   try {
     const ms = Number(BigInt(String(value ?? '')) / 1_000_000n);
-    return ms > 0 ? new Date(ms) : undefined;
+    // Up to the end of 2299, the last time both stores keep.
+    return ms > 0 && ms < LAST_TIME_MS ? new Date(ms) : undefined;
   } catch {
     return undefined;
   }

@@ -10,6 +10,7 @@
  */
 
 import { MAX_NESTING_DEPTH } from './format.js';
+import type { LateStep, MappedCall } from './otlp-store.js';
 
 type AnyValue = {
   stringValue?: string;
@@ -44,8 +45,8 @@ export interface ExportTraceServiceRequest {
 
 export interface MappedTraces {
   records: Array<Record<string, unknown>>;
-  /** The tool-call spans that became records: their held children are their steps now. */
-  toolCalls: Array<{ traceId: string; spanId: string }>;
+  /** The tool-call spans that became records, with the children they took as steps. */
+  toolCalls: MappedCall[];
   /** Spans that are no tool call and whose parent is not in the request: maybe steps of a tool call exported apart. */
   orphans: OtlpSpan[];
   /** Tool-call spans that could not become executions, with why. */
@@ -252,7 +253,8 @@ export function mapTraces(request: ExportTraceServiceRequest, held: readonly Otl
         if (record && 'reason' in record) rejected.push({ span: label, reason: String(record.reason) });
         else if (record) {
           records.push(record);
-          toolCalls.push({ traceId: String(span.traceId), spanId: String(span.spanId) });
+          const steps = (record.steps ?? []) as Array<{ span_id: string }>;
+          toolCalls.push({ traceId: String(span.traceId), spanId: String(span.spanId), taken: steps.map((s) => s.span_id) });
         }
       } catch (error) {
         // The export is untrusted input: a span whose fields have the wrong shapes costs only itself.
@@ -303,7 +305,9 @@ function mapSpan(span: OtlpSpan, resource: Record<string, unknown>, children: Ma
     const d = nanos(a.startTimeUnixNano) - nanos(b.startTimeUnixNano);
     return d < 0n ? -1 : d > 0n ? 1 : 0;
   });
-  const steps = stepSpans.map((child, index) => ({ index, ...stepFromSpan(child, index) }));
+  // The span id names the step across exports: a store that adds late steps when reading
+  // (ClickHouse) skips those the call already took.
+  const steps = stepSpans.map((child, index) => ({ index, ...stepFromSpan(child, index), span_id: child.spanId }));
   return {
     execution_id: `${span.traceId}-${span.spanId}`,
     started_at: startedAt,
@@ -352,4 +356,14 @@ export function stepFromSpan(child: OtlpSpan, index: number): {
     ended_at: isoFromNanos(child.endTimeUnixNano) ?? null,
     ...(childFailed ? { error: { type: str(c['error.type']) ?? 'error', message: child.status?.message ?? null } } : {}),
   };
+}
+
+/** Child spans that join their stored tool call after it (late steps), in the order they started. */
+export function lateSteps(spans: readonly OtlpSpan[]): LateStep[] {
+  return spans
+    .map((span, i) => {
+      const step = stepFromSpan(span, i);
+      return { span_id: String(span.spanId), ...step, error: step.error ? { type: step.error.type, message: step.error.message } : null };
+    })
+    .sort((a, b) => (a.started_at ?? '\uffff').localeCompare(b.started_at ?? '\uffff'));
 }

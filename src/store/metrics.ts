@@ -1,19 +1,9 @@
 import { sqlTime } from '../clock.js';
+import type { ToolCallPoint } from '../ingest/otlp-metrics.js';
 import type { Db, Store } from './store.js';
 
-/** A tool-call count from metrics (ingest/otlp-metrics.ts), per minute. */
-export interface MetricPoint {
-  series: string;
-  cumulative: boolean;
-  start_ns: string;
-  minute: string;
-  side: string;
-  server: string | null;
-  tool: string;
-  failed: boolean;
-  count: number;
-  sum_ms: number;
-}
+/** A tool-call count from metrics, per minute: the point as ingest/otlp-metrics.ts reads it. */
+export type MetricPoint = ToolCallPoint;
 
 /**
  * Adds tool-call counts to their minutes. A cumulative point (the default temporality of most

@@ -1,4 +1,6 @@
 import { sqlTime } from '../clock.js';
+import { lateSteps, type OtlpSpan } from '../ingest/otlp.js';
+import type { HeldSpan, HeldSpanStats, LateStep, MappedCall, OrphanGroup } from '../ingest/otlp-store.js';
 import type { Db, Store } from './store.js';
 
 /**
@@ -13,14 +15,6 @@ export const HELD_SPAN_CAP = 100_000;
 
 /** Spans received before this (SQL time) have waited out their period. */
 const waitedTooLong = (now: Date) => sqlTime(new Date(now.getTime() - HELD_SPAN_TTL_MS));
-
-export interface HeldSpan {
-  trace_id: string;
-  parent_span_id: string;
-  span_id: string;
-  /** The span as the OTLP JSON encoding has it. */
-  span: Record<string, unknown>;
-}
 
 export async function holdSpans(db: Db, spans: readonly HeldSpan[], now: Date): Promise<void> {
   if (spans.length === 0) return;
@@ -46,7 +40,7 @@ export async function holdSpans(db: Db, spans: readonly HeldSpan[], now: Date): 
  * Spans waiting for their tool call, and orphans: those whose call never came within the
  * waiting period (dropped ones, and those past it not yet dropped). For /healthz.
  */
-export async function heldSpanStats(db: Db, now: Date): Promise<{ waiting: number; orphans: number }> {
+export async function heldSpanStats(db: Db, now: Date): Promise<HeldSpanStats> {
   const row = await db.one<{ waiting: number; overdue: number; expired: number }>(
     `SELECT count(*)::DOUBLE AS waiting, count(*) FILTER (received_at < CAST($expired AS TIMESTAMP))::DOUBLE AS overdue,
             (SELECT expired FROM otlp_orphans)::DOUBLE AS expired
@@ -92,17 +86,6 @@ export async function heldSpanCount(db: Db): Promise<number> {
   return (await db.one<{ n: number }>('SELECT count(*)::INTEGER AS n FROM otlp_held_spans'))?.n ?? 0;
 }
 
-/** A step that came after its execution was stored. */
-export interface LateStep {
-  name: string;
-  connector: string | null;
-  operation: string | null;
-  status: string;
-  started_at: string | null;
-  ended_at: string | null;
-  error: { type: string | null; message: string | null } | null;
-}
-
 /**
  * Adds steps to a stored execution (a child span exported after its tool call), after its last
  * one, and counts them in step_count. Returns false when no such execution is stored. The
@@ -126,27 +109,22 @@ export async function appendSteps(db: Db, executionId: string, steps: readonly L
   return true;
 }
 
-/** The spans of one missing parent: held as spans, or appended as steps if the parent is stored. */
-export interface OrphanGroup {
-  executionId: string;
-  held: HeldSpan[];
-  late: LateStep[];
-}
-
-/** The held children of these spans (which arrived before them). */
-export function findHeldChildren(store: Store, parents: ReadonlyArray<{ traceId: string; spanId: string }>): Promise<HeldSpan[]> {
-  return store.read((db) => heldChildren(db, parents));
-}
-
 /**
- * After a request's records are stored, in one write: the children its tool calls took are
- * released, and each group of spans whose parent was not in the request joins that parent as late
- * steps when it is stored (a child exported after its call), or waits for it.
+ * After a request's records are stored, in one write: the children held for its tool calls that
+ * their records did not take (held by a concurrent export after the record was made) join them as
+ * late steps, and are released; each group of spans whose parent was not in the request joins that
+ * parent as late steps when it is stored (a child exported after its call), or waits for it.
  */
-export async function placeOrphans(store: Store, released: ReadonlyArray<{ traceId: string; spanId: string }>, groups: readonly OrphanGroup[]): Promise<void> {
-  if (released.length === 0 && groups.length === 0) return;
+export async function placeSpans(store: Store, calls: readonly MappedCall[], groups: readonly OrphanGroup[]): Promise<void> {
+  if (calls.length === 0 && groups.length === 0) return;
   await store.write(async (db) => {
-    await releaseHeld(db, released);
+    const held = await heldChildren(db, calls);
+    for (const call of calls) {
+      const taken = new Set(call.taken);
+      const missed = held.filter((h) => h.trace_id === call.traceId && h.parent_span_id === call.spanId && !taken.has(h.span_id));
+      if (missed.length) await appendSteps(db, `${call.traceId}-${call.spanId}`, lateSteps(missed.map((h) => h.span as OtlpSpan)));
+    }
+    await releaseHeld(db, calls);
     // One lookup for every parent: most orphans wait for a call that has not come yet.
     const stored = await storedExecutions(db, groups.map((g) => g.executionId));
     const toHold: HeldSpan[] = [];

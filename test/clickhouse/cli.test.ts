@@ -61,9 +61,9 @@ describe('the CLI on a ClickHouse store (chdb)', () => {
     expect(summary.stderr).toMatch(/clickhouse:\/\/h:8123\/fleet \(user u\) \(from MCP_BLACKBOX_STORE\) is a ClickHouse store; this command works on a DuckDB file only so far/);
     expect(summary.stderr).not.toContain('hunter2');
     expect(existsSync(join(dir, 'blackbox.duckdb'))).toBe(false);
-    const grpc = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--http', '127.0.0.1:0', '--otlp-grpc', '127.0.0.1:0');
+    const grpc = cli('serve', '--store', `chdb:${join(dir, 'ch')}/fleet`, '--otlp-grpc', '127.0.0.1:0');
     expect(grpc.status).toBe(2);
-    expect(grpc.stderr).toMatch(/serve on a ClickHouse store does not take --otlp-grpc yet: it needs a DuckDB store \(--db\)\./);
+    expect(grpc.stderr).toMatch(/--otlp-grpc goes with --http: the HTTP server and the gRPC port share their auth\./);
     // Nothing listens on this port: refused, named, nothing written.
     const down = cli('ingest', dir, '--store', 'clickhouse://default@127.0.0.1:9/fleet');
     expect(down.status).toBe(2);

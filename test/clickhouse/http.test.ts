@@ -1,4 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -26,6 +28,30 @@ import { lines, openTestStore, record, tempDir } from '../helpers.js';
 import { openClickHouseTestStore } from './helpers.js';
 
 const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
+
+/** One tool call exported over OTLP/gRPC, encoded with the official protos; resolves to the status code. */
+function grpcExport(address: string, token: string): Promise<number> {
+  const root = new protobuf.Root();
+  root.resolvePath = (_o, target) => join(process.cwd(), 'proto', target);
+  root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
+  const type = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+  const body = Buffer.from(type.encode(type.fromObject({
+    resourceSpans: [{ scopeSpans: [{ spans: [{
+      traceId: Buffer.from('0af7651916cd43dd8448eb211c80319c', 'hex'), spanId: Buffer.from('b7ad6b7169203331', 'hex'), name: 'tools/call lookup', kind: 2,
+      startTimeUnixNano: String(BigInt(Date.parse(FIXTURE_NOW) - 3_600_000) * 1_000_000n), endTimeUnixNano: String(BigInt(Date.parse(FIXTURE_NOW) - 3_599_000) * 1_000_000n),
+      attributes: [{ key: 'mcp.method.name', value: { stringValue: 'tools/call' } }, { key: 'gen_ai.tool.name', value: { stringValue: 'lookup' } }],
+    }] }] }],
+  })).finish());
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, body, metadata, (error) => {
+      client.close();
+      resolve(error ? error.code : grpc.status.OK);
+    });
+  });
+}
 
 async function instance(store: ClickHouseStore): Promise<RunningHttpServer & { stop(): Promise<void> }> {
   const audit = new ClickHouseAuditStorage(store.ch);
@@ -87,7 +113,7 @@ describe('serve --http on ClickHouse', () => {
     }
   });
 
-  it('refuses what it cannot do: no token, an ingest token on /mcp, OTLP, alert tools without alerting state', async () => {
+  it('refuses what it cannot do: no token, an ingest token on /mcp or OTLP, alert tools without alerting state', async () => {
     const server = await instance(await openClickHouseTestStore(FIXTURE_NOW));
     try {
       const anonymous = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
@@ -98,9 +124,6 @@ describe('serve --http on ClickHouse', () => {
       expect(anonymousIngest.status).toBe(401);
       const anonymousOtlp = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(anonymousOtlp.status).toBe(401);
-      const otlp = await fetch(`${server.url}/v1/traces`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: '{}' });
-      expect(otlp.status).toBe(501);
-      expect((await otlp.json()).error).toMatch(/OTLP is not taken on this store yet .*POST \/v1\/executions/);
       // An app given no alerting state (serve always gives one) says so.
       const alerts = await mcpCall(server.url, TOKENS.root, 'list_alerts', {});
       expect(alerts.isError).toBe(true);
@@ -141,7 +164,7 @@ describe('serve --http on ClickHouse', () => {
       channels: { hooks: { type: 'webhook', url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts` } },
       rules: [{ name: 'failed-lately', kind: 'failures', threshold: 0, window: '7d', channels: ['hooks'] }],
     }));
-    const serve = spawn(process.execPath, [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--http', '127.0.0.1:0', '--access', access, '--watch', watched, '--no-spool', '--alerts', alertsFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, MCP_BLACKBOX_INSTANCE: 'test-instance' } });
+    const serve = spawn(process.execPath, [CLI, 'serve', '--store', store, '--now', FIXTURE_NOW, '--http', '127.0.0.1:0', '--otlp-grpc', '127.0.0.1:0', '--access', access, '--watch', watched, '--no-spool', '--alerts', alertsFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, MCP_BLACKBOX_INSTANCE: 'test-instance' } });
     let stderr = '';
     serve.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => serve.on('exit', resolve));
@@ -156,9 +179,22 @@ describe('serve --http on ClickHouse', () => {
       const sent = await fetch(`${url}/v1/executions`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(smallFleet()) });
       expect(sent.status).toBe(200);
       expect((await sent.json()).accepted).toBeGreaterThan(50);
+      // OTLP: a tool call over gRPC, a child whose call has not come over HTTP, metrics over HTTP.
+      const grpcAddress = /OTLP\/gRPC on (\S+)/.exec(stderr)?.[1];
+      expect(grpcAddress, stderr).toBeDefined();
+      expect(await grpcExport(grpcAddress!, TOKENS.gateway)).toBe(grpc.status.OK);
+      const otlpPost = (path: string, body: unknown) => fetch(`${url}${path}`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const waiting = { traceId: 'e'.repeat(32), spanId: '00000000000000e1', parentSpanId: 'e000000000000001', name: 'SELECT', startTimeUnixNano: '1793404800000000000', endTimeUnixNano: '1793404801000000000' };
+      expect(await (await otlpPost('/v1/traces', { resourceSpans: [{ scopeSpans: [{ spans: [waiting] }] }] })).json()).toEqual({});
+      const point = { attributes: [{ key: 'mcp.method.name', value: { stringValue: 'tools/call' } }, { key: 'gen_ai.tool.name', value: { stringValue: 'zendesk_get' } }], timeUnixNano: String(BigInt(Date.parse(FIXTURE_NOW) - 60_000) * 1_000_000n), count: '4', sum: 1 };
+      expect((await otlpPost('/v1/metrics', { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'mcp.server.operation.duration', unit: 's', histogram: { aggregationTemporality: 1, dataPoints: [point] } }] }] }] })).status).toBe(200);
+      expect(await (await fetch(`${url}/healthz`, { headers: bearer(TOKENS.root) })).json()).toMatchObject({ otlp_spans_waiting: 1, otlp_orphan_spans: 0 });
       const usage = await mcpCall(url!, TOKENS.root, 'usage_summary', { window: '30d' });
       expect(usage.isError, JSON.stringify(usage.content)).toBeFalsy();
       expect((usage.structuredContent as { total_executions: number }).total_executions).toBeGreaterThan(50);
+      expect((usage.structuredContent as { from_metrics: { calls: number } }).from_metrics.calls).toBe(4);
+      const traced = await mcpCall(url!, TOKENS.root, 'list_executions', { tool: 'lookup', window: '30d' });
+      expect((traced.content as Array<{ text: string }>)[0]!.text).toContain('0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331');
       // The instance holds the alerts lease: the file's rule is evaluated at the pinned now, and pages.
       while (!paged.includes('failed-lately') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(paged, stderr).toEqual(['failed-lately']);

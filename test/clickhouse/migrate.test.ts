@@ -16,6 +16,7 @@ import { importCatalog, recordToolLists } from '../../src/store/catalog.js';
 import { copyFromDuckDb, copyVerified } from '../../src/store/clickhouse/copy-from-duckdb.js';
 import { openTestStore } from '../helpers.js';
 import { openClickHouseTestStore } from './helpers.js';
+import { addMetricPoints } from '../../src/store/metrics.js';
 
 describe('migrate: a DuckDB database copied into ClickHouse', () => {
   it('copies executions with their steps, the quarantine and the catalog; the counts prove it and the answers stay the same', async () => {
@@ -25,6 +26,10 @@ describe('migrate: a DuckDB database copied into ClickHouse', () => {
     await duck.write((db) => importCatalog(db, [{ name: 'never_tool', server: 'eng-gateway' }]));
     const list = (seen: string, description: string) => ({ seen_at: seen, server: 'srv', tools: [{ name: 'a', description }, { name: 'b' }] });
     await duck.write((db) => recordToolLists(db, [list('2026-10-20T10:00:00Z', 'old'), list('2026-10-21T10:00:00Z', 'old'), list('2026-10-22T10:00:00Z', 'new')]));
+    const minute = (m: string, count: number, failed = false) => ({
+      series: `s${m}${failed}`, cumulative: false, start_ns: '0', time_ns: '0', minute: `2026-10-2${m}T10:00:00.000Z`, side: 'server' as const, server: 'helpdesk', tool: 'zendesk_get', failed, count, sum_ms: count * 100,
+    });
+    await duck.write((db) => addMetricPoints(db, [minute('1', 3), minute('2', 4), minute('2', 1, true)], new Date(SAMPLE_ANCHOR)));
     const house = await openClickHouseTestStore(SAMPLE_ANCHOR);
 
     const progress: number[] = [];
@@ -33,12 +38,15 @@ describe('migrate: a DuckDB database copied into ClickHouse', () => {
     expect(report.executions.duckdb).toBeGreaterThan(2000);
     expect(report.quarantine.clickhouse).toBeGreaterThan(0);
     expect(report.catalog_tools).toBe(3);
+    expect(report.metric_calls).toEqual({ duckdb: 8, clickhouse: 8 });
     expect(progress.at(-1)).toBe(report.executions.duckdb);
 
     const d = duckdbAnalytics((task) => duck.read(task));
     const h = clickhouseAnalytics(house.ch);
     const range = resolveRange({ window: '14d' }, fixedClock(new Date(SAMPLE_ANCHOR)));
     expect(await usageSummary(h, { range, filters: {} })).toEqual(await usageSummary(d, { range, filters: {} }));
+    expect(await h.metricsUsage(range, {})).toEqual(await d.metricsUsage(range, {}));
+    expect((await h.metricsUsage(range, {}))?.calls).toBe(8);
     expect(await whoDroveSpike(h, { range, filters: {}, limit: 3 })).toEqual(await whoDroveSpike(d, { range, filters: {}, limit: 3 }));
     expect(await unusedTools(h, { range, limit: 10 })).toEqual(await unusedTools(d, { range, limit: 10 }));
     expect(await h.catalog.toolLists(10)).toEqual(await d.catalog.toolLists(10));

@@ -6,6 +6,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as OTLPGrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { HttpAuth } from '../../src/http/auth.js';
+import { duckdbOtlpStore } from '../../src/ingest/otlp-store.js';
 import { startOtlpGrpc } from '../../src/http/otlp-grpc.js';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -26,7 +27,7 @@ type Transport = 'http/json' | 'http/protobuf' | 'grpc';
 /** The SDK's own exporter for each OTLP transport, pointed at our endpoints with the gateway's ingest token. */
 async function exporterFor(transport: Transport, store: Awaited<ReturnType<typeof openTestStore>>) {
   if (transport === 'grpc') {
-    const grpc = await startOtlpGrpc({ host: '127.0.0.1', port: 0 }, { store, auth: new HttpAuth({ access: ACCESS }), log: () => undefined });
+    const grpc = await startOtlpGrpc({ host: '127.0.0.1', port: 0 }, { otlp: duckdbOtlpStore(store), auth: new HttpAuth({ access: ACCESS }), log: () => undefined });
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${TOKENS.gateway}`);
     return { exporter: new OTLPGrpcTraceExporter({ url: `http://${grpc.address}`, metadata }), close: grpc.close };

@@ -58,7 +58,9 @@ describe('OTLP metrics: the MCP operation durations as tool-call counts', () => 
 describe('metric series state', () => {
   it('a series silent for a week is forgotten; a cumulative series counts only what it adds', async () => {
     const store = await openTestStore('2026-11-01T00:00:00Z');
-    const point = (series: string, count: number, minute: string) => ({ series, cumulative: true, start_ns: '1', minute, side: 'server', server: 's', tool: 't', failed: false, count, sum_ms: count * 10 });
+    const point = (series: string, count: number, minute: string) => ({
+      series, cumulative: true, start_ns: '1', time_ns: String(BigInt(Date.parse(minute)) * 1_000_000n), minute, side: 'server' as const, server: 's', tool: 't', failed: false, count, sum_ms: count * 10,
+    });
     const day = (n: number) => new Date(Date.parse('2026-11-01T00:00:00Z') + n * 86_400_000);
     await store.write((db) => addMetricPoints(db, [point('a', 5, '2026-11-01T00:00:00Z'), point('b', 1, '2026-11-01T00:00:00Z')], day(0)));
     expect(await store.write((db) => addMetricPoints(db, [point('a', 7, '2026-11-02T00:00:00Z')], day(1)))).toBe(2);

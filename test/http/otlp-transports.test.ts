@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpAuth } from '../../src/http/auth.js';
+import { duckdbOtlpStore } from '../../src/ingest/otlp-store.js';
 import { startOtlpGrpc, type RunningGrpcServer } from '../../src/http/otlp-grpc.js';
 import { encodeOtlpResponse } from '../../src/ingest/otlp-proto.js';
 import protobuf from 'protobufjs';
@@ -89,7 +90,7 @@ describe('OTLP transports: protobuf over HTTP, gRPC, and metrics and logs accept
 
   it('gRPC: auth from metadata, INVALID_ARGUMENT for a truncated message, RESOURCE_EXHAUSTED over the limit; the good request still lands', async () => {
     const store = await openTestStore('2026-11-01T00:00:00Z');
-    const server = await startOtlpGrpc({ host: '127.0.0.1', port: 0 }, { store, auth: new HttpAuth({ access: ACCESS }), maxMessageBytes: 64 * 1024, log: () => undefined });
+    const server = await startOtlpGrpc({ host: '127.0.0.1', port: 0 }, { otlp: duckdbOtlpStore(store), auth: new HttpAuth({ access: ACCESS }), maxMessageBytes: 64 * 1024, log: () => undefined });
     servers.push(server);
     const client = new grpc.Client(server.address, grpc.credentials.createInsecure());
     const messages = encoder();
@@ -115,7 +116,7 @@ describe('OTLP transports: protobuf over HTTP, gRPC, and metrics and logs accept
 
   it('--otlp-grpc on a public address without caller auth is refused, as HTTP is', async () => {
     const store = await openTestStore();
-    await expect(startOtlpGrpc({ host: '0.0.0.0', port: 0 }, { store, auth: new HttpAuth({}), log: () => undefined })).rejects.toThrow(/Refusing to listen on 0\.0\.0\.0/);
+    await expect(startOtlpGrpc({ host: '0.0.0.0', port: 0 }, { otlp: duckdbOtlpStore(store), auth: new HttpAuth({}), log: () => undefined })).rejects.toThrow(/Refusing to listen on 0\.0\.0\.0/);
   });
 
   it('serve --http --otlp-grpc: one process takes OTLP over HTTP and gRPC; local mode on loopback needs no token', async () => {

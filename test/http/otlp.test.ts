@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { count, openTestStore } from '../helpers.js';
 import { heldSpanStats, holdSpans } from '../../src/store/otlp-held.js';
+import { duckdbOtlpStore } from '../../src/ingest/otlp-store.js';
+import { ingestOtlpTraces } from '../../src/ingest/otlp-ingest.js';
+import { mapTraces } from '../../src/ingest/otlp.js';
+import { blockFromRecords } from '../../src/ingest/lines.js';
 import { bearer, startHttp, TOKENS } from './harness.js';
 
 const ns = (iso: string) => String(BigInt(Date.parse(iso)) * 1_000_000n);
@@ -195,6 +199,21 @@ describe('OTLP: spans of one tool call exported apart', () => {
     expect(steps).toEqual([{ step_index: 0, name: 'step 0000000000000003', connector: 'salesforce' }]);
     const second = await store.read((db) => db.one<{ step_count: number }>(`SELECT step_count FROM executions WHERE execution_id = '${late}-b000000000000001'`));
     expect(second?.step_count).toBe(1);
+    expect(await count(store, 'SELECT count(*) FROM otlp_held_spans')).toBe(0);
+  });
+  it('a child held by a concurrent export after its call\'s record was made joins the call as a late step, not dropped', async () => {
+    const store = await openTestStore();
+    const otlp = duckdbOtlpStore(store);
+    const trace = 'a'.repeat(32);
+    // The call's export looks for held children, then the child's export lands (its call not
+    // stored yet: it is held), then the call is stored: the child must not be released unseen.
+    const held = await otlp.heldChildren([{ traceId: trace, spanId: 'c000000000000001' }]);
+    expect(await ingestOtlpTraces(otlp, request([child('0000000000000001', 'c000000000000001', trace, 1)]), 'otlp:child')).toEqual({});
+    const mapped = mapTraces(request([call('c000000000000001', trace)]), held.map((h) => h.span));
+    await otlp.ingestRecords(blockFromRecords(mapped.records), 'otlp:call');
+    await otlp.placeSpans(mapped.toolCalls, []);
+    const steps = await store.read((db) => db.all<{ name: string }>(`SELECT name FROM steps WHERE execution_id = '${trace}-c000000000000001'`));
+    expect(steps).toEqual([{ name: 'step 0000000000000001' }]);
     expect(await count(store, 'SELECT count(*) FROM otlp_held_spans')).toBe(0);
   });
 });

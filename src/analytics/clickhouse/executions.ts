@@ -2,6 +2,7 @@ import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import type { ExecutionQueries, ExecutionScope, ExecutionSummary } from '../executions.js';
 import type { Filters } from '../filters.js';
 import type { TimeRange } from '../time-range.js';
+import { countLateSteps } from './late-steps.js';
 import { ChQuery, isoFromMicros } from './sql.js';
 
 /** An execution's metadata; times as microseconds, written as the answers write them by summaryOf. */
@@ -57,7 +58,7 @@ export function clickhouseExecutionQueries(ch: ClickHouseDb): ExecutionQueries {
       const rows = await q.all<Record<string, any>>(
         `SELECT ${SUMMARY_COLUMNS} FROM ${where} ORDER BY started_at DESC, execution_id DESC LIMIT ${q.value(limit, 'UInt32')}`,
       );
-      return rows.map(summaryOf);
+      return countLateSteps(ch, rows.map(summaryOf));
     },
   };
 }

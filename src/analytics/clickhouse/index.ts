@@ -15,6 +15,7 @@ import { ALL_TIME, ChQuery, isoFromMicros } from './sql.js';
 import { planUsage, withinIntervals, type UsageSpan } from './usage-rows.js';
 import { clickhouseUsageQueries } from './usage.js';
 import { clickhouseAlertSignalQueries } from './alert-signals.js';
+import { clickhouseMetricsUsage } from './metrics-usage.js';
 
 /**
  * The store's extent, and whether `range` holds an execution when one is given: the rollup's
@@ -67,8 +68,7 @@ export function clickhouseAnalytics(ch: ClickHouseDb): AnalyticsBackend {
       const { in_range: _r, ...extent } = await extentOf(ch);
       return extent;
     },
-    // OTLP metrics are not kept in ClickHouse yet: they say nothing, as in a DuckDB store without any.
-    metricsUsage: async () => null,
+    metricsUsage: (range, filters) => clickhouseMetricsUsage(ch, range, filters),
     usage: clickhouseUsageQueries(ch),
     cost: clickhouseCostQueries(ch),
     toolUsage: clickhouseToolUsageQueries(ch),

@@ -1,6 +1,7 @@
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import { BAD_STATUSES, type MineRow, type MyFailuresQueries } from '../my-failures.js';
 import type { TimeRange } from '../time-range.js';
+import { readLateSteps, withLateSteps } from './late-steps.js';
 import { ChQuery, isoFromMicros } from './sql.js';
 
 const FAILED = "status IN ('failed', 'terminated')";
@@ -28,11 +29,13 @@ export function clickhouseMyFailuresQueries(ch: ClickHouseDb): MyFailuresQueries
     },
     async failingSteps(ids) {
       const q = new ChQuery(ch);
+      const late = await readLateSteps(ch, ids);
       const rows = await q.all<{ execution_id: string; steps: string }>(
-        `SELECT execution_id, steps FROM ${ch.t('executions')} FINAL WHERE execution_id IN ${q.value(ids, 'Array(String)')} AND step_count > 0`,
+        `SELECT execution_id, steps FROM ${ch.t('executions')} FINAL
+         WHERE execution_id IN ${q.value(ids, 'Array(String)')} AND (step_count > 0 OR execution_id IN ${q.value([...late.keys()], 'Array(String)')})`,
       );
       return rows.flatMap((r) => {
-        const failed = (JSON.parse(r.steps) as Array<Record<string, any>>)
+        const failed = withLateSteps(JSON.parse(r.steps) as Array<Record<string, any>>, late.get(r.execution_id))
           .filter((s) => s.status === 'failed' || s.status === 'terminated')
           .sort((a, b) => a.index - b.index)[0];
         return failed

@@ -2,6 +2,7 @@ import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import { epochMicros } from '../../store/clickhouse/write.js';
 import type { StepRow, TraceQueries, TraceRow } from '../trace.js';
 import { summaryOf, SUMMARY_COLUMNS } from './executions.js';
+import { countLateSteps, readLateSteps, withLateSteps } from './late-steps.js';
 import { ChQuery, isoFromMicros } from './sql.js';
 
 type Json = Record<string, any>;
@@ -43,8 +44,9 @@ export function clickhouseTraceQueries(ch: ClickHouseDb): TraceQueries {
          FROM ${ch.t('executions')} FINAL WHERE execution_id = ${q.value(id, 'String')}`,
       );
       if (!row) return undefined;
+      const [summary] = await countLateSteps(ch, [summaryOf(row)]);
       return {
-        ...summaryOf(row),
+        ...summary!,
         user_email: row.user_email,
         user_name: row.user_name,
         error_message: row.error_message,
@@ -57,7 +59,8 @@ export function clickhouseTraceQueries(ch: ClickHouseDb): TraceQueries {
     async steps(id, cap) {
       const q = new ChQuery(ch);
       const row = await q.one<{ steps: string }>(`SELECT steps FROM ${ch.t('executions')} FINAL WHERE execution_id = ${q.value(id, 'String')}`);
-      const steps = (JSON.parse(row?.steps ?? '[]') as Json[]).sort((a, b) => a.index - b.index);
+      const late = await readLateSteps(ch, [id]);
+      const steps = withLateSteps((JSON.parse(row?.steps ?? '[]') as Json[]).sort((a, b) => a.index - b.index), late.get(id));
       const failing = steps.findIndex((s) => s.status === 'failed' || s.status === 'terminated');
       return steps.filter((_, i) => i < cap || i === failing).map(stepRow);
     },
@@ -68,7 +71,7 @@ export function clickhouseTraceQueries(ch: ClickHouseDb): TraceQueries {
         `SELECT ${SUMMARY_COLUMNS} FROM ${ch.t('executions')} FINAL WHERE ${column} = ${q.value(groupId, 'String')}
          ORDER BY started_at, execution_id LIMIT ${q.value(limit, 'UInt32')}`,
       );
-      return rows.map(summaryOf).filter((r) => r.execution_id !== executionId);
+      return countLateSteps(ch, rows.map(summaryOf).filter((r) => r.execution_id !== executionId));
     },
   };
 }

@@ -51,6 +51,7 @@ function formatReport(report: CopyReport, verified: boolean, seconds: number, fr
     line('executions', report.executions),
     ...Object.entries(report.by_status).sort().map(([status, counts]) => line(`  ${status}`, counts)),
     line('quarantined lines', report.quarantine),
+    line('calls from metrics', report.metric_calls),
     `  catalog tools copied ${n(report.catalog_tools)}`,
     verified ? 'Verified: every count matches.' : 'NOT verified: the counts differ (see MISMATCH); run migrate again into an empty database.',
     '',

@@ -26,6 +26,7 @@ import { hostname } from 'node:os';
 import { ENV } from '../config.js';
 import { parseListen, startHttpServer } from '../../http/server.js';
 import { clickhouseIngestTarget } from '../../http/ingest-target.js';
+import { startOtlpGrpc } from '../../http/otlp-grpc.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -34,16 +35,13 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * over Streamable HTTP, the dashboard, /healthz), on a shared ClickHouse store: as many
  * instances as the fleet needs, each with its own audit hash chain, each refreshing the rollup.
  * Watched files keep read positions per instance; each export sink, and alerting, run on the one
- * instance holding their lease. OTLP over gRPC (its waiting spans are DuckDB's) is refused at
- * start, by name.
+ * instance holding their lease. OTLP over HTTP and gRPC lands through store/clickhouse/otlp.ts.
  */
 export async function serveClickHouse(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }, config: Config, flags: ServeFlags): Promise<void> {
-  const unsupported = [flags.otlpGrpc && '--otlp-grpc'].filter(Boolean);
-  if (unsupported.length) {
-    throw new UserInputError(`serve on a ClickHouse store does not take ${unsupported.join(', ')} yet: ${unsupported.length === 1 ? 'it needs' : 'they need'} a DuckDB store (--db).`);
-  }
+  if (flags.otlpGrpc && !flags.http) throw new UserInputError('--otlp-grpc goes with --http: the HTTP server and the gRPC port share their auth.');
   // The flags are checked before anything is opened: a wrong one must not leave a half-started instance.
   const http = flags.http ? { listen: parseListen(flags.http), ...httpCallers(flags) } : undefined;
+  const grpcListen = flags.otlpGrpc ? parseListen(flags.otlpGrpc, '--otlp-grpc') : undefined;
   const sinks = exportSinks(flags);
   const alerts = alertsFile(flags);
   // Stable across this instance's restarts, so its tailer resumes where it stopped.
@@ -90,20 +88,28 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     alerting = leasedAlerting(common.alertStore, new ClickHouseLease(store.ch, 'alerts', holder, LEASE), { channels: common.alertChannels, clock: config.clock, tz: config.tz, log });
     alerting.start();
     if (http) {
+      const ingest = clickhouseIngestTarget(store);
       const running = await startHttpServer(http.listen, {
         ...common,
-        ingest: clickhouseIngestTarget(store),
+        ingest,
         auth: http.auth,
         webhookSecrets: http.secrets,
         extraHostnames: flags.allowedHost,
         publicUrl: flags.publicUrl,
       });
+      const grpc = grpcListen
+        ? await startOtlpGrpc(grpcListen, { otlp: ingest.otlp, auth: http.auth, log }).catch(async (error: unknown) => {
+            await running.close();
+            throw error;
+          })
+        : undefined;
       onShutdown(async () => {
+        await grpc?.close();
         await running.close();
         await closeParts();
       }, { onStdinEnd: false });
       rollup.start();
-      log(`mcp-blackbox serving HTTP on ${running.url} (${where}): GET / (dashboard), POST /mcp (MCP Streamable HTTP), POST /v1/executions, GET /healthz\n${running.banner}`);
+      log(`mcp-blackbox serving HTTP on ${running.url} (${where}): GET / (dashboard), POST /mcp (MCP Streamable HTTP), POST /v1/executions, POST /v1/traces and /v1/metrics (OTLP), GET /healthz${grpc ? `; OTLP/gRPC on ${grpc.address}` : ''}\n${running.banner}`);
       return;
     }
     const caller = stdioCaller(flags, process.env);

@@ -30,6 +30,7 @@ import type { BatchResult } from '../../ingest/batch.js';
 import { createServer } from '../../mcp/server.js';
 import { HttpAuth } from '../../http/auth.js';
 import { parseListen, startHttpServer } from '../../http/server.js';
+import { duckdbOtlpStore } from '../../ingest/otlp-store.js';
 import { startOtlpGrpc } from '../../http/otlp-grpc.js';
 import { SAMPLE_ANCHOR } from '../../sample/fleet.js';
 import { Store } from '../../store/store.js';
@@ -349,7 +350,7 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
     exportSinks: services.exporter.sinks,
     log,
   });
-  const grpcServer = flags.otlpGrpc ? await startOtlpGrpc(parseListen(flags.otlpGrpc, '--otlp-grpc'), { store: services.store, auth, log }) : undefined;
+  const grpcServer = flags.otlpGrpc ? await startOtlpGrpc(parseListen(flags.otlpGrpc, '--otlp-grpc'), { otlp: duckdbOtlpStore(services.store), auth, log }) : undefined;
   const listen = parseListen(flags.http!);
   const loopbackUrl = isLoopback(listen.host) ? running.url : running.url.replace(/^http:\/\/(\[[^\]]*\]|[^:/]+)/, 'http://127.0.0.1');
   const unadvertise = advertiseOwner(config.dbPath, loopbackUrl, owner.token);

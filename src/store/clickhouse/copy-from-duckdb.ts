@@ -37,11 +37,13 @@ export interface CopyReport {
   executions: { duckdb: number; clickhouse: number };
   quarantine: { duckdb: number; clickhouse: number };
   catalog_tools: number;
+  /** Tool calls counted from OTLP metrics. */
+  metric_calls: { duckdb: number; clickhouse: number };
   by_status: Record<string, { duckdb: number; clickhouse: number }>;
 }
 
 /**
- * Copies a DuckDB database's executions (with their steps), quarantine and catalog into an empty
+ * Copies a DuckDB database's executions (with their steps), quarantine, catalog and metric counts into an empty
  * ClickHouse store, then checks the counts on both sides, per status too. The copy is idempotent
  * (a row copied twice is one version), so a copy cut short can simply run again.
  */
@@ -77,12 +79,22 @@ export async function copyFromDuckDb(from: Store, to: ClickHouseDb, options: { o
   ]);
   await to.insert('tool_list_sightings', sightings(lists));
   await to.insert('tool_definition_sightings', sightings(definitions));
+  // DuckDB keeps metric counts as per-minute deltas: each row becomes a delta point of its own
+  // series (named by its row), which counts as it is. The series' last cumulative points are not
+  // copied: a series that goes on reporting into ClickHouse counts its first point there whole.
+  const minutes = await from.read((db) => db.all<Record<string, unknown>>(
+    `SELECT 'duckdb-copy:' || rowid AS series, '0' AS start_ns, (epoch_us(minute) * 1000)::VARCHAR AS time_ns, false AS cumulative, ${TIME('minute')} AS minute,
+            side, server, tool_name AS tool, failed, calls::DOUBLE AS count, duration_sum_ms AS sum_ms
+     FROM mcp_metric_minutes`));
+  for (let i = 0; i < minutes.length; i += COPY_ROWS) await to.insert('mcp_metric_points', minutes.slice(i, i + COPY_ROWS));
 
-  const [duckStatus, houseStatus, duckQuarantine, houseQuarantine] = await Promise.all([
+  const [duckStatus, houseStatus, duckQuarantine, houseQuarantine, duckCalls, houseCalls] = await Promise.all([
     from.read((db) => db.all<{ status: string; n: number }>('SELECT status, count(*)::DOUBLE AS n FROM executions GROUP BY status')),
     to.all<{ status: string; n: number }>(`SELECT status, count() AS n FROM ${to.t('executions')} FINAL GROUP BY status`),
     from.read((db) => db.one<{ n: number }>('SELECT count(*)::DOUBLE AS n FROM quarantine')),
     to.one<{ n: number }>(`SELECT count() AS n FROM ${to.t('quarantine')} FINAL`),
+    from.read((db) => db.one<{ n: number }>('SELECT coalesce(sum(calls), 0)::DOUBLE AS n FROM mcp_metric_minutes')),
+    to.one<{ n: number }>(`SELECT sum(count) AS n FROM ${to.t('mcp_metric_points')} FINAL WHERE startsWith(series, 'duckdb-copy:')`),
   ]);
   const by_status: CopyReport['by_status'] = {};
   for (const r of duckStatus) by_status[r.status] = { duckdb: r.n, clickhouse: 0 };
@@ -92,6 +104,7 @@ export async function copyFromDuckDb(from: Store, to: ClickHouseDb, options: { o
     executions: { duckdb: sum(duckStatus), clickhouse: sum(houseStatus) },
     quarantine: { duckdb: duckQuarantine?.n ?? 0, clickhouse: houseQuarantine?.n ?? 0 },
     catalog_tools: listed.length,
+    metric_calls: { duckdb: duckCalls?.n ?? 0, clickhouse: houseCalls?.n ?? 0 },
     by_status,
   };
 }
@@ -100,5 +113,6 @@ export async function copyFromDuckDb(from: Store, to: ClickHouseDb, options: { o
 export function copyVerified(report: CopyReport): boolean {
   return report.executions.duckdb === report.executions.clickhouse
     && report.quarantine.duckdb === report.quarantine.clickhouse
+    && report.metric_calls.duckdb === report.metric_calls.clickhouse
     && Object.values(report.by_status).every((s) => s.duckdb === s.clickhouse);
 }

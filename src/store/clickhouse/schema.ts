@@ -239,6 +239,26 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
   ];
 });
 
+CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
+  const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
+  // OTLP (otlp.ts). Several instances take spans at once, so nothing here is read, changed and
+  // written back: a held span is kept (a week, by the server's clock) rather than taken out when
+  // its call comes, a late step is its own row that reads add to its execution's, and a metric
+  // series' points are all kept, its cumulative counts turned into deltas when read.
+  return [
+    `CREATE TABLE IF NOT EXISTS ${db}.otlp_held_spans${onCluster(cluster)} (
+       trace_id String, parent_span_id String, span_id String, span String, received_at DateTime64(6, 'UTC'), kept_from DateTime DEFAULT now()
+     ) ENGINE = ${merge('otlp_held_spans')} ORDER BY (trace_id, parent_span_id, span_id) TTL kept_from + INTERVAL 7 DAY`,
+    `CREATE TABLE IF NOT EXISTS ${db}.late_steps${onCluster(cluster)} (
+       execution_id String, span_id String, step String, started_at Nullable(DateTime64(6, 'UTC')), stored_at DateTime64(6, 'UTC') DEFAULT now64(6)
+     ) ENGINE = ${tableEngine(cluster, 'late_steps')} ORDER BY (execution_id, span_id)`,
+    `CREATE TABLE IF NOT EXISTS ${db}.mcp_metric_points${onCluster(cluster)} (
+       series String, start_ns String, time_ns UInt128, cumulative Bool, minute DateTime('UTC'), side LowCardinality(String),
+       server Nullable(String), tool String, failed Bool, count Float64, sum_ms Float64, received_at DateTime64(6, 'UTC') DEFAULT now64(6)
+     ) ENGINE = ${tableEngine(cluster, 'mcp_metric_points')} ORDER BY (series, start_ns, time_ns)`,
+  ];
+});
+
 /** Brings the database to the newest version; the same schema_version table as DuckDB's. */
 export async function migrateClickHouse(ch: ClickHouseDb, cluster?: string): Promise<void> {
   await ch.command(
