@@ -1,7 +1,7 @@
 import { onIngested } from '../ingest/ingested.js';
 import {
   advanceCursors, alertEventsAfter, alertEventsBetween, auditAfter, auditBetween, cursorRows, executionsAfter, executionsBetween,
-  lagOf, recordExportError, registerSink, retireSinksExcept, sinkStatusRows, streamEnds, STREAMS,
+  lagOf, recordExportError, registeredSinks, registerSink, retireSinksExcept, sinkStatusRows, streamEnds, STREAMS,
   type AlertExportRow, type AuditExportRow, type ExecutionRow, type Position, type SinkStatusRow, type Stream,
 } from '../store/export.js';
 import type { Store } from '../store/store.js';
@@ -32,6 +32,8 @@ export interface ExportStore {
   recordError(sink: string, message: string): Promise<void>;
   /** The sinks configured now, with their streams (what the export lag alert watches). */
   register(sinks: ReadonlyArray<{ name: string; streams: readonly Stream[] }>): Promise<void>;
+  /** The sinks registered and not retired, with their streams. */
+  registered(): Promise<Array<{ sink: string; streams: Stream[] }>>;
   /** Every sink's sent count, last success and last error, by name. */
   statuses(): Promise<Map<string, SinkStatusRow>>;
   /** Events not sent yet after these positions, and when the oldest of them was stored. */
@@ -71,6 +73,7 @@ export function duckdbExportStore(store: Store): ExportStore {
       await store.write((db) => retireSinksExcept(db, sinks.map((s) => s.name)));
       for (const sink of sinks) await store.write((db) => registerSink(db, sink.name, sink.streams));
     },
+    registered: () => store.read((db) => registeredSinks(db)),
     statuses: async () => new Map((await store.read((db) => sinkStatusRows(db))).map((r) => [r.sink, r])),
     lag: (positions, streams) => store.read((db) => lagOf(db, positions, streams)),
     executionsBetween: (range, after, limit) => store.read((db) => executionsBetween(db, range, after, limit)),
@@ -96,4 +99,11 @@ export function sinkOnStore<T extends SinkConfig>(name: string, sink: T, store: 
 /** The export store of a DuckDB store, or the one given. */
 export function exportStoreOf(target: Store | ExportStore): ExportStore {
   return 'cursors' in target ? target : duckdbExportStore(target);
+}
+
+/** How far behind each registered sink is (what the export_lag alert kind watches). */
+export async function exportLags(store: ExportStore): Promise<Array<{ sink: string; events: number; oldest: string | null }>> {
+  const out = [];
+  for (const { sink, streams } of await store.registered()) out.push({ sink, ...(await store.lag(await store.cursors(sink), streams)) });
+  return out;
 }

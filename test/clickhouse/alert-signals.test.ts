@@ -57,8 +57,8 @@ describe('alert signals: DuckDB and ClickHouse watch the same things', () => {
     }
     // The comparisons were of alerts that fire: every planted incident and more.
     expect(episodes).toBeGreaterThanOrEqual(8);
-    // export_lag reads the sinks a serve registered, which ClickHouse does not keep: said, not a silent "never fires".
-    await expect(alertSignal(house, parseRule({ name: 'lag', kind: 'export_lag' }), range)).rejects.toThrow(/^export_lag watches the sinks a serve registers, and a ClickHouse store keeps no such registry yet/);
+    // export_lag reads the sinks the serve instances registered (export.test.ts): without a serve's export store, said, not a silent "never fires".
+    await expect(alertSignal(house, parseRule({ name: 'lag', kind: 'export_lag' }), range)).rejects.toThrow(/^export_lag watches the sinks the serve instances register: ask a serve/);
   });
 
   it('over the sample fleet (costs, teams, clients, repeats and replaced records): budgets of both measures and periods, rates, latency and the spike', async () => {

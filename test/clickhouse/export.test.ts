@@ -10,6 +10,11 @@ import { ingestLines } from '../../src/ingest/batch.js';
 import { blockFromRecords } from '../../src/ingest/lines.js';
 import { ClickHouseAuditStorage } from '../../src/store/clickhouse/audit.js';
 import { clickhouseExportStore } from '../../src/store/clickhouse/export.js';
+import { exportLags } from '../../src/export/export-store.js';
+import { clickhouseAnalytics } from '../../src/analytics/clickhouse/index.js';
+import { alertSignal } from '../../src/analytics/alert-signals.js';
+import { parseRule } from '../../src/alerts/rules.js';
+import { sqlTime } from '../../src/clock.js';
 import { ClickHouseLease } from '../../src/store/clickhouse/lease.js';
 import { CLICKHOUSE_MIGRATIONS, migrateClickHouse } from '../../src/store/clickhouse/schema.js';
 import { openTestStore, record, tempDir, TEST_NOW } from '../helpers.js';
@@ -181,6 +186,30 @@ describe('export from a ClickHouse store', () => {
     expect(await fresh.drain()).toBe(1);
     expect(await all.drain()).toBe(1);
     expect(hec.events.map((e) => e.metadata.uid)).toEqual(['old', 'new', 'new']);
+  });
+
+  it('export_lag: the sinks the instances registered lately are watched, a retired or lapsed one is not; the rule fires on the sink behind', async () => {
+    const ch = await openClickHouseTestStore(TEST_NOW);
+    await ch.ingestLines(blockFromRecords([finished('e1', 0), finished('e2', 1), finished('e3', 2)]), 'test');
+    const a = clickhouseExportStore(ch.ch, { settleMs: 0, instance: 'a' });
+    const b = clickhouseExportStore(ch.ch, { settleMs: 0, instance: 'b' });
+    await a.register([{ name: 'siem', streams: ['executions'] }]);
+    await b.register([{ name: 'siem', streams: ['executions', 'audit'] }, { name: 'archive', streams: ['executions'] }]);
+    // An instance gone for longer than the registry's period: its sink is no longer watched.
+    await ch.ch.insert('export_sinks', [{ instance: 'gone', sink: 'old', streams: 'executions', registered_at: sqlTime(new Date(Date.now() - 10 * 60_000)) }]);
+    expect(await a.registered()).toEqual([{ sink: 'archive', streams: ['executions'] }, { sink: 'siem', streams: ['executions', 'audit'] }]);
+    const siem = new SinkRunner(a, 'siem', parseSink('siem', { type: 'file', dir: tempDir(), streams: ['executions'] }));
+    expect(await siem.drain()).toBe(3);
+    expect(await exportLags(a)).toEqual([{ sink: 'archive', events: 3, oldest: expect.any(String) }, { sink: 'siem', events: 0, oldest: null }]);
+
+    const analytics = clickhouseAnalytics(ch.ch, { exportLags: () => exportLags(a) });
+    const rule = parseRule({ name: 'siem-behind', kind: 'export_lag', max_events: 2 });
+    const now = { from: new Date(), to: new Date() };
+    const fired = await alertSignal(analytics.alertSignals, rule, now);
+    expect([...fired].map(([sink, points]) => [sink, points.at(-1)!.active, points.at(-1)!.value])).toEqual([['archive', true, 3], ['siem', false, 0]]);
+    // b restarts without the archive sink: retired at once.
+    await b.register([{ name: 'siem', streams: ['executions'] }]);
+    expect((await exportLags(a)).map((l) => l.sink)).toEqual(['siem']);
   });
 
   it('two instances with the same sink: one sends while it holds the lease, the other takes over when it stops; every execution arrives once', async () => {

@@ -143,7 +143,7 @@ export function clickhouseAlertSignalQueries(ch: ClickHouseDb, options: { export
     exportLags:
       options.exportLags ??
       (async () => {
-        throw new UserInputError('export_lag watches the sinks a serve registers, and a ClickHouse store keeps no such registry yet: each instance knows its own sinks (export_status shows their lag).');
+        throw new UserInputError('export_lag watches the sinks the serve instances register: ask a serve (its alerting), not this command.');
       }),
     series(a) {
       const q = new ChQuery(ch);

@@ -1,5 +1,6 @@
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import type { AnalyticsBackend } from '../backend.js';
+import type { AlertSignalQueries } from '../alert-signals.js';
 import type { Coverage, StoreExtent } from '../coverage.js';
 import type { TimeRange } from '../time-range.js';
 import { clickhouseCatalogQueries } from './catalog.js';
@@ -59,8 +60,12 @@ async function extentOf(ch: ClickHouseDb, range?: TimeRange): Promise<Coverage> 
   };
 }
 
-/** The analytics of a ClickHouse store: the same questions as duckdb/, in ClickHouse's SQL. */
-export function clickhouseAnalytics(ch: ClickHouseDb): AnalyticsBackend {
+/**
+ * The analytics of a ClickHouse store: the same questions as duckdb/, in ClickHouse's SQL.
+ * `exportLags`: the export's lag per registered sink, for the export_lag alert kind (a serve
+ * passes its export store's; without it the kind says it cannot be evaluated).
+ */
+export function clickhouseAnalytics(ch: ClickHouseDb, options: { exportLags?: AlertSignalQueries['exportLags'] } = {}): AnalyticsBackend {
   return {
     engine: 'clickhouse',
     coverage: (range) => extentOf(ch, range),
@@ -79,6 +84,6 @@ export function clickhouseAnalytics(ch: ClickHouseDb): AnalyticsBackend {
     unused: clickhouseUnusedQueries(ch),
     catalog: clickhouseCatalogQueries(ch),
     myFailures: clickhouseMyFailuresQueries(ch),
-    alertSignals: clickhouseAlertSignalQueries(ch),
+    alertSignals: clickhouseAlertSignalQueries(ch, options),
   };
 }

@@ -12,8 +12,8 @@ import type { Config } from '../config.js';
 import { alertsFile, exportSinks, httpCallers, onShutdown, startTailer, stdioCaller, syncAlertsFile, type ServeFlags } from './serve.js';
 import { Exporter } from '../../export/exporter.js';
 import type { SinkConfig } from '../../export/sinks.js';
-import { clickhouseExportStore } from '../../store/clickhouse/export.js';
-import type { ExportStore } from '../../export/export-store.js';
+import { clickhouseExportStore, EXPORT_REGISTRY_RENEW_MS } from '../../store/clickhouse/export.js';
+import { exportLags, type ExportStore } from '../../export/export-store.js';
 import { ClickHouseLease } from '../../store/clickhouse/lease.js';
 import type { LeaseKeeper } from '../../store/lease.js';
 import { leasedAlerting } from '../../alerts/leased.js';
@@ -54,8 +54,10 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
   let tailer: LogTailer | undefined;
   let exporter: Exporter | undefined;
   let alerting: LeaseKeeper | undefined;
+  let renewRegistry: NodeJS.Timeout | undefined;
   // What this instance runs, stopped in order, the store last (at shutdown, or after a failed start).
   const closeParts = async () => {
+    clearInterval(renewRegistry);
     await alerting?.stop();
     await exporter?.stop();
     await tailer?.stop();
@@ -67,7 +69,8 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
     if (flags.catalog) log(`catalog: ${await loadCatalogFile(store, flags.catalog)} tools from ${flags.catalog}`);
     // This instance's watched files and wrap's spool, with read positions of its own.
     tailer = await startTailer(clickhouseTailSink(store, instance), flags);
-    const analytics = clickhouseAnalytics(store.ch);
+    const exportStore = clickhouseExportStore(store.ch, { settleMs: EXPORT_SETTLE_MS, instance });
+    const analytics = clickhouseAnalytics(store.ch, { exportLags: () => exportLags(exportStore) });
     const common = {
       clock: config.clock,
       log,
@@ -76,13 +79,18 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
       tz: config.tz,
       analytics,
       exportSinks: sinks,
-      exportStore: clickhouseExportStore(store.ch, { settleMs: EXPORT_SETTLE_MS }),
+      exportStore,
       alertStore: clickhouseAlertStore(store.ch, analytics),
       alertChannels: alerts.file?.channels ?? new Map(),
     };
     const where = `store ${describeStoreLocation(location)}, audit chain ${audit.chainId}`;
     const holder = `${instance}:${process.pid}:${randomBytes(3).toString('hex')}`;
     if (sinks.size) exporter = await startExport(common.exportStore, store.ch, common.audit, sinks, holder);
+    else await exportStore.register([]);
+    // This instance's sinks stay registered (what export_lag watches) while it runs.
+    const registered = exporter ? exporter.runners.map((r) => ({ name: r.name, streams: r.sink.streams })) : [];
+    renewRegistry = setInterval(() => void exportStore.register(registered).catch((error: unknown) => log(`export: registering the sinks failed: ${(error as Error).message}`)), EXPORT_REGISTRY_RENEW_MS);
+    renewRegistry.unref();
     await syncAlertsFile(common.alertStore, common.audit, config, alerts);
     // Evaluated and delivered by the one instance that holds the `alerts` lease.
     alerting = leasedAlerting(common.alertStore, new ClickHouseLease(store.ch, 'alerts', holder, LEASE), { channels: common.alertChannels, clock: config.clock, tz: config.tz, log });

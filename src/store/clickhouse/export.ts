@@ -41,7 +41,14 @@ type StoredAudit = Omit<AuditExportRow, 'at'> & { at_ms: number; pos_at: string 
 
 const auditRow = ({ at_ms, pos_at: _p, ...row }: StoredAudit): AuditExportRow => ({ ...row, at: new Date(at_ms).toISOString() });
 
-export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: number }): ExportStore {
+/**
+ * How long an instance's registration of its sinks counts: each serve renews it (EXPORT_REGISTRY_RENEW_MS),
+ * so the sinks of an instance that is gone stop being watched by export_lag after this.
+ */
+export const EXPORT_REGISTRY_TTL_MS = 5 * 60_000;
+export const EXPORT_REGISTRY_RENEW_MS = 60_000;
+
+export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: number; instance?: string }): ExportStore {
   const t = (table: string) => ch.t(table);
   const settled = `stored_at <= now64(6) - toIntervalMillisecond({settle:UInt64})`;
   const settle = options.settleMs;
@@ -117,6 +124,13 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
     };
   }
 
+  /** Each instance's latest registration of each sink, renewed within the registry's period ('' streams: retired). */
+  const registrations = () =>
+    ch.all<{ instance: string; sink: string; streams: string }>(
+      `SELECT instance, sink, argMax(streams, registered_at) AS streams FROM ${t('export_sinks')}
+       WHERE registered_at >= now64(6) - toIntervalMillisecond({ttl:UInt64}) GROUP BY instance, sink`,
+      { ttl: EXPORT_REGISTRY_TTL_MS },
+    );
   return {
     streams: ['executions', 'audit', 'alerts'],
     async cursors(sink) {
@@ -144,9 +158,21 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
       await ch.insert('export_log', [{ sink, sent, error: null }]);
     },
     recordError: (sink, message) => ch.insert('export_log', [{ sink, sent: 0, error: message }]),
-    // The registry feeds the export_lag alert kind, which a ClickHouse store does not evaluate
-    // (each instance knows only its own sinks).
-    register: async () => undefined,
+    // Each instance registers its own sinks (and retires the ones it no longer has); a sink is
+    // watched while some instance registered it lately.
+    async register(sinks) {
+      const instance = options.instance ?? 'unnamed';
+      const had = (await registrations()).filter((r) => r.instance === instance && !sinks.some((s) => s.name === r.sink));
+      await ch.insert('export_sinks', [
+        ...sinks.map((s) => ({ instance, sink: s.name, streams: s.streams.join(',') })),
+        ...had.map((r) => ({ instance, sink: r.sink, streams: '' })),
+      ]);
+    },
+    async registered() {
+      const bySink = new Map<string, Stream[]>();
+      for (const r of await registrations()) if (r.streams) bySink.set(r.sink, [...new Set([...(bySink.get(r.sink) ?? []), ...(r.streams.split(',') as Stream[])])]);
+      return [...bySink].sort(([a], [b]) => (a < b ? -1 : 1)).map(([sink, streams]) => ({ sink, streams }));
+    },
     async statuses() {
       const rows = await ch.all<{ sink: string; sent: number; success_ms: number | null; error: string | null; error_ms: number | null }>(
         `SELECT sink, sum(sent) AS sent, toUnixTimestamp64Milli(maxIfOrNull(at, error IS NULL)) AS success_ms,

@@ -259,6 +259,16 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
   ];
 });
 
+CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
+  const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
+  // The sinks each instance exports (export.ts), renewed while it runs: what export_lag watches.
+  return [
+    `CREATE TABLE IF NOT EXISTS ${db}.export_sinks${onCluster(cluster)} (
+       instance String, sink String, streams String, registered_at DateTime64(6, 'UTC') DEFAULT now64(6)
+     ) ENGINE = ${merge('export_sinks')} ORDER BY (sink, instance, registered_at) TTL toDateTime(registered_at) + INTERVAL 1 DAY`,
+  ];
+});
+
 /** Brings the database to the newest version; the same schema_version table as DuckDB's. */
 export async function migrateClickHouse(ch: ClickHouseDb, cluster?: string): Promise<void> {
   await ch.command(
