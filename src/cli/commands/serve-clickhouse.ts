@@ -46,7 +46,7 @@ export async function serveClickHouse(location: StoreLocation & { engine: 'click
   const alerts = alertsFile(flags);
   // Stable across this instance's restarts, so its tailer resumes where it stopped.
   const instance = process.env[ENV.instance] || hostname();
-  const store = await ClickHouseStore.open(location, config.clock);
+  const store = await ClickHouseStore.open(location, config.clock, { stdinInUse: !http });
   const audit = new ClickHouseAuditStorage(store.ch);
   // Every instance refreshes the rollup: a refresh is a complete recount, so two at once cost
   // work, never exactness (store/clickhouse/rollup.ts).

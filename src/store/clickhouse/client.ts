@@ -33,14 +33,23 @@ export type ChParams = Record<string, unknown>;
 
 /** A ClickHouse database: queries with typed parameters ({name:Type}), commands and JSON inserts. */
 export class ClickHouseDb {
+  private readonly columnTypes = new Map<string, Map<string, string>>();
+
   private constructor(
     private readonly client: ClickHouseClient,
     readonly database: string,
     readonly location: StoreLocation & { engine: 'clickhouse' | 'chdb' },
     readonly where: string,
+    private readonly insertBySelect: boolean,
   ) {}
 
-  static async open(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }): Promise<ClickHouseDb> {
+  /**
+   * `options.stdinInUse`: this process reads its stdin for something else (MCP over stdio). chdb
+   * takes bytes waiting there as an insert's data and refuses the insert ("both inlined and
+   * external data"); inserts then go as INSERT ... SELECT from the format() table function,
+   * which reads only the data it is given.
+   */
+  static async open(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }, options: { stdinInUse?: boolean } = {}): Promise<ClickHouseDb> {
     const where = describeStoreLocation(location);
     // Progress headers keep a long query's connection alive through proxies that cut idle ones.
     // In a cluster an insert is confirmed once a majority of replicas hold it: the rollup's
@@ -57,7 +66,7 @@ export class ClickHouseDb {
     } else {
       client = createClient({ ...common, url: location.url, username: location.username, password: location.password });
     }
-    const db = new ClickHouseDb(client, location.database, location, where);
+    const db = new ClickHouseDb(client, location.database, location, where, location.engine === 'chdb' && Boolean(options.stdinInUse));
     try {
       // Created only when missing: a user granted one database may not create any.
       const exists = await db.one<{ n: number }>('SELECT count() AS n FROM system.databases WHERE name = {name:String}', { name: location.database });
@@ -93,11 +102,28 @@ export class ClickHouseDb {
   /** Resolves once ClickHouse has confirmed the insert (wait_end_of_query): only then is a batch acknowledged. */
   async insert(table: string, rows: readonly object[]): Promise<void> {
     if (rows.length === 0) return;
+    if (this.insertBySelect) return this.insertSelecting(table, rows);
     try {
       await this.client.insert({ table: `${this.database}.${table}`, values: rows as object[], format: 'JSONEachRow' });
     } catch (error) {
       throw classifyClickHouseError(error, this.where);
     }
+  }
+
+  /** The columns the rows name, typed as the table has them: the others take their DEFAULT. */
+  private async insertSelecting(table: string, rows: readonly object[]): Promise<void> {
+    let types = this.columnTypes.get(table);
+    if (!types) {
+      const columns = await this.all<{ name: string; type: string }>('SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {table:String}', { db: this.database, table });
+      types = new Map(columns.map((c) => [c.name, c.type]));
+      this.columnTypes.set(table, types);
+    }
+    const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    const structure = names.map((n) => `${n} ${types.get(n)}`).join(', ');
+    await this.command(
+      `INSERT INTO ${this.t(table)} (${names.join(', ')}) SELECT ${names.join(', ')} FROM format(JSONEachRow, {structure:String}, {rows:String})`,
+      { structure, rows: rows.map((r) => JSON.stringify(r)).join('\n') },
+    );
   }
 
   /** The table's name qualified by the database. */

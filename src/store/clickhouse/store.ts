@@ -15,8 +15,8 @@ import { commitBatchClickHouse } from './write.js';
 export class ClickHouseStore {
   private constructor(readonly ch: ClickHouseDb, readonly clock: Clock) {}
 
-  static async open(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }, clock: Clock): Promise<ClickHouseStore> {
-    const ch = await ClickHouseDb.open(location);
+  static async open(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }, clock: Clock, options: { stdinInUse?: boolean } = {}): Promise<ClickHouseStore> {
+    const ch = await ClickHouseDb.open(location, options);
     try {
       await migrateClickHouse(ch, location.engine === 'clickhouse' ? location.cluster : undefined);
     } catch (error) {
