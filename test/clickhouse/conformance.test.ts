@@ -18,16 +18,18 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
   it('usage_summary and the cost reports over the sample fleet, for windows, buckets and filters', async () => {
     const pair = await loadBoth(sampleText(), SAMPLE_ANCHOR);
     let compared = 0;
+    const groupings = ['user', 'team', 'tool'] as const;
     for (const { name, range, bucket } of ranges(SAMPLE_ANCHOR)) {
       for (const filters of FILTERS) {
         const args = { range, filters, bucket };
         const [duck, house] = await Promise.all([usageSummary(pair.duck, args), usageSummary(pair.house, args)]);
         expect(house, `usage_summary ${name} ${JSON.stringify(filters)}`).toEqual(duck);
-        for (const groupBy of ['user', 'team', 'tool'] as const) {
-          const costArgs = { range, filters, groupBy, limit: 4 };
-          const [d, h] = await Promise.all([costReport(pair.duck, costArgs), costReport(pair.house, costArgs)]);
-          expect(h, `cost ${groupBy} ${name} ${JSON.stringify(filters)}`).toEqual(d);
-        }
+        // Each grouping over every window and a third of the combinations (its SQL differs by the
+        // grouping only: the windows and filters are the usage queries' own, compared above).
+        const groupBy = groupings[compared % groupings.length]!;
+        const costArgs = { range, filters, groupBy, limit: 4 };
+        const [d, h] = await Promise.all([costReport(pair.duck, costArgs), costReport(pair.house, costArgs)]);
+        expect(h, `cost ${groupBy} ${name} ${JSON.stringify(filters)}`).toEqual(d);
         compared++;
       }
     }
