@@ -49,7 +49,7 @@ export interface MappedCall {
   taken: readonly string[];
 }
 
-/** Spans held for a tool call, not yet past their waiting period; /healthz's counts. */
+/** /healthz's counts: spans waiting for their tool call, and those whose call never came within the period. */
 export interface HeldSpanStats {
   waiting: number;
   orphans: number;
@@ -78,7 +78,7 @@ export interface OtlpStore {
 export function duckdbOtlpStore(store: Store): OtlpStore {
   return {
     heldChildren: (parents) => store.read((db) => heldChildren(db, parents)),
-    ingestRecords: async (block, source) => ingestLines(store, block, source),
+    ingestRecords: (block, source) => ingestLines(store, block, source),
     placeSpans: (calls, groups) => placeSpans(store, calls, groups),
     addMetricPoints: async (points) => {
       await storeMetricPoints(store, points);

@@ -126,6 +126,14 @@ export class ClickHouseDb {
     );
   }
 
+  /**
+   * A SETTINGS clause for a read that must see every insert another writer had confirmed (in a
+   * cluster, inserts wait for a quorum: this read asks a replica that has them); nothing on one node.
+   */
+  get sequentialReads(): string {
+    return this.location.engine === 'clickhouse' && this.location.cluster ? '\nSETTINGS select_sequential_consistency = 1' : '';
+  }
+
   /** The table's name qualified by the database. */
   t(table: string): string {
     return `${this.database}.${table}`;

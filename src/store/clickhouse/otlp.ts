@@ -13,8 +13,9 @@ const key = (traceId: string, spanId: string) => `${traceId}-${spanId}`;
  * the tables differ from DuckDB's): a span without its parent is always held first, and its
  * parent looked up after; a call's record is stored first, and the spans held for it looked up
  * after. Of two instances doing this at once, the later lookup sees the other's row (ClickHouse
- * confirms an insert before the next query is sent), so a child is never lost; both may see it,
- * and a late step is keyed by its span, so the second copy is the same row.
+ * confirms an insert before the next query is sent; in a cluster the lookups read with sequential
+ * consistency), so a child is never lost; both may see it, and a late step is keyed by its span,
+ * so the second copy is the same row.
  */
 export function clickhouseOtlpStore(store: ClickHouseStore): OtlpStore {
   const ch = store.ch;
@@ -25,7 +26,7 @@ export function clickhouseOtlpStore(store: ClickHouseStore): OtlpStore {
       `SELECT trace_id, parent_span_id, span_id, any(span) AS span FROM ${ch.t('otlp_held_spans')}
        WHERE trace_id IN {traces:Array(String)} AND concat(trace_id, '-', parent_span_id) IN {parents:Array(String)}
        GROUP BY trace_id, parent_span_id, span_id HAVING min(received_at) >= {from:DateTime64(6, 'UTC')}
-       ORDER BY trace_id, parent_span_id, span_id`,
+       ORDER BY trace_id, parent_span_id, span_id${ch.sequentialReads}`,
       { traces: [...new Set(parents.map((p) => p.traceId))], parents: parents.map((p) => key(p.traceId, p.spanId)), from: waitedFrom() },
     );
     return rows.map((r) => ({ ...r, span: JSON.parse(r.span) as Record<string, unknown> }));
@@ -76,11 +77,11 @@ export function clickhouseOtlpStore(store: ClickHouseStore): OtlpStore {
 }
 
 function lateRow(executionId: string, step: LateStep) {
-  return { execution_id: executionId, span_id: step.span_id, step: JSON.stringify(step), started_at: step.started_at ? sqlTime(new Date(step.started_at)) : null };
+  return { execution_id: executionId, span_id: step.span_id, step: JSON.stringify(step) };
 }
 
 async function storedExecutions(ch: ClickHouseDb, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const rows = await ch.all<{ id: string }>(`SELECT DISTINCT execution_id AS id FROM ${ch.t('executions')} WHERE execution_id IN {ids:Array(String)}`, { ids: [...new Set(ids)] });
+  const rows = await ch.all<{ id: string }>(`SELECT DISTINCT execution_id AS id FROM ${ch.t('executions')} WHERE execution_id IN {ids:Array(String)}${ch.sequentialReads}`, { ids: [...new Set(ids)] });
   return new Set(rows.map((r) => r.id));
 }

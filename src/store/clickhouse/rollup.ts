@@ -102,13 +102,15 @@ async function refreshLevel(ch: ClickHouseDb, level: RollupLevel, options: Refre
     // The generation's time is taken before its read: a mark after it is newer, whatever the read saw.
     const stamp = await ch.one<{ at: string; run: string }>('SELECT toString(now64(6)) AS at, toString(generateUUIDv4()) AS run');
     const params = { from: iso(run.from), to: iso(run.to), at: stamp!.at, run: stamp!.run };
+    // On a cluster it reads only from a replica holding every quorum-confirmed insert (else it
+    // fails, and the next tick tries again).
     await ch.command(
       `INSERT INTO ${ch.t(table)} (${column}, generation, computed_at, ${DIMS}, n, s_tasks, s_cost, n_no_cost, n_defaulted, first_at, last_at)
        SELECT ${startOf('started_at')} AS unit_start, ${GENERATION('unit_start')}, {at:DateTime64(6, 'UTC')}, ${DIMS},
               count(), sum(tasks), sum(cost_usd), countIf(cost_usd IS NULL), countIf(NOT tasks_given), min(started_at), max(started_at)
        FROM ${ch.t('executions')} FINAL
        WHERE started_at >= {from:DateTime64(6, 'UTC')} AND started_at < {to:DateTime64(6, 'UTC')}
-       GROUP BY unit_start, ${DIMS}${replicated(ch) ? '\n       SETTINGS select_sequential_consistency = 1' : ''}`,
+       GROUP BY unit_start, ${DIMS}${ch.sequentialReads}`,
       params,
     );
     // Registered after its rows, with their totals: a reader that finds the generation finds all of it.
@@ -166,9 +168,6 @@ function runsOf(units: number[], ms: number, perRun: number): Array<{ from: numb
   }
   return runs;
 }
-
-/** On a cluster, the refresh reads only from a replica that holds every quorum-confirmed insert (else it fails, and the next tick tries again). */
-const replicated = (ch: ClickHouseDb) => ch.location.engine === 'clickhouse' && Boolean(ch.location.cluster);
 
 const iso = (ms: number) => sqlTime(new Date(ms));
 

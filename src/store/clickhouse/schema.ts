@@ -250,7 +250,7 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
        trace_id String, parent_span_id String, span_id String, span String, received_at DateTime64(6, 'UTC'), kept_from DateTime DEFAULT now()
      ) ENGINE = ${merge('otlp_held_spans')} ORDER BY (trace_id, parent_span_id, span_id) TTL kept_from + INTERVAL 7 DAY`,
     `CREATE TABLE IF NOT EXISTS ${db}.late_steps${onCluster(cluster)} (
-       execution_id String, span_id String, step String, started_at Nullable(DateTime64(6, 'UTC')), stored_at DateTime64(6, 'UTC') DEFAULT now64(6)
+       execution_id String, span_id String, step String, stored_at DateTime64(6, 'UTC') DEFAULT now64(6)
      ) ENGINE = ${tableEngine(cluster, 'late_steps')} ORDER BY (execution_id, span_id)`,
     `CREATE TABLE IF NOT EXISTS ${db}.mcp_metric_points${onCluster(cluster)} (
        series String, start_ns String, time_ns UInt128, cumulative Bool, minute DateTime('UTC'), side LowCardinality(String),
