@@ -63,7 +63,7 @@ async function both() {
 
 describe('OTLP into ClickHouse', () => {
   it('the same exports into both engines: children before and after their call, failed late steps, spans never claimed, metrics; every answer equal', async () => {
-    const { duck, house } = await both();
+    const { duck, house, ch } = await both();
     const exports = [
       // The children of a call leave before it (a batch span processor exports by end time).
       request([child(T('a'), '00000000000000a1', 'a000000000000001', '09:00:10'), child(T('a'), '00000000000000a2', 'a000000000000001', '09:00:20', true)]),
@@ -108,6 +108,10 @@ describe('OTLP into ClickHouse', () => {
     expect(await house.analytics.metricsUsage(RANGE, { user: 'u_ana' })).toBeNull();
     expect(await house.otlp.heldSpanStats()).toEqual({ waiting: 1, orphans: 0 });
     expect(await house.otlp.heldSpanStats()).toEqual(await duck.otlp.heldSpanStats());
+    // Past the hour its call never came: an orphan, counted for a day.
+    const later = (hours: number) => openClickHouseTestStore(new Date(Date.parse(NOW) + hours * 3_600_000).toISOString(), ch.ch.database);
+    expect(await clickhouseOtlpStore(await later(2)).heldSpanStats()).toEqual({ waiting: 0, orphans: 1 });
+    expect(await clickhouseOtlpStore(await later(30)).heldSpanStats()).toEqual({ waiting: 0, orphans: 0 });
   });
 
   it('two instances: a call and its child taken at once are joined whatever the order; a child delivered twice is one step', async () => {

@@ -7,6 +7,9 @@ import type { ClickHouseStore } from './store.js';
 
 const key = (traceId: string, spanId: string) => `${traceId}-${spanId}`;
 
+/** How long held spans are counted (migration 8 expires them after a day). */
+const HELD_SPAN_KEPT_MS = 86_400_000;
+
 /**
  * OTLP on ClickHouse, where several instances take exports at once and a call and its child may
  * reach two of them together. Nothing is read, changed and written back (migration 8 says how
@@ -63,13 +66,14 @@ export function clickhouseOtlpStore(store: ClickHouseStore): OtlpStore {
     },
     async heldSpanStats() {
       // A held span whose call is stored is that call's step; the others wait, or, past their
-      // period, are orphans (those of the last week: older rows expire).
+      // period, are orphans: those of the last day (older rows expire), so /healthz reads a day.
       const row = await ch.one<{ waiting: number; orphans: number }>(
-        `WITH held AS (SELECT trace_id, parent_span_id, span_id, min(received_at) AS received FROM ${ch.t('otlp_held_spans')} GROUP BY ALL)
+        `WITH held AS (SELECT trace_id, parent_span_id, span_id, min(received_at) AS received FROM ${ch.t('otlp_held_spans')}
+                       WHERE received_at >= {day:DateTime64(6, 'UTC')} GROUP BY ALL)
          SELECT countIf(received >= {from:DateTime64(6, 'UTC')}) AS waiting, countIf(received < {from:DateTime64(6, 'UTC')}) AS orphans
          FROM held WHERE concat(trace_id, '-', parent_span_id) NOT IN (
            SELECT execution_id FROM ${ch.t('executions')} WHERE execution_id IN (SELECT concat(trace_id, '-', parent_span_id) FROM held))`,
-        { from: waitedFrom() },
+        { from: waitedFrom(), day: sqlTime(new Date(store.clock.now().getTime() - HELD_SPAN_KEPT_MS)) },
       );
       return { waiting: Number(row?.waiting ?? 0), orphans: Number(row?.orphans ?? 0) };
     },

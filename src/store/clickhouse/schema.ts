@@ -242,13 +242,14 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
 CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
   const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
   // OTLP (otlp.ts). Several instances take spans at once, so nothing here is read, changed and
-  // written back: a held span is kept (a week, by the server's clock) rather than taken out when
+  // written back: a held span is kept (a day, by the server's clock) rather than taken out when
   // its call comes, a late step is its own row that reads add to its execution's, and a metric
   // series' points are all kept, its cumulative counts turned into deltas when read.
   return [
     `CREATE TABLE IF NOT EXISTS ${db}.otlp_held_spans${onCluster(cluster)} (
-       trace_id String, parent_span_id String, span_id String, span String, received_at DateTime64(6, 'UTC'), kept_from DateTime DEFAULT now()
-     ) ENGINE = ${merge('otlp_held_spans')} ORDER BY (trace_id, parent_span_id, span_id) TTL kept_from + INTERVAL 7 DAY`,
+       trace_id String, parent_span_id String, span_id String, span String, received_at DateTime64(6, 'UTC'), kept_from DateTime DEFAULT now(),
+       INDEX received_minmax received_at TYPE minmax GRANULARITY 1
+     ) ENGINE = ${merge('otlp_held_spans')} ORDER BY (trace_id, parent_span_id, span_id) TTL kept_from + INTERVAL 1 DAY`,
     `CREATE TABLE IF NOT EXISTS ${db}.late_steps${onCluster(cluster)} (
        execution_id String, span_id String, step String, stored_at DateTime64(6, 'UTC') DEFAULT now64(6)
      ) ENGINE = ${tableEngine(cluster, 'late_steps')} ORDER BY (execution_id, span_id)`,
