@@ -147,7 +147,7 @@ describe('OTLP into ClickHouse', () => {
     expect(await a.heldSpanStats()).toEqual({ waiting: 0, orphans: 0 });
   });
 
-  it('metric exports of one series that reach two instances out of order, or twice, count as one series in order', async () => {
+  it('metric exports of one series that reach two instances out of order, or twice, count as one series in order; a delta point delivered twice counts once', async () => {
     const database = `otlp_metrics_${process.pid}`;
     const a = clickhouseOtlpStore(await openClickHouseTestStore(NOW, database));
     const b = clickhouseOtlpStore(await openClickHouseTestStore(NOW, database));
@@ -157,10 +157,17 @@ describe('OTLP into ClickHouse', () => {
     await ingestOtlpMetrics(a, at(1, 4));
     await ingestOtlpMetrics(b, at(2, 6));
     await ingestOtlpMetrics(a, at(2, 6));
+    // A delta point (what the SDK counted since its last export) delivered to both.
+    const delta = metrics([{ tool: 'zendesk_close', side: 'server', at: '2026-10-30T09:02:00Z', count: 2, sum: 3, delta: true, error: true }]);
+    await ingestOtlpMetrics(a, delta);
+    await ingestOtlpMetrics(b, delta);
     const usage = await analytics.metricsUsage(RANGE, {});
-    expect(usage?.calls).toBe(9);
-    expect(usage?.tools).toEqual([{ tool: 'zendesk_get', server: 'helpdesk', side: 'server', calls: 9, failures: 0, mean_duration_ms: 100 }]);
+    expect(usage?.calls).toBe(11);
+    expect(usage?.tools).toEqual([
+      { tool: 'zendesk_get', server: 'helpdesk', side: 'server', calls: 9, failures: 0, mean_duration_ms: 100 },
+      { tool: 'zendesk_close', server: 'helpdesk', side: 'server', calls: 2, failures: 2, mean_duration_ms: 1500 },
+    ]);
     // A window that starts after the series did counts only what was added in it.
-    expect((await analytics.metricsUsage({ from: new Date('2026-10-30T09:02:00Z'), to: RANGE.to }, {}))?.calls).toBe(5);
+    expect((await analytics.metricsUsage({ from: new Date('2026-10-30T09:02:00Z'), to: RANGE.to }, { tool: 'zendesk_get' }))?.calls).toBe(5);
   });
 });

@@ -255,7 +255,8 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
      ) ENGINE = ${tableEngine(cluster, 'late_steps')} ORDER BY (execution_id, span_id)`,
     `CREATE TABLE IF NOT EXISTS ${db}.mcp_metric_points${onCluster(cluster)} (
        series String, start_ns String, time_ns UInt128, cumulative Bool, minute DateTime('UTC'), side LowCardinality(String),
-       server Nullable(String), tool String, failed Bool, count Float64, sum_ms Float64, received_at DateTime64(6, 'UTC') DEFAULT now64(6)
+       server Nullable(String), tool String, failed Bool, count Float64, sum_ms Float64, received_at DateTime64(6, 'UTC') DEFAULT now64(6),
+       INDEX minute_minmax minute TYPE minmax GRANULARITY 1
      ) ENGINE = ${tableEngine(cluster, 'mcp_metric_points')} ORDER BY (series, start_ns, time_ns)`,
   ];
 });
