@@ -2,6 +2,7 @@ import type { BatchResult } from './batch.js';
 import { ingestLines } from './batch.js';
 import type { LineBlock } from './lines.js';
 import type { ToolCallPoint } from './otlp-metrics.js';
+import type { stepFromSpan } from './otlp.js';
 import type { Store } from '../store/store.js';
 import { heldChildren, heldSpanStats, placeSpans } from '../store/otlp-held.js';
 import { storeMetricPoints } from '../store/metrics.js';
@@ -19,18 +20,14 @@ export interface HeldSpan {
   span: Record<string, unknown>;
 }
 
-/** A step that came after its execution was stored. */
-export interface LateStep {
-  /** The child span's id: it names the step across exports and instances. */
+/**
+ * A step that came after its execution was stored: a child span as stepFromSpan reads it, named by
+ * its span id (across exports and instances), its error null when it has none.
+ */
+export type LateStep = Omit<ReturnType<typeof stepFromSpan>, 'error'> & {
   span_id: string;
-  name: string;
-  connector: string | null;
-  operation: string | null;
-  status: string;
-  started_at: string | null;
-  ended_at: string | null;
   error: { type: string | null; message: string | null } | null;
-}
+};
 
 /** The spans of one missing parent: held as spans, or added as late steps if the parent is stored. */
 export interface OrphanGroup {
