@@ -17,6 +17,10 @@ const tableEngine = (cluster: string | undefined, table: string, version?: strin
   return `ReplicatedReplacingMergeTree(${[`'/clickhouse/tables/{shard}/{database}/${table}'`, `'{replica}'`, ...args].join(', ')})`;
 };
 
+/** A plain (append-only) table's engine: Replicated in a cluster. */
+const mergeTree = (cluster: string | undefined, table: string): string =>
+  cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree';
+
 const onCluster = (cluster: string | undefined) => (cluster ? ` ON CLUSTER ${cluster}` : '');
 
 /**
@@ -86,7 +90,7 @@ export const CLICKHOUSE_MIGRATIONS: Array<(db: string, cluster: string | undefin
        details Nullable(String),
        prev_hash String,
        hash String
-     ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/audit_events', '{replica}')` : 'MergeTree'}
+     ) ENGINE = ${mergeTree(cluster, 'audit_events')}
      ORDER BY (chain_id, seq)`,
     // Tools a catalog file or a tool list named; the tools that ran are read from executions. Every
     // listing is kept: the first one's kind counts, as in DuckDB's catalog.
@@ -95,7 +99,7 @@ export const CLICKHOUSE_MIGRATIONS: Array<(db: string, cluster: string | undefin
        server String,
        kind LowCardinality(String),
        listed_at DateTime64(6, 'UTC')
-     ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/catalog_tools', '{replica}')` : 'MergeTree'}
+     ) ENGINE = ${mergeTree(cluster, 'catalog_tools')}
      ORDER BY (name, server)`,
   ],
 ];
@@ -114,10 +118,10 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
   // a definition that differs from the one before it) derived when read (analytics/clickhouse/catalog.ts).
   `CREATE TABLE IF NOT EXISTS ${db}.tool_list_sightings${onCluster(cluster)} (
      server String, tools_sha256 String, tool_count UInt32, seen_at DateTime64(6, 'UTC')
-   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/tool_list_sightings', '{replica}')` : 'MergeTree'} ORDER BY (server, seen_at)`,
+   ) ENGINE = ${mergeTree(cluster, 'tool_list_sightings')} ORDER BY (server, seen_at)`,
   `CREATE TABLE IF NOT EXISTS ${db}.tool_definition_sightings${onCluster(cluster)} (
      server String, name String, description Nullable(String), input_schema_sha256 Nullable(String), seen_at DateTime64(6, 'UTC')
-   ) ENGINE = ${cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/tool_definition_sightings', '{replica}')` : 'MergeTree'} ORDER BY (server, name, seen_at)`,
+   ) ENGINE = ${mergeTree(cluster, 'tool_definition_sightings')} ORDER BY (server, name, seen_at)`,
 ]);
 
 /**
@@ -126,7 +130,6 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
  * with the generation's totals (the store's extent sums these). Frozen with the migration.
  */
 const rollupLevelV4 = (db: string, cluster: string | undefined, rows: string, registry: string, unit: string): string[] => {
-  const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
   return [
     `CREATE TABLE IF NOT EXISTS ${db}.${rows}${onCluster(cluster)} (
        ${unit} DateTime64(6, 'UTC'),
@@ -148,12 +151,12 @@ const rollupLevelV4 = (db: string, cluster: string | undefined, rows: string, re
        n_defaulted UInt64,
        first_at DateTime64(6, 'UTC'),
        last_at DateTime64(6, 'UTC')
-     ) ENGINE = ${merge(rows)}
+     ) ENGINE = ${mergeTree(cluster, rows)}
      ORDER BY (${unit}, generation, tool_name, user_id)`,
     `CREATE TABLE IF NOT EXISTS ${db}.${registry}${onCluster(cluster)} (
        ${unit} DateTime64(6, 'UTC'), generation UUID, computed_at DateTime64(6, 'UTC'),
        n UInt64, first_at Nullable(DateTime64(6, 'UTC')), last_at Nullable(DateTime64(6, 'UTC'))
-     ) ENGINE = ${merge(registry)} ORDER BY (${unit}, computed_at)`,
+     ) ENGINE = ${mergeTree(cluster, registry)} ORDER BY (${unit}, computed_at)`,
   ];
 };
 
@@ -180,7 +183,6 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => [
 ]);
 
 CLICKHOUSE_MIGRATIONS.push((db, cluster, startedAt) => {
-  const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
   // New rows take the server's clock as they land; rows stored before, their own storage time (a
   // mutation, waited for). Until it has run, those rows read the default at read time, later than
   // the run's start; rows an instance that migrated first stored before this run began are earlier,
@@ -195,7 +197,7 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster, startedAt) => {
     `CREATE TABLE IF NOT EXISTS ${db}.leases${onCluster(cluster)} (
        name String, term UInt64, holder String, kind LowCardinality(String),
        at DateTime64(6, 'UTC') DEFAULT now64(6), expires_at Nullable(DateTime64(6, 'UTC'))
-     ) ENGINE = ${merge('leases')} ORDER BY (name, term, at)`,
+     ) ENGINE = ${mergeTree(cluster, 'leases')} ORDER BY (name, term, at)`,
     // The export's order of the executions and audit events (export.ts): when each row landed,
     // by the server's clock, so that rows of several writers fall in one order.
     ...storedAt('executions', 'ingested_at'),
@@ -208,12 +210,11 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster, startedAt) => {
     // What each sink did, appended (a success with what it sent, or an error): its status is summed from these.
     `CREATE TABLE IF NOT EXISTS ${db}.export_log${onCluster(cluster)} (
        sink String, at DateTime64(6, 'UTC') DEFAULT now64(6), sent UInt64, error Nullable(String)
-     ) ENGINE = ${merge('export_log')} ORDER BY (sink, at)`,
+     ) ENGINE = ${mergeTree(cluster, 'export_log')} ORDER BY (sink, at)`,
   ];
 });
 
 CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
-  const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
   const versioned = (table: string, columns: string, key: string) =>
     `CREATE TABLE IF NOT EXISTS ${db}.${table}${onCluster(cluster)} (${columns}, deleted Bool DEFAULT false, version DateTime64(6, 'UTC') DEFAULT now64(6))
      ENGINE = ${tableEngine(cluster, table, 'version')} ORDER BY ${key}`;
@@ -229,27 +230,26 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
     `CREATE TABLE IF NOT EXISTS ${db}.alert_history${onCluster(cluster)} (
        rule String, fingerprint String, group_key String, event LowCardinality(String), event_at DateTime64(6, 'UTC'), severity LowCardinality(String),
        value Nullable(Float64), threshold Nullable(Float64), silenced Bool, explanation Nullable(String), stored_at DateTime64(6, 'UTC') DEFAULT now64(6)
-     ) ENGINE = ${merge('alert_history')} ORDER BY (event_at, rule, group_key)`,
+     ) ENGINE = ${mergeTree(cluster, 'alert_history')} ORDER BY (event_at, rule, group_key)`,
     `CREATE TABLE IF NOT EXISTS ${db}.alert_silences${onCluster(cluster)} (
        id String, rule String, group_key Nullable(String), ends_at DateTime64(6, 'UTC'), reason String, created_by String, created_at DateTime64(6, 'UTC')
-     ) ENGINE = ${merge('alert_silences')} ORDER BY id`,
+     ) ENGINE = ${mergeTree(cluster, 'alert_silences')} ORDER BY id`,
     `CREATE TABLE IF NOT EXISTS ${db}.alert_deliveries${onCluster(cluster)} (
        notification_id String, attempt UInt32, attempted_at DateTime64(6, 'UTC'), status Nullable(Int32), error Nullable(String), duration_ms Float64
-     ) ENGINE = ${merge('alert_deliveries')} ORDER BY (notification_id, attempt)`,
+     ) ENGINE = ${mergeTree(cluster, 'alert_deliveries')} ORDER BY (notification_id, attempt)`,
   ];
 });
 
 CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
-  const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
   // OTLP (otlp.ts). Several instances take spans at once, so nothing here is read, changed and
   // written back: a held span is kept (a day, by the server's clock) rather than taken out when
   // its call comes, a late step is its own row that reads add to its execution's, and a metric
-  // series' points are all kept, its cumulative counts turned into deltas when read.
+  // series' points are all kept, counted when read (analytics/clickhouse/metrics-usage.ts).
   return [
     `CREATE TABLE IF NOT EXISTS ${db}.otlp_held_spans${onCluster(cluster)} (
        trace_id String, parent_span_id String, span_id String, span String, received_at DateTime64(6, 'UTC'), kept_from DateTime DEFAULT now(),
        INDEX received_minmax received_at TYPE minmax GRANULARITY 1
-     ) ENGINE = ${merge('otlp_held_spans')} ORDER BY (trace_id, parent_span_id, span_id) TTL kept_from + INTERVAL 1 DAY`,
+     ) ENGINE = ${mergeTree(cluster, 'otlp_held_spans')} ORDER BY (trace_id, parent_span_id, span_id) TTL kept_from + INTERVAL 1 DAY`,
     `CREATE TABLE IF NOT EXISTS ${db}.late_steps${onCluster(cluster)} (
        execution_id String, span_id String, step String, stored_at DateTime64(6, 'UTC') DEFAULT now64(6)
      ) ENGINE = ${tableEngine(cluster, 'late_steps')} ORDER BY (execution_id, span_id)`,
@@ -262,12 +262,11 @@ CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
 });
 
 CLICKHOUSE_MIGRATIONS.push((db, cluster) => {
-  const merge = (table: string) => (cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${table}', '{replica}')` : 'MergeTree');
   // The sinks each instance exports (export.ts), renewed while it runs: what export_lag watches.
   return [
     `CREATE TABLE IF NOT EXISTS ${db}.export_sinks${onCluster(cluster)} (
        instance String, sink String, streams String, registered_at DateTime64(6, 'UTC') DEFAULT now64(6)
-     ) ENGINE = ${merge('export_sinks')} ORDER BY (sink, instance, registered_at) TTL toDateTime(registered_at) + INTERVAL 1 DAY`,
+     ) ENGINE = ${mergeTree(cluster, 'export_sinks')} ORDER BY (sink, instance, registered_at) TTL toDateTime(registered_at) + INTERVAL 1 DAY`,
   ];
 });
 
