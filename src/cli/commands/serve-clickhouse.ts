@@ -1,7 +1,6 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { AuditLog } from '../../access/audit.js';
 import { clickhouseAnalytics } from '../../analytics/clickhouse/index.js';
-import { UserInputError } from '../../errors.js';
 import { loadCatalogFile } from '../../ingest/catalog-file.js';
 import { createServer } from '../../mcp/server.js';
 import { ClickHouseAuditStorage } from '../../store/clickhouse/audit.js';
@@ -9,7 +8,7 @@ import { RollupRefresher } from '../../store/clickhouse/rollup.js';
 import { ClickHouseStore } from '../../store/clickhouse/store.js';
 import { describeStoreLocation, type StoreLocation } from '../../store/store-url.js';
 import type { Config } from '../config.js';
-import { alertsFile, exportSinks, httpCallers, onShutdown, startTailer, stdioCaller, syncAlertsFile, type ServeFlags } from './serve.js';
+import { alertsFile, exportSinks, httpCallers, onShutdown, otlpGrpcListen, startTailer, stdioCaller, syncAlertsFile, type ServeFlags } from './serve.js';
 import { Exporter } from '../../export/exporter.js';
 import type { SinkConfig } from '../../export/sinks.js';
 import { clickhouseExportStore, EXPORT_REGISTRY_RENEW_MS } from '../../store/clickhouse/export.js';
@@ -38,10 +37,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * instance holding their lease. OTLP over HTTP and gRPC lands through store/clickhouse/otlp.ts.
  */
 export async function serveClickHouse(location: StoreLocation & { engine: 'clickhouse' | 'chdb' }, config: Config, flags: ServeFlags): Promise<void> {
-  if (flags.otlpGrpc && !flags.http) throw new UserInputError('--otlp-grpc goes with --http: the HTTP server and the gRPC port share their auth.');
   // The flags are checked before anything is opened: a wrong one must not leave a half-started instance.
   const http = flags.http ? { listen: parseListen(flags.http), ...httpCallers(flags) } : undefined;
-  const grpcListen = flags.otlpGrpc ? parseListen(flags.otlpGrpc, '--otlp-grpc') : undefined;
+  const grpcListen = otlpGrpcListen(flags);
   const sinks = exportSinks(flags);
   const alerts = alertsFile(flags);
   // Stable across this instance's restarts, so its tailer resumes where it stopped.

@@ -350,7 +350,8 @@ async function serveHttp(services: Services, config: Config, flags: ServeFlags):
     exportSinks: services.exporter.sinks,
     log,
   });
-  const grpcServer = flags.otlpGrpc ? await startOtlpGrpc(parseListen(flags.otlpGrpc, '--otlp-grpc'), { otlp: duckdbOtlpStore(services.store), auth, log }) : undefined;
+  const grpcListen = otlpGrpcListen(flags);
+  const grpcServer = grpcListen ? await startOtlpGrpc(grpcListen, { otlp: duckdbOtlpStore(services.store), auth, log }) : undefined;
   const listen = parseListen(flags.http!);
   const loopbackUrl = isLoopback(listen.host) ? running.url : running.url.replace(/^http:\/\/(\[[^\]]*\]|[^:/]+)/, 'http://127.0.0.1');
   const unadvertise = advertiseOwner(config.dbPath, loopbackUrl, owner.token);
@@ -401,7 +402,7 @@ export async function serveAction(flags: ServeFlags): Promise<void> {
     let services: Services | undefined;
     try {
       services = await startServices(store, config, flags);
-      if (flags.otlpGrpc && !flags.http) throw new UserInputError('--otlp-grpc goes with --http: the HTTP server and the gRPC port share their auth.');
+      otlpGrpcListen(flags);
       if (flags.http) await serveHttp(services, config, flags);
       else await serveStdio(services, config, flags);
     } catch (error) {
@@ -444,3 +445,10 @@ export async function demoAction(flags: CommonFlags & { http?: string }): Promis
     await new Promise<never>(() => undefined);
 }
 
+
+/** Where --otlp-grpc listens, if given; it goes with --http, whose auth the gRPC port shares. */
+export function otlpGrpcListen(flags: ServeFlags): { host: string; port: number } | undefined {
+  if (!flags.otlpGrpc) return undefined;
+  if (!flags.http) throw new UserInputError('--otlp-grpc goes with --http: the HTTP server and the gRPC port share their auth.');
+  return parseListen(flags.otlpGrpc, '--otlp-grpc');
+}
