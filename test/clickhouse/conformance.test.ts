@@ -53,8 +53,9 @@ describe('conformance: DuckDB and ClickHouse give the same answers', () => {
       { name: 'the first days', range: { from: new Date('2026-10-01T00:00:00Z'), to: new Date('2026-10-05T12:30:00Z') }, at: undefined },
     ];
     const spikes: string[] = [];
-    for (const { name, range, at } of cases) {
-      for (const filters of FILTERS) {
+    for (const [c, { name, range, at }] of cases.entries()) {
+      // No filter, and two of the others in turn: each filter meets most cases.
+      for (const filters of [FILTERS[0]!, FILTERS[1 + (c % 4)]!, FILTERS[1 + ((c + 2) % 4)]!]) {
         const args = { range, filters, at, limit: 3 };
         const [duck, house] = await Promise.all([whoDroveSpike(pair.duck, args), whoDroveSpike(pair.house, args)]);
         expect(house, `who_drove_spike ${name} ${JSON.stringify(filters)}`).toEqual(duck);
