@@ -9,6 +9,8 @@ import { duckdbOtlpStore, type OtlpStore } from '../../src/ingest/otlp-store.js'
 import { mapTraces, type ExportTraceServiceRequest } from '../../src/ingest/otlp.js';
 import { blockFromRecords } from '../../src/ingest/lines.js';
 import { clickhouseOtlpStore } from '../../src/store/clickhouse/otlp.js';
+import { clickhouseExportStore } from '../../src/store/clickhouse/export.js';
+import { duckdbExportStore, type ExportStore } from '../../src/export/export-store.js';
 import { openTestStore } from '../helpers.js';
 import { openClickHouseTestStore } from './helpers.js';
 
@@ -63,7 +65,7 @@ async function both() {
 
 describe('OTLP into ClickHouse', () => {
   it('the same exports into both engines: children before and after their call, failed late steps, spans never claimed, metrics; every answer equal', async () => {
-    const { duck, house, ch } = await both();
+    const { duck, house, ch, store } = await both();
     const exports = [
       // The children of a call leave before it (a batch span processor exports by end time).
       request([child(T('a'), '00000000000000a1', 'a000000000000001', '09:00:10'), child(T('a'), '00000000000000a2', 'a000000000000001', '09:00:20', true)]),
@@ -93,6 +95,10 @@ describe('OTLP into ClickHouse', () => {
     const late = await traceExecution(house.analytics, `${T('c')}-c000000000000001`);
     expect(late.steps.map((s) => [s.index, s.name, s.status])).toEqual([[0, 'step 00000000000000c1', 'succeeded'], [1, 'step 00000000000000c2', 'failed']]);
     expect(late.related.same_session.map((e) => e.step_count).sort()).toEqual([1, 2]);
+    // The SIEM export sends each execution with its step count, late steps included.
+    const exported = async (store: ExportStore) => Object.fromEntries((await store.executionsAfter(undefined, 100)).rows.map((r) => [r.tool_name, r.step_count]));
+    expect(await exported(clickhouseExportStore(ch.ch, { settleMs: 0 }))).toEqual({ close: 2, lookup: 1, sync: 2 });
+    expect(await exported(duckdbExportStore(store))).toEqual({ close: 2, lookup: 1, sync: 2 });
     const mine = { range: RANGE, user: 'u_ana', limit: 5 };
     expect(await myFailures(house.analytics, mine)).toEqual(await myFailures(duck.analytics, mine));
     const usage = await house.analytics.metricsUsage(RANGE, {});

@@ -2,7 +2,7 @@ import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import type { ExecutionQueries, ExecutionScope, ExecutionSummary } from '../executions.js';
 import type { Filters } from '../filters.js';
 import type { TimeRange } from '../time-range.js';
-import { countLateSteps } from './late-steps.js';
+import { countLateSteps } from '../../store/clickhouse/late-steps.js';
 import { ChQuery, isoFromMicros } from './sql.js';
 
 /** An execution's metadata; times as microseconds, written as the answers write them by summaryOf. */

@@ -1,7 +1,7 @@
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import { BAD_STATUSES, type MineRow, type MyFailuresQueries } from '../my-failures.js';
 import type { TimeRange } from '../time-range.js';
-import { readLateSteps, withLateSteps } from './late-steps.js';
+import { readLateSteps, withLateSteps } from '../../store/clickhouse/late-steps.js';
 import { ChQuery, isoFromMicros } from './sql.js';
 
 const FAILED = "status IN ('failed', 'terminated')";

@@ -2,7 +2,7 @@ import type { ClickHouseDb } from '../../store/clickhouse/client.js';
 import { epochMicros } from '../../store/clickhouse/write.js';
 import type { StepRow, TraceQueries, TraceRow } from '../trace.js';
 import { summaryOf, SUMMARY_COLUMNS } from './executions.js';
-import { countLateSteps, readLateSteps, withLateSteps } from './late-steps.js';
+import { countLateSteps, readLateSteps, withLateSteps } from '../../store/clickhouse/late-steps.js';
 import { ChQuery, isoFromMicros } from './sql.js';
 
 type Json = Record<string, any>;

@@ -2,6 +2,7 @@ import { sqlTime } from '../../clock.js';
 import type { ExportStore, Page } from '../../export/export-store.js';
 import type { AlertExportRow, AuditExportRow, ExecutionRow, Position, Stream } from '../export.js';
 import type { ClickHouseDb } from './client.js';
+import { countLateSteps } from './late-steps.js';
 
 /**
  * The export of a ClickHouse store that several instances write to. Its streams are in storage
@@ -90,7 +91,8 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
       // Merged away since the page was read: a version that outranks it was stored, and is sent at its place.
       return row ? [executionRow(row)] : [];
     });
-    return { rows, position };
+    // Steps OTLP added after the execution was stored count, as in DuckDB's step_count.
+    return { rows: await countLateSteps(ch, rows), position };
   }
 
   async function auditAfter(after: Position | undefined, limit: number): Promise<Page<AuditExportRow>> {

@@ -1,5 +1,4 @@
-import type { ClickHouseDb } from '../../store/clickhouse/client.js';
-import type { ExecutionSummary } from '../executions.js';
+import type { ClickHouseDb } from './client.js';
 
 type Json = Record<string, any>;
 
@@ -33,14 +32,22 @@ export function withLateSteps(rowSteps: readonly Json[], late: readonly Json[] |
   return [...rowSteps, ...added.map((s, i) => ({ ...s, index: next + i }))];
 }
 
-/** Summaries with their late steps counted in step_count (the rows' steps are read only for those that have any). */
-export async function countLateSteps(ch: ClickHouseDb, summaries: ExecutionSummary[]): Promise<ExecutionSummary[]> {
-  const late = await readLateSteps(ch, summaries.map((s) => s.execution_id));
-  if (late.size === 0) return summaries;
+/**
+ * The step counts, late steps included, of those of these executions that have late steps (the
+ * others' rows count theirs); their rows' steps are read only then.
+ */
+export async function lateStepCounts(ch: ClickHouseDb, ids: readonly string[]): Promise<Map<string, number>> {
+  const late = await readLateSteps(ch, ids);
+  if (late.size === 0) return new Map();
   const rows = await ch.all<{ execution_id: string; steps: string }>(
     `SELECT execution_id, steps FROM ${ch.t('executions')} FINAL WHERE execution_id IN {ids:Array(String)}`,
     { ids: [...late.keys()] },
   );
-  const counts = new Map(rows.map((r) => [r.execution_id, withLateSteps(JSON.parse(r.steps) as Json[], late.get(r.execution_id)).length]));
-  return summaries.map((s) => (counts.has(s.execution_id) ? { ...s, step_count: counts.get(s.execution_id)! } : s));
+  return new Map(rows.map((r) => [r.execution_id, withLateSteps(JSON.parse(r.steps) as Json[], late.get(r.execution_id)).length]));
+}
+
+/** Rows with their late steps counted in step_count. */
+export async function countLateSteps<T extends { execution_id: string; step_count: number }>(ch: ClickHouseDb, rows: T[]): Promise<T[]> {
+  const counts = await lateStepCounts(ch, rows.map((r) => r.execution_id));
+  return counts.size === 0 ? rows : rows.map((r) => (counts.has(r.execution_id) ? { ...r, step_count: counts.get(r.execution_id)! } : r));
 }
