@@ -71,7 +71,7 @@ export function clickhouseAlertStore(ch: ClickHouseDb, analytics: AnalyticsBacke
       const existing = await rule(name);
       if (!existing) return false;
       const gone = await states(name);
-      await ch.insert('alert_rules', [{ ...existing, updated_by: existing.updated_by, created_at: t(new Date(existing.created_at)), updated_at: t(new Date(existing.updated_at)), deleted: true }]);
+      await ch.insert('alert_rules', [{ ...existing, created_at: t(new Date(existing.created_at)), updated_at: t(new Date(existing.updated_at)), deleted: true }]);
       await ch.insert('alert_states', gone.map((s) => ({ ...s, updated_at: t(new Date()), deleted: true })));
       await ch.insert('alert_ticks', [{ rule: name, last_tick: t(new Date(0)), last_error: null, duration_ms: 0, deleted: true }]);
       return true;
@@ -168,8 +168,8 @@ export function clickhouseAlertStore(ch: ClickHouseDb, analytics: AnalyticsBacke
       const row = await ch.one<{ rules: number; firing: number; owed: number; oldest_ms: number | null; failing: number }>(
         `SELECT (SELECT count() FROM ${table('alert_rules')} FINAL WHERE NOT deleted) AS rules,
                 (SELECT count() FROM ${table('alert_states')} FINAL WHERE NOT deleted AND JSONExtractString(state, 'status') = 'firing') AS firing,
-                (SELECT count() FROM ${table('alert_notifications')} FINAL WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL) AS owed,
-                (SELECT ${ms('minOrNull(created_at)')} FROM ${table('alert_notifications')} FINAL WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL) AS oldest_ms,
+                (SELECT (count(), ${ms('minOrNull(created_at)')}) FROM ${table('alert_notifications')} FINAL
+                 WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL) AS queue, queue.1 AS owed, queue.2 AS oldest_ms,
                 (SELECT count() FROM ${table('alert_ticks')} FINAL WHERE NOT deleted AND last_error IS NOT NULL) AS failing`,
       );
       return { rules: row?.rules ?? 0, firing: row?.firing ?? 0, notifications_owed: row?.owed ?? 0, oldest_owed: iso(row?.oldest_ms), failing_rules: row?.failing ?? 0 };

@@ -42,6 +42,30 @@ type StoredAudit = Omit<AuditExportRow, 'at'> & { at_ms: number; pos_at: string 
 
 const auditRow = ({ at_ms, pos_at: _p, ...row }: StoredAudit): AuditExportRow => ({ ...row, at: new Date(at_ms).toISOString() });
 
+/** The table behind each stream. */
+const STREAM_TABLES: Record<Stream, string> = { executions: 'executions', audit: 'audit_events', alerts: 'alert_history' };
+
+/** A stream's rows after a position in its storage order: the keyset condition (' AND ...') and its parameters; none without one. */
+function following(stream: Stream, p: Position | undefined): { cond: string; params: Record<string, unknown> } {
+  if (stream === 'executions' && p && 'id' in p) {
+    return { cond: ` AND stored_at >= {at:DateTime64(6, 'UTC')} AND (stored_at, execution_id) > ({at:DateTime64(6, 'UTC')}, {id:String})`, params: { at: p.at, id: p.id } };
+  }
+  if (stream === 'audit' && p && 'chain' in p) {
+    return { cond: ` AND (stored_at, chain_id, seq) > ({at:DateTime64(6, 'UTC')}, {chain:String}, {seq:UInt64})`, params: { at: p.at, chain: p.chain, seq: p.seq } };
+  }
+  if (stream === 'alerts' && p && 'id' in p) {
+    const [rule, fingerprint, event_at, event] = JSON.parse(p.id) as [string, string, string, string];
+    return {
+      cond: ` AND (stored_at, rule, fingerprint, event_at, event) > ({at:DateTime64(6, 'UTC')}, {rule:String}, {fingerprint:String}, {event_at:DateTime64(6, 'UTC')}, {event:String})`,
+      params: { at: p.at, rule, fingerprint, event_at, event },
+    };
+  }
+  return { cond: '', params: {} };
+}
+
+/** An alert event's name: its transition, since no sequence numbers alert events across instances. */
+const alertUid = (r: { fingerprint: string; event: string }, atMs: number) => `alert-${r.fingerprint}-${r.event}-${atMs}`;
+
 /**
  * How long an instance's registration of its sinks counts: each serve renews it (EXPORT_REGISTRY_RENEW_MS),
  * so the sinks of an instance that is gone stop being watched by export_lag after this.
@@ -55,13 +79,12 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
   const settle = options.settleMs;
 
   async function executionsAfter(after: Position | undefined, limit: number): Promise<Page<ExecutionRow>> {
-    const keyset = after && 'id' in after;
+    const { cond, params } = following('executions', after);
     // The page's order on the narrow columns first; the wide rows only for the versions kept.
     const page = await ch.all<{ id: string; v: string; at: string }>(
       `SELECT execution_id AS id, toString(version) AS v, toString(stored_at) AS at FROM ${t('executions')}
-       WHERE ${settled}${keyset ? ` AND stored_at >= {at:DateTime64(6, 'UTC')} AND (stored_at, execution_id) > ({at:DateTime64(6, 'UTC')}, {id:String})` : ''}
-       ORDER BY stored_at, execution_id, version LIMIT {limit:UInt32}`,
-      { settle, limit, ...(keyset ? { at: after.at, id: after.id } : {}) },
+       WHERE ${settled}${cond} ORDER BY stored_at, execution_id, version LIMIT {limit:UInt32}`,
+      { settle, limit, ...params },
     );
     if (page.length === 0) return { rows: [] };
     const last = page.at(-1)!;
@@ -96,32 +119,27 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
   }
 
   async function auditAfter(after: Position | undefined, limit: number): Promise<Page<AuditExportRow>> {
-    const keyset = after && 'chain' in after;
+    const { cond, params } = following('audit', after);
     const rows = await ch.all<StoredAudit>(
-      `SELECT ${AUDIT_COLUMNS} FROM ${t('audit_events')}
-       WHERE ${settled}${keyset ? ` AND (stored_at, chain_id, seq) > ({at:DateTime64(6, 'UTC')}, {chain:String}, {seq:UInt64})` : ''}
-       ORDER BY stored_at, chain_id, seq LIMIT {limit:UInt32}`,
-      { settle, limit, ...(keyset ? { at: after.at, chain: after.chain, seq: after.seq } : {}) },
+      `SELECT ${AUDIT_COLUMNS} FROM ${t('audit_events')} WHERE ${settled}${cond} ORDER BY stored_at, chain_id, seq LIMIT {limit:UInt32}`,
+      { settle, limit, ...params },
     );
     const last = rows.at(-1);
     return { rows: rows.map(auditRow), ...(last ? { position: { at: last.pos_at, chain: last.chain_id!, seq: last.seq } } : {}) };
   }
 
-  const ALERT_KEY = '(stored_at, rule, fingerprint, event_at, event)';
-
   async function alertsAfter(after: Position | undefined, limit: number): Promise<Page<AlertExportRow>> {
-    const key = after && 'id' in after ? (JSON.parse(after.id) as [string, string, string, string]) : undefined;
+    const { cond, params } = following('alerts', after);
     const rows = await ch.all<Omit<AlertExportRow, 'at'> & { at_ms: number; pos_at: string; event_pos: string }>(
       `SELECT rule, fingerprint, group_key, event, toUnixTimestamp64Milli(event_at) AS at_ms, severity, value, threshold, silenced, explanation,
               toString(stored_at) AS pos_at, toString(event_at) AS event_pos
        FROM ${t('alert_history')}
-       WHERE ${settled}${key ? ` AND ${ALERT_KEY} > ({at:DateTime64(6, 'UTC')}, {rule:String}, {fingerprint:String}, {event_at:DateTime64(6, 'UTC')}, {event:String})` : ''}
-       ORDER BY stored_at, rule, fingerprint, event_at, event LIMIT {limit:UInt32}`,
-      { settle, limit, ...(key && after && 'id' in after ? { at: after.at, rule: key[0], fingerprint: key[1], event_at: key[2], event: key[3] } : {}) },
+       WHERE ${settled}${cond} ORDER BY stored_at, rule, fingerprint, event_at, event LIMIT {limit:UInt32}`,
+      { settle, limit, ...params },
     );
     const last = rows.at(-1);
     return {
-      rows: rows.map(({ at_ms, pos_at: _p, event_pos: _e, ...r }) => ({ ...r, at: new Date(at_ms).toISOString(), uid: `alert-${r.fingerprint}-${r.event}-${at_ms}` })),
+      rows: rows.map(({ at_ms, pos_at: _p, event_pos: _e, ...r }) => ({ ...r, at: new Date(at_ms).toISOString(), uid: alertUid(r, at_ms) })),
       ...(last ? { position: { at: last.pos_at, id: JSON.stringify([last.rule, last.fingerprint, last.event_pos, last.event]) } } : {}),
     };
   }
@@ -188,17 +206,9 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
       let events = 0;
       let oldest: number | null = null;
       for (const stream of streams) {
-        const p = positions.get(stream);
-        const key = stream === 'alerts' && p && 'id' in p ? (JSON.parse(p.id) as [string, string, string, string]) : undefined;
-        const after =
-          stream === 'executions' && p && 'id' in p ? `WHERE (stored_at, execution_id) > ({at:DateTime64(6, 'UTC')}, {id:String})`
-          : stream === 'audit' && p && 'chain' in p ? `WHERE (stored_at, chain_id, seq) > ({at:DateTime64(6, 'UTC')}, {chain:String}, {seq:UInt64})`
-          : key ? `WHERE ${ALERT_KEY} > ({at:DateTime64(6, 'UTC')}, {rule:String}, {fingerprint:String}, {event_at:DateTime64(6, 'UTC')}, {event:String})`
-          : '';
-        const table = stream === 'executions' ? 'executions' : stream === 'audit' ? 'audit_events' : 'alert_history';
-        const params = key && p && 'id' in p ? { at: p.at, rule: key[0], fingerprint: key[1], event_at: key[2], event: key[3] } : (p ?? {});
+        const { cond, params } = following(stream, positions.get(stream));
         const row = await ch.one<{ n: number; oldest: number | null }>(
-          `SELECT count() AS n, toUnixTimestamp64Milli(minOrNull(stored_at)) AS oldest FROM ${t(table)} ${after}`,
+          `SELECT count() AS n, toUnixTimestamp64Milli(minOrNull(stored_at)) AS oldest FROM ${t(STREAM_TABLES[stream])} WHERE true${cond}`,
           params,
         );
         events += row?.n ?? 0;
@@ -229,7 +239,7 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
          FROM ${t('alert_history')} WHERE event_at >= {from:DateTime64(6, 'UTC')} AND event_at < {to:DateTime64(6, 'UTC')} ORDER BY event_at, rule, fingerprint, event`,
         { from: sqlTime(range.from), to: sqlTime(range.to) },
       );
-      return rows.map(({ at_ms, ...r }) => ({ ...r, at: new Date(at_ms).toISOString(), uid: `alert-${r.fingerprint}-${r.event}-${at_ms}` }));
+      return rows.map(({ at_ms, ...r }) => ({ ...r, at: new Date(at_ms).toISOString(), uid: alertUid(r, at_ms) }));
     },
   };
 }
