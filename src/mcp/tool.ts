@@ -85,7 +85,6 @@ export const READ_ONLY = {
   openWorldHint: false,
 } as const;
 
-
 /** The alert store of a tool that reads or changes alerting's state. */
 export function alertStore(ctx: ToolContext): AlertStore {
   if (!ctx.alertStore) throw new UserInputError('This server keeps no alerting state; the fleet questions (usage_summary, failure_report, trace_execution, ...) work here.');

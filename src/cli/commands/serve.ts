@@ -445,7 +445,6 @@ export async function demoAction(flags: CommonFlags & { http?: string }): Promis
     await new Promise<never>(() => undefined);
 }
 
-
 /** Where --otlp-grpc listens, if given; it goes with --http, whose auth the gRPC port shares. */
 export function otlpGrpcListen(flags: ServeFlags): { host: string; port: number } | undefined {
   if (!flags.otlpGrpc) return undefined;
