@@ -99,6 +99,9 @@ describe('OTLP into ClickHouse', () => {
     const exported = async (store: ExportStore) => Object.fromEntries((await store.executionsAfter(undefined, 100)).rows.map((r) => [r.tool_name, r.step_count]));
     expect(await exported(clickhouseExportStore(ch.ch, { settleMs: 0 }))).toEqual({ close: 2, lookup: 1, sync: 2 });
     expect(await exported(duckdbExportStore(store))).toEqual({ close: 2, lookup: 1, sync: 2 });
+    // A replay of the range too.
+    const replayed = await clickhouseExportStore(ch.ch, { settleMs: 0 }).executionsBetween(RANGE, null, 100);
+    expect(Object.fromEntries(replayed.map((r) => [r.tool_name, r.step_count]))).toEqual({ close: 2, lookup: 1, sync: 2 });
     const mine = { range: RANGE, user: 'u_ana', limit: 5 };
     expect(await myFailures(house.analytics, mine)).toEqual(await myFailures(duck.analytics, mine));
     const usage = await house.analytics.metricsUsage(RANGE, {});

@@ -224,7 +224,7 @@ export function clickhouseExportStore(ch: ClickHouseDb, options: { settleMs: num
          ORDER BY started_at, execution_id LIMIT {limit:UInt32}`,
         { from: sqlTime(range.from), to: sqlTime(range.to), limit, ...(after ?? {}) },
       );
-      return rows.map((r) => ({ ...executionRow(r), started_pos: r.started_pos }));
+      return countLateSteps(ch, rows.map((r) => ({ ...executionRow(r), started_pos: r.started_pos })));
     },
     async auditBetween(range) {
       const rows = await ch.all<StoredAudit>(
