@@ -12,6 +12,7 @@ import { clickhouseOtlpStore } from '../../src/store/clickhouse/otlp.js';
 import { clickhouseExportStore } from '../../src/store/clickhouse/export.js';
 import { duckdbExportStore, type ExportStore } from '../../src/export/export-store.js';
 import { openTestStore } from '../helpers.js';
+import { call as callTool, connect, text } from '../mcp/harness.js';
 import { openClickHouseTestStore } from './helpers.js';
 
 const NOW = '2026-10-30T12:00:00Z';
@@ -178,5 +179,39 @@ describe('OTLP into ClickHouse', () => {
     ]);
     // A window that starts after the series did counts only what was added in it.
     expect((await analytics.metricsUsage({ from: new Date('2026-10-30T09:02:00Z'), to: RANGE.to }, { tool: 'zendesk_get' }))?.calls).toBe(5);
+  });
+});
+
+describe('OTLP into ClickHouse, as an attacker', () => {
+  it('secrets in a late step\'s message and in an attribute\'s key and value leave trace_execution redacted; points no store can hold cost only themselves', async () => {
+    const { duck, house, store } = await both();
+    const STRIPE = `sk_live_${'4eC39HqLyjWDarjtT1zdp7dc'}`;
+    const leaky = { ...call(T('s'), 's000000000000001', '09:00:00'), attributes: [...call(T('s'), 's000000000000001', '09:00:00').attributes, attr(STRIPE, 'password=hunter2')] };
+    const lateChild = { ...child(T('s'), '00000000000000s1', 's000000000000001', '09:00:10', true), status: { code: 2, message: `connect failed: host=db password=hunter2 key ${STRIPE}` } };
+    for (const target of [duck, house]) {
+      await ingestOtlpTraces(target.otlp, request([leaky]), 'otlp:test');
+      await ingestOtlpTraces(target.otlp, request([lateChild]), 'otlp:test');
+    }
+    for (const analytics of [duck.analytics, house.analytics]) {
+      const answer = await callTool(await connect(store, { id: 'u_root', role: 'admin' }, { analytics }), 'trace_execution', { execution_id: `${T('s')}-s000000000000001` });
+      expect(answer.isError, text(answer)).toBeFalsy();
+      expect(answer.structuredContent.steps.map((s: { status: string }) => s.status)).toEqual(['failed']);
+      for (const secret of ['hunter2', STRIPE]) {
+        expect(text(answer)).not.toContain(secret);
+        expect(JSON.stringify(answer.structuredContent)).not.toContain(secret);
+      }
+    }
+    // A count that is no number, a negative one, a time past what the stores keep: skipped; the good point counted.
+    const bad = metrics([
+      { tool: 'zendesk_get', side: 'server', at: '2026-10-30T09:01:00Z', count: 2, sum: 0.2, delta: true },
+      { tool: 'zendesk_bad', side: 'server', at: '2026-10-30T09:01:00Z', count: -3, sum: 1, delta: true },
+      { tool: 'zendesk_bad', side: 'server', at: '2999-01-01T00:00:00Z', count: 3, sum: 1, delta: true },
+    ]);
+    (bad.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.histogram.dataPoints[0] as Record<string, unknown>).count = 'many';
+    bad.resourceMetrics.push(metrics([{ tool: 'zendesk_ok', side: 'server', at: '2026-10-30T09:02:00Z', count: 4, sum: 0.4, delta: true }]).resourceMetrics[0]!);
+    for (const target of [duck, house]) expect(await ingestOtlpMetrics(target.otlp, bad)).toEqual({});
+    const counted = await house.analytics.metricsUsage(RANGE, {});
+    expect(counted).toEqual(await duck.analytics.metricsUsage(RANGE, {}));
+    expect(counted?.tools.map((t) => [t.tool, t.calls])).toEqual([['zendesk_ok', 4]]);
   });
 });
