@@ -124,10 +124,15 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
       expect(executions.sort()).toEqual([...new Set(smallFleet().map((r) => r.execution_id as string))].sort());
       expect(events().filter((e) => e.api.operation === 'audit/unmask').map((e) => e.api.request?.uid)).toEqual(['wf_ok']);
       // export_status reads the sink's cursors and log from ClickHouse: everything sent, nothing behind
-      // (once the cursor has moved past the batch just written).
+      // (once the cursor has moved past the batch just written, and the batch's log row, stored after
+      // its cursor, has followed).
       const exportStatus = async () => (await client.callTool({ name: 'export_status', arguments: {} })) as CallToolResult;
+      const settled = (s: CallToolResult) => {
+        const sink = (s.structuredContent as { sinks: Array<{ lag_events: number; sent: number }> }).sinks[0];
+        return sink?.lag_events === 0 && sink.sent === events().length;
+      };
       let status = await exportStatus();
-      while ((status.structuredContent as { sinks: Array<{ lag_events: number }> }).sinks[0]?.lag_events !== 0 && Date.now() < deadline) status = await exportStatus();
+      while (!settled(status) && Date.now() < deadline) status = await exportStatus();
       expect(status.isError, JSON.stringify(status.content)).toBeFalsy();
       expect((status.structuredContent as { sinks: unknown[] }).sinks).toEqual([
         expect.objectContaining({ name: 'archive', type: 'file', streams: ['executions', 'audit', 'alerts'], lag_events: 0, sent: events().length, last_error: null }),
