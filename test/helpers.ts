@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
@@ -43,6 +43,16 @@ export function record(id: string, overrides: Json = {}): Json {
   const merged: Json = { ...base, ...overrides };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged;
+}
+
+/**
+ * The events a live exporter has written to an NDJSON file so far: only whole lines, since a read
+ * can land in the middle of the sink's append.
+ */
+export function writtenEvents<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
 }
 
 export const line = (value: unknown): string => JSON.stringify(value);

@@ -10,7 +10,7 @@ import { fixedClock } from '../../src/clock.js';
 import { ClickHouseAuditStorage } from '../../src/store/clickhouse/audit.js';
 import { ClickHouseStore } from '../../src/store/clickhouse/store.js';
 import { FIXTURE_NOW, smallFleet } from '../fixtures/small-fleet.js';
-import { lines, record, tempDir } from '../helpers.js';
+import { lines, record, tempDir, writtenEvents } from '../helpers.js';
 
 const CLI = join(process.cwd(), 'dist/cli/main.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, MCP_BLACKBOX_DB: '', MCP_BLACKBOX_STORE: '' } });
@@ -117,7 +117,7 @@ describe('serve --store on ClickHouse (chdb), over stdio', () => {
       expect((audit.content as Array<{ text: string }>)[0]!.text).toMatch(/^1 audit event .*; the chain verifies \(\d+ events\)\.\n#1 of \S+ \S+ u_admin \(admin\) unmask wf_ok: "INC-42 checking the payload"/);
       // The one instance holds the sink's lease and sends every execution, and the unmask once settled (ten seconds).
       const file = join(exported, 'mcp-blackbox.ndjson');
-      const events = () => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { metadata: { log_name: string; uid: string }; api: { operation: string; request?: { uid: string } } }) : []);
+      const events = () => writtenEvents<{ metadata: { log_name: string; uid: string }; api: { operation: string; request?: { uid: string } } }>(file);
       const deadline = Date.now() + 60_000;
       while (!events().some((e) => e.api.operation === 'audit/unmask') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
       const executions = events().filter((e) => e.metadata.log_name === 'executions').map((e) => e.metadata.uid);

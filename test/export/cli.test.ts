@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers.js';
+import { tempDir, writtenEvents } from '../helpers.js';
 
 const CLI = join(process.cwd(), 'dist/cli/main.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, MCP_BLACKBOX_DB: '' }, timeout: 60_000 });
@@ -58,11 +58,7 @@ function serve(db: string, exportFile: string): { child: ChildProcess; url: Prom
  * The events' uids in the file, complete lines only: read while the server writes, the last line
  * can be half there (a reader may see part of a write in progress).
  */
-const uidsIn = (file: string) => {
-  if (!existsSync(file)) return [];
-  const text = readFileSync(file, 'utf8');
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l).metadata.uid as string);
-};
+const uidsIn = (file: string) => writtenEvents<{ metadata: { uid: string } }>(file).map((e) => e.metadata.uid);
 
 describe('serve --export, end to end', () => {
   it('killed with -9 mid-stream and restarted: every event in the file, duplicates only from the last unacknowledged batch; the audit chain verifies from the export', async () => {
