@@ -54,10 +54,7 @@ function serve(db: string, exportFile: string): { child: ChildProcess; url: Prom
   return { child, url };
 }
 
-/**
- * The events' uids in the file, complete lines only: read while the server writes, the last line
- * can be half there (a reader may see part of a write in progress).
- */
+/** The events' uids in the file the server is writing. */
 const uidsIn = (file: string) => writtenEvents<{ metadata: { uid: string } }>(file).map((e) => e.metadata.uid);
 
 describe('serve --export, end to end', () => {
