@@ -38,6 +38,6 @@ export interface AnalyticsBackend {
   unused: UnusedQueries;
   catalog: CatalogQueries;
   myFailures: MyFailuresQueries;
-  /** What alert rules watch (backtests on any engine; live evaluation on DuckDB so far). */
+  /** What alert rules watch: live evaluation and backtests. */
   alertSignals: AlertSignalQueries;
 }

@@ -8,7 +8,6 @@ export interface MetricsUsage {
   tools: Array<{ tool: string; server: string | null; side: string; calls: number; failures: number; mean_duration_ms: number | null }>;
 }
 
-
 /**
  * The filters metrics can answer (tool and server), or null when another is given: metrics carry
  * no user, team, client or environment, and a figure that ignored the filter would be wrong.

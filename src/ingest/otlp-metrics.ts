@@ -75,6 +75,7 @@ export function toolCallPoints(request: ExportMetricsServiceRequest): { points: 
           if (a['mcp.method.name'] !== 'tools/call' || !tool) continue;
           const time = nanosToDate(point.timeUnixNano);
           const count = Number(point.count ?? 0);
+          const sum = Number(point.sum ?? 0);
           // The export is untrusted input: a point no store could count costs only itself.
           if (!time || !Number.isFinite(count) || count < 0) continue;
           time.setUTCSeconds(0, 0);
@@ -89,7 +90,7 @@ export function toolCallPoints(request: ExportMetricsServiceRequest): { points: 
             tool,
             failed: Boolean(a['error.type']),
             count,
-            sum_ms: Number.isFinite(Number(point.sum ?? 0)) ? Number(point.sum ?? 0) * toSeconds : 0,
+            sum_ms: Number.isFinite(sum) ? sum * toSeconds : 0,
           });
         }
       }

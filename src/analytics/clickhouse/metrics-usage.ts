@@ -19,8 +19,8 @@ const SERIES_MEMORY_MS = 7 * 86_400_000;
  * often it was delivered.
  *
  * Aggregated per run rather than point after point in order, which needed a sort of every point
- * of the window (bench/results.md, section 16d). Not read
- * FINAL: a repeated point changes no highest count, and delta points are counted distinct.
+ * of the window (bench/results.md, section 16d). Not read FINAL: a repeated point changes no
+ * highest count, and delta points are counted distinct.
  */
 export async function clickhouseMetricsUsage(ch: ClickHouseDb, range: TimeRange, filters: Filters): Promise<MetricsUsage | null> {
   const scope = metricsScope(filters);

@@ -39,7 +39,7 @@ Example: "Would an error-rate alert at 10% have paged us last month?"`,
     if (args.rule) {
       rule = parseRule({ name: 'draft', ...args.rule });
     } else {
-      // Exactly one of name and rule was given (checked above). Saved rules live in DuckDB stores so far.
+      // Exactly one of name and rule was given (checked above).
       const saved = await storedRule(alertStore(ctx), args.name!);
       if (!saved) throw new NotFoundError(`no rule is named ${args.name}; alert_rules lists them, or pass a draft as rule.`);
       if (!saved.rule) throw new UserInputError(`rule ${args.name} cannot be read: ${saved.error}`);
