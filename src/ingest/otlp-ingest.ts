@@ -1,6 +1,6 @@
 import { blockFromRecords } from './lines.js';
 import { toolCallPoints, type ExportMetricsServiceRequest } from './otlp-metrics.js';
-import { lateSteps, mapTraces, requestSpans, type ExportTraceServiceRequest, type OtlpSpan } from './otlp.js';
+import { lateSteps, mapTraces, requestSpans, toolCallExecutionId, type ExportTraceServiceRequest, type OtlpSpan } from './otlp.js';
 import type { OrphanGroup, OtlpStore } from './otlp-store.js';
 
 /** An OTLP export request that is not shaped like one (the transports turn it into a 400 or INVALID_ARGUMENT). */
@@ -43,7 +43,7 @@ function orphanGroups(mapped: ReturnType<typeof mapTraces>): OrphanGroup[] {
   const byParent = new Map<string, OtlpSpan[]>();
   for (const span of mapped.orphans) {
     if (typeof span.traceId !== 'string' || typeof span.spanId !== 'string') continue;
-    const key = `${span.traceId}-${span.parentSpanId}`;
+    const key = toolCallExecutionId(span.traceId, String(span.parentSpanId));
     byParent.set(key, [...(byParent.get(key) ?? []), span]);
   }
   return [...byParent].map(([executionId, spans]) => ({

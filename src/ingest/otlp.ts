@@ -10,7 +10,7 @@
  */
 
 import { MAX_NESTING_DEPTH } from './format.js';
-import type { LateStep, MappedCall } from './otlp-store.js';
+import type { HeldSpan, LateStep, MappedCall } from './otlp-store.js';
 
 type AnyValue = {
   stringValue?: string;
@@ -309,7 +309,7 @@ function mapSpan(span: OtlpSpan, resource: Record<string, unknown>, children: Ma
   // (ClickHouse) skips those the call already took.
   const steps = stepSpans.map((child, index) => ({ index, ...stepFromSpan(child, index), span_id: child.spanId }));
   return {
-    execution_id: `${span.traceId}-${span.spanId}`,
+    execution_id: toolCallExecutionId(span.traceId, span.spanId),
     started_at: startedAt,
     ...(endedAt ? { ended_at: endedAt } : {}),
     // From the nanoseconds, to the microsecond: the ISO times keep milliseconds only, and a fast
@@ -366,4 +366,21 @@ export function lateSteps(spans: readonly OtlpSpan[]): LateStep[] {
       return { span_id: String(span.spanId), ...step, error: step.error ? { type: step.error.type, message: step.error.message } : null };
     })
     .sort((a, b) => (a.started_at ?? '\uffff').localeCompare(b.started_at ?? '\uffff'));
+}
+
+/** A tool call's execution id, from its span: what a child's trace and parent span id name too. */
+export function toolCallExecutionId(traceId: string, spanId: string): string {
+  return `${traceId}-${spanId}`;
+}
+
+/**
+ * The children held for these calls that their records did not take (held by a concurrent export
+ * after the record was made): late steps of each call's execution.
+ */
+export function missedChildren(calls: readonly MappedCall[], held: readonly HeldSpan[]): Array<{ executionId: string; steps: LateStep[] }> {
+  return calls.flatMap((call) => {
+    const taken = new Set(call.taken);
+    const missed = held.filter((h) => h.trace_id === call.traceId && h.parent_span_id === call.spanId && !taken.has(h.span_id));
+    return missed.length ? [{ executionId: toolCallExecutionId(call.traceId, call.spanId), steps: lateSteps(missed.map((h) => h.span as OtlpSpan)) }] : [];
+  });
 }

@@ -1,5 +1,5 @@
 import { sqlTime } from '../clock.js';
-import { lateSteps, type OtlpSpan } from '../ingest/otlp.js';
+import { missedChildren } from '../ingest/otlp.js';
 import type { HeldSpan, HeldSpanStats, LateStep, MappedCall, OrphanGroup } from '../ingest/otlp-store.js';
 import type { Db, Store } from './store.js';
 
@@ -119,11 +119,7 @@ export async function placeSpans(store: Store, calls: readonly MappedCall[], gro
   if (calls.length === 0 && groups.length === 0) return;
   await store.write(async (db) => {
     const held = await heldChildren(db, calls);
-    for (const call of calls) {
-      const taken = new Set(call.taken);
-      const missed = held.filter((h) => h.trace_id === call.traceId && h.parent_span_id === call.spanId && !taken.has(h.span_id));
-      if (missed.length) await appendSteps(db, `${call.traceId}-${call.spanId}`, lateSteps(missed.map((h) => h.span as OtlpSpan)));
-    }
+    for (const { executionId, steps } of missedChildren(calls, held)) await appendSteps(db, executionId, steps);
     await releaseHeld(db, calls);
     // One lookup for every parent: most orphans wait for a call that has not come yet.
     const stored = await storedExecutions(db, groups.map((g) => g.executionId));

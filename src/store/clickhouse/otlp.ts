@@ -1,11 +1,9 @@
 import { sqlTime } from '../../clock.js';
-import { lateSteps, type OtlpSpan } from '../../ingest/otlp.js';
+import { missedChildren, toolCallExecutionId } from '../../ingest/otlp.js';
 import { HELD_SPAN_TTL_MS } from '../otlp-held.js';
 import type { HeldSpan, LateStep, OtlpStore } from '../../ingest/otlp-store.js';
 import type { ClickHouseDb } from './client.js';
 import type { ClickHouseStore } from './store.js';
-
-const key = (traceId: string, spanId: string) => `${traceId}-${spanId}`;
 
 /** How long held spans are counted (migration 8 expires them after a day). */
 const HELD_SPAN_KEPT_MS = 86_400_000;
@@ -30,7 +28,7 @@ export function clickhouseOtlpStore(store: ClickHouseStore): OtlpStore {
        WHERE trace_id IN {traces:Array(String)} AND concat(trace_id, '-', parent_span_id) IN {parents:Array(String)}
        GROUP BY trace_id, parent_span_id, span_id HAVING min(received_at) >= {from:DateTime64(6, 'UTC')}
        ORDER BY trace_id, parent_span_id, span_id${ch.sequentialReads}`,
-      { traces: [...new Set(parents.map((p) => p.traceId))], parents: parents.map((p) => key(p.traceId, p.spanId)), from: waitedFrom() },
+      { traces: [...new Set(parents.map((p) => p.traceId))], parents: parents.map((p) => toolCallExecutionId(p.traceId, p.spanId)), from: waitedFrom() },
     );
     return rows.map((r) => ({ ...r, span: JSON.parse(r.span) as Record<string, unknown> }));
   };
@@ -44,15 +42,10 @@ export function clickhouseOtlpStore(store: ClickHouseStore): OtlpStore {
         'otlp_held_spans',
         groups.flatMap((g) => g.held.map((h) => ({ trace_id: h.trace_id, parent_span_id: h.parent_span_id, span_id: h.span_id, span: JSON.stringify(h.span), received_at: receivedAt }))),
       );
-      const stored = await storedExecutions(ch, [...groups.map((g) => g.executionId), ...calls.map((c) => key(c.traceId, c.spanId))]);
+      const stored = await storedExecutions(ch, [...groups.map((g) => g.executionId), ...calls.map((c) => toolCallExecutionId(c.traceId, c.spanId))]);
       const late = groups.filter((g) => stored.has(g.executionId)).flatMap((g) => g.late.map((step) => lateRow(g.executionId, step)));
-      const storedCalls = calls.filter((c) => stored.has(key(c.traceId, c.spanId)));
-      const held = await heldChildren(storedCalls);
-      for (const call of storedCalls) {
-        const taken = new Set(call.taken);
-        const missed = held.filter((h) => h.trace_id === call.traceId && h.parent_span_id === call.spanId && !taken.has(h.span_id));
-        late.push(...lateSteps(missed.map((h) => h.span as OtlpSpan)).map((step) => lateRow(key(call.traceId, call.spanId), step)));
-      }
+      const storedCalls = calls.filter((c) => stored.has(toolCallExecutionId(c.traceId, c.spanId)));
+      for (const { executionId, steps } of missedChildren(storedCalls, await heldChildren(storedCalls))) late.push(...steps.map((step) => lateRow(executionId, step)));
       await ch.insert('late_steps', late);
     },
     async addMetricPoints(points) {
