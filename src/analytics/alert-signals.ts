@@ -1,6 +1,6 @@
 import type { AlertRule, RuleOf } from '../alerts/rules.js';
 import { ms } from '../alerts/rules.js';
-import type { Filters } from './filters.js';
+import { FILTER_COLUMNS, type Filters } from './filters.js';
 import { periodRange } from './time-range.js';
 
 /**
@@ -40,6 +40,12 @@ export interface SignalArgs {
 
 /** What a rule may group by: the filters' dimensions, and the source. Absent or NULL values are '(none)'. */
 export type GroupColumn = keyof Filters | 'source';
+
+/** The column behind each group dimension (the same in both engines' SQL). */
+export const GROUP_COLUMNS: Record<GroupColumn, string> = { ...FILTER_COLUMNS, source: 'source' };
+
+/** The executions an alert counts as failures (the same in both engines' SQL). */
+export const FAILED = "status IN ('failed', 'terminated')";
 
 /** A group's minute (epoch ms of its start): the rows the windows slide over. */
 export interface MinuteRow {

@@ -1,5 +1,5 @@
 import type { ClickHouseDb } from '../../store/clickhouse/client.js';
-import type { AlertSignalQueries, GroupColumn, MinuteRow } from '../alert-signals.js';
+import { FAILED, GROUP_COLUMNS, type AlertSignalQueries, type GroupColumn, type MinuteRow } from '../alert-signals.js';
 import { FILTER_COLUMNS, type Filters } from '../filters.js';
 import { sqlTime } from '../time-range.js';
 import { versionsOf } from './catalog.js';
@@ -12,8 +12,6 @@ import { UserInputError } from '../../errors.js';
  * in the right minute too).
  */
 
-const GROUP_COLUMNS: Record<GroupColumn, string> = { ...FILTER_COLUMNS, source: 'source' };
-const FAILED = "status IN ('failed', 'terminated')";
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 

@@ -1,14 +1,11 @@
 import type { Db, Params, Reader } from '../../store/store.js';
 import { cursorRows, lagOf, registeredSinks } from '../../store/export.js';
-import type { AlertSignalQueries, GroupColumn } from '../alert-signals.js';
+import { FAILED, GROUP_COLUMNS, type AlertSignalQueries, type GroupColumn } from '../alert-signals.js';
 import { FILTER_COLUMNS, filterConditions, type Filters } from '../filters.js';
 import { sqlTime } from '../time-range.js';
 import { usageRows } from './usage-rows.js';
 
 /** The queries behind the alert signals (analytics/alert-signals.ts), on a DuckDB store. */
-
-const GROUP_COLUMNS: Record<GroupColumn, string> = { ...FILTER_COLUMNS, source: 'source' };
-const FAILED = "status IN ('failed', 'terminated')";
 
 function groupExpr(dimension: GroupColumn | undefined): string {
   if (!dimension) return "''";
