@@ -1,8 +1,7 @@
 import type { Channel } from '../alerts/channels.js';
-import { alertHealth } from '../store/alerts.js';
 import { exportStatus } from '../export/exporter.js';
 import type { ExportStore } from '../export/export-store.js';
-import type { AlertStore } from '../alerts/alert-store.js';
+import { duckdbAlertStore, type AlertStore } from '../alerts/alert-store.js';
 import type { SinkConfig } from '../export/sinks.js';
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -142,24 +141,18 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     if (!options.localMode && !(await options.auth.authenticate(request.headers.authorization).catch(() => undefined))) {
       return { status: 'ok' };
     }
-    const otlp = async () => {
-      const held = await ingest.otlp.heldSpanStats();
-      return { otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans };
-    };
-    if (!store) {
-      const [spans, alerts, exports] = await Promise.all([
-        otlp(),
-        options.alertStore?.health(),
-        options.exportStore ? exportStatus(options.exportStore, options.exportSinks ?? new Map()) : [],
-      ]);
-      return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites, ...spans, ...(alerts ? { alerts } : {}), export: exports };
-    }
-    const [spans, alerts, exports] = await Promise.all([
-      otlp(),
-      store.read((db) => alertHealth(db)),
-      exportStatus(store, options.exportSinks ?? new Map()),
+    const alertStore = options.alertStore ?? (store && duckdbAlertStore(store));
+    const exportStore = options.exportStore ?? store;
+    const [held, alerts, exports] = await Promise.all([
+      ingest.otlp.heldSpanStats(),
+      alertStore?.health(),
+      exportStore ? exportStatus(exportStore, options.exportSinks ?? new Map()) : [],
     ]);
-    return { status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites, ...spans, alerts, export: exports };
+    return {
+      status: 'ok', engine: analytics.engine, ...extent, queued_writes: ingest.queuedWrites,
+      otlp_ignored: otlpIgnored, otlp_spans_waiting: held.waiting, otlp_orphan_spans: held.orphans,
+      ...(alerts ? { alerts } : {}), export: exports,
+    };
   });
 
   // RFC 9728: where a client learns which authorization server issues tokens for /mcp.
