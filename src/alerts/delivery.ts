@@ -98,7 +98,7 @@ export class Delivery {
       // One at a time per channel, oldest first: a receiver hears an alert fire before it resolves,
       // so a failure holds back the rest of its channel until its retry.
       for (const row of rows) {
-        if (this.options.mayAct && !this.options.mayAct()) break;
+        if (this.options.mayAct?.() === false) break;
         if (!(await this.attempt(name, row))) break;
       }
     }));

@@ -88,9 +88,11 @@ export class AlertEngine {
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
   private readonly store: AlertStore;
+  private readonly mayAct: () => boolean;
 
   constructor(store: Store | AlertStore, private readonly options: EngineOptions) {
     this.store = alertStoreOf(store);
+    this.mayAct = options.mayAct ?? (() => true);
   }
 
   /** Evaluates now, then every `intervalMs`, and soon after each ingest batch for the cheap rules. */
@@ -154,7 +156,7 @@ export class AlertEngine {
         // One rule that fails (a bad stored value, the store busy) never stops the others.
         const message = error instanceof Error ? error.message : String(error);
         this.options.log?.(`alerts: rule ${rule.name}: ${message}`);
-        if (!this.options.mayAct || this.options.mayAct()) await this.store.putTick({ rule: rule.name, at: new Date(last ?? tick), error: message, durationMs: performance.now() - started }).catch(() => undefined);
+        if (this.mayAct()) await this.store.putTick({ rule: rule.name, at: new Date(last ?? tick), error: message, durationMs: performance.now() - started }).catch(() => undefined);
         results.push({ rule: rule.name, from: new Date(from).toISOString(), to: new Date(tick).toISOString(), transitions: 0, firing: 0, duration_ms: performance.now() - started, error: message });
       }
     }
@@ -202,7 +204,7 @@ export class AlertEngine {
         fingerprint: (after ?? before)!.fingerprint, rule: rule.name, group, state: after ? JSON.stringify(after) : null,
         explanation: walked.transitions.some((t) => t.state.group === group && explanations.has(t)) ? JSON.stringify(latestExplanation.get(group)) : null,
       }));
-    if (this.options.mayAct && !this.options.mayAct()) throw new Error('this instance no longer holds the alerting lease; the evaluation was not stored');
+    if (!this.mayAct()) throw new Error('this instance no longer holds the alerting lease; the evaluation was not stored');
     await this.store.commitEvaluation({ states: changed, at: now, history, notifications, tick: { rule: rule.name, at: new Date(to) } });
     const firing = [...walked.states.values()].filter((s) => s.status === 'firing').length;
     return { transitions: walked.transitions.length, firing, queued: notifications.length };
