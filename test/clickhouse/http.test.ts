@@ -30,7 +30,7 @@ import { openClickHouseTestStore } from './helpers.js';
 const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
 
 /** One tool call exported over OTLP/gRPC, encoded with the official protos; resolves to the status code. */
-function grpcExport(address: string, token: string): Promise<number> {
+function grpcExport(address: string, token?: string): Promise<number> {
   const root = new protobuf.Root();
   root.resolvePath = (_o, target) => join(process.cwd(), 'proto', target);
   root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
@@ -44,7 +44,7 @@ function grpcExport(address: string, token: string): Promise<number> {
   })).finish());
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${token}`);
+  if (token) metadata.set('authorization', `Bearer ${token}`);
   return new Promise((resolve) => {
     client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, body, metadata, (error) => {
       client.close();
@@ -182,6 +182,9 @@ describe('serve --http on ClickHouse', () => {
       // OTLP: a tool call over gRPC, a child whose call has not come over HTTP, metrics over HTTP.
       const grpcAddress = /OTLP\/gRPC on (\S+)/.exec(stderr)?.[1];
       expect(grpcAddress, stderr).toBeDefined();
+      // Without a token, neither port takes the export.
+      expect(await grpcExport(grpcAddress!)).toBe(grpc.status.UNAUTHENTICATED);
+      expect((await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceSpans":[]}' })).status).toBe(401);
       expect(await grpcExport(grpcAddress!, TOKENS.gateway)).toBe(grpc.status.OK);
       const otlpPost = (path: string, body: unknown) => fetch(`${url}${path}`, { method: 'POST', headers: { ...bearer(TOKENS.gateway), 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const waiting = { traceId: 'e'.repeat(32), spanId: '00000000000000e1', parentSpanId: 'e000000000000001', name: 'SELECT', startTimeUnixNano: '1793404800000000000', endTimeUnixNano: '1793404801000000000' };
